@@ -1,0 +1,271 @@
+// Package config loads spoor's configuration: config.json read by viper,
+// every key overridable by a SPOOR_* environment variable (key path upper-cased,
+// dots as underscores: http.addr -> SPOOR_HTTP_ADDR), unknown keys rejected,
+// and the result validated before anything starts.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+)
+
+// Config is the whole configuration. docs/config.md lists every key.
+type Config struct {
+	DataDir   string    `mapstructure:"data_dir"`
+	Log       Log       `mapstructure:"log"`
+	HTTP      HTTP      `mapstructure:"http"`
+	Collector Collector `mapstructure:"collector"`
+	Spool     Spool     `mapstructure:"spool"`
+	NATS      NATS      `mapstructure:"nats"`
+	Sink      Sink      `mapstructure:"sink"`
+	File      File      `mapstructure:"file"`
+}
+
+type Log struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+type HTTP struct {
+	Addr                 string        `mapstructure:"addr"`
+	ReadTimeout          time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout         time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout          time.Duration `mapstructure:"idle_timeout"`
+	MaxBodyBytes         int           `mapstructure:"max_body_bytes"`
+	MaxDecompressedBytes int           `mapstructure:"max_decompressed_bytes"`
+	MaxHeaderBytes       int           `mapstructure:"max_header_bytes"`
+	MaxConns             int           `mapstructure:"max_conns"`
+	CORSOrigins          []string      `mapstructure:"cors_origins"`
+	TrustedProxies       []string      `mapstructure:"trusted_proxies"`
+}
+
+type Collector struct {
+	AckTimeout       time.Duration `mapstructure:"ack_timeout"`
+	MaxBatchEvents   int           `mapstructure:"max_batch_events"`
+	MaxEventBytes    int           `mapstructure:"max_event_bytes"`
+	HashKey          string        `mapstructure:"hash_key"`
+	RedirectHosts    []string      `mapstructure:"redirect_hosts"`
+	RedirectFallback string        `mapstructure:"redirect_fallback"`
+	ServerTokens     []string      `mapstructure:"server_tokens"`
+}
+
+type Spool struct {
+	Dir           string        `mapstructure:"dir"`
+	MaxBytes      int64         `mapstructure:"max_bytes"`
+	SegmentBytes  int64         `mapstructure:"segment_bytes"`
+	ReplayRetry   time.Duration `mapstructure:"replay_retry"`
+	RetryAfterSec int           `mapstructure:"retry_after_seconds"`
+}
+
+type NATS struct {
+	URL            string        `mapstructure:"url"`
+	Listen         string        `mapstructure:"listen"`
+	Stream         string        `mapstructure:"stream"`
+	Subject        string        `mapstructure:"subject"`
+	DLQStream      string        `mapstructure:"dlq_stream"`
+	DLQSubject     string        `mapstructure:"dlq_subject"`
+	Replicas       int           `mapstructure:"replicas"`
+	MaxAge         time.Duration `mapstructure:"max_age"`
+	MaxBytes       int64         `mapstructure:"max_bytes"`
+	DedupWindow    time.Duration `mapstructure:"dedup_window"`
+	MaxPending     int           `mapstructure:"max_pending"`
+	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
+}
+
+type Sink struct {
+	Type          string          `mapstructure:"type"`
+	Consumer      string          `mapstructure:"consumer"`
+	BatchSize     int             `mapstructure:"batch_size"`
+	BatchWait     time.Duration   `mapstructure:"batch_wait"`
+	AckWait       time.Duration   `mapstructure:"ack_wait"`
+	MaxAckPending int             `mapstructure:"max_ack_pending"`
+	RateLimit     float64         `mapstructure:"rate_limit"`
+	Backoff       []time.Duration `mapstructure:"backoff"`
+	WriteTimeout  time.Duration   `mapstructure:"write_timeout"`
+}
+
+type File struct {
+	Dir          string        `mapstructure:"dir"`
+	RollBytes    int64         `mapstructure:"roll_bytes"`
+	RollInterval time.Duration `mapstructure:"roll_interval"`
+	DedupWindow  int           `mapstructure:"dedup_window"`
+}
+
+// Default returns the built-in defaults. config.json at the repository root
+// holds the same values (a test keeps the two equal).
+func Default() Config {
+	return Config{
+		DataDir: "./data",
+		Log:     Log{Level: "info", Format: "console"},
+		HTTP: HTTP{
+			Addr: "127.0.0.1:8080", ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
+			MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 4 << 20, MaxHeaderBytes: 16 << 10, MaxConns: 65536,
+			CORSOrigins: []string{}, TrustedProxies: []string{},
+		},
+		Collector: Collector{
+			AckTimeout: time.Second, MaxBatchEvents: 500, MaxEventBytes: 64 << 10, HashKey: "",
+			RedirectHosts: []string{}, RedirectFallback: "/", ServerTokens: []string{},
+		},
+		Spool: Spool{Dir: "", MaxBytes: 1 << 30, SegmentBytes: 8 << 20, ReplayRetry: time.Second, RetryAfterSec: 5},
+		NATS: NATS{
+			URL: "", Listen: "", Stream: "SPOOR_EVENTS", Subject: "spoor.events", DLQStream: "SPOOR_DLQ", DLQSubject: "spoor.dlq",
+			Replicas: 1, MaxAge: 72 * time.Hour, MaxBytes: 10 << 30, DedupWindow: 2 * time.Minute, MaxPending: 4096,
+			ConnectTimeout: 5 * time.Second,
+		},
+		Sink: Sink{
+			Type: "file", Consumer: "spoor-sink", BatchSize: 500, BatchWait: 500 * time.Millisecond, AckWait: 60 * time.Second,
+			MaxAckPending: 20000, RateLimit: 0,
+			Backoff:      []time.Duration{time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute},
+			WriteTimeout: 20 * time.Second,
+		},
+		File: File{Dir: "", RollBytes: 64 << 20, RollInterval: time.Minute, DedupWindow: 250000},
+	}
+}
+
+// Load reads path (a missing file means defaults), applies SPOOR_* env
+// overrides, rejects unknown keys and validates.
+func Load(path string) (Config, error) {
+	v := viper.New()
+	v.SetEnvPrefix("SPOOR")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	// Viper only sees env vars for keys it knows: register every key.
+	for key, val := range flatten(Default()) {
+		v.SetDefault(key, val)
+	}
+	if path != "" {
+		v.SetConfigFile(path)
+		v.SetConfigType("json")
+		if err := v.ReadInConfig(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return Config{}, fmt.Errorf("reading config %s: %w", path, err)
+		}
+	}
+	var c Config
+	hook := mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		mapstructure.StringToSliceHookFunc(","),
+	)
+	if err := v.UnmarshalExact(&c, viper.DecodeHook(hook)); err != nil {
+		return Config{}, fmt.Errorf("decoding config: %w", err)
+	}
+	c.resolvePaths()
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func (c *Config) resolvePaths() {
+	if c.Spool.Dir == "" {
+		c.Spool.Dir = filepath.Join(c.DataDir, "spool")
+	}
+	if c.File.Dir == "" {
+		c.File.Dir = filepath.Join(c.DataDir, "events")
+	}
+}
+
+// Validate checks the configuration without doing any I/O.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) { errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...))) }
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "console" {
+		bad("log.format", "must be json or console, got %q", c.Log.Format)
+	}
+	if c.HTTP.Addr == "" {
+		bad("http.addr", "must not be empty")
+	}
+	for key, d := range map[string]time.Duration{"http.read_timeout": c.HTTP.ReadTimeout, "http.write_timeout": c.HTTP.WriteTimeout,
+		"http.idle_timeout": c.HTTP.IdleTimeout, "collector.ack_timeout": c.Collector.AckTimeout, "sink.batch_wait": c.Sink.BatchWait,
+		"sink.ack_wait": c.Sink.AckWait, "nats.dedup_window": c.NATS.DedupWindow, "spool.replay_retry": c.Spool.ReplayRetry,
+		"file.roll_interval": c.File.RollInterval, "sink.write_timeout": c.Sink.WriteTimeout, "nats.connect_timeout": c.NATS.ConnectTimeout} {
+		if d <= 0 {
+			bad(key, "must be a positive duration, got %v", d)
+		}
+	}
+	for key, n := range map[string]int64{"http.max_body_bytes": int64(c.HTTP.MaxBodyBytes), "http.max_decompressed_bytes": int64(c.HTTP.MaxDecompressedBytes),
+		"http.max_header_bytes": int64(c.HTTP.MaxHeaderBytes), "http.max_conns": int64(c.HTTP.MaxConns), "collector.max_batch_events": int64(c.Collector.MaxBatchEvents),
+		"collector.max_event_bytes": int64(c.Collector.MaxEventBytes), "spool.max_bytes": c.Spool.MaxBytes, "spool.segment_bytes": c.Spool.SegmentBytes,
+		"nats.max_bytes": c.NATS.MaxBytes, "nats.max_pending": int64(c.NATS.MaxPending), "sink.batch_size": int64(c.Sink.BatchSize),
+		"sink.max_ack_pending": int64(c.Sink.MaxAckPending), "file.roll_bytes": c.File.RollBytes, "spool.retry_after_seconds": int64(c.Spool.RetryAfterSec)} {
+		if n <= 0 {
+			bad(key, "must be positive, got %d", n)
+		}
+	}
+	if c.HTTP.MaxDecompressedBytes < c.HTTP.MaxBodyBytes {
+		bad("http.max_decompressed_bytes", "must be at least http.max_body_bytes")
+	}
+	if c.Spool.SegmentBytes > c.Spool.MaxBytes {
+		bad("spool.segment_bytes", "must not exceed spool.max_bytes")
+	}
+	if c.Sink.MaxAckPending < c.Sink.BatchSize {
+		bad("sink.max_ack_pending", "must be at least sink.batch_size, or the sink starves")
+	}
+	if c.NATS.Replicas != 1 && c.NATS.Replicas != 3 && c.NATS.Replicas != 5 {
+		bad("nats.replicas", "must be 1, 3 or 5, got %d", c.NATS.Replicas)
+	}
+	if c.NATS.URL == "" && c.NATS.Replicas != 1 {
+		bad("nats.replicas", "the embedded server is a single node: use 1, or set nats.url to a cluster")
+	}
+	if c.Sink.RateLimit < 0 {
+		bad("sink.rate_limit", "must be >= 0 (0 means unlimited)")
+	}
+	if c.File.DedupWindow < 0 {
+		bad("file.dedup_window", "must be >= 0")
+	}
+	if c.Sink.Type != "file" {
+		bad("sink.type", "must be file, got %q", c.Sink.Type)
+	}
+	for _, o := range c.HTTP.CORSOrigins {
+		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			bad("http.cors_origins", "%q must be * or start with http:// or https://", o)
+		}
+	}
+	for _, d := range c.Sink.Backoff {
+		if d <= 0 {
+			bad("sink.backoff", "every delay must be positive")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// flatten walks a Config into "a.b" -> value, using mapstructure tags.
+func flatten(c Config) map[string]any {
+	out := map[string]any{}
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		t := v.Type()
+		for n := 0; n < t.NumField(); n++ {
+			key := t.Field(n).Tag.Get("mapstructure")
+			if prefix != "" {
+				key = prefix + "." + key
+			}
+			fv := v.Field(n)
+			if fv.Kind() == reflect.Struct {
+				walk(key, fv)
+				continue
+			}
+			out[key] = fv.Interface()
+		}
+	}
+	walk("", reflect.ValueOf(c))
+	return out
+}
+
+// Keys lists every key, sorted by the caller if needed (docs and tests use it).
+func Keys() map[string]any { return flatten(Default()) }

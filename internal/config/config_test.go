@@ -1,0 +1,79 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigJSONMatchesDefaults(t *testing.T) {
+	got, err := Load("../../config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.resolvePaths()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("config.json and Default() differ:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestMissingFileMeansDefaults(t *testing.T) {
+	got, err := Load(filepath.Join(t.TempDir(), "absent.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.HTTP.Addr != "127.0.0.1:8080" {
+		t.Fatalf("addr = %q", got.HTTP.Addr)
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	t.Setenv("SPOOR_HTTP_ADDR", "127.0.0.1:9999")
+	t.Setenv("SPOOR_DATA_DIR", "/tmp/spoor-x")
+	t.Setenv("SPOOR_NATS_URL", "nats://127.0.0.1:4222")
+	t.Setenv("SPOOR_COLLECTOR_ACK_TIMEOUT", "250ms")
+	t.Setenv("SPOOR_HTTP_CORS_ORIGINS", "https://a.example,https://b.example")
+	t.Setenv("SPOOR_SINK_BATCH_SIZE", "100")
+	c, err := Load("../../config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != "127.0.0.1:9999" || c.DataDir != "/tmp/spoor-x" || c.NATS.URL != "nats://127.0.0.1:4222" ||
+		c.Collector.AckTimeout != 250*time.Millisecond || c.Sink.BatchSize != 100 ||
+		!reflect.DeepEqual(c.HTTP.CORSOrigins, []string{"https://a.example", "https://b.example"}) {
+		t.Fatalf("env not applied: %+v", c)
+	}
+	if c.Spool.Dir != "/tmp/spoor-x/spool" {
+		t.Fatalf("spool dir must follow data_dir: %q", c.Spool.Dir)
+	}
+}
+
+func TestRejects(t *testing.T) {
+	cases := []struct {
+		name, json, want string
+	}{
+		{"unknown top key", `{"bogus": 1}`, "bogus"},
+		{"unknown nested key", `{"http": {"adr": "x"}}`, "adr"},
+		{"bad duration", `{"http": {"read_timeout": "soon"}}`, "read_timeout"},
+		{"negative body", `{"http": {"max_body_bytes": -1}}`, "http.max_body_bytes"},
+		{"bad level", `{"log": {"level": "loud"}}`, "log.level"},
+		{"replicas on embedded", `{"nats": {"replicas": 3}}`, "nats.replicas"},
+		{"bad cors", `{"http": {"cors_origins": ["example.com"]}}`, "cors_origins"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "c.json")
+			if err := os.WriteFile(p, []byte(c.json), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(p)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want error naming %q, got %v", c.want, err)
+			}
+		})
+	}
+}

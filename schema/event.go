@@ -1,0 +1,100 @@
+// Package schema holds spoor's one canonical Event, the dictionary of fields the
+// collector accepts (short wire names from the seed Tracker, long names used
+// in storage), the parsers for every wire format, and validation.
+package schema
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event is the canonical form of one tracked event. The collector builds it
+// from whatever wire format arrived, the bus carries its JSON encoding, and
+// every sink stores exactly these fields.
+//
+// Strings are empty when absent; numeric and boolean fields are pointers so
+// that zero is distinguishable from absent. Props holds every field that is
+// not in the dictionary, as the raw JSON the client sent: numbers stay
+// numbers, strings stay strings, case is preserved.
+type Event struct {
+	// Server-assigned.
+	EventID    string    `json:"event_id"`
+	ReceivedAt time.Time `json:"received_at"`
+	Endpoint   string    `json:"endpoint,omitempty"`
+	IPHash     string    `json:"ip_hash,omitempty"`
+	UserAgent  string    `json:"user_agent,omitempty"`
+
+	// Identity.
+	VisitorID string `json:"visitor_id,omitempty"`
+	SessionID string `json:"session_id,omitempty"`
+	UserID    string `json:"user_id,omitempty"`
+	DeviceID  string `json:"device_id,omitempty"`
+	EmailHash string `json:"email_hash,omitempty"`
+	CellHash  string `json:"cell_hash,omitempty"`
+	UnameHash string `json:"uname_hash,omitempty"`
+
+	// Event.
+	EventName      string     `json:"event_name,omitempty"`
+	EventType      string     `json:"event_type,omitempty"`
+	ClientTime     *time.Time `json:"client_time,omitempty"`
+	Duration       *int64     `json:"duration,omitempty"`
+	First          *bool      `json:"first,omitempty"`
+	ClientIndex    *int64     `json:"client_index,omitempty"`
+	LibraryVersion string     `json:"library_version,omitempty"`
+
+	// Page and device.
+	URL              string          `json:"url,omitempty"`
+	Referrer         string          `json:"referrer,omitempty"`
+	PageType         string          `json:"page_type,omitempty"`
+	PageViewID       string          `json:"page_view_id,omitempty"`
+	ParentPageViewID string          `json:"parent_page_view_id,omitempty"`
+	App              string          `json:"app,omitempty"`
+	Release          json.RawMessage `json:"release,omitempty"`
+	Timezone         string          `json:"timezone,omitempty"`
+	Language         string          `json:"language,omitempty"`
+	Width            *int64          `json:"width,omitempty"`
+	Height           *int64          `json:"height,omitempty"`
+	Device           string          `json:"device,omitempty"`
+	OS               string          `json:"os,omitempty"`
+	Lat              *float64        `json:"lat,omitempty"`
+	Lon              *float64        `json:"lon,omitempty"`
+	Country          string          `json:"country,omitempty"`
+
+	// Campaign and referral.
+	Source       string `json:"source,omitempty"`
+	Medium       string `json:"medium,omitempty"`
+	Campaign     string `json:"campaign,omitempty"`
+	Term         string `json:"term,omitempty"`
+	Content      string `json:"content,omitempty"`
+	Referral     string `json:"referral,omitempty"`
+	ReferralCode string `json:"referral_code,omitempty"`
+	Affiliate    string `json:"affiliate,omitempty"`
+
+	// Experiments and growth.
+	ExperimentID string   `json:"experiment_id,omitempty"`
+	Variant      string   `json:"variant,omitempty"`
+	Goal         string   `json:"goal,omitempty"`
+	Score        *float64 `json:"score,omitempty"`
+	Outcome      string   `json:"outcome,omitempty"`
+
+	// Props holds every field outside the dictionary, as sent.
+	Props map[string]json.RawMessage `json:"props,omitempty"`
+}
+
+// Encode returns the canonical JSON encoding of e: the bytes the bus carries
+// and the file sink stores, one object per line.
+func (e *Event) Encode() ([]byte, error) {
+	return json.Marshal(e)
+}
+
+// Decode parses the canonical encoding produced by Encode.
+func Decode(b []byte) (*Event, error) {
+	var e Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, err
+	}
+	if e.EventID == "" {
+		return nil, errMissingEventID
+	}
+	return &e, nil
+}
