@@ -1,0 +1,159 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Options says where the bus is and what its streams look like.
+type Options struct {
+	URL            string // empty: use the Embedded server given to Connect
+	Name           string // client name shown by the server
+	Stream         string
+	Subject        string // events are published on Subject
+	DLQStream      string
+	DLQSubject     string // dead letters are published on DLQSubject
+	Replicas       int
+	MaxAge         time.Duration
+	MaxBytes       int64
+	DedupWindow    time.Duration
+	MaxPending     int // async publishes in flight
+	ConnectTimeout time.Duration
+}
+
+// Bus is a connection to JetStream.
+type Bus struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	opts Options
+	log  zerolog.Logger
+}
+
+// ErrNotConnected is returned by Publish while the connection is down.
+var ErrNotConnected = errors.New("nats not connected")
+
+// Connect dials the server (emb when opts.URL is empty) and keeps
+// reconnecting forever in the background. Publishing while disconnected
+// fails at once instead of buffering, so callers can fall back to the spool.
+func Connect(opts Options, emb *Embedded, log zerolog.Logger) (*Bus, error) {
+	nopts := []nats.Option{
+		nats.Name(opts.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectBufSize(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.Timeout(opts.ConnectTimeout),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn().Err(err).Msg("nats disconnected")
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info().Str("url", c.ConnectedUrl()).Msg("nats reconnected") }),
+	}
+	url := opts.URL
+	if url == "" {
+		if emb == nil {
+			return nil, errors.New("connecting to nats: no url and no embedded server")
+		}
+		nopts = append(nopts, nats.InProcessServer(emb.srv))
+	}
+	nc, err := nats.Connect(url, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to nats %q: %w", url, err)
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(opts.MaxPending))
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("creating jetstream context: %w", err)
+	}
+	return &Bus{nc: nc, js: js, opts: opts, log: log}, nil
+}
+
+// EnsureStreams creates or updates the event and dead-letter streams. It
+// retries with short attempts until ctx ends, because a fresh cluster has no
+// meta leader for a few seconds.
+func (b *Bus) EnsureStreams(ctx context.Context) error {
+	cfgs := []jetstream.StreamConfig{
+		{
+			Name: b.opts.Stream, Subjects: []string{b.opts.Subject},
+			Storage: jetstream.FileStorage, Replicas: b.opts.Replicas,
+			Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardNew,
+			MaxAge: b.opts.MaxAge, MaxBytes: b.opts.MaxBytes, Duplicates: b.opts.DedupWindow,
+		},
+		{
+			Name: b.opts.DLQStream, Subjects: []string{b.opts.DLQSubject},
+			Storage: jetstream.FileStorage, Replicas: b.opts.Replicas,
+			Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardNew,
+			MaxAge: 30 * 24 * time.Hour, MaxBytes: b.opts.MaxBytes / 10,
+		},
+	}
+	for _, cfg := range cfgs {
+		for {
+			actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			_, err := b.js.CreateOrUpdateStream(actx, cfg)
+			cancel()
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("creating stream %s: %w", cfg.Name, err)
+			}
+			b.log.Warn().Err(err).Str("stream", cfg.Name).Msg("stream not ready yet, retrying")
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// Connected reports whether the connection is up now.
+func (b *Bus) Connected() bool { return b.nc.IsConnected() }
+
+// Pending is a publish in flight.
+type Pending struct{ f jetstream.PubAckFuture }
+
+// Wait blocks until JetStream stored the message (nil, also for a
+// duplicate), refused it, or ctx ended.
+func (p Pending) Wait(ctx context.Context) error {
+	select {
+	case <-p.f.Ok():
+		return nil
+	case err := <-p.f.Err():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Publish starts an asynchronous publish of one event. msgID (the event id)
+// becomes Nats-Msg-Id, so JetStream drops a repeat inside the dedup window.
+// data must not be modified afterwards: the client keeps it for retries.
+func (b *Bus) Publish(msgID string, data []byte) (Pending, error) {
+	if !b.nc.IsConnected() {
+		return Pending{}, ErrNotConnected
+	}
+	m := &nats.Msg{Subject: b.opts.Subject, Data: data, Header: nats.Header{jetstream.MsgIDHeader: []string{msgID}}}
+	f, err := b.js.PublishMsgAsync(m, jetstream.WithStallWait(50*time.Millisecond))
+	if err != nil {
+		return Pending{}, fmt.Errorf("publishing event: %w", err)
+	}
+	return Pending{f: f}, nil
+}
+
+// Close drains the connection: in-flight publishes and acks complete first.
+func (b *Bus) Close() {
+	select {
+	case <-b.js.PublishAsyncComplete():
+	case <-time.After(5 * time.Second):
+		b.log.Warn().Int("pending", b.js.PublishAsyncPending()).Msg("closing nats with publishes still pending")
+	}
+	if err := b.nc.Drain(); err != nil {
+		b.nc.Close()
+	}
+	for b.nc.IsDraining() {
+		time.Sleep(10 * time.Millisecond)
+	}
+}

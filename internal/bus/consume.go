@@ -1,0 +1,164 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ConsumerOptions configures the durable pull consumer sink workers share.
+type ConsumerOptions struct {
+	Durable       string // every sink process with this name shares the work
+	AckWait       time.Duration
+	MaxAckPending int
+}
+
+// Consumer is a durable pull consumer on the event stream.
+type Consumer struct {
+	c    jetstream.Consumer
+	name string
+}
+
+// Consumer creates or updates the durable consumer. Messages are delivered
+// until acked or terminated: no MaxDeliver, so a long store outage never
+// turns into silent loss; poison messages are dead-lettered by the worker.
+func (b *Bus) Consumer(ctx context.Context, o ConsumerOptions) (*Consumer, error) {
+	cfg := jetstream.ConsumerConfig{
+		Durable:       o.Durable,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckWait:       o.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: o.MaxAckPending,
+		MaxWaiting:    512,
+	}
+	var (
+		c   jetstream.Consumer
+		err error
+	)
+	for {
+		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		c, err = b.js.CreateOrUpdateConsumer(actx, b.opts.Stream, cfg)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating consumer %s on %s: %w", o.Durable, b.opts.Stream, err)
+	}
+	return &Consumer{c: c, name: o.Durable}, nil
+}
+
+// Fetch returns up to n messages, waiting at most wait for the first ones.
+// It returns early with fewer when wait passes.
+func (c *Consumer) Fetch(n int, wait time.Duration) ([]*Msg, error) {
+	batch, err := c.c.Fetch(n, jetstream.FetchMaxWait(wait))
+	if err != nil {
+		return nil, fmt.Errorf("fetching from %s: %w", c.name, err)
+	}
+	msgs := make([]*Msg, 0, n)
+	for m := range batch.Messages() {
+		msgs = append(msgs, &Msg{m: m})
+	}
+	if err := batch.Error(); err != nil && len(msgs) == 0 {
+		return nil, fmt.Errorf("fetching from %s: %w", c.name, err)
+	}
+	return msgs, nil
+}
+
+// Msg is one delivered message.
+type Msg struct{ m jetstream.Msg }
+
+// Data is the canonical event encoding.
+func (m *Msg) Data() []byte { return m.m.Data() }
+
+// Delivered is how many times this message has been delivered (1 = first).
+func (m *Msg) Delivered() uint64 {
+	md, err := m.m.Metadata()
+	if err != nil {
+		return 1
+	}
+	return md.NumDelivered
+}
+
+// StreamSeq is the message's sequence in the stream.
+func (m *Msg) StreamSeq() uint64 {
+	md, err := m.m.Metadata()
+	if err != nil {
+		return 0
+	}
+	return md.Sequence.Stream
+}
+
+func (m *Msg) Ack() error                     { return m.m.Ack() }
+func (m *Msg) Nak(delay time.Duration) error  { return m.m.NakWithDelay(delay) }
+func (m *Msg) Term(reason string) error       { return m.m.TermWithReason(reason) }
+func (m *Msg) InProgress() error              { return m.m.InProgress() }
+
+// DeadLetter stores a copy of msg, with the reason, on the dead-letter
+// stream and waits for JetStream to hold it. Only then may msg be terminated.
+func (b *Bus) DeadLetter(ctx context.Context, msg *Msg, consumer, reason string) error {
+	dl := &nats.Msg{
+		Subject: b.opts.DLQSubject,
+		Data:    msg.Data(),
+		Header: nats.Header{
+			"Spoor-Reason":     []string{reason},
+			"Spoor-Consumer":   []string{consumer},
+			"Spoor-Stream":     []string{b.opts.Stream},
+			"Spoor-Stream-Seq": []string{strconv.FormatUint(msg.StreamSeq(), 10)},
+			"Spoor-Dead-At":    []string{time.Now().UTC().Format(time.RFC3339Nano)},
+		},
+	}
+	dl.Header.Set(jetstream.MsgIDHeader, "dlq-"+strconv.FormatUint(msg.StreamSeq(), 10))
+	if _, err := b.js.PublishMsg(ctx, dl); err != nil {
+		return fmt.Errorf("publishing dead letter: %w", err)
+	}
+	return nil
+}
+
+// DeadLetters reads the dead-letter stream from the start (operations and
+// tests): each entry's reason and original bytes.
+func (b *Bus) DeadLetters(ctx context.Context, max int) ([]DeadLetter, error) {
+	s, err := b.js.Stream(ctx, b.opts.DLQStream)
+	if err != nil {
+		return nil, fmt.Errorf("opening dead-letter stream: %w", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading dead-letter stream info: %w", err)
+	}
+	var out []DeadLetter
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && len(out) < max && info.State.Msgs > 0; seq++ {
+		raw, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			continue // deleted
+		}
+		out = append(out, DeadLetter{Reason: raw.Header.Get("Spoor-Reason"), Data: raw.Data})
+	}
+	return out, nil
+}
+
+// DeadLetter is one entry of the dead-letter stream.
+type DeadLetter struct {
+	Reason string
+	Data   []byte
+}
+
+// StreamMsgs is the number of messages the event stream holds.
+func (b *Bus) StreamMsgs(ctx context.Context) (uint64, error) {
+	s, err := b.js.Stream(ctx, b.opts.Stream)
+	if err != nil {
+		return 0, fmt.Errorf("opening stream: %w", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading stream info: %w", err)
+	}
+	return info.State.Msgs, nil
+}
