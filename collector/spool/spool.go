@@ -9,9 +9,8 @@
 //	u32 length of payload | u32 CRC-32C of payload | payload
 //	payload = u16 id length | id | data
 //
-// all big-endian. A torn tail (a write that was never acknowledged) is
-// ignored on read; any other damage moves the segment to dir/corrupt/ and
-// is counted, never silently dropped.
+// all big-endian. Records after a damaged or torn one are not replayed; the
+// segment is then moved to dir/corrupt/ and counted, never silently deleted.
 package spool
 
 import (
@@ -359,11 +358,13 @@ func (s *Spool) quarantine(path string) {
 		s.log.Error().Err(err).Str("segment", path).Msg("could not move damaged spool segment aside")
 	}
 	s.corrupt.Add(1)
-	s.log.Error().Str("segment", path).Msg("spool segment damaged: good records replayed, the file is kept in corrupt/")
+	s.log.Error().Str("segment", path).Msg("spool segment has unreadable bytes (a torn write after a crash, or damage): intact records replayed, the file is kept in corrupt/")
 }
 
 // readSegment returns the intact records of a segment. damaged is true when
-// bytes after the last intact record are more than a torn final write.
+// bytes follow the last intact record. That is usually a torn final write
+// (never acknowledged, so nothing was promised), but a damaged length field
+// looks the same, so such a segment is always kept aside, never deleted.
 func readSegment(path string) (recs []Record, size int64, damaged bool, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -373,29 +374,25 @@ func readSegment(path string) (recs []Record, size int64, damaged bool, err erro
 	off := 0
 	for off < len(b) {
 		if len(b)-off < headerLen {
-			break // torn header at the tail
+			break
 		}
 		n := int(binary.BigEndian.Uint32(b[off:]))
-		sum := binary.BigEndian.Uint32(b[off+4:])
 		end := off + headerLen + n
 		if n < 2 || end > len(b) {
-			damaged = end <= len(b) // a length past EOF is a torn tail
 			break
 		}
 		payload := b[off+headerLen : end]
-		if crc32.Checksum(payload, crcTable) != sum {
-			damaged = end < len(b) // a bad CRC on the very last record is a torn tail
+		if crc32.Checksum(payload, crcTable) != binary.BigEndian.Uint32(b[off+4:]) {
 			break
 		}
 		idLen := int(binary.BigEndian.Uint16(payload))
 		if 2+idLen > len(payload) {
-			damaged = true
 			break
 		}
 		recs = append(recs, Record{ID: string(payload[2 : 2+idLen]), Data: payload[2+idLen:]})
 		off = end
 	}
-	return recs, size, damaged, nil
+	return recs, size, off < len(b), nil
 }
 
 func countRecords(path string) (int, error) {
