@@ -1,0 +1,206 @@
+// Package collector is spoor's HTTP front door (valyala/fasthttp). It turns
+// every accepted wire format into schema.Events, makes them durable on
+// JetStream or the disk spool, and only then answers. It never waits on a
+// store.
+package collector
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/internal/config"
+	"github.com/spoor-dev/spoor/schema"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+)
+
+// Options is what the collector needs from the configuration.
+type Options struct {
+	HTTP           config.HTTP
+	AckTimeout     time.Duration
+	MaxBatchEvents int
+	MaxEventBytes  int
+	HashKey        []byte
+	RedirectHosts  []string
+	RedirectTo     string // fallback target for a refused redirect
+	ServerTokens   []string
+	RetryAfterSec  int
+}
+
+// OptionsFrom picks the collector's options out of the configuration.
+func OptionsFrom(c config.Config, hashKey []byte) Options {
+	return Options{
+		HTTP: c.HTTP, AckTimeout: c.Collector.AckTimeout, MaxBatchEvents: c.Collector.MaxBatchEvents,
+		MaxEventBytes: c.Collector.MaxEventBytes, HashKey: hashKey, RedirectHosts: c.Collector.RedirectHosts,
+		RedirectTo: c.Collector.RedirectFallback, ServerTokens: c.Collector.ServerTokens, RetryAfterSec: c.Spool.RetryAfterSec,
+	}
+}
+
+// Collector serves the tracking endpoints.
+type Collector struct {
+	cfg      Options
+	pub      Publisher
+	spool    Spool
+	log      zerolog.Logger
+	m        *Metrics
+	metrics  fasthttp.RequestHandler
+	proxies  []*net.IPNet
+	cors     map[string]bool
+	corsAny  bool
+	stopping atomic.Bool
+	srv      *fasthttp.Server
+}
+
+// New builds a collector. reg receives the collector metrics; gather is
+// what /metrics exposes (the process's whole registry).
+func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather prometheus.Gatherer, log zerolog.Logger) (*Collector, error) {
+	c := &Collector{cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}}
+	for _, p := range cfg.HTTP.TrustedProxies {
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return nil, fmt.Errorf("parsing http.trusted_proxies %q: %w", p, err)
+		}
+		c.proxies = append(c.proxies, n)
+	}
+	for _, o := range cfg.HTTP.CORSOrigins {
+		if o == "*" {
+			c.corsAny = true
+		}
+		c.cors[strings.TrimSuffix(o, "/")] = true
+	}
+	c.metrics = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
+	c.srv = &fasthttp.Server{
+		Handler:               c.handle,
+		ErrorHandler:          c.transportError,
+		Name:                  "spoor",
+		NoDefaultServerHeader: true,
+		NoDefaultContentType:  true,
+		CloseOnShutdown:       true,
+		ReadTimeout:           cfg.HTTP.ReadTimeout,
+		WriteTimeout:          cfg.HTTP.WriteTimeout,
+		IdleTimeout:           cfg.HTTP.IdleTimeout,
+		ReadBufferSize:        cfg.HTTP.MaxHeaderBytes,
+		MaxRequestBodySize:    cfg.HTTP.MaxBodyBytes,
+		Concurrency:           cfg.HTTP.MaxConns,
+	}
+	return c, nil
+}
+
+// Serve answers on ln until Shutdown.
+func (c *Collector) Serve(ln net.Listener) error { return c.srv.Serve(ln) }
+
+// Shutdown stops accepting, lets in-flight requests finish (each waits for
+// its own PubAck or spool fsync) and returns.
+func (c *Collector) Shutdown() error {
+	c.stopping.Store(true)
+	return c.srv.Shutdown()
+}
+
+// limits returns the schema limits for one event.
+func (c *Collector) builder() *schema.Builder {
+	return schema.NewBuilder(schema.Limits{}, c.cfg.HashKey)
+}
+
+func (c *Collector) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	endpoint := "other"
+	defer func() {
+		if r := recover(); r != nil {
+			c.m.Panics.Inc()
+			c.log.Error().Interface("panic", r).Str("path", string(ctx.Path())).Msg("handler panic")
+			ctx.ResetBody()
+			jsonError(ctx, fasthttp.StatusInternalServerError, "internal", "internal error")
+		}
+		c.m.Requests.WithLabelValues(endpoint, statusLabel(ctx.Response.StatusCode())).Inc()
+		c.m.Latency.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+	}()
+	path := string(ctx.Request.URI().PathOriginal())
+	switch {
+	case hasPrefix(path, "/tr/v1"):
+		endpoint = "tr"
+		c.track(ctx, endpoint, strings.TrimPrefix(path, "/tr/v1"))
+	case hasPrefix(path, "/str/v1"):
+		endpoint = "str"
+		c.serverSide(ctx, strings.TrimPrefix(path, "/str/v1"))
+	case hasPrefix(path, "/img/v1"):
+		endpoint = "img"
+		c.pixel(ctx, strings.TrimPrefix(path, "/img/v1"))
+	case hasPrefix(path, "/rdr/v1"):
+		endpoint = "rdr"
+		c.redirect(ctx, strings.TrimPrefix(path, "/rdr/v1"))
+	case path == "/ping":
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetBodyString("pong")
+	case path == "/healthz":
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(`{"status":"ok"}`)
+	case path == "/readyz":
+		c.ready(ctx)
+	case path == "/metrics":
+		endpoint = "metrics"
+		c.metrics(ctx)
+	default:
+		jsonError(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+path)
+	}
+}
+
+func hasPrefix(path, p string) bool {
+	return path == p || strings.HasPrefix(path, p+"/")
+}
+
+func statusLabel(code int) string {
+	switch code {
+	case 200, 204, 302, 400, 401, 404, 405, 413, 415, 429, 431, 500, 503:
+		return fmt.Sprint(code)
+	}
+	return fmt.Sprintf("%dxx", code/100)
+}
+
+// ready: not ready while shutting down, or when NATS is unreachable and
+// the spool cannot take more.
+func (c *Collector) ready(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	natsUp, full := c.pub.Connected(), c.spool.Full()
+	switch {
+	case c.stopping.Load():
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+		ctx.SetBodyString(`{"ready":false,"reason":"shutting down"}`)
+	case !natsUp && full:
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+		ctx.SetBodyString(`{"ready":false,"reason":"nats unreachable and spool full"}`)
+	default:
+		fmt.Fprintf(ctx, `{"ready":true,"nats":%t,"spool_full":%t}`, natsUp, full)
+	}
+}
+
+// transportError answers requests fasthttp could not read: oversized
+// bodies or headers, timeouts, garbage.
+func (c *Collector) transportError(ctx *fasthttp.RequestCtx, err error) {
+	switch e := err.(type) {
+	case *fasthttp.ErrSmallBuffer:
+		c.m.Rejected.WithLabelValues("headers_too_large").Inc()
+		jsonError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "headers_too_large",
+			fmt.Sprintf("request line and headers exceed %d bytes", c.cfg.HTTP.MaxHeaderBytes))
+	case *net.OpError:
+		if e.Timeout() {
+			jsonError(ctx, fasthttp.StatusRequestTimeout, "timeout", "request not received in time")
+			return
+		}
+		jsonError(ctx, fasthttp.StatusBadRequest, "bad_request", "could not read request")
+	default:
+		if err == fasthttp.ErrBodyTooLarge {
+			c.m.Rejected.WithLabelValues("body_too_large").Inc()
+			jsonError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
+				fmt.Sprintf("request body exceeds %d bytes", c.cfg.HTTP.MaxBodyBytes))
+			return
+		}
+		c.m.Rejected.WithLabelValues("bad_request").Inc()
+		jsonError(ctx, fasthttp.StatusBadRequest, "bad_request", "could not parse request: "+err.Error())
+	}
+}

@@ -1,0 +1,142 @@
+package collector
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// track serves GET|POST /tr/v1/<tuplets> and POST /tr/v1/ with a JSON
+// object or batch: 200 {"accepted":N} once every event is durable.
+func (c *Collector) track(ctx *fasthttp.RequestCtx, endpoint, tail string) {
+	c.applyCORS(ctx)
+	if ctx.IsOptions() {
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+		return
+	}
+	if !ctx.IsGet() && !ctx.IsPost() {
+		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use GET or POST")
+		return
+	}
+	c.ingest(ctx, endpoint, tail, false)
+}
+
+// serverSide serves POST /str/v1/: events from a customer's servers. When
+// collector.server_tokens is set, a matching "Authorization: Bearer" is
+// required; the event may then carry the end user's "ua".
+func (c *Collector) serverSide(ctx *fasthttp.RequestCtx, tail string) {
+	if !ctx.IsPost() {
+		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use POST")
+		return
+	}
+	if len(c.cfg.ServerTokens) > 0 && !c.authorized(ctx) {
+		c.m.Rejected.WithLabelValues("unauthorized").Inc()
+		jsonError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
+		return
+	}
+	c.ingest(ctx, "str", tail, true)
+}
+
+func (c *Collector) authorized(ctx *fasthttp.RequestCtx) bool {
+	got, ok := strings.CutPrefix(string(ctx.Request.Header.Peek("Authorization")), "Bearer ")
+	if !ok {
+		return false
+	}
+	for _, t := range c.cfg.ServerTokens {
+		if subtle.ConstantTimeCompare([]byte(got), []byte(t)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Collector) ingest(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool) {
+	evs, err := c.readEvents(ctx, endpoint, tail, trusted)
+	if err != nil {
+		c.refuse(ctx, err)
+		return
+	}
+	c.m.Received.WithLabelValues(endpoint).Add(float64(len(evs)))
+	if err := c.accept(context.Background(), evs); err != nil {
+		c.unavailable(ctx, err)
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(fmt.Sprintf(`{"accepted":%d}`, len(evs)))
+}
+
+// gif is a 1x1 transparent GIF.
+var gif = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b")
+
+// pixel serves GET /img/v1/<tuplets> (e-mail opens). It always answers the
+// GIF, uncacheable; an event that cannot be kept is counted as lost.
+func (c *Collector) pixel(ctx *fasthttp.RequestCtx, tail string) {
+	c.record(ctx, "img", tail)
+	ctx.ResetBody()
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("image/gif")
+	ctx.Response.Header.Set("Cache-Control", "no-store, no-cache, must-revalidate, max-age=0")
+	ctx.Response.Header.Set("Pragma", "no-cache")
+	ctx.SetBody(gif)
+}
+
+// redirect serves GET /rdr/v1/<tuplets>?url=<target>: records the click and
+// answers 302 to the target, but only to an allowed host; any other target
+// gets the configured fallback (no open redirect).
+func (c *Collector) redirect(ctx *fasthttp.RequestCtx, tail string) {
+	target := string(ctx.QueryArgs().Peek("url"))
+	if !c.redirectAllowed(target) {
+		c.m.Rejected.WithLabelValues("redirect_not_allowed").Inc()
+		target = c.cfg.RedirectTo
+	} else {
+		c.record(ctx, "rdr", tail)
+	}
+	ctx.ResetBody()
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.Redirect(target, fasthttp.StatusFound)
+}
+
+// record parses and stores one event for the pixel and redirect endpoints,
+// which answer the same whatever happens here.
+func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string) {
+	evs, err := c.readEvents(ctx, endpoint, tail, false)
+	if err != nil {
+		c.refuse(ctx, err)
+		c.m.Lost.WithLabelValues("invalid").Inc()
+		return
+	}
+	c.m.Received.WithLabelValues(endpoint).Add(float64(len(evs)))
+	if err := c.accept(context.Background(), evs); err != nil {
+		c.m.Lost.WithLabelValues("unavailable").Add(float64(len(evs)))
+		c.log.Warn().Err(err).Str("endpoint", endpoint).Msg("event could not be stored; client answered anyway")
+	}
+}
+
+func (c *Collector) redirectAllowed(target string) bool {
+	if target == "" {
+		return false
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return false
+	}
+	if u.Scheme == "" && u.Host == "" {
+		// A same-site path; "//host" and "/\host" are protocol-relative tricks.
+		return strings.HasPrefix(target, "/") && !strings.HasPrefix(target, "//") && !strings.HasPrefix(target, "/\\")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, h := range c.cfg.RedirectHosts {
+		h = strings.ToLower(h)
+		if host == h || (strings.HasPrefix(h, ".") && strings.HasSuffix(host, h)) {
+			return true
+		}
+	}
+	return false
+}

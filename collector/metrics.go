@@ -1,0 +1,50 @@
+package collector
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the collector's per-stage counters and latencies, exposed on
+// /metrics in Prometheus text format.
+type Metrics struct {
+	Requests  *prometheus.CounterVec   // by endpoint and status code
+	Received  *prometheus.CounterVec   // events parsed, by endpoint
+	Published *prometheus.CounterVec   // events JetStream acknowledged, by path (direct|replay)
+	Spooled   prometheus.Counter       // events written to the disk spool
+	Acked     *prometheus.CounterVec   // events answered 2xx, by via (bus|spool)
+	Rejected  *prometheus.CounterVec   // events or requests refused, by reason
+	Lost      *prometheus.CounterVec   // pixel/redirect events that could not be kept, by reason
+	Panics    prometheus.Counter       // handler panics recovered
+	Latency   *prometheus.HistogramVec // request duration, by endpoint
+	AckWait   *prometheus.HistogramVec // time from publish to PubAck or spool fsync, by via
+}
+
+// NewMetrics registers the collector metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_requests_total",
+			Help: "HTTP requests by endpoint and status code."}, []string{"endpoint", "code"}),
+		Received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_events_received_total",
+			Help: "Events parsed from requests, by endpoint."}, []string{"endpoint"}),
+		Published: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_events_published_total",
+			Help: "Events JetStream acknowledged, directly or replayed from the spool."}, []string{"path"}),
+		Spooled: prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_collector_events_spooled_total",
+			Help: "Events appended to the local disk spool because JetStream was down or slow."}),
+		Acked: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_events_acked_total",
+			Help: "Events answered with 2xx, by where they were held at that moment."}, []string{"via"}),
+		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_rejected_total",
+			Help: "Requests or events refused, by reason."}, []string{"reason"}),
+		Lost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_events_lost_total",
+			Help: "Pixel or redirect events that could not be kept (the client still got its GIF or 302), by reason."}, []string{"reason"}),
+		Panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_collector_panics_total",
+			Help: "Handler panics recovered."}),
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "spoor_collector_request_seconds",
+			Help:    "Request handling time, by endpoint.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"endpoint"}),
+		AckWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "spoor_collector_ack_seconds",
+			Help:    "Time from handing events over to holding them durably, by via (bus|spool).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"via"}),
+	}
+	reg.MustRegister(m.Requests, m.Received, m.Published, m.Spooled, m.Acked, m.Rejected, m.Lost, m.Panics, m.Latency, m.AckWait)
+	return m
+}

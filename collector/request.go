@@ -1,0 +1,240 @@
+package collector
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spoor-dev/spoor/collector/spool"
+	"github.com/spoor-dev/spoor/schema"
+	"github.com/valyala/fasthttp"
+)
+
+// requestError is a refusal with an HTTP status and a machine-readable reason.
+type requestError struct {
+	status int
+	reason string
+	msg    string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func badRequest(reason, format string, a ...any) error {
+	return &requestError{fasthttp.StatusBadRequest, reason, fmt.Sprintf(format, a...)}
+}
+
+func tooLarge(reason, format string, a ...any) error {
+	return &requestError{fasthttp.StatusRequestEntityTooLarge, reason, fmt.Sprintf(format, a...)}
+}
+
+// readEvents turns one request into encoded events: REST-path tuplets and
+// query parameters first, then each object of the JSON body (a batch when
+// it is an array) over them. Nothing from ctx is referenced afterwards.
+func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool) ([]spool.Record, error) {
+	base, err := schema.ParseTuplets(tail)
+	if err != nil {
+		return nil, badRequest("invalid_path", "%s", err)
+	}
+	ctx.QueryArgs().VisitAll(func(k, v []byte) {
+		base = append(base, schema.Pair{Key: string(k), Value: string(v)})
+	})
+	objs, err := c.readBody(ctx, &base)
+	if err != nil {
+		return nil, err
+	}
+	info := schema.ServerInfo{
+		ReceivedAt: time.Now(),
+		Endpoint:   endpoint,
+		IP:         c.clientIP(ctx),
+		UserAgent:  string(ctx.UserAgent()),
+		VisitorID:  string(ctx.Request.Header.Cookie("vid")),
+	}
+	n := max(len(objs), 1)
+	out := make([]spool.Record, 0, n)
+	for i := 0; i < n; i++ {
+		b := c.builder()
+		for _, p := range base {
+			if err := b.Set(p.Key, schema.TextValue(p.Value)); err != nil {
+				return nil, badRequest("invalid_field", "%s", err)
+			}
+		}
+		if len(objs) > 0 {
+			if trusted {
+				if ua, ok := objs[i]["ua"]; ok {
+					var s string
+					if json.Unmarshal(ua, &s) == nil {
+						b.SetUserAgent(s)
+						delete(objs[i], "ua")
+					}
+				}
+			}
+			if err := b.SetObject(objs[i]); err != nil {
+				return nil, badRequest("invalid_field", "event %d: %s", i, err)
+			}
+		}
+		e := b.Finish(info)
+		data, err := e.Encode()
+		if err != nil {
+			return nil, badRequest("invalid_event", "event %d: encoding: %s", i, err)
+		}
+		if len(data) > c.cfg.MaxEventBytes {
+			return nil, tooLarge("event_too_large", "event %d is %d bytes encoded, the limit is %d", i, len(data), c.cfg.MaxEventBytes)
+		}
+		out = append(out, spool.Record{ID: e.EventID, Data: data})
+	}
+	return out, nil
+}
+
+// readBody returns the JSON objects of the body (nil when there is none).
+// Form bodies add to base instead.
+func (c *Collector) readBody(ctx *fasthttp.RequestCtx, base *[]schema.Pair) ([]map[string]json.RawMessage, error) {
+	body := ctx.PostBody()
+	if len(body) == 0 {
+		return nil, nil
+	}
+	switch enc := strings.ToLower(string(ctx.Request.Header.ContentEncoding())); enc {
+	case "", "identity":
+	case "gzip":
+		var err error
+		if body, err = gunzip(body, c.cfg.HTTP.MaxDecompressedBytes); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, &requestError{fasthttp.StatusUnsupportedMediaType, "unsupported_encoding", "Content-Encoding " + enc + " is not supported (use gzip)"}
+	}
+	ct := strings.ToLower(string(ctx.Request.Header.ContentType()))
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = strings.TrimSpace(ct[:i])
+	}
+	switch ct {
+	case "", "application/json", "text/plain":
+	case "application/x-www-form-urlencoded":
+		args := fasthttp.AcquireArgs()
+		defer fasthttp.ReleaseArgs(args)
+		args.ParseBytes(body)
+		args.VisitAll(func(k, v []byte) { *base = append(*base, schema.Pair{Key: string(k), Value: string(v)}) })
+		return nil, nil
+	default:
+		return nil, &requestError{fasthttp.StatusUnsupportedMediaType, "unsupported_media_type",
+			"Content-Type " + ct + " is not supported (use application/json or text/plain)"}
+	}
+	objs, err := schema.ParseJSONBody(body, c.cfg.MaxBatchEvents)
+	var tm *schema.TooManyError
+	switch {
+	case errors.As(err, &tm):
+		return nil, tooLarge("batch_too_large", "%s", err)
+	case err != nil:
+		return nil, badRequest("invalid_json", "%s", err)
+	}
+	return objs, nil
+}
+
+// gunzip inflates body but never beyond limit bytes: a gzip bomb costs at
+// most limit+1 bytes of memory before it is refused.
+func gunzip(body []byte, limit int) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, badRequest("invalid_gzip", "body is not valid gzip: %s", err)
+	}
+	defer zr.Close()
+	out, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
+	if err != nil {
+		return nil, badRequest("invalid_gzip", "body is not valid gzip: %s", err)
+	}
+	if len(out) > limit {
+		return nil, tooLarge("decompressed_too_large", "decompressed body exceeds %d bytes", limit)
+	}
+	return out, nil
+}
+
+// clientIP is the socket's peer, unless that peer is a trusted proxy: then
+// the right-most X-Forwarded-For address that is not itself trusted.
+// Headers from untrusted peers are ignored.
+func (c *Collector) clientIP(ctx *fasthttp.RequestCtx) string {
+	ip := ctx.RemoteIP()
+	if !c.trusted(ip) {
+		return ip.String()
+	}
+	xff := string(ctx.Request.Header.Peek("X-Forwarded-For"))
+	parts := strings.Split(xff, ",")
+	for i := len(parts) - 1; i >= 0; i-- {
+		cand := net.ParseIP(strings.TrimSpace(parts[i]))
+		if cand == nil {
+			break
+		}
+		if !c.trusted(cand) {
+			return cand.String()
+		}
+		ip = cand
+	}
+	return ip.String()
+}
+
+func (c *Collector) trusted(ip net.IP) bool {
+	for _, n := range c.proxies {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// applyCORS answers for allowed origins only. "*" allows any origin but
+// then never with credentials.
+func (c *Collector) applyCORS(ctx *fasthttp.RequestCtx) {
+	origin := string(ctx.Request.Header.Peek("Origin"))
+	if origin == "" {
+		return
+	}
+	h := &ctx.Response.Header
+	h.Add("Vary", "Origin")
+	switch {
+	case c.cors[origin]:
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+	case c.corsAny:
+		h.Set("Access-Control-Allow-Origin", "*")
+	default:
+		return
+	}
+	if ctx.IsOptions() {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding")
+		h.Set("Access-Control-Max-Age", "86400")
+	}
+}
+
+func jsonError(ctx *fasthttp.RequestCtx, status int, reason, msg string) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	b, _ := json.Marshal(map[string]string{"error": msg, "reason": reason})
+	ctx.SetBody(b)
+}
+
+func (c *Collector) refuse(ctx *fasthttp.RequestCtx, err error) {
+	var re *requestError
+	if errors.As(err, &re) {
+		c.m.Rejected.WithLabelValues(re.reason).Inc()
+		jsonError(ctx, re.status, re.reason, re.msg)
+		return
+	}
+	c.m.Rejected.WithLabelValues("internal").Inc()
+	jsonError(ctx, fasthttp.StatusInternalServerError, "internal", err.Error())
+}
+
+func (c *Collector) unavailable(ctx *fasthttp.RequestCtx, err error) {
+	reason := "unavailable"
+	if errors.Is(err, spool.ErrFull) {
+		reason = "spool_full"
+	}
+	c.m.Rejected.WithLabelValues(reason).Inc()
+	ctx.Response.Header.Set("Retry-After", strconv.Itoa(c.cfg.RetryAfterSec))
+	jsonError(ctx, fasthttp.StatusServiceUnavailable, reason, "events not stored, retry later: "+err.Error())
+}
