@@ -88,6 +88,7 @@ func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather
 		ReadBufferSize:        cfg.HTTP.MaxHeaderBytes,
 		MaxRequestBodySize:    cfg.HTTP.MaxBodyBytes,
 		Concurrency:           cfg.HTTP.MaxConns,
+		Logger:                fasthttpLogger{log},
 	}
 	return c, nil
 }
@@ -203,4 +204,12 @@ func (c *Collector) transportError(ctx *fasthttp.RequestCtx, err error) {
 		c.m.Rejected.WithLabelValues("bad_request").Inc()
 		jsonError(ctx, fasthttp.StatusBadRequest, "bad_request", "could not parse request: "+err.Error())
 	}
+}
+
+// fasthttpLogger sends fasthttp's connection-level messages (client
+// resets, oversized requests already answered) to debug.
+type fasthttpLogger struct{ log zerolog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug().Msgf(format, args...)
 }

@@ -116,6 +116,9 @@ func (c *Collector) readBody(ctx *fasthttp.RequestCtx, base *[]schema.Pair) ([]m
 	switch ct {
 	case "", "application/json", "text/plain":
 	case "application/x-www-form-urlencoded":
+		if c := firstNonSpace(body); c == '{' || c == '[' {
+			break // JSON sent with curl's default content type
+		}
 		args := fasthttp.AcquireArgs()
 		defer fasthttp.ReleaseArgs(args)
 		args.ParseBytes(body)
@@ -237,4 +240,13 @@ func (c *Collector) unavailable(ctx *fasthttp.RequestCtx, err error) {
 	c.m.Rejected.WithLabelValues(reason).Inc()
 	ctx.Response.Header.Set("Retry-After", strconv.Itoa(c.cfg.RetryAfterSec))
 	jsonError(ctx, fasthttp.StatusServiceUnavailable, reason, "events not stored, retry later: "+err.Error())
+}
+
+func firstNonSpace(b []byte) byte {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return c
+		}
+	}
+	return 0
 }

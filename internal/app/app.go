@@ -1,0 +1,227 @@
+// Package app wires spoor's parts for each role (run, collector, sink) and
+// stops them in the order that loses nothing. cmd/spoor and the end-to-end
+// tests both start the pipeline through it.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/collector"
+	"github.com/spoor-dev/spoor/collector/spool"
+	"github.com/spoor-dev/spoor/internal/bus"
+	"github.com/spoor-dev/spoor/internal/config"
+	"github.com/spoor-dev/spoor/sinks"
+	"github.com/spoor-dev/spoor/sinks/file"
+)
+
+// Roles says which parts this process runs.
+type Roles struct{ Collector, Sink bool }
+
+// App is a running pipeline (or part of one).
+type App struct {
+	cfg   config.Config
+	log   zerolog.Logger
+	Reg   *prometheus.Registry
+	emb   *bus.Embedded
+	Bus   *bus.Bus
+	spool *spool.Spool
+	coll  *collector.Collector
+	ln    net.Listener
+	sink  sinks.Sink
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	sinkWG sync.WaitGroup
+}
+
+// Start brings up the roles. On error everything started is stopped again.
+func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logger) (a *App, err error) {
+	a = &App{cfg: cfg, log: log, Reg: prometheus.NewRegistry()}
+	a.Reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer func() {
+		if err != nil {
+			a.Stop()
+		}
+	}()
+	runCtx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+
+	if cfg.NATS.URL == "" {
+		if a.emb, err = bus.StartEmbedded(filepath.Join(cfg.DataDir, "nats"), cfg.NATS.Listen); err != nil {
+			return a, err
+		}
+	}
+	if a.Bus, err = bus.Connect(busOptions(cfg), a.emb, log); err != nil {
+		return a, err
+	}
+	if roles.Sink || a.emb != nil {
+		sctx, scancel := context.WithTimeout(ctx, 60*time.Second)
+		err = a.Bus.EnsureStreams(sctx)
+		scancel()
+		if err != nil {
+			return a, err
+		}
+	} else {
+		// A collector must come up even while NATS is down: it spools.
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := a.Bus.EnsureStreams(runCtx); err != nil && runCtx.Err() == nil {
+				log.Error().Err(err).Msg("creating streams")
+			}
+		}()
+	}
+	if roles.Sink {
+		if err = a.startSink(ctx, runCtx); err != nil {
+			return a, err
+		}
+	}
+	if roles.Collector {
+		if err = a.startCollector(runCtx); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}
+
+func busOptions(cfg config.Config) bus.Options {
+	n := cfg.NATS
+	return bus.Options{URL: n.URL, Name: "spoor", Stream: n.Stream, Subject: n.Subject, DLQStream: n.DLQStream,
+		DLQSubject: n.DLQSubject, Replicas: n.Replicas, MaxAge: n.MaxAge, MaxBytes: n.MaxBytes,
+		DedupWindow: n.DedupWindow, MaxPending: n.MaxPending, ConnectTimeout: n.ConnectTimeout}
+}
+
+func (a *App) startCollector(runCtx context.Context) error {
+	key, err := hashKey(a.cfg)
+	if err != nil {
+		return err
+	}
+	if a.spool, err = spool.Open(a.cfg.Spool.Dir, a.cfg.Spool.MaxBytes, a.cfg.Spool.SegmentBytes, a.log); err != nil {
+		return err
+	}
+	a.Reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_spool_bytes", Help: "Bytes in the disk spool."},
+			func() float64 { b, _ := a.spool.Size(); return float64(b) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_spool_records", Help: "Events in the disk spool awaiting replay."},
+			func() float64 { _, n := a.spool.Size(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_spool_corrupt_segments", Help: "Damaged spool segments kept aside."},
+			func() float64 { return float64(a.spool.Corrupt()) }),
+	)
+	if a.coll, err = collector.New(collector.OptionsFrom(a.cfg, key), a.Bus, a.spool, a.Reg, a.Reg, a.log); err != nil {
+		return err
+	}
+	if a.ln, err = net.Listen("tcp", a.cfg.HTTP.Addr); err != nil {
+		return fmt.Errorf("listening on %s: %w", a.cfg.HTTP.Addr, err)
+	}
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		if err := a.coll.Serve(a.ln); err != nil {
+			a.log.Error().Err(err).Msg("http server stopped")
+		}
+	}()
+	go func() {
+		defer a.wg.Done()
+		a.coll.NewReplayer(a.spool, a.cfg.Spool.ReplayRetry).Run(runCtx)
+	}()
+	return nil
+}
+
+func (a *App) startSink(ctx, runCtx context.Context) error {
+	a.sink = file.New(file.Options{Dir: a.cfg.File.Dir, RollBytes: a.cfg.File.RollBytes,
+		RollInterval: a.cfg.File.RollInterval, DedupWindow: a.cfg.File.DedupWindow}, a.log)
+	if err := a.sink.Open(ctx); err != nil {
+		a.sink = nil
+		return fmt.Errorf("opening %s sink: %w", a.cfg.Sink.Type, err)
+	}
+	cons, err := a.Bus.Consumer(ctx, bus.ConsumerOptions{Durable: a.cfg.Sink.Consumer, AckWait: a.cfg.Sink.AckWait, MaxAckPending: a.cfg.Sink.MaxAckPending})
+	if err != nil {
+		return err
+	}
+	s := a.cfg.Sink
+	w := sinks.NewWorker(a.sink, cons, a.Bus, sinks.WorkerOptions{Consumer: s.Consumer, BatchSize: s.BatchSize, BatchWait: s.BatchWait,
+		RateLimit: s.RateLimit, Backoff: s.Backoff, WriteTimeout: s.WriteTimeout}, a.Reg, a.log)
+	a.sinkWG.Add(1)
+	go func() {
+		defer a.sinkWG.Done()
+		_ = w.Run(runCtx)
+	}()
+	return nil
+}
+
+// hashKey is collector.hash_key, or a random key kept in the data dir (a
+// single machine; a cluster of collectors must share one configured key).
+func hashKey(cfg config.Config) ([]byte, error) {
+	if cfg.Collector.HashKey != "" {
+		return []byte(cfg.Collector.HashKey), nil
+	}
+	p := filepath.Join(cfg.DataDir, "hash.key")
+	if b, err := os.ReadFile(p); err == nil {
+		return []byte(strings.TrimSpace(string(b))), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	var k [32]byte
+	if _, err := rand.Read(k[:]); err != nil {
+		return nil, fmt.Errorf("generating hash key: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating data dir: %w", err)
+	}
+	if err := os.WriteFile(p, []byte(hex.EncodeToString(k[:])), 0o600); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", p, err)
+	}
+	return []byte(hex.EncodeToString(k[:])), nil
+}
+
+// Addr is where the collector listens ("" without the collector role).
+func (a *App) Addr() string {
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// Stop shuts down in the order that loses nothing: stop taking requests and
+// let each finish (it waits for its PubAck or spool fsync), stop the
+// replayer, close the spool, let the sink finish its batch in hand, then
+// drain NATS and stop the embedded server.
+func (a *App) Stop() {
+	if a.coll != nil {
+		if err := a.coll.Shutdown(); err != nil {
+			a.log.Warn().Err(err).Msg("http shutdown")
+		}
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	if a.spool != nil {
+		a.spool.Close()
+	}
+	a.sinkWG.Wait()
+	if a.sink != nil {
+		if err := a.sink.Close(); err != nil {
+			a.log.Error().Err(err).Msg("closing sink")
+		}
+	}
+	if a.Bus != nil {
+		a.Bus.Close()
+	}
+	if a.emb != nil {
+		a.emb.Shutdown()
+	}
+}
