@@ -35,17 +35,25 @@ func testConfig(dir string) config.Config {
 	c.Collector.AckTimeout = 500 * time.Millisecond
 	c.Collector.RedirectHosts = []string{"shop.example", ".partner.example"}
 	c.Sink.Backoff = []time.Duration{100 * time.Millisecond, 500 * time.Millisecond}
+	// Messages whose ack was lost in an outage come back after AckWait.
+	c.Sink.WriteTimeout = 2 * time.Second
+	c.Sink.AckWait = 3 * time.Second
 	return c
 }
 
 func start(t *testing.T, cfg config.Config) *app.App {
+	t.Helper()
+	return startRoles(t, cfg, app.Roles{Collector: true, Sink: true})
+}
+
+func startRoles(t *testing.T, cfg config.Config, roles app.Roles) *app.App {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a, err := app.Start(ctx, cfg, app.Roles{Collector: true, Sink: true}, zerolog.Nop())
+	a, err := app.Start(ctx, cfg, roles, zerolog.Nop())
 	if err != nil {
 		t.Fatalf("starting pipeline: %v", err)
 	}

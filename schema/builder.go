@@ -42,9 +42,9 @@ type Value struct {
 }
 
 // TextValue and JSONValue build a Value.
-func TextValue(s string) Value            { return Value{Text: s} }
-func JSONValue(r json.RawMessage) Value   { return Value{JSON: r} }
-func (v Value) isJSON() bool              { return v.JSON != nil }
+func TextValue(s string) Value          { return Value{Text: s} }
+func JSONValue(r json.RawMessage) Value { return Value{JSON: r} }
+func (v Value) isJSON() bool            { return v.JSON != nil }
 func fieldErr(name, format string, a ...any) error {
 	return fmt.Errorf("%w: field %q: %s", ErrInvalid, name, fmt.Sprintf(format, a...))
 }

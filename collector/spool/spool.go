@@ -65,7 +65,8 @@ type Spool struct {
 
 	bytes   atomic.Int64 // on disk, all segments
 	records atomic.Int64 // records not yet replayed
-	corrupt atomic.Int64 // records lost to damaged segments (counted)
+	corrupt atomic.Int64 // damaged segments kept aside
+	refused atomic.Bool  // an append was refused for space since the last replay
 
 	// Owned by the writer goroutine.
 	active     *os.File
@@ -157,8 +158,9 @@ func (s *Spool) Size() (bytes, records int64) { return s.bytes.Load(), s.records
 // Corrupt returns how many records were found damaged (and kept aside).
 func (s *Spool) Corrupt() int64 { return s.corrupt.Load() }
 
-// Full reports whether the spool is at its cap.
-func (s *Spool) Full() bool { return s.bytes.Load() >= s.maxBytes }
+// Full reports whether the spool is at its cap: an append was refused for
+// lack of space and no replay has freed any since.
+func (s *Spool) Full() bool { return s.refused.Load() || s.bytes.Load() >= s.maxBytes }
 
 func encodedLen(recs []Record) int64 {
 	var n int64
@@ -179,6 +181,7 @@ func (s *Spool) Append(recs []Record) error {
 	need := encodedLen(recs)
 	if s.bytes.Add(need) > s.maxBytes {
 		s.bytes.Add(-need)
+		s.refused.Store(true)
 		return ErrFull
 	}
 	err := s.send(&request{recs: recs, done: make(chan error, 1)})
@@ -346,6 +349,7 @@ func (s *Spool) Replay(publish func([]Record) error) (replayed int, err error) {
 		s.sealed = s.sealed[1:]
 		s.mu.Unlock()
 		s.bytes.Add(-size)
+		s.refused.Store(false)
 		s.records.Add(-int64(len(recs)))
 		replayed += len(recs)
 	}

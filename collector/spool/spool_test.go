@@ -124,7 +124,9 @@ func TestTornTailAndCorruption(t *testing.T) {
 		quarantin bool
 	}{
 		{"torn header", func(b []byte) []byte { return append(b, 0, 0, 1) }, 5, true},
-		{"torn payload", func(b []byte) []byte { return append(b, appendRecord(nil, Record{ID: "x", Data: []byte("yyyy")})[:10]...) }, 5, true},
+		{"torn payload", func(b []byte) []byte {
+			return append(b, appendRecord(nil, Record{ID: "x", Data: []byte("yyyy")})[:10]...)
+		}, 5, true},
 		{"bad crc in the middle", func(b []byte) []byte { b[headerLen+20] ^= 0xFF; return b }, 1, true},
 	}
 	for _, c := range cases {

@@ -225,3 +225,11 @@ func (a *App) Stop() {
 		a.emb.Shutdown()
 	}
 }
+
+// SpoolSize reports the spool's bytes and records awaiting replay.
+func (a *App) SpoolSize() (bytes, records int64) {
+	if a.spool == nil {
+		return 0, 0
+	}
+	return a.spool.Size()
+}

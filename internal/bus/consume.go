@@ -96,10 +96,10 @@ func (m *Msg) StreamSeq() uint64 {
 	return md.Sequence.Stream
 }
 
-func (m *Msg) Ack() error                     { return m.m.Ack() }
-func (m *Msg) Nak(delay time.Duration) error  { return m.m.NakWithDelay(delay) }
-func (m *Msg) Term(reason string) error       { return m.m.TermWithReason(reason) }
-func (m *Msg) InProgress() error              { return m.m.InProgress() }
+func (m *Msg) Ack() error                    { return m.m.Ack() }
+func (m *Msg) Nak(delay time.Duration) error { return m.m.NakWithDelay(delay) }
+func (m *Msg) Term(reason string) error      { return m.m.TermWithReason(reason) }
+func (m *Msg) InProgress() error             { return m.m.InProgress() }
 
 // DeadLetter stores a copy of msg, with the reason, on the dead-letter
 // stream and waits for JetStream to hold it. Only then may msg be terminated.

@@ -175,7 +175,9 @@ func (c *Config) resolvePaths() {
 // Validate checks the configuration without doing any I/O.
 func (c *Config) Validate() error {
 	var errs []error
-	bad := func(key, format string, a ...any) { errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...))) }
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
 	}
@@ -221,6 +223,12 @@ func (c *Config) Validate() error {
 	}
 	if c.NATS.URL == "" && c.NATS.Replicas != 1 {
 		bad("nats.replicas", "the embedded server is a single node: use 1, or set nats.url to a cluster")
+	}
+	if c.Sink.AckWait <= c.Sink.WriteTimeout {
+		bad("sink.ack_wait", "must exceed sink.write_timeout, or a slow write is redelivered while in progress")
+	}
+	if len(c.Sink.Backoff) == 0 {
+		bad("sink.backoff", "needs at least one delay")
 	}
 	if c.Sink.RateLimit < 0 {
 		bad("sink.rate_limit", "must be >= 0 (0 means unlimited)")
