@@ -77,3 +77,16 @@ func TestRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestDocsListEveryKey(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key := range Keys() {
+		env := "SPOOR_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+		if !strings.Contains(string(doc), "| `"+key+"` |") || !strings.Contains(string(doc), env) {
+			t.Errorf("docs/config.md does not document %s (%s)", key, env)
+		}
+	}
+}

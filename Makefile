@@ -1,0 +1,34 @@
+# spoor: `make run` starts the pipeline, `make test` runs every test (CI runs it too).
+GO ?= go
+# Fuzz budgets are execution counts (~10 s each here), not durations: a
+# duration -fuzztime races Go 1.26's fuzz coordinator and fails spuriously
+# with "context deadline exceeded" (golang/go#75804, fixed in Go 1.27).
+FUZZ_EXECS ?= 150000x
+
+.PHONY: run test vet fmt-check unit fuzz build bench
+
+run:
+	$(GO) run ./cmd/spoor run
+
+build:
+	$(GO) build -o bin/spoor ./cmd/spoor
+
+test: fmt-check vet unit fuzz
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Every parser's fuzz target, for a short fixed time each.
+fuzz:
+	$(GO) test ./schema -run '^$$' -fuzz '^FuzzParseTuplets$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
+	$(GO) test ./schema -run '^$$' -fuzz '^FuzzParseJSONBody$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
+
+bench:
+	bash scripts/bench/run.sh
