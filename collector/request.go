@@ -52,7 +52,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 	info := schema.ServerInfo{
 		ReceivedAt: time.Now(),
 		Endpoint:   endpoint,
-		IP:         c.clientIP(ctx),
+		IPHash:     schema.HashIP(c.cfg.HashKey, c.clientIP(ctx)),
 		UserAgent:  string(ctx.UserAgent()),
 		VisitorID:  string(ctx.Request.Header.Cookie("vid")),
 	}
@@ -66,16 +66,11 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 			}
 		}
 		if len(objs) > 0 {
+			obj := objs[i]
 			if trusted {
-				if ua, ok := objs[i]["ua"]; ok {
-					var s string
-					if json.Unmarshal(ua, &s) == nil {
-						b.SetUserAgent(s)
-						delete(objs[i], "ua")
-					}
-				}
+				obj = c.trustedFields(b, obj)
 			}
-			if err := b.SetObject(objs[i]); err != nil {
+			if err := b.SetObject(obj); err != nil {
 				return nil, badRequest("invalid_field", "event %d: %s", i, err)
 			}
 		}
@@ -92,9 +87,24 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 	return out, nil
 }
 
+// trustedFields takes "ua" (the end user's user agent) from a server-side
+// event and returns the other members.
+func (c *Collector) trustedFields(b *schema.Builder, obj schema.Object) schema.Object {
+	out := obj[:0:0]
+	for _, m := range obj {
+		var ua string
+		if m.Key == "ua" && json.Unmarshal(m.Value, &ua) == nil {
+			b.SetUserAgent(ua)
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 // readBody returns the JSON objects of the body (nil when there is none).
 // Form bodies add to base instead.
-func (c *Collector) readBody(ctx *fasthttp.RequestCtx, base *[]schema.Pair) ([]map[string]json.RawMessage, error) {
+func (c *Collector) readBody(ctx *fasthttp.RequestCtx, base *[]schema.Pair) ([]schema.Object, error) {
 	body := ctx.PostBody()
 	if len(body) == 0 {
 		return nil, nil

@@ -89,10 +89,10 @@ func (b *Builder) Set(name string, v Value) error {
 	return b.setProp(name, v)
 }
 
-// SetObject applies every member of a JSON object.
-func (b *Builder) SetObject(obj map[string]json.RawMessage) error {
-	for k, raw := range obj {
-		if err := b.Set(k, JSONValue(raw)); err != nil {
+// SetObject applies every member of a JSON object, in order.
+func (b *Builder) SetObject(obj Object) error {
+	for _, m := range obj {
+		if err := b.Set(m.Key, JSONValue(m.Value)); err != nil {
 			return err
 		}
 	}
@@ -100,11 +100,12 @@ func (b *Builder) SetObject(obj map[string]json.RawMessage) error {
 }
 
 func (b *Builder) spread(name string, raw json.RawMessage) error {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
+	obj, _, err := scanObject(raw, skipSpace(raw, 0), 1)
+	if err != nil {
 		return fieldErr(name, "not a JSON object")
 	}
-	for k, r := range obj {
+	for _, m := range obj {
+		k, r := m.Key, m.Value
 		fd := byName[k]
 		var err error
 		if fd != nil && !fd.isSet(&b.e) {
@@ -222,11 +223,11 @@ func (b *Builder) text(name string, v Value) (string, error) {
 	if v.isJSON() {
 		switch firstByte(v.JSON) {
 		case '"':
-			if err := json.Unmarshal(v.JSON, &t); err != nil {
+			if err := unquote(v.JSON, &t); err != nil {
 				return "", fieldErr(name, "bad JSON string")
 			}
 		case '{', '[':
-			return "", fieldErr(name, "must be a string, got an %s", jsonKind(v.JSON))
+			return "", fieldErr(name, "must be a string, got %s", jsonKind(v.JSON))
 		default:
 			t = string(bytes.TrimSpace(v.JSON))
 		}
@@ -241,6 +242,9 @@ func (b *Builder) text(name string, v Value) (string, error) {
 	}
 	return t, nil
 }
+
+// HashIP is the ip_hash the Builder would store for ip under key.
+func HashIP(key []byte, ip string) string { return (&Builder{hashKey: key}).hash("ip", ip) }
 
 func (b *Builder) hash(kind, v string) string {
 	switch kind {
@@ -264,6 +268,7 @@ type ServerInfo struct {
 	ReceivedAt time.Time
 	Endpoint   string
 	IP         string // raw; only its keyed hash is stored
+	IPHash     string // the hash, when the caller computed it once for a batch
 	UserAgent  string
 	VisitorID  string // from the first-party cookie, used when the event has none
 }
@@ -281,7 +286,10 @@ func (b *Builder) Finish(si ServerInfo) *Event {
 	if e.UserAgent == "" {
 		e.UserAgent = si.UserAgent
 	}
-	if si.IP != "" {
+	switch {
+	case si.IPHash != "":
+		e.IPHash = si.IPHash
+	case si.IP != "":
 		e.IPHash = b.hash("ip", si.IP)
 	}
 	if e.VisitorID == "" {
@@ -441,4 +449,14 @@ func depth(b []byte) int {
 		}
 	}
 	return maxD
+}
+
+// unquote decodes a JSON string; without escapes it is a plain copy.
+func unquote(raw json.RawMessage, dst *string) error {
+	r := bytes.TrimSpace(raw)
+	if len(r) >= 2 && r[0] == '"' && r[len(r)-1] == '"' && bytes.IndexByte(r, '\\') < 0 {
+		*dst = string(r[1 : len(r)-1])
+		return nil
+	}
+	return json.Unmarshal(r, dst)
 }

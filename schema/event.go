@@ -79,22 +79,8 @@ type Event struct {
 
 	// Props holds every field outside the dictionary, as sent.
 	Props map[string]json.RawMessage `json:"props,omitempty"`
-}
 
-// Encode returns the canonical JSON encoding of e: the bytes the bus carries
-// and the file sink stores, one object per line.
-func (e *Event) Encode() ([]byte, error) {
-	return json.Marshal(e)
-}
-
-// Decode parses the canonical encoding produced by Encode.
-func Decode(b []byte) (*Event, error) {
-	var e Event
-	if err := json.Unmarshal(b, &e); err != nil {
-		return nil, err
-	}
-	if e.EventID == "" {
-		return nil, errMissingEventID
-	}
-	return &e, nil
+	// Raw is the canonical encoding this event was decoded from (set by
+	// Decode), so a sink that stores JSON need not encode it again.
+	Raw []byte `json:"-"`
 }

@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,6 +43,16 @@ func FuzzParseJSONBody(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		objs, err := ParseJSONBody(body, 50)
+		// The single-pass scanner must agree with encoding/json on validity.
+		if err == nil && !json.Valid(body) {
+			t.Fatalf("accepted invalid JSON %q", body)
+		}
+		if c := firstByte(body); err != nil && json.Valid(body) && (c == '{' || c == '[') {
+			var tm *TooManyError
+			if !errors.Is(err, ErrEmptyBatch) && !errors.As(err, &tm) && !strings.Contains(err.Error(), "must be an object") && !strings.Contains(err.Error(), "too deep") {
+				t.Fatalf("rejected valid JSON %q: %v", body, err)
+			}
+		}
 		if err != nil {
 			var tm *TooManyError
 			if !errors.Is(err, ErrInvalid) && !errors.As(err, &tm) {
@@ -75,5 +87,8 @@ func roundTrip(t *testing.T, b *Builder) {
 	again, _ := back.Encode()
 	if string(again) != string(enc) {
 		t.Fatalf("encoding not stable:\n%s\n%s", enc, again)
+	}
+	if ref := reflectEncode(t, e); string(ref) != string(enc) {
+		t.Fatalf("encoder differs from encoding/json:\n%s\n%s", enc, ref)
 	}
 }

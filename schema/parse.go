@@ -1,8 +1,6 @@
 package schema
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -42,41 +40,34 @@ func ParseTuplets(tail string) ([]Pair, error) {
 }
 
 // ParseJSONBody reads a body holding one JSON object or an array of objects
-// (a batch). It returns the objects in order. maxEvents bounds a batch;
-// ErrTooMany is returned above it.
-func ParseJSONBody(body []byte, maxEvents int) ([]map[string]json.RawMessage, error) {
-	switch firstByte(body) {
-	case '{':
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(body, &obj); err != nil {
-			return nil, fmt.Errorf("%w: body: %s", ErrInvalid, jsonErr(err))
-		}
-		return []map[string]json.RawMessage{obj}, nil
-	case '[':
-		var raws []json.RawMessage
-		if err := json.Unmarshal(body, &raws); err != nil {
-			return nil, fmt.Errorf("%w: body: %s", ErrInvalid, jsonErr(err))
-		}
-		if len(raws) == 0 {
-			return nil, ErrEmptyBatch
-		}
-		if maxEvents > 0 && len(raws) > maxEvents {
-			return nil, &TooManyError{Got: len(raws), Max: maxEvents}
-		}
-		objs := make([]map[string]json.RawMessage, len(raws))
-		for n, r := range raws {
-			if firstByte(r) != '{' {
-				return nil, fmt.Errorf("%w: batch element %d: must be an object, got %s", ErrInvalid, n, jsonKind(r))
-			}
-			if err := json.Unmarshal(r, &objs[n]); err != nil {
-				return nil, fmt.Errorf("%w: batch element %d: %s", ErrInvalid, n, jsonErr(err))
-			}
-		}
-		return objs, nil
-	case 0:
+// (a batch). It returns the objects in order; their values are views into
+// body. maxEvents bounds a batch: a *TooManyError above it.
+func ParseJSONBody(body []byte, maxEvents int) ([]Object, error) {
+	i := skipSpace(body, 0)
+	if i == len(body) {
 		return nil, ErrEmptyBatch
 	}
-	return nil, fmt.Errorf("%w: body must be a JSON object or array", ErrInvalid)
+	var objs []Object
+	switch body[i] {
+	case '{':
+		obj, end, err := scanObject(body, i, 1)
+		if err != nil {
+			return nil, fmt.Errorf("%w: body: %s", ErrInvalid, err)
+		}
+		i = end
+		objs = []Object{obj}
+	case '[':
+		var err error
+		if objs, i, err = scanBatch(body, i, maxEvents); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: body must be a JSON object or array", ErrInvalid)
+	}
+	if skipSpace(body, i) != len(body) {
+		return nil, fmt.Errorf("%w: body: data after the JSON value at byte %d", ErrInvalid, i)
+	}
+	return objs, nil
 }
 
 // TooManyError is returned for a batch above the configured size.
@@ -86,14 +77,46 @@ func (e *TooManyError) Error() string {
 	return fmt.Sprintf("batch has %d events, the limit is %d", e.Got, e.Max)
 }
 
-func jsonErr(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, se.Error())
+// scanBatch reads the array at body[i] == '['. Elements past maxEvents are
+// only validated and counted, for the error message.
+func scanBatch(body []byte, i, maxEvents int) ([]Object, int, error) {
+	var objs []Object
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == ']' {
+		return nil, i, ErrEmptyBatch
 	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Sprintf("invalid JSON at byte %d: %s", te.Offset, te.Error())
+	n := 0
+	for ; ; n++ {
+		i = skipSpace(body, i)
+		var end int
+		var err error
+		switch {
+		case maxEvents > 0 && n >= maxEvents:
+			end, err = skipValue(body, i, 1)
+		case i < len(body) && body[i] == '{':
+			var obj Object
+			obj, end, err = scanObject(body, i, 1)
+			objs = append(objs, obj)
+		default:
+			return nil, i, fmt.Errorf("%w: batch element %d: must be an object", ErrInvalid, n)
+		}
+		if err != nil {
+			return nil, i, fmt.Errorf("%w: batch element %d: %s", ErrInvalid, n, err)
+		}
+		i = skipSpace(body, end)
+		if i >= len(body) {
+			return nil, i, fmt.Errorf("%w: body: unexpected end of array", ErrInvalid)
+		}
+		if body[i] == ']' {
+			break
+		}
+		if body[i] != ',' {
+			return nil, i, fmt.Errorf("%w: body: expected ',' or ']' at byte %d", ErrInvalid, i)
+		}
+		i++
 	}
-	return "invalid JSON: " + err.Error()
+	if maxEvents > 0 && n+1 > maxEvents {
+		return nil, i, &TooManyError{Got: n + 1, Max: maxEvents}
+	}
+	return objs, i + 1, nil
 }

@@ -34,6 +34,15 @@ type Sink interface {
 	Close() error
 }
 
+// RawSink is implemented by sinks that store each event's canonical bytes
+// (Event.Raw) as they are and read no field but EventID and ReceivedAt. The
+// worker then validates and hands over events without decoding them fully
+// (schema.DecodeHead).
+type RawSink interface {
+	Sink
+	StoresRaw()
+}
+
 // ErrPermanent marks a failure that no retry can fix (a poison event).
 var ErrPermanent = errors.New("permanent failure")
 

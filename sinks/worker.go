@@ -93,11 +93,15 @@ func (w *Worker) Run(ctx context.Context) error {
 // process writes one batch and settles every message. It deliberately
 // ignores shutdown: the batch in hand is finished, bounded by WriteTimeout.
 func (w *Worker) process(msgs []*bus.Msg) {
+	decode := schema.Decode
+	if _, ok := w.sink.(RawSink); ok {
+		decode = schema.DecodeHead
+	}
 	events := make([]*schema.Event, 0, len(msgs))
 	idx := make([]int, 0, len(msgs)) // events[k] came from msgs[idx[k]]
 	errs := make([]error, len(msgs))
 	for i, m := range msgs {
-		e, err := schema.Decode(m.Data())
+		e, err := decode(m.Data())
 		if err != nil {
 			errs[i] = Permanent(err)
 			continue

@@ -34,6 +34,7 @@ func main() {
 func run() int {
 	fs := flag.NewFlagSet("spoor", flag.ContinueOnError)
 	cfgPath := fs.String("config", "config.json", "configuration file (missing file: built-in defaults)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (benchmarks)")
 	fs.Usage = func() { fmt.Fprint(os.Stderr, usage); fs.PrintDefaults() }
 	if err := fs.Parse(os.Args[1:]); err != nil || fs.NArg() != 1 {
 		fs.Usage()
@@ -59,6 +60,15 @@ func run() int {
 		return 2
 	}
 	log := newLogger(cfg.Log)
+	tuneGC()
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			log.Error().Err(err).Msg("cpu profile")
+			return 1
+		}
+		defer stopProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	a, err := app.Start(ctx, cfg, roles, log)

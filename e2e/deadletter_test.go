@@ -1,0 +1,47 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spoor-dev/spoor/schema"
+)
+
+// A poison message (bytes no sink can store) ends on the dead-letter
+// stream with its reason and original bytes, and does not hold up the
+// good events around it.
+func TestPoisonMessageIsDeadLettered(t *testing.T) {
+	dir := t.TempDir()
+	a := start(t, testConfig(dir))
+	defer a.Stop()
+	for _, data := range []string{`not json at all`, `{"event_id":"x","received_at":"2026-11-22T10:00:00Z",`} {
+		p, err := a.Bus.Publish(schema.NewEventID(), []byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do(t, "POST", "http://"+a.Addr()+"/tr/v1/", []byte(`[{"ename":"good1"},{"ename":"good2"}]`), nil)
+	waitStored(t, dir, 2, 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		dl, err := a.Bus.DeadLetters(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dl) == 2 {
+			if string(dl[0].Data) != "not json at all" || !strings.Contains(dl[0].Reason, "permanent") {
+				t.Fatalf("dead letter = %q reason %q", dl[0].Data, dl[0].Reason)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dead letters: %d, want 2", len(dl))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
