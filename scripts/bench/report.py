@@ -30,7 +30,12 @@ def table(out, runs, conns, duration):
             "wrk, nginx and spoor share the same 2 cores.\n\n"
             "| scenario | nginx 204 req/s | spoor req/s | spoor events/s | spoor p50 / p99 ms | nginx p50 / p99 ms | spoor ÷ nginx | spoor non-2xx |\n"
             "|---|---|---|---|---|---|---|---|\n")
-    return head + "\n".join(rows) + "\n"
+    tail = ""
+    if os.path.exists(f"{out}/metrics.txt"):
+        m = open(f"{out}/metrics.txt").read().strip()
+        tail = ("\nspoor's own counters at the end of the session (acked via `bus` = JetStream PubAck, via `spool` = "
+                "disk fallback; the sink's acks trail the collector's while JetStream holds the backlog):\n\n```\n" + m + "\n```\n")
+    return head + "\n".join(rows) + "\n" + tail
 
 if sys.argv[1] == "--update":
     doc, tab = sys.argv[2], open(sys.argv[3]).read()

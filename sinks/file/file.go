@@ -38,6 +38,10 @@ type Options struct {
 	RollBytes    int64
 	RollInterval time.Duration
 	DedupWindow  int
+	// WriterID names this sink process in file names, so several sink
+	// processes can share one directory and each recovers only its own
+	// in-progress files after a crash. Empty: the host name.
+	WriterID string
 }
 
 // Sink writes partitioned gzip NDJSON files.
@@ -63,6 +67,10 @@ type part struct {
 
 // New returns a file sink; nothing is touched until Open.
 func New(opts Options, log zerolog.Logger) *Sink {
+	if opts.WriterID == "" {
+		opts.WriterID, _ = os.Hostname()
+	}
+	opts.WriterID = safeName(opts.WriterID)
 	return &Sink{opts: opts, log: log, parts: map[string]*part{}, seen: newRecent(opts.DedupWindow)}
 }
 
@@ -177,7 +185,7 @@ func (s *Sink) partFor(p string) (*part, error) {
 	}
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
-	name := fmt.Sprintf("part-%d-%s.ndjson.gz", time.Now().UnixNano(), hex.EncodeToString(rnd[:]))
+	name := fmt.Sprintf("part-%d-%s-%s.ndjson.gz", time.Now().UnixNano(), s.opts.WriterID, hex.EncodeToString(rnd[:]))
 	pt := &part{tmp: filepath.Join(dir, "."+name+".tmp"), final: filepath.Join(dir, name), opened: time.Now()}
 	f, err := os.OpenFile(pt.tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
@@ -257,3 +265,17 @@ func (s *Sink) Close() error {
 func (s *Sink) StoresRaw() {}
 
 var _ sinks.RawSink = (*Sink)(nil)
+
+// safeName keeps letters, digits, '.', '_' and '-'.
+func safeName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "spoor"
+	}
+	return string(b)
+}

@@ -162,3 +162,32 @@ func BenchmarkWrite(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*500)/b.Elapsed().Seconds(), "events/s")
 }
+
+// Sink processes sharing a directory recover only their own in-progress
+// files: another writer's file is still being written.
+func TestRecoverLeavesOtherWritersAlone(t *testing.T) {
+	dir := t.TempDir()
+	a := New(Options{Dir: dir, RollBytes: 1 << 20, RollInterval: time.Hour, DedupWindow: 10, WriterID: "sink-a"}, zerolog.Nop())
+	if err := a.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Write(context.Background(), sinktest.Events(3, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	b := New(Options{Dir: dir, RollBytes: 1 << 20, RollInterval: time.Hour, DedupWindow: 10, WriterID: "sink-b"}, zerolog.Nop())
+	if err := b.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, pt := range a.parts {
+		if _, err := os.Stat(pt.tmp); err != nil {
+			t.Fatalf("writer b touched writer a's in-progress file: %v", err)
+		}
+	}
+	b.Close()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if evs, _ := ReadAll(dir); len(evs) != 3 {
+		t.Fatalf("stored %d", len(evs))
+	}
+}

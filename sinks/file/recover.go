@@ -15,15 +15,17 @@ import (
 	"github.com/spoor-dev/spoor/schema"
 )
 
-// recover publishes in-progress files a crash left behind, cut back to
-// their last complete gzip member (every acknowledged batch is one).
+// recover publishes this writer's in-progress files a crash left behind,
+// cut back to their last complete gzip member (every acknowledged batch is
+// one). Other writers' files in a shared directory are theirs to recover.
 func (s *Sink) recover() error {
 	return filepath.WalkDir(s.opts.Dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		name := d.Name()
-		if d.IsDir() || !strings.HasPrefix(name, ".part-") || !strings.HasSuffix(name, ".tmp") {
+		if d.IsDir() || !strings.HasPrefix(name, ".part-") || !strings.HasSuffix(name, ".tmp") ||
+			!strings.Contains(name, "-"+s.opts.WriterID+"-") {
 			return nil
 		}
 		b, err := os.ReadFile(path)
