@@ -5,7 +5,7 @@ GO ?= go
 # with "context deadline exceeded" (golang/go#75804, fixed in Go 1.27).
 FUZZ_EXECS ?= 150000x
 
-.PHONY: run test vet fmt-check unit fuzz build bench
+.PHONY: run test vet fmt-check unit fuzz build bench cassandra cassandra-stop
 
 run:
 	$(GO) run ./cmd/spoor run
@@ -13,7 +13,15 @@ run:
 build:
 	$(GO) build -o bin/spoor ./cmd/spoor
 
-test: fmt-check vet unit fuzz
+test: fmt-check vet cassandra unit fuzz
+
+# A real single-node Cassandra from Maven Central (safe to call twice; left
+# running for the next `make test`; `make cassandra-stop` stops it).
+cassandra:
+	bash scripts/cassandra.sh start
+
+cassandra-stop:
+	bash scripts/cassandra.sh stop
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
