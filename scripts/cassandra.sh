@@ -29,7 +29,7 @@ fetch() {
   rm -rf "$LIB"; mkdir -p "$LIB"
   local try
   for try in 1 2; do
-    if mvn -B -q -f "$ROOT/scripts/cassandra/pom.xml" -Dcassandra.version="$VERSION" \
+    if mvn -B -q -Dstyle.color=never -f "$ROOT/scripts/cassandra/pom.xml" -Dcassandra.version="$VERSION" \
          dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB"; then
       touch "$LIB/.complete"; return 0
     fi
