@@ -161,3 +161,22 @@ func (fd *Field) isSet(e *Event) bool {
 		return len(*fd.raw(e)) > 0
 	}
 }
+
+// Ptr returns a pointer to fd's storage in e: *string, **int64, **float64,
+// **bool, **time.Time or *json.RawMessage. Stores use it to map columns.
+func (fd *Field) Ptr(e *Event) any {
+	switch {
+	case fd.str != nil:
+		return fd.str(e)
+	case fd.i64 != nil:
+		return fd.i64(e)
+	case fd.f64 != nil:
+		return fd.f64(e)
+	case fd.bln != nil:
+		return fd.bln(e)
+	case fd.tm != nil:
+		return fd.tm(e)
+	default:
+		return fd.raw(e)
+	}
+}

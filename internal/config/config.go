@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ type Config struct {
 	NATS      NATS      `mapstructure:"nats"`
 	Sink      Sink      `mapstructure:"sink"`
 	File      File      `mapstructure:"file"`
+	Cassandra Cassandra `mapstructure:"cassandra"`
 }
 
 type Log struct {
@@ -92,6 +94,34 @@ type Sink struct {
 	WriteTimeout  time.Duration   `mapstructure:"write_timeout"`
 }
 
+type Cassandra struct {
+	Hosts          []string      `mapstructure:"hosts"`
+	Port           int           `mapstructure:"port"`
+	Keyspace       string        `mapstructure:"keyspace"`
+	Replication    string        `mapstructure:"replication"`
+	Consistency    string        `mapstructure:"consistency"`
+	LocalDC        string        `mapstructure:"local_dc"`
+	Username       string        `mapstructure:"username"`
+	Password       string        `mapstructure:"password"`
+	TLS            CassandraTLS  `mapstructure:"tls"`
+	Timeout        time.Duration `mapstructure:"timeout"`
+	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
+	Concurrency    int           `mapstructure:"concurrency"`
+	RateLimitRows  float64       `mapstructure:"rate_limit_rows"`
+	Buckets        int           `mapstructure:"buckets"`
+	TTL            time.Duration `mapstructure:"ttl"`
+	SessionGap     time.Duration `mapstructure:"session_gap"`
+	ApplySchema    bool          `mapstructure:"apply_schema"`
+}
+
+type CassandraTLS struct {
+	Enabled    bool   `mapstructure:"enabled"`
+	CAFile     string `mapstructure:"ca_file"`
+	CertFile   string `mapstructure:"cert_file"`
+	KeyFile    string `mapstructure:"key_file"`
+	VerifyHost bool   `mapstructure:"verify_host"`
+}
+
 type File struct {
 	Dir          string        `mapstructure:"dir"`
 	RollBytes    int64         `mapstructure:"roll_bytes"`
@@ -121,12 +151,18 @@ func Default() Config {
 			ConnectTimeout: 5 * time.Second,
 		},
 		Sink: Sink{
-			Type: "file", Consumer: "spoor-sink", BatchSize: 500, BatchWait: 500 * time.Millisecond, AckWait: 60 * time.Second,
+			Type: "auto", Consumer: "spoor-sink", BatchSize: 500, BatchWait: 500 * time.Millisecond, AckWait: 60 * time.Second,
 			MaxAckPending: 20000, RateLimit: 0,
 			Backoff:      []time.Duration{time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute},
 			WriteTimeout: 20 * time.Second,
 		},
 		File: File{Dir: "", RollBytes: 64 << 20, RollInterval: time.Minute, DedupWindow: 250000},
+		Cassandra: Cassandra{
+			Hosts: []string{}, Port: 9042, Keyspace: "spoor",
+			Replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}", Consistency: "local_quorum",
+			Timeout: 5 * time.Second, ConnectTimeout: 5 * time.Second, Concurrency: 64, RateLimitRows: 0,
+			Buckets: 16, TTL: 0, SessionGap: 30 * time.Minute, ApplySchema: true,
+		},
 	}
 }
 
@@ -236,9 +272,16 @@ func (c *Config) Validate() error {
 	if c.File.DedupWindow < 0 {
 		bad("file.dedup_window", "must be >= 0")
 	}
-	if c.Sink.Type != "file" {
-		bad("sink.type", "must be file, got %q", c.Sink.Type)
+	switch c.Sink.Type {
+	case "auto", "file":
+	case "cassandra":
+		if len(c.Cassandra.Hosts) == 0 {
+			bad("sink.type", "cassandra needs cassandra.hosts")
+		}
+	default:
+		bad("sink.type", "must be auto, file or cassandra, got %q", c.Sink.Type)
 	}
+	c.validateCassandra(bad)
 	for _, o := range c.HTTP.CORSOrigins {
 		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
 			bad("http.cors_origins", "%q must be * or start with http:// or https://", o)
@@ -251,6 +294,55 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// SinkType resolves "auto": Cassandra when hosts are configured, else file.
+func (c *Config) SinkType() string {
+	if c.Sink.Type == "auto" {
+		if len(c.Cassandra.Hosts) > 0 {
+			return "cassandra"
+		}
+		return "file"
+	}
+	return c.Sink.Type
+}
+
+func (c *Config) validateCassandra(bad func(key, format string, a ...any)) {
+	k := c.Cassandra
+	if !validName.MatchString(k.Keyspace) {
+		bad("cassandra.keyspace", "must be a CQL identifier (letters, digits, _; at most 48), got %q", k.Keyspace)
+	}
+	if !strings.Contains(k.Replication, "'class'") {
+		bad("cassandra.replication", "must be a CQL replication map such as {'class': 'SimpleStrategy', 'replication_factor': 1}")
+	}
+	switch strings.ToLower(k.Consistency) {
+	case "one", "local_one", "quorum", "local_quorum", "each_quorum", "all", "two", "three":
+	default:
+		bad("cassandra.consistency", "unknown consistency %q", k.Consistency)
+	}
+	if k.Port <= 0 || k.Port > 65535 {
+		bad("cassandra.port", "must be a TCP port")
+	}
+	if k.Timeout <= 0 || k.ConnectTimeout <= 0 {
+		bad("cassandra.timeout", "timeouts must be positive")
+	}
+	if k.Concurrency <= 0 {
+		bad("cassandra.concurrency", "must be positive")
+	}
+	if k.Buckets <= 0 || k.Buckets > 32767 {
+		bad("cassandra.buckets", "must be 1..32767")
+	}
+	if k.RateLimitRows < 0 || k.TTL < 0 {
+		bad("cassandra.rate_limit_rows", "rate limit and ttl must be >= 0")
+	}
+	if k.SessionGap <= 0 {
+		bad("cassandra.session_gap", "must be positive")
+	}
+	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
+		bad("cassandra.tls", "cert_file and key_file go together")
+	}
+}
+
+var validName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,47}$`)
 
 // flatten walks a Config into "a.b" -> value, using mapstructure tags.
 func flatten(c Config) map[string]any {

@@ -1,0 +1,67 @@
+package cassandra
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/spoor-dev/spoor/schema"
+)
+
+// ReadTable reads every event of an event table (events_by_day or
+// events_by_visitor) back into Events: tests, exports and tools. It scans
+// the whole table; analytics should use Spark.
+func ReadTable(ctx context.Context, s *gocql.Session, keyspace, table string) ([]*schema.Event, error) {
+	keys := "app, event_id, ts, visitor_id"
+	q := fmt.Sprintf("SELECT %s FROM %s.%s", columnList(keys), keyspace, table)
+	iter := s.Query(q).WithContext(ctx).PageSize(1000).Iter()
+	var out []*schema.Event
+	for {
+		e := &schema.Event{}
+		var id gocql.UUID
+		var ts time.Time
+		dest := []any{&e.App, &id, &ts, &e.VisitorID}
+		for _, c := range eventColumns {
+			dest = append(dest, c.dest(e))
+		}
+		if !iter.Scan(dest...) {
+			break
+		}
+		e.EventID, e.ReceivedAt = id.String(), ts.UTC()
+		if e.ClientTime != nil {
+			t := e.ClientTime.UTC()
+			e.ClientTime = &t
+		}
+		out = append(out, e)
+	}
+	if err := iter.Close(); err != nil {
+		return nil, fmt.Errorf("reading %s.%s: %w", keyspace, table, err)
+	}
+	return out, nil
+}
+
+// Visitor is a row of the visitors table.
+type Visitor struct {
+	FirstSeen, LastSeen        time.Time
+	FirstEventID, LastEventID  string
+	FirstURL, FirstReferrer    string
+	FirstSource, FirstCampaign string
+	LastURL, UserID            string
+}
+
+// ReadVisitor reads one visitor's row.
+func ReadVisitor(ctx context.Context, s *gocql.Session, keyspace, app, visitorID string) (Visitor, error) {
+	var v Visitor
+	var first, last gocql.UUID
+	err := s.Query(fmt.Sprintf(`SELECT first_seen, first_event_id, first_url, first_referrer, first_source, first_campaign,
+		last_seen, last_event_id, last_url, user_id FROM %s.visitors WHERE app = ? AND visitor_id = ?`, keyspace), app, visitorID).
+		WithContext(ctx).Scan(&v.FirstSeen, &first, &v.FirstURL, &v.FirstReferrer, &v.FirstSource, &v.FirstCampaign,
+		&v.LastSeen, &last, &v.LastURL, &v.UserID)
+	if err != nil {
+		return v, fmt.Errorf("reading visitor %s: %w", visitorID, err)
+	}
+	v.FirstEventID, v.LastEventID = first.String(), last.String()
+	v.FirstSeen, v.LastSeen = v.FirstSeen.UTC(), v.LastSeen.UTC()
+	return v, nil
+}
