@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/internal/config"
+	"github.com/spoor-dev/spoor/sinks/cassandra"
 )
 
 func printConfig(cfg config.Config) int {
@@ -15,5 +19,20 @@ func printConfig(cfg config.Config) int {
 		fmt.Fprintf(os.Stderr, "spoor: %v\n", err)
 		return 1
 	}
+	return 0
+}
+
+func applySchema(cfg config.Config, log zerolog.Logger) int {
+	if len(cfg.Cassandra.Hosts) == 0 {
+		fmt.Fprintln(os.Stderr, "spoor: schema apply needs cassandra.hosts (SPOOR_CASSANDRA_HOSTS)")
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := cassandra.Apply(ctx, cfg.Cassandra, log); err != nil {
+		log.Error().Err(err).Msg("schema apply failed")
+		return 1
+	}
+	log.Info().Str("keyspace", cfg.Cassandra.Keyspace).Msg("schema up to date")
 	return 0
 }

@@ -24,6 +24,8 @@ commands:
              collector and sink workers
   collector  the HTTP collector only (set nats.url to a NATS cluster)
   sink       sink workers only (set nats.url to a NATS cluster)
+  schema apply
+             create the Cassandra keyspace and apply pending migrations
   config     print the effective configuration as JSON and exit
 `
 
@@ -36,7 +38,7 @@ func run() int {
 	cfgPath := fs.String("config", "config.json", "configuration file (missing file: built-in defaults)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (benchmarks)")
 	fs.Usage = func() { fmt.Fprint(os.Stderr, usage); fs.PrintDefaults() }
-	if err := fs.Parse(os.Args[1:]); err != nil || fs.NArg() != 1 {
+	if err := fs.Parse(os.Args[1:]); err != nil || fs.NArg() < 1 {
 		fs.Usage()
 		return 2
 	}
@@ -55,6 +57,12 @@ func run() int {
 		roles = app.Roles{Sink: true}
 	case "config":
 		return printConfig(cfg)
+	case "schema":
+		if fs.Arg(1) != "apply" {
+			fs.Usage()
+			return 2
+		}
+		return applySchema(cfg, newLogger(cfg.Log))
 	default:
 		fs.Usage()
 		return 2
@@ -85,7 +93,9 @@ func run() int {
 	} else {
 		ev = ev.Str("nats", cfg.NATS.URL)
 	}
-	if roles.Sink {
+	if roles.Sink && cfg.SinkType() == "cassandra" {
+		ev = ev.Str("events", fmt.Sprintf("cassandra %v keyspace %s", cfg.Cassandra.Hosts, cfg.Cassandra.Keyspace))
+	} else if roles.Sink {
 		ev = ev.Str("events", cfg.File.Dir+"/dt=YYYY-MM-DD/hour=HH/part-*.ndjson.gz")
 	}
 	ev.Msg("spoor started")

@@ -24,6 +24,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/sinks"
+	"github.com/spoor-dev/spoor/sinks/cassandra"
 	"github.com/spoor-dev/spoor/sinks/file"
 )
 
@@ -140,12 +141,20 @@ func (a *App) startCollector(runCtx context.Context) error {
 	return nil
 }
 
+// newSink picks the store: Cassandra when configured, else the file store.
+func newSink(cfg config.Config, log zerolog.Logger) sinks.Sink {
+	if cfg.SinkType() == "cassandra" {
+		return cassandra.New(cfg.Cassandra, log)
+	}
+	return file.New(file.Options{Dir: cfg.File.Dir, RollBytes: cfg.File.RollBytes,
+		RollInterval: cfg.File.RollInterval, DedupWindow: cfg.File.DedupWindow}, log)
+}
+
 func (a *App) startSink(ctx, runCtx context.Context) error {
-	a.sink = file.New(file.Options{Dir: a.cfg.File.Dir, RollBytes: a.cfg.File.RollBytes,
-		RollInterval: a.cfg.File.RollInterval, DedupWindow: a.cfg.File.DedupWindow}, a.log)
+	a.sink = newSink(a.cfg, a.log)
 	if err := a.sink.Open(ctx); err != nil {
 		a.sink = nil
-		return fmt.Errorf("opening %s sink: %w", a.cfg.Sink.Type, err)
+		return fmt.Errorf("opening %s sink: %w", a.cfg.SinkType(), err)
 	}
 	cons, err := a.Bus.Consumer(ctx, bus.ConsumerOptions{Durable: a.cfg.Sink.Consumer, AckWait: a.cfg.Sink.AckWait, MaxAckPending: a.cfg.Sink.MaxAckPending})
 	if err != nil {

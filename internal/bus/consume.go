@@ -125,13 +125,22 @@ func (b *Bus) DeadLetter(ctx context.Context, msg *Msg, consumer, reason string)
 // DeadLetters reads the dead-letter stream from the start (operations and
 // tests): each entry's reason and original bytes.
 func (b *Bus) DeadLetters(ctx context.Context, max int) ([]DeadLetter, error) {
-	s, err := b.js.Stream(ctx, b.opts.DLQStream)
+	return b.read(ctx, b.opts.DLQStream, max)
+}
+
+// Events reads the event stream from the start (tests and tools).
+func (b *Bus) Events(ctx context.Context, max int) ([]DeadLetter, error) {
+	return b.read(ctx, b.opts.Stream, max)
+}
+
+func (b *Bus) read(ctx context.Context, stream string, max int) ([]DeadLetter, error) {
+	s, err := b.js.Stream(ctx, stream)
 	if err != nil {
-		return nil, fmt.Errorf("opening dead-letter stream: %w", err)
+		return nil, fmt.Errorf("opening stream %s: %w", stream, err)
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading dead-letter stream info: %w", err)
+		return nil, fmt.Errorf("reading stream %s info: %w", stream, err)
 	}
 	var out []DeadLetter
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && len(out) < max && info.State.Msgs > 0; seq++ {
@@ -144,7 +153,7 @@ func (b *Bus) DeadLetters(ctx context.Context, max int) ([]DeadLetter, error) {
 	return out, nil
 }
 
-// DeadLetter is one entry of the dead-letter stream.
+// DeadLetter is one stored message (Reason is set on the dead-letter stream).
 type DeadLetter struct {
 	Reason string
 	Data   []byte

@@ -36,9 +36,9 @@ func newCluster(o Options, log zerolog.Logger) (*gocql.ClusterConfig, error) {
 	if o.LocalDC != "" {
 		fallback = gocql.DCAwareRoundRobinPolicy(o.LocalDC)
 	}
-	c.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(fallback)
+	c.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(fallback, gocql.ShuffleReplicas())
 	c.ReconnectInterval = 2 * time.Second
-	c.Logger = gocqlzerolog.NewZerologLogger(log.With().Str("component", "gocql").Logger())
+	c.Logger = gocqlzerolog.NewZerologLogger(log.With().Str("component", "gocql").Logger().Level(max(log.GetLevel(), zerolog.WarnLevel)))
 	if o.Username != "" {
 		c.Authenticator = gocql.PasswordAuthenticator{Username: o.Username, Password: o.Password}
 	}
