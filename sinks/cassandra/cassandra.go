@@ -149,12 +149,42 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 			last.App, last.VisitorID)
 	}
 	wg.Wait()
+	s.sessions(ctx, events, errs, fail)
 	for _, err := range errs {
 		if err != nil {
 			return &sinks.BatchError{Errs: errs}
 		}
 	}
 	return nil
+}
+
+// sessions recomputes the sessions of every visitor whose events of this
+// batch are all stored; a failure fails those events (transient), so the
+// redelivery recomputes them.
+func (s *Sink) sessions(ctx context.Context, events []*schema.Event, errs []error, fail func(int, error)) {
+	sem := make(chan struct{}, s.opts.Concurrency)
+	var wg sync.WaitGroup
+	for _, v := range touches(events, errs) {
+		ok := true
+		for _, i := range v.idx {
+			ok = ok && errs[i] == nil
+		}
+		if !ok {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(v *touch) {
+			defer func() { <-sem; wg.Done() }()
+			first, last := events[v.first], events[v.last]
+			if err := s.sessionize(ctx, first.App, first.VisitorID, first.ReceivedAt, last.ReceivedAt); err != nil {
+				for _, i := range v.idx {
+					fail(i, fmt.Errorf("sessions: %w", err))
+				}
+			}
+		}(v)
+	}
+	wg.Wait()
 }
 
 func rowArgs(e *schema.Event, keys ...any) []any {

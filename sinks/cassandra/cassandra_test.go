@@ -120,3 +120,61 @@ func TestFirstTouchOutOfOrder(t *testing.T) {
 		t.Fatalf("redelivery changed the visitor: %+v -> %+v", v, again)
 	}
 }
+
+// Sessions split after 30 minutes without an event; a late event that
+// bridges two sessions merges them, whatever the arrival order.
+func TestSessions(t *testing.T) {
+	s := cassandratest.Session(t)
+	ks := cassandratest.Keyspace(t, s)
+	sink := New(testOptions(ks), zerolog.Nop())
+	if err := sink.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	ev := func(min int, url string) *schema.Event {
+		return &schema.Event{EventID: schema.NewEventID(), ReceivedAt: t0.Add(time.Duration(min) * time.Minute), App: "shop",
+			VisitorID: "v1", URL: url, Source: "src-" + url}
+	}
+	write := func(evs ...*schema.Event) {
+		t.Helper()
+		if err := sink.Write(context.Background(), evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sessions := func() []Session {
+		t.Helper()
+		ss, err := ReadSessions(context.Background(), s, ks, "shop", "v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ss
+	}
+	a, b, c, d := ev(0, "/a"), ev(10, "/b"), ev(50, "/c"), ev(80, "/d") // 40 min gap between b and c; exactly 30 between c and d
+	write(c, d)
+	write(a)
+	write(b)
+	got := sessions()
+	if len(got) != 2 {
+		t.Fatalf("want 2 sessions, got %+v", got)
+	}
+	if got[1].Start != a.ReceivedAt || got[1].End != b.ReceivedAt || got[1].EventCount != 2 || got[1].LandingURL != "/a" ||
+		got[1].ID != a.EventID || got[1].Source != "src-/a" {
+		t.Fatalf("first session wrong: %+v", got[1])
+	}
+	if got[0].Start != c.ReceivedAt || got[0].End != d.ReceivedAt || got[0].EventCount != 2 {
+		t.Fatalf("second session wrong: %+v", got[0])
+	}
+	// A late event at minute 30 leaves no gap above 30 minutes: one session.
+	late := ev(30, "/late")
+	write(late)
+	got = sessions()
+	if len(got) != 1 || got[0].Start != a.ReceivedAt || got[0].End != d.ReceivedAt || got[0].EventCount != 5 || got[0].LastEventID != d.EventID {
+		t.Fatalf("after the late event want one merged session, got %+v", got)
+	}
+	// Redelivery of everything changes nothing.
+	write(a, b, c, d, late)
+	if again := sessions(); len(again) != 1 || again[0] != got[0] {
+		t.Fatalf("redelivery changed sessions: %+v", again)
+	}
+}
