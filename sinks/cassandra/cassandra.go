@@ -98,58 +98,75 @@ func Day(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// Write stores events; see the package comment for what and how.
+// Write stores events; see the package comment for what and how. The work
+// is split into independent tasks, each a single-partition unlogged batch
+// (one mutation on the replica): the events_by_day rows of one
+// (app, day, bucket); and per visitor, its events_by_visitor rows with its
+// first/last-touch updates (the same partition key), then the recomputation
+// of its sessions. Tasks run concurrently under cassandra.concurrency.
 func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 	errs := make([]error, len(events))
 	var mu sync.Mutex
-	fail := func(i int, err error) {
+	fail := func(idx []int, err error) {
 		mu.Lock()
-		if errs[i] == nil {
-			errs[i] = err
+		for _, i := range idx {
+			if errs[i] == nil {
+				errs[i] = err
+			}
 		}
 		mu.Unlock()
 	}
-	sem := make(chan struct{}, s.opts.Concurrency)
-	var wg sync.WaitGroup
-	run := func(idx []int, stmt string, args ...any) {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := s.exec(ctx, stmt, args...); err != nil {
-				for _, i := range idx {
-					fail(i, err)
-				}
-			}
-		}()
-	}
-	seenInBatch := map[string]bool{}
+	ids := make([]gocql.UUID, len(events))
+	byDay := map[dayKey][]int{}
+	var dayOrder []dayKey
+	seen := map[string]bool{}
 	for i, e := range events {
 		id, err := gocql.ParseUUID(e.EventID)
 		if err != nil {
 			errs[i] = sinks.Permanent(fmt.Errorf("event_id %q is not a UUID", e.EventID))
 			continue
 		}
-		if seenInBatch[e.EventID] {
-			continue // the same event twice in one batch: one write covers both
+		ids[i] = id
+		if seen[e.EventID] {
+			continue // the same event twice in one batch: one events_by_day write covers both
 		}
-		seenInBatch[e.EventID] = true
-		ts := e.ReceivedAt.UTC().Truncate(time.Millisecond)
-		run([]int{i}, s.insertDay, rowArgs(e, e.App, Day(ts), Bucket(e.EventID, s.buckets), ts, id, bindPtr(&e.VisitorID))...)
-		if e.VisitorID != "" {
-			run([]int{i}, s.insertVisitor, rowArgs(e, e.App, e.VisitorID, ts, id)...)
+		seen[e.EventID] = true
+		k := dayKey{e.App, Day(e.ReceivedAt), Bucket(e.EventID, s.buckets)}
+		if _, ok := byDay[k]; !ok {
+			dayOrder = append(dayOrder, k)
+		}
+		byDay[k] = append(byDay[k], i)
+	}
+	sem := make(chan struct{}, s.opts.Concurrency)
+	var wg sync.WaitGroup
+	spawn := func(fn func()) {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() { defer func() { <-sem; wg.Done() }(); fn() }()
+	}
+	for _, k := range dayOrder {
+		for _, chunk := range chunks(events, byDay[k]) {
+			spawn(func() {
+				b := s.newBatch()
+				for _, i := range chunk {
+					e := events[i]
+					ts := e.ReceivedAt.UTC().Truncate(time.Millisecond)
+					add(b, s.insertDay, rowArgs(e, e.App, k.day, k.bucket, ts, ids[i], bindPtr(&e.VisitorID))...)
+				}
+				if err := s.execBatch(ctx, b, len(chunk)); err != nil {
+					fail(chunk, err)
+				}
+			})
 		}
 	}
 	for _, v := range touches(events, errs) {
-		first, last := events[v.first], events[v.last]
-		run(v.idx, s.firstTouch, firstTouchTimestamp(first.ReceivedAt), first.ReceivedAt, uuidOf(first), bindPtr(&first.URL),
-			bindPtr(&first.Referrer), bindPtr(&first.Source), bindPtr(&first.Medium), bindPtr(&first.Campaign), bindPtr(&first.Term),
-			bindPtr(&first.Content), first.App, first.VisitorID)
-		run(v.idx, s.lastTouch, last.ReceivedAt.UnixMicro(), last.ReceivedAt, uuidOf(last), bindPtr(&last.URL), bindPtr(&last.UserID),
-			last.App, last.VisitorID)
+		spawn(func() {
+			if err := s.writeVisitor(ctx, events, ids, v); err != nil {
+				fail(v.idx, err)
+			}
+		})
 	}
 	wg.Wait()
-	s.sessions(ctx, events, errs, fail)
 	for _, err := range errs {
 		if err != nil {
 			return &sinks.BatchError{Errs: errs}
@@ -158,33 +175,96 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 	return nil
 }
 
-// sessions recomputes the sessions of every visitor whose events of this
-// batch are all stored; a failure fails those events (transient), so the
-// redelivery recomputes them.
-func (s *Sink) sessions(ctx context.Context, events []*schema.Event, errs []error, fail func(int, error)) {
-	sem := make(chan struct{}, s.opts.Concurrency)
-	var wg sync.WaitGroup
-	for _, v := range touches(events, errs) {
-		ok := true
-		for _, i := range v.idx {
-			ok = ok && errs[i] == nil
+type dayKey struct {
+	app    string
+	day    time.Time
+	bucket int16
+}
+
+// writeVisitor stores one visitor's events of the batch in events_by_visitor
+// together with the first/last-touch updates (one partition key), then
+// recomputes the visitor's sessions.
+func (s *Sink) writeVisitor(ctx context.Context, events []*schema.Event, ids []gocql.UUID, v *touch) error {
+	first, last := events[v.first], events[v.last]
+	for n, chunk := range chunks(events, v.idx) {
+		b := s.newBatch()
+		for _, i := range chunk {
+			e := events[i]
+			add(b, s.insertVisitor, rowArgs(e, e.App, e.VisitorID, e.ReceivedAt.UTC().Truncate(time.Millisecond), ids[i])...)
 		}
-		if !ok {
-			continue
+		if n == 0 {
+			add(b, s.firstTouch, firstTouchTimestamp(first.ReceivedAt), first.ReceivedAt, ids[v.first], bindPtr(&first.URL),
+				bindPtr(&first.Referrer), bindPtr(&first.Source), bindPtr(&first.Medium), bindPtr(&first.Campaign), bindPtr(&first.Term),
+				bindPtr(&first.Content), first.App, first.VisitorID)
+			add(b, s.lastTouch, last.ReceivedAt.UnixMicro(), last.ReceivedAt, ids[v.last], bindPtr(&last.URL), bindPtr(&last.UserID),
+				last.App, last.VisitorID)
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(v *touch) {
-			defer func() { <-sem; wg.Done() }()
-			first, last := events[v.first], events[v.last]
-			if err := s.sessionize(ctx, first.App, first.VisitorID, first.ReceivedAt, last.ReceivedAt); err != nil {
-				for _, i := range v.idx {
-					fail(i, fmt.Errorf("sessions: %w", err))
-				}
-			}
-		}(v)
+		if err := s.execBatch(ctx, b, len(b.Entries)); err != nil {
+			return err
+		}
 	}
-	wg.Wait()
+	if err := s.sessionize(ctx, first.App, first.VisitorID, first.ReceivedAt, last.ReceivedAt); err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	return nil
+}
+
+// Batches stay well under the server's batch_size_fail_threshold (50 KiB
+// by default) and small enough to spread load.
+const (
+	maxBatchRows  = 16
+	maxBatchBytes = 32 << 10
+)
+
+// chunks splits idx into groups of at most maxBatchRows events and about
+// maxBatchBytes of encoded event.
+func chunks(events []*schema.Event, idx []int) [][]int {
+	var out [][]int
+	var cur []int
+	size := 0
+	for _, i := range idx {
+		n := len(events[i].Raw)
+		if n == 0 {
+			n = 1024
+		}
+		if len(cur) > 0 && (len(cur) == maxBatchRows || size+n > maxBatchBytes) {
+			out = append(out, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, i)
+		size += n
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func (s *Sink) newBatch() *gocql.Batch { return s.session.Batch(gocql.UnloggedBatch) }
+
+// add appends an idempotent entry (Batch.Query would mark it not
+// idempotent, and the driver would then never retry the batch).
+func add(b *gocql.Batch, stmt string, args ...any) {
+	b.Entries = append(b.Entries, gocql.BatchEntry{Stmt: stmt, Args: args, Idempotent: true})
+}
+
+// execBatch sends a batch; a single statement goes as a plain query.
+func (s *Sink) execBatch(ctx context.Context, b *gocql.Batch, rows int) error {
+	if s.limiter != nil {
+		if err := s.limiter.WaitN(ctx, min(rows, s.limiter.Burst())); err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+	}
+	var err error
+	if len(b.Entries) == 1 {
+		err = s.session.Query(b.Entries[0].Stmt, b.Entries[0].Args...).Idempotent(true).ExecContext(ctx)
+	} else {
+		err = b.ExecContext(ctx)
+	}
+	if err != nil {
+		return classify(err)
+	}
+	return nil
 }
 
 func rowArgs(e *schema.Event, keys ...any) []any {
@@ -194,11 +274,6 @@ func rowArgs(e *schema.Event, keys ...any) []any {
 		args = append(args, c.bind(e))
 	}
 	return args
-}
-
-func uuidOf(e *schema.Event) gocql.UUID {
-	id, _ := gocql.ParseUUID(e.EventID)
-	return id
 }
 
 // firstTouchTimestamp makes earlier events win: the write timestamp falls

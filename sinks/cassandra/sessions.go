@@ -73,29 +73,33 @@ func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs
 	sessions := split(evs, gap)
 
 	keep := map[time.Time]bool{}
+	b := s.newBatch() // one partition: the rows and the deletes go together
+	b.WithTimestamp(readAt)
 	for _, ss := range sessions {
 		if ss.End.Before(minTs.Add(-gap)) && !contains(oldStarts, ss.Start) {
 			continue // an older session only partly read: not ours to rewrite
 		}
 		keep[ss.Start] = true
-		err := s.exec(ctx, fmt.Sprintf(`INSERT INTO %s.sessions (app, visitor_id, session_start, session_id, session_end,
+		id, _ := gocql.ParseUUID(ss.ID)
+		last, _ := gocql.ParseUUID(ss.LastEventID)
+		add(b, fmt.Sprintf(`INSERT INTO %s.sessions (app, visitor_id, session_start, session_id, session_end,
 			duration_ms, event_count, landing_url, referrer, source, medium, campaign, last_event_id, user_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`, s.opts.Keyspace),
-			app, visitor, ss.Start, ss.ID, ss.End, ss.End.Sub(ss.Start).Milliseconds(), ss.EventCount,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.opts.Keyspace),
+			app, visitor, ss.Start, id, ss.End, ss.End.Sub(ss.Start).Milliseconds(), ss.EventCount,
 			unsetEmpty(ss.LandingURL), unsetEmpty(ss.Referrer), unsetEmpty(ss.Source), unsetEmpty(ss.Medium),
-			unsetEmpty(ss.Campaign), ss.LastEventID, unsetEmpty(ss.UserID), readAt)
-		if err != nil {
-			return err
-		}
+			unsetEmpty(ss.Campaign), last, unsetEmpty(ss.UserID))
 	}
 	for _, st := range oldStarts {
 		if !keep[st] {
-			err := s.exec(ctx, fmt.Sprintf(`DELETE FROM %s.sessions USING TIMESTAMP ? WHERE app = ? AND visitor_id = ? AND session_start = ?`,
-				s.opts.Keyspace), readAt, app, visitor, st)
-			if err != nil {
-				return err
-			}
+			add(b, fmt.Sprintf(`DELETE FROM %s.sessions WHERE app = ? AND visitor_id = ? AND session_start = ?`, s.opts.Keyspace),
+				app, visitor, st)
 		}
+	}
+	if len(b.Entries) == 0 {
+		return nil
+	}
+	if err := b.ExecContext(ctx); err != nil {
+		return classify(err)
 	}
 	return nil
 }
