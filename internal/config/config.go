@@ -111,6 +111,7 @@ type Cassandra struct {
 	Buckets        int           `mapstructure:"buckets"`
 	TTL            time.Duration `mapstructure:"ttl"`
 	SessionGap     time.Duration `mapstructure:"session_gap"`
+	Sessions       bool          `mapstructure:"sessions"`
 	ApplySchema    bool          `mapstructure:"apply_schema"`
 }
 
@@ -161,7 +162,7 @@ func Default() Config {
 			Hosts: []string{}, Port: 9042, Keyspace: "spoor",
 			Replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}", Consistency: "local_quorum",
 			Timeout: 5 * time.Second, ConnectTimeout: 5 * time.Second, Concurrency: 64, RateLimitRows: 0,
-			Buckets: 16, TTL: 0, SessionGap: 30 * time.Minute, ApplySchema: true,
+			Buckets: 16, TTL: 0, SessionGap: 30 * time.Minute, Sessions: true, ApplySchema: true,
 		},
 	}
 }

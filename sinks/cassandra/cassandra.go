@@ -203,6 +203,9 @@ func (s *Sink) writeVisitor(ctx context.Context, events []*schema.Event, ids []g
 			return err
 		}
 	}
+	if !s.opts.Sessions {
+		return nil
+	}
 	if err := s.sessionize(ctx, first.App, first.VisitorID, first.ReceivedAt, last.ReceivedAt); err != nil {
 		return fmt.Errorf("sessions: %w", err)
 	}
