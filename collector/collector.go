@@ -103,7 +103,7 @@ func (c *Collector) Shutdown() error {
 	return c.srv.Shutdown()
 }
 
-// limits returns the schema limits for one event.
+// builder starts one event with the default limits and the hash key.
 func (c *Collector) builder() *schema.Builder {
 	return schema.NewBuilder(schema.Limits{}, c.cfg.HashKey)
 }

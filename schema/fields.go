@@ -142,9 +142,6 @@ var byName = func() map[string]*Field {
 	return m
 }()
 
-// Lookup returns the dictionary field for an input name, or nil.
-func Lookup(name string) *Field { return byName[name] }
-
 func (fd *Field) isSet(e *Event) bool {
 	switch {
 	case fd.str != nil:

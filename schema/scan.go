@@ -15,16 +15,6 @@ type Member struct {
 // Object is a JSON object's members in body order.
 type Object []Member
 
-// Get returns the raw value of the last member named key.
-func (o Object) Get(key string) (json.RawMessage, bool) {
-	for i := len(o) - 1; i >= 0; i-- {
-		if o[i].Key == key {
-			return o[i].Value, true
-		}
-	}
-	return nil, false
-}
-
 // The scanner below validates JSON as strictly as encoding/json (RFC 8259)
 // in a single pass and without building maps: the collector's hot path.
 
