@@ -32,39 +32,41 @@ type Spool interface {
 // errUnavailable means the events are neither on the bus nor on disk.
 var errUnavailable = errors.New("events could not be stored")
 
-// accept makes evs durable: on JetStream (PubAck within the ack deadline)
-// or, for whatever did not make it, in the disk spool. It returns nil only
-// when every event is held by one of the two; only then may the client be
-// answered 2xx. It never waits on a store.
+// accept makes one request's events durable: packed into bus messages
+// (pack), on JetStream (PubAck within the ack deadline) or, for whatever
+// did not make it, in the disk spool. It returns nil only when every event
+// is held by one of the two; only then may the client be answered 2xx. It
+// never waits on a store.
 func (c *Collector) accept(ctx context.Context, evs []spool.Record) error {
 	start := time.Now()
-	rest := evs
+	msgs := pack(evs)
+	rest := msgs
 	if c.pub.Connected() {
-		rest = c.publish(ctx, evs)
+		rest = c.publish(ctx, msgs)
+		held := len(evs) - countEvents(rest)
+		c.m.Published.WithLabelValues("direct").Add(float64(held))
+		c.m.Acked.WithLabelValues("bus").Add(float64(held))
 		if len(rest) == 0 {
 			c.m.AckWait.WithLabelValues("bus").Observe(time.Since(start).Seconds())
-			c.m.Published.WithLabelValues("direct").Add(float64(len(evs)))
-			c.m.Acked.WithLabelValues("bus").Add(float64(len(evs)))
 			return nil
 		}
-		c.m.Published.WithLabelValues("direct").Add(float64(len(evs) - len(rest)))
-		c.m.Acked.WithLabelValues("bus").Add(float64(len(evs) - len(rest)))
 	}
 	if err := c.spool.Append(rest); err != nil {
 		if errors.Is(err, spool.ErrFull) {
 			return err
 		}
-		c.log.Error().Err(err).Int("events", len(rest)).Msg("spool append failed")
+		c.log.Error().Err(err).Int("messages", len(rest)).Msg("spool append failed")
 		return fmt.Errorf("%w: %v", errUnavailable, err)
 	}
+	n := float64(countEvents(rest))
 	c.m.AckWait.WithLabelValues("spool").Observe(time.Since(start).Seconds())
-	c.m.Spooled.Add(float64(len(rest)))
-	c.m.Acked.WithLabelValues("spool").Add(float64(len(rest)))
+	c.m.Spooled.Add(n)
+	c.m.Acked.WithLabelValues("spool").Add(n)
 	return nil
 }
 
-// publish sends every event and waits for the PubAcks until the ack
-// deadline. It returns the events JetStream did not confirm.
+// publish sends every message and waits for the PubAcks until the ack
+// deadline. It returns the messages JetStream did not confirm.
 func (c *Collector) publish(ctx context.Context, evs []spool.Record) []spool.Record {
 	pend := make([]bus.Pending, len(evs))
 	ok := make([]bool, len(evs))

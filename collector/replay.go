@@ -28,7 +28,7 @@ func (r *Replayer) Run(ctx context.Context) {
 		if r.c.pub.Connected() && r.sp.Pending() {
 			n, err := r.sp.Replay(r.publishAll)
 			if n > 0 {
-				r.c.log.Info().Int("events", n).Msg("replayed spooled events into jetstream")
+				r.c.log.Info().Int("messages", n).Msg("replayed spooled events into jetstream")
 			}
 			if err != nil {
 				r.c.log.Warn().Err(err).Msg("spool replay paused")
@@ -54,7 +54,7 @@ func (r *Replayer) publishAll(recs []spool.Record) error {
 		if len(rest) > 0 {
 			return fmt.Errorf("%d of %d events not acknowledged", len(rest), len(chunk))
 		}
-		r.c.m.Published.WithLabelValues("replay").Add(float64(len(chunk)))
+		r.c.m.Published.WithLabelValues("replay").Add(float64(countEvents(chunk)))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -78,25 +79,29 @@ func TestHTTPToCassandraRoundTrip(t *testing.T) {
 	}
 	const want = 10
 	stored := waitRows(t, ks, want, 30*time.Second)
-	onBus, err := a.Bus.Events(context.Background(), 1000)
+	msgs, err := a.Bus.Events(context.Background(), 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(onBus) != want {
-		t.Fatalf("stream holds %d events, want %d", len(onBus), want)
+	var onBus [][]byte // a batch request travels as one message, one event per line
+	for _, m := range msgs {
+		onBus = append(onBus, bytes.Split(m.Data, []byte{'\n'})...)
+	}
+	if len(onBus) != want || len(msgs) != want-1 {
+		t.Fatalf("stream holds %d events in %d messages, want %d in %d", len(onBus), len(msgs), want, want-1)
 	}
 	got := map[string]string{}
 	for _, e := range stored {
 		b, _ := e.Encode()
 		got[e.EventID] = string(b)
 	}
-	for _, m := range onBus {
-		e, err := schema.Decode(m.Data)
+	for _, line := range onBus {
+		e, err := schema.Decode(line)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got[e.EventID] != string(m.Data) {
-			t.Errorf("event %s differs after Cassandra:\n bus %s\n got %s", e.EventID, m.Data, got[e.EventID])
+		if got[e.EventID] != string(line) {
+			t.Errorf("event %s differs after Cassandra:\n bus %s\n got %s", e.EventID, line, got[e.EventID])
 		}
 	}
 	v, err := cassandra.ReadVisitor(context.Background(), s, ks, "shop", "v3")

@@ -25,22 +25,33 @@ func TestPoisonMessageIsDeadLettered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// One message holding a good event and a poison line: the good one is
+	// stored, the poison one dead-lettered on its own.
+	good := &schema.Event{EventID: schema.NewEventID(), ReceivedAt: time.Now().UTC().Truncate(time.Millisecond), EventName: "good0"}
+	mixed := append(good.AppendJSON(nil), []byte("\n{broken")...)
+	p, err := a.Bus.Publish("b-mixed", mixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	do(t, "POST", "http://"+a.Addr()+"/tr/v1/", []byte(`[{"ename":"good1"},{"ename":"good2"}]`), nil)
-	waitStored(t, dir, 2, 10*time.Second)
+	waitStored(t, dir, 3, 10*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		dl, err := a.Bus.DeadLetters(context.Background(), 10)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(dl) == 2 {
-			if string(dl[0].Data) != "not json at all" || !strings.Contains(dl[0].Reason, "permanent") {
-				t.Fatalf("dead letter = %q reason %q", dl[0].Data, dl[0].Reason)
+		if len(dl) == 3 {
+			if string(dl[0].Data) != "not json at all" || !strings.Contains(dl[0].Reason, "permanent") || string(dl[2].Data) != "{broken" {
+				t.Fatalf("dead letters = %q / %q, reason %q", dl[0].Data, dl[2].Data, dl[0].Reason)
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("dead letters: %d, want 2", len(dl))
+			t.Fatalf("dead letters: %d, want 3", len(dl))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -1,6 +1,7 @@
 package sinks
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -20,8 +21,9 @@ type Source interface {
 
 // DeadLetterer keeps poison messages with their reason (bus.Bus).
 type DeadLetterer interface {
-	// DeadLetter returns nil once the copy is durably stored.
-	DeadLetter(ctx context.Context, msg *bus.Msg, consumer, reason string) error
+	// DeadLetter stores data, the line-th event of msg, with the reason;
+	// it returns nil once the copy is durably stored.
+	DeadLetter(ctx context.Context, msg *bus.Msg, line int, data []byte, consumer, reason string) error
 }
 
 // WorkerOptions tunes batching, pacing and retries.
@@ -47,6 +49,7 @@ type Worker struct {
 
 type workerMetrics struct {
 	verdicts *prometheus.CounterVec
+	dead     prometheus.Counter
 	batch    prometheus.Histogram
 	write    prometheus.Histogram
 }
@@ -55,13 +58,15 @@ type workerMetrics struct {
 func NewWorker(sink Sink, src Source, dlq DeadLetterer, opts WorkerOptions, reg prometheus.Registerer, log zerolog.Logger) *Worker {
 	m := &workerMetrics{
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_sink_messages_total",
-			Help: "Messages by verdict: ack, retry, dead_letter."}, []string{"verdict"}),
+			Help: "Messages by verdict: ack, retry, dead_letter (a message holds one or more events)."}, []string{"verdict"}),
+		dead: prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_sink_dead_letters_total",
+			Help: "Events copied to the dead-letter stream with their reason."}),
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spoor_sink_batch_size",
 			Help: "Messages per fetched batch.", Buckets: prometheus.ExponentialBuckets(1, 2, 12)}),
 		write: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spoor_sink_write_seconds",
 			Help: "Time of one Sink.Write.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 	}
-	reg.MustRegister(m.verdicts, m.batch, m.write)
+	reg.MustRegister(m.verdicts, m.dead, m.batch, m.write)
 	w := &Worker{sink: sink, src: src, dlq: dlq, opts: opts, log: log, m: m}
 	if opts.RateLimit > 0 {
 		w.limiter = rate.NewLimiter(rate.Limit(opts.RateLimit), max(opts.BatchSize, int(opts.RateLimit)))
@@ -90,29 +95,41 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// process writes one batch and settles every message. It deliberately
+// item is one event line of a message and its write result.
+type item struct {
+	data []byte
+	err  error
+}
+
+// process writes the events of a batch of messages (each message holds one
+// or more events, one per line) and settles every message. It deliberately
 // ignores shutdown: the batch in hand is finished, bounded by WriteTimeout.
 func (w *Worker) process(msgs []*bus.Msg) {
 	decode := schema.Decode
 	if _, ok := w.sink.(RawSink); ok {
 		decode = schema.DecodeHead
 	}
-	events := make([]*schema.Event, 0, len(msgs))
-	idx := make([]int, 0, len(msgs)) // events[k] came from msgs[idx[k]]
-	errs := make([]error, len(msgs))
+	items := make([][]item, len(msgs))
+	var events []*schema.Event
+	var owner [][2]int // events[k] is items[owner[k][0]][owner[k][1]]
 	for i, m := range msgs {
-		e, err := decode(m.Data())
-		if err != nil {
-			errs[i] = Permanent(err)
-			continue
+		lines := bytes.Split(m.Data(), []byte{'\n'})
+		items[i] = make([]item, len(lines))
+		for j, line := range lines {
+			items[i][j].data = line
+			e, err := decode(line)
+			if err != nil {
+				items[i][j].err = Permanent(err)
+				continue
+			}
+			events = append(events, e)
+			owner = append(owner, [2]int{i, j})
 		}
-		events = append(events, e)
-		idx = append(idx, i)
 	}
 	if len(events) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), w.opts.WriteTimeout)
 		if w.limiter != nil {
-			if err := w.limiter.WaitN(ctx, len(events)); err != nil {
+			if err := w.limiter.WaitN(ctx, min(len(events), w.limiter.Burst())); err != nil {
 				w.log.Warn().Err(err).Msg("rate limiter")
 			}
 		}
@@ -123,40 +140,69 @@ func (w *Worker) process(msgs []*bus.Msg) {
 		if err != nil {
 			w.log.Warn().Err(err).Int("events", len(events)).Msg("sink write failed")
 		}
-		for k, i := range idx {
-			errs[i] = errorFor(err, k)
+		for k, o := range owner {
+			items[o[0]][o[1]].err = errorFor(err, k)
 		}
 	}
 	for i, m := range msgs {
-		w.settle(m, Decide(errs[i], m.Delivered(), w.opts.Backoff))
+		w.settle(m, items[i])
 	}
 }
 
-func (w *Worker) settle(m *bus.Msg, d Decision) {
-	var err error
-	switch d.Verdict {
-	case Ack:
-		err = m.Ack()
-	case Retry:
-		err = m.Nak(d.Delay)
-	case DeadLetter:
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = w.dlq.DeadLetter(ctx, m, w.opts.Consumer, d.Reason)
-		cancel()
-		if err != nil {
-			// Not kept anywhere yet: leave it on the stream for later.
-			w.log.Error().Err(err).Msg("dead-letter publish failed; message will be redelivered")
-			d = Decision{Verdict: Retry}
-			err = m.Nak(w.opts.Backoff[len(w.opts.Backoff)-1])
-			break
+// settle gives a message its one verdict from its events' decisions: any
+// transient failure → the whole message is redelivered after the backoff
+// (stored events are rewritten idempotently); otherwise every poison event
+// is dead-lettered with its reason and the message acked (terminated when
+// nothing in it could be stored).
+func (w *Worker) settle(m *bus.Msg, items []item) {
+	delivered := m.Delivered()
+	var retry, dead []Decision
+	var deadAt []int
+	for j, it := range items {
+		switch d := Decide(it.err, delivered, w.opts.Backoff); d.Verdict {
+		case Retry:
+			retry = append(retry, d)
+		case DeadLetter:
+			dead = append(dead, d)
+			deadAt = append(deadAt, j)
 		}
-		w.log.Warn().Str("reason", d.Reason).Uint64("seq", m.StreamSeq()).Msg("message dead-lettered")
-		err = m.Term(d.Reason)
 	}
-	w.m.verdicts.WithLabelValues(d.Verdict.String()).Inc()
+	var verdict Verdict
+	var err error
+	switch {
+	case len(retry) > 0:
+		verdict = Retry
+		err = m.Nak(retry[0].Delay)
+	case len(dead) > 0:
+		verdict = DeadLetter
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		for n, j := range deadAt {
+			if err = w.dlq.DeadLetter(ctx, m, j, items[j].data, w.opts.Consumer, dead[n].Reason); err != nil {
+				break
+			}
+			w.m.dead.Inc()
+			w.log.Warn().Str("reason", dead[n].Reason).Uint64("seq", m.StreamSeq()).Int("line", j).Msg("event dead-lettered")
+		}
+		cancel()
+		switch {
+		case err != nil:
+			// Not kept anywhere yet: leave the message on the stream for later.
+			w.log.Error().Err(err).Msg("dead-letter publish failed; message will be redelivered")
+			verdict = Retry
+			err = m.Nak(w.opts.Backoff[len(w.opts.Backoff)-1])
+		case len(dead) == len(items):
+			err = m.Term(dead[0].Reason)
+		default:
+			err = m.Ack()
+		}
+	default:
+		verdict = Ack
+		err = m.Ack()
+	}
+	w.m.verdicts.WithLabelValues(verdict.String()).Inc()
 	if err != nil {
 		// The server redelivers after AckWait; idempotent sinks make that safe.
-		w.log.Warn().Err(err).Str("verdict", d.Verdict.String()).Msg("settling message failed")
+		w.log.Warn().Err(err).Str("verdict", verdict.String()).Msg("settling message failed")
 	}
 }
 

@@ -101,21 +101,23 @@ func (m *Msg) Nak(delay time.Duration) error { return m.m.NakWithDelay(delay) }
 func (m *Msg) Term(reason string) error      { return m.m.TermWithReason(reason) }
 func (m *Msg) InProgress() error             { return m.m.InProgress() }
 
-// DeadLetter stores a copy of msg, with the reason, on the dead-letter
-// stream and waits for JetStream to hold it. Only then may msg be terminated.
-func (b *Bus) DeadLetter(ctx context.Context, msg *Msg, consumer, reason string) error {
+// DeadLetter stores data (one event of msg, the line-th) with the reason on
+// the dead-letter stream and waits for JetStream to hold it. Only then may
+// the message be acknowledged or terminated.
+func (b *Bus) DeadLetter(ctx context.Context, msg *Msg, line int, data []byte, consumer, reason string) error {
 	dl := &nats.Msg{
 		Subject: b.opts.DLQSubject,
-		Data:    msg.Data(),
+		Data:    data,
 		Header: nats.Header{
 			"Spoor-Reason":     []string{reason},
 			"Spoor-Consumer":   []string{consumer},
 			"Spoor-Stream":     []string{b.opts.Stream},
 			"Spoor-Stream-Seq": []string{strconv.FormatUint(msg.StreamSeq(), 10)},
+			"Spoor-Line":       []string{strconv.Itoa(line)},
 			"Spoor-Dead-At":    []string{time.Now().UTC().Format(time.RFC3339Nano)},
 		},
 	}
-	dl.Header.Set(jetstream.MsgIDHeader, "dlq-"+strconv.FormatUint(msg.StreamSeq(), 10))
+	dl.Header.Set(jetstream.MsgIDHeader, "dlq-"+strconv.FormatUint(msg.StreamSeq(), 10)+"-"+strconv.Itoa(line))
 	if _, err := b.js.PublishMsg(ctx, dl); err != nil {
 		return fmt.Errorf("publishing dead letter: %w", err)
 	}
