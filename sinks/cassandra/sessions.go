@@ -28,75 +28,62 @@ type sessionEvent struct {
 }
 
 // sessionize recomputes the visitor's sessions that the events in
-// [minTs, maxTs] can touch. Existing session rows say how far back and
-// forward the affected sessions reach; the visitor's events in that range
-// are split at every gap longer than session_gap; the new rows are written
-// and the rows of sessions that merged are deleted. Writes carry the time
-// of the read as their timestamp, so when two sink processes recompute the
-// same visitor at once, the later view wins. Every statement is idempotent.
+// [minTs, maxTs] can touch, with one read: the visitor's events newest first
+// from maxTs+gap down to the first gap longer than session_gap below minTs
+// (and, only if events follow maxTs, forward the same way). Those events
+// are exactly the sessions the batch can have changed; they are split at
+// every gap, the session rows starting in their span are replaced (a range
+// delete at time t, the new rows at t+1) in one single-partition batch.
+// Timestamps are the time of the read, so when two sink processes
+// recompute the same visitor at once, the later view wins. Idempotent.
 func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs time.Time) error {
 	gap := s.opts.SessionGap
 	readAt := time.Now().UnixMicro()
-	lo, hi := minTs, maxTs
-	var oldStarts []time.Time
-	iter := s.session.Query(fmt.Sprintf(`SELECT session_start, session_end FROM %s.sessions
-		WHERE app = ? AND visitor_id = ? AND session_start <= ?`, s.opts.Keyspace), app, visitor, maxTs.Add(gap)).
-		WithContext(ctx).PageSize(100).Iter()
-	var start, end time.Time
-	for iter.Scan(&start, &end) {
-		if end.Before(minTs.Add(-gap)) {
-			break // this and every older session are untouched
-		}
-		oldStarts = append(oldStarts, start)
-		if start.Before(lo) {
-			lo = start
-		}
-		if end.After(hi) {
-			hi = end
-		}
-	}
-	if err := iter.Close(); err != nil {
-		return fmt.Errorf("reading sessions: %w", err)
-	}
-
-	var evs []sessionEvent
-	iter = s.session.Query(fmt.Sprintf(`SELECT ts, event_id, url, referrer, source, medium, campaign, user_id
-		FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? AND ts >= ? AND ts <= ?`, s.opts.Keyspace),
-		app, visitor, lo.Add(-gap), hi.Add(gap)).WithContext(ctx).PageSize(1000).Iter()
+	cols := "ts, event_id, url, referrer, source, medium, campaign, user_id"
+	back := s.session.Query(fmt.Sprintf(`SELECT %s FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? AND ts <= ?`,
+		cols, s.opts.Keyspace), app, visitor, maxTs.Add(gap)).WithContext(ctx).PageSize(200).Iter()
+	var evs []sessionEvent // newest first
 	var e sessionEvent
-	for iter.Scan(&e.ts, &e.id, &e.url, &e.referrer, &e.source, &e.medium, &e.campaign, &e.uid) {
+	for back.Scan(&e.ts, &e.id, &e.url, &e.referrer, &e.source, &e.medium, &e.campaign, &e.uid) {
+		if n := len(evs); n > 0 && e.ts.Before(minTs.Add(-gap)) && evs[n-1].ts.Sub(e.ts) > gap {
+			break // an earlier session the batch cannot touch
+		}
 		evs = append(evs, e)
 	}
-	if err := iter.Close(); err != nil {
+	if err := back.Close(); err != nil {
 		return fmt.Errorf("reading visitor events: %w", err)
 	}
-	sessions := split(evs, gap)
-
-	keep := map[time.Time]bool{}
-	b := s.newBatch() // one partition: the rows and the deletes go together
-	b.WithTimestamp(readAt)
-	for _, ss := range sessions {
-		if ss.End.Before(minTs.Add(-gap)) && !contains(oldStarts, ss.Start) {
-			continue // an older session only partly read: not ours to rewrite
+	if len(evs) == 0 {
+		return nil
+	}
+	if newest := evs[0].ts; newest.After(maxTs) {
+		// Later events exist (this batch was late): follow the chain forward.
+		fwd := s.session.Query(fmt.Sprintf(`SELECT %s FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? AND ts > ? ORDER BY ts ASC`,
+			cols, s.opts.Keyspace), app, visitor, maxTs.Add(gap)).WithContext(ctx).PageSize(200).Iter()
+		last := newest
+		for fwd.Scan(&e.ts, &e.id, &e.url, &e.referrer, &e.source, &e.medium, &e.campaign, &e.uid) {
+			if e.ts.Sub(last) > gap {
+				break
+			}
+			evs, last = append(evs, e), e.ts
 		}
-		keep[ss.Start] = true
+		if err := fwd.Close(); err != nil {
+			return fmt.Errorf("reading visitor events: %w", err)
+		}
+	}
+	sessions := split(evs, gap) // sorts evs ascending
+	b := s.newBatch()           // one partition: the delete and the rows go together
+	add(b, fmt.Sprintf(`DELETE FROM %s.sessions USING TIMESTAMP ? WHERE app = ? AND visitor_id = ? AND session_start >= ? AND session_start <= ?`,
+		s.opts.Keyspace), readAt, app, visitor, evs[0].ts, evs[len(evs)-1].ts)
+	for _, ss := range sessions {
 		id, _ := gocql.ParseUUID(ss.ID)
 		last, _ := gocql.ParseUUID(ss.LastEventID)
 		add(b, fmt.Sprintf(`INSERT INTO %s.sessions (app, visitor_id, session_start, session_id, session_end,
 			duration_ms, event_count, landing_url, referrer, source, medium, campaign, last_event_id, user_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.opts.Keyspace),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`, s.opts.Keyspace),
 			app, visitor, ss.Start, id, ss.End, ss.End.Sub(ss.Start).Milliseconds(), ss.EventCount,
 			unsetEmpty(ss.LandingURL), unsetEmpty(ss.Referrer), unsetEmpty(ss.Source), unsetEmpty(ss.Medium),
-			unsetEmpty(ss.Campaign), last, unsetEmpty(ss.UserID))
-	}
-	for _, st := range oldStarts {
-		if !keep[st] {
-			add(b, fmt.Sprintf(`DELETE FROM %s.sessions WHERE app = ? AND visitor_id = ? AND session_start = ?`, s.opts.Keyspace),
-				app, visitor, st)
-		}
-	}
-	if len(b.Entries) == 0 {
-		return nil
+			unsetEmpty(ss.Campaign), last, unsetEmpty(ss.UserID), readAt+1)
 	}
 	if err := b.ExecContext(ctx); err != nil {
 		return classify(err)
@@ -121,15 +108,6 @@ func split(evs []sessionEvent, gap time.Duration) []Session {
 		}
 	}
 	return out
-}
-
-func contains(ts []time.Time, t time.Time) bool {
-	for _, x := range ts {
-		if x.Equal(t) {
-			return true
-		}
-	}
-	return false
 }
 
 func unsetEmpty(s string) any {
