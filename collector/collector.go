@@ -55,6 +55,8 @@ type Collector struct {
 	corsAny  bool
 	stopping atomic.Bool
 	srv      *fasthttp.Server
+	limiter  *ipLimiter // nil: no per-IP limit
+	done     chan struct{}
 }
 
 // New builds a collector. reg receives the collector metrics; gather is
@@ -73,6 +75,22 @@ func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather
 			c.corsAny = true
 		}
 		c.cors[strings.TrimSuffix(o, "/")] = true
+	}
+	c.done = make(chan struct{})
+	if cfg.HTTP.RateLimitPerIP > 0 {
+		c.limiter = newIPLimiter(cfg.HTTP.RateLimitPerIP, cfg.HTTP.RateBurstPerIP)
+		go func() {
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case <-c.done:
+					return
+				case now := <-t.C:
+					c.limiter.sweep(now)
+				}
+			}
+		}()
 	}
 	c.metrics = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
 	c.srv = &fasthttp.Server{
@@ -100,7 +118,13 @@ func (c *Collector) Serve(ln net.Listener) error { return c.srv.Serve(ln) }
 // its own PubAck or spool fsync) and returns.
 func (c *Collector) Shutdown() error {
 	c.stopping.Store(true)
+	close(c.done)
 	return c.srv.Shutdown()
+}
+
+// limited reports whether the client is over its rate (http.rate_limit_per_ip).
+func (c *Collector) limited(ctx *fasthttp.RequestCtx) bool {
+	return c.limiter != nil && !c.limiter.allow(c.clientIP(ctx), time.Now())
 }
 
 // builder starts one event with the default limits and the hash key.

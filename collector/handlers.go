@@ -55,6 +55,12 @@ func (c *Collector) authorized(ctx *fasthttp.RequestCtx) bool {
 }
 
 func (c *Collector) ingest(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool) {
+	if c.limited(ctx) {
+		c.m.Rejected.WithLabelValues("rate_limited").Inc()
+		ctx.Response.Header.Set("Retry-After", "1")
+		jsonError(ctx, fasthttp.StatusTooManyRequests, "rate_limited", "too many requests from this address")
+		return
+	}
 	evs, err := c.readEvents(ctx, endpoint, tail, trusted)
 	if err != nil {
 		c.refuse(ctx, err)
@@ -103,6 +109,10 @@ func (c *Collector) redirect(ctx *fasthttp.RequestCtx, tail string) {
 // record parses and stores one event for the pixel and redirect endpoints,
 // which answer the same whatever happens here.
 func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string) {
+	if c.limited(ctx) {
+		c.m.Lost.WithLabelValues("rate_limited").Inc()
+		return
+	}
 	evs, err := c.readEvents(ctx, endpoint, tail, false)
 	if err != nil {
 		c.refuse(ctx, err)

@@ -47,6 +47,8 @@ type HTTP struct {
 	MaxConns             int           `mapstructure:"max_conns"`
 	CORSOrigins          []string      `mapstructure:"cors_origins"`
 	TrustedProxies       []string      `mapstructure:"trusted_proxies"`
+	RateLimitPerIP       float64       `mapstructure:"rate_limit_per_ip"`
+	RateBurstPerIP       int           `mapstructure:"rate_burst_per_ip"`
 }
 
 type Collector struct {
@@ -139,7 +141,7 @@ func Default() Config {
 		HTTP: HTTP{
 			Addr: "127.0.0.1:8080", ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
 			MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 4 << 20, MaxHeaderBytes: 16 << 10, MaxConns: 65536,
-			CORSOrigins: []string{}, TrustedProxies: []string{},
+			CORSOrigins: []string{}, TrustedProxies: []string{}, RateLimitPerIP: 0, RateBurstPerIP: 200,
 		},
 		Collector: Collector{
 			AckTimeout: time.Second, MaxBatchEvents: 500, MaxEventBytes: 64 << 10, HashKey: "",
@@ -245,6 +247,9 @@ func (c *Config) Validate() error {
 		if n <= 0 {
 			bad(key, "must be positive, got %d", n)
 		}
+	}
+	if c.HTTP.RateLimitPerIP < 0 || c.HTTP.RateBurstPerIP <= 0 {
+		bad("http.rate_limit_per_ip", "must be >= 0 (0 = off), with a positive http.rate_burst_per_ip")
 	}
 	if c.HTTP.MaxDecompressedBytes < c.HTTP.MaxBodyBytes {
 		bad("http.max_decompressed_bytes", "must be at least http.max_body_bytes")

@@ -1,0 +1,69 @@
+package collector
+
+import (
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// ipLimiter is a token bucket per client IP (http.rate_limit_per_ip),
+// sharded to keep lock contention off the hot path. Buckets idle for
+// longer than idleAfter are dropped by a sweep.
+type ipLimiter struct {
+	rate   rate.Limit
+	burst  int
+	shards [64]ipShard
+}
+
+type ipShard struct {
+	mu sync.Mutex
+	m  map[string]*ipBucket
+}
+
+type ipBucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+const idleAfter = 5 * time.Minute
+
+func newIPLimiter(perSecond float64, burst int) *ipLimiter {
+	l := &ipLimiter{rate: rate.Limit(perSecond), burst: burst}
+	for i := range l.shards {
+		l.shards[i].m = map[string]*ipBucket{}
+	}
+	return l
+}
+
+// allow takes one token for ip.
+func (l *ipLimiter) allow(ip string, now time.Time) bool {
+	h := fnv.New32a()
+	h.Write([]byte(ip))
+	sh := &l.shards[h.Sum32()%uint32(len(l.shards))]
+	sh.mu.Lock()
+	b := sh.m[ip]
+	if b == nil {
+		b = &ipBucket{lim: rate.NewLimiter(l.rate, l.burst)}
+		sh.m[ip] = b
+	}
+	b.seen = now
+	ok := b.lim.AllowN(now, 1)
+	sh.mu.Unlock()
+	return ok
+}
+
+// sweep forgets buckets idle since before now-idleAfter.
+func (l *ipLimiter) sweep(now time.Time) {
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		for ip, b := range sh.m {
+			if now.Sub(b.seen) > idleAfter {
+				delete(sh.m, ip)
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
