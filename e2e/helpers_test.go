@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +137,3 @@ func byName(evs []*schema.Event) map[string]*schema.Event {
 func ndEvent(name, id string) string {
 	return fmt.Sprintf(`{"eid":%q,"ename":%q}`, id, name)
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -163,20 +163,20 @@ func TestErrorsAnswerClearly(t *testing.T) {
 	})
 	t.Run("bad tuplet escape", func(t *testing.T) {
 		got := raw(t, a.Addr(), "GET /tr/v1/ename/%zz HTTP/1.1\r\nHost: x\r\n\r\n")
-		if !strings.HasPrefix(got, "HTTP/1.1 400") || !contains(got, `"reason":"invalid_path"`) {
+		if !strings.HasPrefix(got, "HTTP/1.1 400") || !strings.Contains(got, `"reason":"invalid_path"`) {
 			t.Fatalf("got %q", got)
 		}
 	})
 	t.Run("pixel with bad escape still answers a GIF", func(t *testing.T) {
 		got := raw(t, a.Addr(), "GET /img/v1/w/%zz HTTP/1.1\r\nHost: x\r\n\r\n")
-		if !strings.HasPrefix(got, "HTTP/1.1 200") || !contains(got, "image/gif") || !contains(got, "GIF89a") {
+		if !strings.HasPrefix(got, "HTTP/1.1 200") || !strings.Contains(got, "image/gif") || !strings.Contains(got, "GIF89a") {
 			t.Fatalf("got %q", got)
 		}
 	})
 	t.Run("pixel with bad input still answers a GIF", func(t *testing.T) {
 		r := do(t, "GET", base+"/img/v1/w/wide/h/tall", nil, nil)
 		if r.status != 200 || r.header.Get("Content-Type") != "image/gif" || !bytes.HasPrefix(r.body, []byte("GIF89a")) ||
-			!contains(r.header.Get("Cache-Control"), "no-store") {
+			!strings.Contains(r.header.Get("Cache-Control"), "no-store") {
 			t.Fatalf("got %d %v %q", r.status, r.header, r.body)
 		}
 	})
@@ -195,7 +195,7 @@ func TestErrorsAnswerClearly(t *testing.T) {
 	t.Run("health", func(t *testing.T) {
 		for path, want := range map[string]string{"/ping": "pong", "/healthz": `"ok"`, "/readyz": `"ready":true`, "/metrics": "spoor_collector_rejected_total"} {
 			r := do(t, "GET", base+path, nil, nil)
-			if r.status != 200 || !contains(string(r.body), want) {
+			if r.status != 200 || !strings.Contains(string(r.body), want) {
 				t.Fatalf("%s: %d %.200s", path, r.status, r.body)
 			}
 		}

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -226,9 +227,9 @@ func DecodeHead(b []byte) (*Event, error) {
 	const p1, p2 = `{"event_id":"`, `","received_at":"`
 	if len(b) > len(p1)+len(p2) && string(b[:len(p1)]) == p1 {
 		rest := b[len(p1):]
-		if q := bytesIndexByte(rest, '"'); q > 0 && len(rest) > q+len(p2) && string(rest[q:q+len(p2)]) == p2 {
+		if q := bytes.IndexByte(rest, '"'); q > 0 && len(rest) > q+len(p2) && string(rest[q:q+len(p2)]) == p2 {
 			ts := rest[q+len(p2):]
-			if q2 := bytesIndexByte(ts, '"'); q2 > 0 {
+			if q2 := bytes.IndexByte(ts, '"'); q2 > 0 {
 				t, err := time.Parse(time.RFC3339Nano, string(ts[:q2]))
 				if err == nil {
 					if _, end, err := scanObject(b, 0, 1); err != nil || skipSpace(b, end) != len(b) {
@@ -240,13 +241,4 @@ func DecodeHead(b []byte) (*Event, error) {
 		}
 	}
 	return Decode(b)
-}
-
-func bytesIndexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }

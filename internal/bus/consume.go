@@ -126,16 +126,16 @@ func (b *Bus) DeadLetter(ctx context.Context, msg *Msg, line int, data []byte, c
 
 // DeadLetters reads the dead-letter stream from the start (operations and
 // tests): each entry's reason and original bytes.
-func (b *Bus) DeadLetters(ctx context.Context, max int) ([]DeadLetter, error) {
+func (b *Bus) DeadLetters(ctx context.Context, max int) ([]StoredMsg, error) {
 	return b.read(ctx, b.opts.DLQStream, max)
 }
 
 // Events reads the event stream from the start (tests and tools).
-func (b *Bus) Events(ctx context.Context, max int) ([]DeadLetter, error) {
+func (b *Bus) Events(ctx context.Context, max int) ([]StoredMsg, error) {
 	return b.read(ctx, b.opts.Stream, max)
 }
 
-func (b *Bus) read(ctx context.Context, stream string, max int) ([]DeadLetter, error) {
+func (b *Bus) read(ctx context.Context, stream string, max int) ([]StoredMsg, error) {
 	s, err := b.js.Stream(ctx, stream)
 	if err != nil {
 		return nil, fmt.Errorf("opening stream %s: %w", stream, err)
@@ -144,19 +144,20 @@ func (b *Bus) read(ctx context.Context, stream string, max int) ([]DeadLetter, e
 	if err != nil {
 		return nil, fmt.Errorf("reading stream %s info: %w", stream, err)
 	}
-	var out []DeadLetter
+	var out []StoredMsg
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && len(out) < max && info.State.Msgs > 0; seq++ {
 		raw, err := s.GetMsg(ctx, seq)
 		if err != nil {
 			continue // deleted
 		}
-		out = append(out, DeadLetter{Reason: raw.Header.Get("Spoor-Reason"), Data: raw.Data})
+		out = append(out, StoredMsg{Reason: raw.Header.Get("Spoor-Reason"), Data: raw.Data})
 	}
 	return out, nil
 }
 
-// DeadLetter is one stored message (Reason is set on the dead-letter stream).
-type DeadLetter struct {
+// StoredMsg is one message read back from a stream (Reason is set on the
+// dead-letter stream).
+type StoredMsg struct {
 	Reason string
 	Data   []byte
 }

@@ -65,7 +65,7 @@ func (s *Sink) Open(ctx context.Context) error {
 			return err
 		}
 	}
-	cluster, err := newCluster(s.opts, s.log)
+	cluster, err := NewCluster(s.opts, s.log)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package cassandra
 
 import (
 	"context"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"testing"
 	"time"
 
@@ -21,6 +23,20 @@ func testOptions(keyspace string) Options {
 	o.Timeout = 10 * time.Second
 	o.ConnectTimeout = 10 * time.Second
 	return o
+}
+
+// openSink opens a sink on a fresh keyspace of the test server; it is
+// closed when the test ends.
+func openSink(t *testing.T) (*gocql.Session, string, *Sink) {
+	t.Helper()
+	s := cassandratest.Session(t)
+	ks := cassandratest.Keyspace(t, s)
+	sink := New(testOptions(ks), zerolog.Nop())
+	if err := sink.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	return s, ks, sink
 }
 
 // The same contract suite the file sink passes, against the real server.
@@ -84,13 +100,7 @@ func TestApplyIsIdempotent(t *testing.T) {
 // First touch is the earliest event whatever the arrival order; last seen
 // the latest.
 func TestFirstTouchOutOfOrder(t *testing.T) {
-	s := cassandratest.Session(t)
-	ks := cassandratest.Keyspace(t, s)
-	sink := New(testOptions(ks), zerolog.Nop())
-	if err := sink.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
+	s, ks, sink := openSink(t)
 	base := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 	ev := func(min int, url, source string) *schema.Event {
 		return &schema.Event{EventID: schema.NewEventID(), ReceivedAt: base.Add(time.Duration(min) * time.Minute), App: "shop",
@@ -124,13 +134,7 @@ func TestFirstTouchOutOfOrder(t *testing.T) {
 // Sessions split after 30 minutes without an event; a late event that
 // bridges two sessions merges them, whatever the arrival order.
 func TestSessions(t *testing.T) {
-	s := cassandratest.Session(t)
-	ks := cassandratest.Keyspace(t, s)
-	sink := New(testOptions(ks), zerolog.Nop())
-	if err := sink.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
+	s, ks, sink := openSink(t)
 	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 	ev := func(min int, url string) *schema.Event {
 		return &schema.Event{EventID: schema.NewEventID(), ReceivedAt: t0.Add(time.Duration(min) * time.Minute), App: "shop",

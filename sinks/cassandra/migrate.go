@@ -19,7 +19,7 @@ func Apply(ctx context.Context, o Options, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	c, err := newCluster(o, log) // its own: a host policy cannot be shared between sessions
+	c, err := NewCluster(o, log) // its own: a host policy cannot be shared between sessions
 	if err != nil {
 		return err
 	}

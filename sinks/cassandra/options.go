@@ -14,11 +14,11 @@ import (
 // Options configures the Cassandra sink (config: cassandra.*).
 type Options = config.Cassandra
 
-// cluster builds the driver configuration, overriding the defaults that do
-// not fit an event sink (infra-notes §2): token-aware routing, explicit
-// consistency, timeouts above the server's, retries for idempotent
-// statements only.
-func newCluster(o Options, log zerolog.Logger) (*gocql.ClusterConfig, error) {
+// NewCluster builds the driver configuration the sink, schema apply and
+// tools use, overriding the defaults that do not fit an event sink
+// (infra-notes §2): token-aware routing, explicit consistency, timeouts
+// above the server's, retries for idempotent statements only.
+func NewCluster(o Options, log zerolog.Logger) (*gocql.ClusterConfig, error) {
 	c := gocql.NewCluster(o.Hosts...)
 	c.Port = o.Port
 	cons, err := parseConsistency(o.Consistency)
@@ -78,10 +78,4 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
-}
-
-// NewCluster is the driver configuration the sink uses (schema apply and
-// tools share it).
-func NewCluster(o Options, log zerolog.Logger) (*gocql.ClusterConfig, error) {
-	return newCluster(o, log)
 }
