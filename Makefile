@@ -5,7 +5,7 @@ GO ?= go
 # with "context deadline exceeded" (golang/go#75804, fixed in Go 1.27).
 FUZZ_EXECS ?= 150000x
 
-.PHONY: run test vet fmt-check unit fuzz build bench cassandra cassandra-stop
+.PHONY: run test vet fmt-check unit fuzz sdk build bench cassandra cassandra-stop
 
 run:
 	$(GO) run ./cmd/spoor run
@@ -13,7 +13,7 @@ run:
 build:
 	$(GO) build -o bin/spoor ./cmd/spoor
 
-test: fmt-check vet cassandra unit fuzz
+test: fmt-check vet cassandra unit fuzz sdk
 
 # A real single-node Cassandra from Maven Central (safe to call twice; left
 # running for the next `make test`; `make cassandra-stop` stops it).
@@ -37,6 +37,11 @@ unit:
 fuzz:
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzParseTuplets$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzParseJSONBody$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
+
+# The browser SDK (sdk/js): build check, unit tests, and headless Chromium
+# against the real binary (installs Debian's chromium when run as root).
+sdk:
+	bash scripts/sdk-test.sh
 
 bench:
 	bash scripts/bench/run.sh

@@ -159,6 +159,9 @@ func (c *Collector) handle(ctx *fasthttp.RequestCtx) {
 	case hasPrefix(path, "/rdr/v1"):
 		endpoint = "rdr"
 		c.redirect(ctx, strings.TrimPrefix(path, "/rdr/v1"))
+	case hasPrefix(path, "/sdk"):
+		endpoint = "sdk"
+		c.sdkFiles(ctx, strings.TrimPrefix(path, "/sdk"))
 	case path == "/ping":
 		ctx.SetContentType("text/plain; charset=utf-8")
 		ctx.SetBodyString("pong")
@@ -181,7 +184,7 @@ func hasPrefix(path, p string) bool {
 
 func statusLabel(code int) string {
 	switch code {
-	case 200, 204, 302, 400, 401, 404, 405, 413, 415, 429, 431, 500, 503:
+	case 200, 204, 302, 304, 400, 401, 404, 405, 413, 415, 429, 431, 500, 503:
 		return fmt.Sprint(code)
 	}
 	return fmt.Sprintf("%dxx", code/100)

@@ -217,6 +217,7 @@ func (c *Collector) applyCORS(ctx *fasthttp.RequestCtx) {
 	default:
 		return
 	}
+	h.Set("Access-Control-Expose-Headers", "Retry-After") // the SDK honours it
 	if ctx.IsOptions() {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding")
