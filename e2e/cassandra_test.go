@@ -109,3 +109,54 @@ func TestHTTPToCassandraRoundTrip(t *testing.T) {
 		t.Fatalf("visitor v3: %+v %v", v, err)
 	}
 }
+
+// HTTP -> Cassandra sessions, computed by the sink's background
+// sessionizer: a pause longer than the session gap (2 s here, 30 min by
+// default) starts a new session; landing page, count and campaign follow.
+func TestHTTPSessionsInCassandra(t *testing.T) {
+	s := cassandratest.Session(t)
+	ks := cassandratest.Keyspace(t, s)
+	cfg := cassandraConfig(t, t.TempDir(), ks)
+	cfg.Cassandra.SessionGap = 2 * time.Second
+	cfg.Cassandra.SessionsDelay = 0
+	a := start(t, cfg)
+	defer a.Stop()
+	base := "http://" + a.Addr() + "/tr/v1/app/shop/vid/sv/ename/page_view"
+	get := func(path string) {
+		t.Helper()
+		if r := do(t, "GET", base+path, nil, nil); r.status != 200 {
+			t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+		}
+	}
+	get("/url/%2Fhome?utm_source=news&utm_campaign=spring")
+	time.Sleep(300 * time.Millisecond)
+	get("/url/%2Fdeal")
+	time.Sleep(3 * time.Second) // > session_gap
+	get("/url/%2Fback")
+	deadline := time.Now().Add(30 * time.Second)
+	var got []cassandra.Session
+	for {
+		var err error
+		got, err = cassandra.ReadSessions(context.Background(), s, ks, "shop", "sv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 2 && got[0].EventCount+got[1].EventCount == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sessions %+v, want 2 (2 events, then 1)", got)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	first, second := got[1], got[0] // newest first
+	if first.EventCount != 2 || first.LandingURL != "/home" || first.Source != "news" || first.Campaign != "spring" {
+		t.Errorf("first session %+v", first)
+	}
+	if d := first.End.Sub(first.Start); d < 250*time.Millisecond || d > 2*time.Second {
+		t.Errorf("first session lasts %v", d)
+	}
+	if second.EventCount != 1 || second.LandingURL != "/back" || second.Start.Sub(first.End) <= 2*time.Second {
+		t.Errorf("second session %+v after %+v", second, first)
+	}
+}

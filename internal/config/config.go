@@ -114,6 +114,7 @@ type Cassandra struct {
 	TTL            time.Duration `mapstructure:"ttl"`
 	SessionGap     time.Duration `mapstructure:"session_gap"`
 	Sessions       bool          `mapstructure:"sessions"`
+	SessionsDelay  time.Duration `mapstructure:"sessions_delay"`
 	ApplySchema    bool          `mapstructure:"apply_schema"`
 }
 
@@ -164,7 +165,7 @@ func Default() Config {
 			Hosts: []string{}, Port: 9042, Keyspace: "spoor",
 			Replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}", Consistency: "local_quorum",
 			Timeout: 5 * time.Second, ConnectTimeout: 5 * time.Second, Concurrency: 64, RateLimitRows: 0,
-			Buckets: 16, TTL: 0, SessionGap: 30 * time.Minute, Sessions: true, ApplySchema: true,
+			Buckets: 16, TTL: 0, SessionGap: 30 * time.Minute, Sessions: true, SessionsDelay: 30 * time.Second, ApplySchema: true,
 		},
 	}
 }
@@ -342,6 +343,9 @@ func (c *Config) validateCassandra(bad func(key, format string, a ...any)) {
 	}
 	if k.SessionGap <= 0 {
 		bad("cassandra.session_gap", "must be positive")
+	}
+	if k.SessionsDelay < 0 {
+		bad("cassandra.sessions_delay", "must be >= 0")
 	}
 	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
 		bad("cassandra.tls", "cert_file and key_file go together")

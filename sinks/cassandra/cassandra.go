@@ -5,7 +5,8 @@
 // redelivered batch rewrites the same cells with the same values. Per
 // event: one row in events_by_day, one in events_by_visitor (when the event
 // has a visitor); per visitor in a batch: two first/last-touch updates of
-// visitors. Statements run concurrently (bounded by cassandra.concurrency),
+// visitors, and with cassandra.sessions a marker for the sessionizer
+// (pending.go). Statements run concurrently (bounded by cassandra.concurrency),
 // token-aware, prepared, retried by the driver only because they are
 // idempotent. Failures are reported per event (sinks.BatchError): a
 // rejected value is permanent (dead letter), everything else is transient
@@ -34,13 +35,15 @@ type Sink struct {
 	session *gocql.Session
 	buckets int
 	limiter *rate.Limiter
+	slot    time.Duration // sessions_pending slot width
+	z       *sessionizer
 
 	insertDay, insertVisitor, firstTouch, lastTouch string
 }
 
 // New returns a sink; nothing connects until Open.
 func New(opts Options, log zerolog.Logger) *Sink {
-	s := &Sink{opts: opts, log: log}
+	s := &Sink{opts: opts, log: log, slot: defaultSlot}
 	if opts.RateLimitRows > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(opts.RateLimitRows), max(int(opts.RateLimitRows), 1))
 	}
@@ -82,6 +85,14 @@ func (s *Sink) Open(ctx context.Context) error {
 		s.session.Close()
 		return fmt.Errorf("settings.buckets is %q, want a positive number", v)
 	}
+	if s.opts.Sessions {
+		if err := s.ensureProgress(ctx); err != nil {
+			s.session.Close()
+			return err
+		}
+		s.z = newSessionizer(s)
+		go s.z.run()
+	}
 	return nil
 }
 
@@ -102,8 +113,9 @@ func Day(t time.Time) time.Time {
 // is split into independent tasks, each a single-partition unlogged batch
 // (one mutation on the replica): the events_by_day rows of one
 // (app, day, bucket); and per visitor, its events_by_visitor rows with its
-// first/last-touch updates (the same partition key), then the recomputation
-// of its sessions. Tasks run concurrently under cassandra.concurrency.
+// first/last-touch updates (the same partition key); the session markers of
+// the batch's visitors, per marker partition. Tasks run concurrently under
+// cassandra.concurrency.
 func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 	errs := make([]error, len(events))
 	var mu sync.Mutex
@@ -159,12 +171,24 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 			})
 		}
 	}
-	for _, v := range touches(events, errs) {
+	vs := touches(events, errs)
+	for _, v := range vs {
 		spawn(func() {
 			if err := s.writeVisitor(ctx, events, ids, v); err != nil {
 				fail(v.idx, err)
 			}
 		})
+	}
+	if s.opts.Sessions {
+		for _, g := range markGroups(events, vs) {
+			spawn(func() {
+				if err := s.mark(ctx, events, g); err != nil {
+					for _, v := range g {
+						fail(v.idx, err)
+					}
+				}
+			})
+		}
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -182,8 +206,7 @@ type dayKey struct {
 }
 
 // writeVisitor stores one visitor's events of the batch in events_by_visitor
-// together with the first/last-touch updates (one partition key), then
-// recomputes the visitor's sessions.
+// together with the first/last-touch updates (one partition key).
 func (s *Sink) writeVisitor(ctx context.Context, events []*schema.Event, ids []gocql.UUID, v *touch) error {
 	first, last := events[v.first], events[v.last]
 	for n, chunk := range chunks(events, v.idx) {
@@ -202,12 +225,6 @@ func (s *Sink) writeVisitor(ctx context.Context, events []*schema.Event, ids []g
 		if err := s.execBatch(ctx, b, len(b.Entries)); err != nil {
 			return err
 		}
-	}
-	if !s.opts.Sessions {
-		return nil
-	}
-	if err := s.sessionize(ctx, first.App, first.VisitorID, first.ReceivedAt, last.ReceivedAt); err != nil {
-		return fmt.Errorf("sessions: %w", err)
 	}
 	return nil
 }
@@ -344,8 +361,14 @@ func classify(err error) error {
 	return fmt.Errorf("writing to cassandra: %w", err)
 }
 
-// Close closes the session.
+// Close stops the sessionizer (giving its shards back) and closes the
+// session.
 func (s *Sink) Close() error {
+	if s.z != nil {
+		close(s.z.stop)
+		<-s.z.done
+		s.z = nil
+	}
 	if s.session != nil {
 		s.session.Close()
 	}

@@ -2,6 +2,7 @@ package cassandra
 
 import (
 	"context"
+	"fmt"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"testing"
@@ -148,6 +149,9 @@ func TestSessions(t *testing.T) {
 	}
 	sessions := func() []Session {
 		t.Helper()
+		if err := sink.FlushSessions(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		ss, err := ReadSessions(context.Background(), s, ks, "shop", "v1")
 		if err != nil {
 			t.Fatal(err)
@@ -156,6 +160,9 @@ func TestSessions(t *testing.T) {
 	}
 	a, b, c, d := ev(0, "/a"), ev(10, "/b"), ev(50, "/c"), ev(80, "/d") // 40 min gap between b and c; exactly 30 between c and d
 	write(c, d)
+	if got := sessions(); len(got) != 1 || got[0].EventCount != 2 {
+		t.Fatalf("want one session of c and d, got %+v", got)
+	}
 	write(a)
 	write(b)
 	got := sessions()
@@ -180,5 +187,99 @@ func TestSessions(t *testing.T) {
 	write(a, b, c, d, late)
 	if again := sessions(); len(again) != 1 || again[0] != got[0] {
 		t.Fatalf("redelivery changed sessions: %+v", again)
+	}
+}
+
+// Without FlushSessions: the background sessionizer takes the shards'
+// leases, recomputes each marked visitor once its slot is closed, deletes
+// the markers and moves the shards on. A second sink on the same keyspace
+// takes no shard while the first holds them, and takes them all once the
+// first closes (it gives them back).
+func TestSessionizerInBackground(t *testing.T) {
+	s := cassandratest.Session(t)
+	ks := cassandratest.Keyspace(t, s)
+	open := func() *Sink {
+		o := testOptions(ks)
+		o.SessionsDelay = 200 * time.Millisecond
+		sink := New(o, zerolog.Nop())
+		sink.slot = 200 * time.Millisecond
+		if err := sink.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return sink
+	}
+	first := open()
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	var evs []*schema.Event
+	for v := 0; v < 40; v++ {
+		for m := 0; m < 3; m++ { // 3 events, 10 minutes apart: one session each
+			evs = append(evs, &schema.Event{EventID: schema.NewEventID(), ReceivedAt: t0.Add(time.Duration(10*m) * time.Minute),
+				App: "shop", VisitorID: fmt.Sprintf("v%d", v), URL: fmt.Sprintf("/%d", m)})
+		}
+	}
+	if err := first.Write(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for v := 0; v < 40; v++ {
+		for {
+			ss, err := ReadSessions(context.Background(), s, ks, "shop", fmt.Sprintf("v%d", v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ss) == 1 && ss[0].EventCount == 3 && ss[0].LandingURL == "/0" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("visitor v%d: sessions %+v, want one of 3 events", v, ss)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	var pending int
+	for time.Now().Before(deadline) {
+		if err := s.Query(fmt.Sprintf("SELECT COUNT(*) FROM %s.sessions_pending", ks)).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if pending != 0 {
+		t.Fatalf("%d markers left after the sessionizer ran", pending)
+	}
+	owners := func() map[string]int {
+		t.Helper()
+		iter := s.Query(fmt.Sprintf("SELECT owner, lease_until FROM %s.sessions_progress", ks)).Iter()
+		out := map[string]int{}
+		var owner string
+		var until time.Time
+		for iter.Scan(&owner, &until) {
+			if until.After(time.Now()) {
+				out[owner]++
+			}
+		}
+		if err := iter.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := owners(); len(got) != 1 || got[first.z.owner] != pendingShards {
+		t.Fatalf("leases %v, want all %d held by the first sink", got, pendingShards)
+	}
+	second := open()
+	defer second.Close()
+	time.Sleep(time.Second)
+	if got := owners(); got[second.z.owner] != 0 {
+		t.Fatalf("the second sink took %d shards from a live first sink", got[second.z.owner])
+	}
+	owner2 := second.z.owner
+	first.Close()
+	for time.Now().Before(deadline) && owners()[owner2] != pendingShards {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := owners(); got[owner2] != pendingShards {
+		t.Fatalf("after the first sink closed, leases %v, want all with the second", got)
 	}
 }

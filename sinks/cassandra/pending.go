@@ -1,0 +1,358 @@
+package cassandra
+
+// Deferred sessionization (schema/cql/004_sessions_pending.cql).
+//
+// Write marks each visitor of a batch in sessions_pending (a write, no
+// read) under the slot of the time the marker is written. Every slot
+// seconds the sessionizer takes the shards it holds a lease on, and for
+// every slot that ended more than sessions_delay ago recomputes each marked
+// visitor once (sessionize), then deletes the slot's partition and moves
+// the shard's next_slot on. A visitor busy for minutes costs one session
+// recomputation per slot instead of one per batch.
+//
+// No marker is missed: a marker whose write returned later than half the
+// delay after its slot ended is written again under the current slot, so
+// every marker the sink relied on was in Cassandra before its slot was
+// read. A crash between recomputing and deleting repeats the recomputation,
+// which is idempotent.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"sync"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/google/uuid"
+	"github.com/spoor-dev/spoor/schema"
+)
+
+const (
+	pendingShards = 16
+	// defaultSlot is the slot width; stored slot numbers depend on it.
+	defaultSlot   = 5 * time.Second
+	leaseFor      = 30 * time.Second
+	maxMarkerRows = 64
+)
+
+func pendingShard(app, visitor string) int16 {
+	h := fnv.New32a()
+	h.Write([]byte(app))
+	h.Write([]byte{0})
+	h.Write([]byte(visitor))
+	return int16(h.Sum32() % pendingShards)
+}
+
+func (s *Sink) slotOf(t time.Time) int64 { return t.UnixNano() / int64(s.slot) }
+
+func (s *Sink) slotEnd(slot int64) time.Time { return time.Unix(0, (slot+1)*int64(s.slot)) }
+
+// markGroups groups the batch's visitors by marker shard; each group is
+// written as single-partition batches.
+func markGroups(events []*schema.Event, vs []*touch) [][]*touch {
+	var by [pendingShards][]*touch
+	for _, v := range vs {
+		e := events[v.first]
+		sh := pendingShard(e.App, e.VisitorID)
+		by[sh] = append(by[sh], v)
+	}
+	var out [][]*touch
+	for _, g := range by {
+		for len(g) > 0 {
+			n := min(len(g), maxMarkerRows)
+			out = append(out, g[:n])
+			g = g[n:]
+		}
+	}
+	return out
+}
+
+// mark writes the markers of one group (one shard), again under a newer
+// slot while a write returns too late for the slot it was meant for.
+func (s *Sink) mark(ctx context.Context, events []*schema.Event, group []*touch) error {
+	if s.limiter != nil {
+		if err := s.limiter.WaitN(ctx, min(len(group), s.limiter.Burst())); err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+	}
+	first := events[group[0].first]
+	shard := pendingShard(first.App, first.VisitorID)
+	stmt := fmt.Sprintf(`INSERT INTO %s.sessions_pending (shard, slot, app, visitor_id, min_ts, max_ts) VALUES (?, ?, ?, ?, ?, ?)`, s.opts.Keyspace)
+	for {
+		slot := s.slotOf(time.Now())
+		b := s.newBatch()
+		for _, v := range group {
+			lo, hi := events[v.first], events[v.last]
+			add(b, stmt, shard, slot, lo.App, lo.VisitorID, lo.ReceivedAt.UTC().Truncate(time.Millisecond), hi.ReceivedAt.UTC().Truncate(time.Millisecond))
+		}
+		var err error
+		if len(b.Entries) == 1 {
+			err = s.session.Query(b.Entries[0].Stmt, b.Entries[0].Args...).Idempotent(true).ExecContext(ctx)
+		} else {
+			err = b.ExecContext(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("marking visitors for sessions: %w", classify(err))
+		}
+		if time.Since(s.slotEnd(slot)) <= s.opts.SessionsDelay/2 {
+			return nil
+		}
+	}
+}
+
+type visitorRange struct {
+	app, visitor string
+	min, max     time.Time
+}
+
+// recomputeSlot recomputes the sessions of every visitor marked in one
+// slot of one shard, and reports whether there were any.
+func (s *Sink) recomputeSlot(ctx context.Context, shard int16, slot int64) (bool, error) {
+	iter := s.session.Query(fmt.Sprintf(`SELECT app, visitor_id, min_ts, max_ts FROM %s.sessions_pending WHERE shard = ? AND slot = ?`,
+		s.opts.Keyspace), shard, slot).WithContext(ctx).PageSize(1000).Iter()
+	by := map[[2]string]*visitorRange{}
+	var order []*visitorRange
+	var app, visitor string
+	var lo, hi time.Time
+	for iter.Scan(&app, &visitor, &lo, &hi) {
+		k := [2]string{app, visitor}
+		r := by[k]
+		if r == nil {
+			r = &visitorRange{app: app, visitor: visitor, min: lo, max: hi}
+			by[k] = r
+			order = append(order, r)
+		}
+		if lo.Before(r.min) {
+			r.min = lo
+		}
+		if hi.After(r.max) {
+			r.max = hi
+		}
+	}
+	if err := iter.Close(); err != nil {
+		return false, fmt.Errorf("reading pending sessions of shard %d slot %d: %w", shard, slot, err)
+	}
+	if len(order) == 0 {
+		return false, nil
+	}
+	sem := make(chan struct{}, s.opts.Concurrency)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, r := range order {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.sessionize(ctx, r.app, r.visitor, r.min, r.max); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("visitor %s/%s: %w", r.app, r.visitor, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return true, fmt.Errorf("recomputing sessions (%d of %d visitors failed): %w", len(errs), len(order), errors.Join(errs[:1]...))
+	}
+	return true, nil
+}
+
+// processShard recomputes the slots from..to of a shard, deleting each
+// partition once done, and returns the next slot to do.
+func (s *Sink) processShard(ctx context.Context, shard int16, from, to int64) (int64, error) {
+	for slot := from; slot <= to; slot++ {
+		any, err := s.recomputeSlot(ctx, shard, slot)
+		if err != nil {
+			return slot, err
+		}
+		if any {
+			err := s.session.Query(fmt.Sprintf(`DELETE FROM %s.sessions_pending WHERE shard = ? AND slot = ?`, s.opts.Keyspace),
+				shard, slot).WithContext(ctx).Idempotent(true).Exec()
+			if err != nil {
+				return slot, fmt.Errorf("deleting pending sessions of shard %d slot %d: %w", shard, slot, err)
+			}
+		}
+	}
+	return to + 1, nil
+}
+
+// FlushSessions recomputes, now, every visitor marked in any slot up to the
+// current one, whatever the delay and the leases. For tests, benchmarks
+// and operators, while no Write is running.
+func (s *Sink) FlushSessions(ctx context.Context) error {
+	next, err := s.readProgress(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.slotOf(time.Now())
+	for shard, from := range next {
+		if _, err := s.processShard(ctx, int16(shard), from, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Sink) readProgress(ctx context.Context) ([pendingShards]int64, error) {
+	var next [pendingShards]int64
+	iter := s.session.Query(fmt.Sprintf(`SELECT shard, next_slot FROM %s.sessions_progress`, s.opts.Keyspace)).WithContext(ctx).Iter()
+	var shard int16
+	var slot int64
+	for iter.Scan(&shard, &slot) {
+		if shard >= 0 && shard < pendingShards {
+			next[shard] = slot
+		}
+	}
+	if err := iter.Close(); err != nil {
+		return next, fmt.Errorf("reading sessions progress: %w", err)
+	}
+	return next, nil
+}
+
+// ensureProgress creates the shards' progress rows that do not exist yet,
+// starting at the current slot (no marker can be older).
+func (s *Sink) ensureProgress(ctx context.Context) error {
+	have := map[int16]bool{}
+	iter := s.session.Query(fmt.Sprintf(`SELECT shard FROM %s.sessions_progress`, s.opts.Keyspace)).WithContext(ctx).Iter()
+	var shard int16
+	for iter.Scan(&shard) {
+		have[shard] = true
+	}
+	if err := iter.Close(); err != nil {
+		return fmt.Errorf("reading sessions progress: %w", err)
+	}
+	for sh := int16(0); sh < pendingShards; sh++ {
+		if have[sh] {
+			continue
+		}
+		_, err := s.session.Query(fmt.Sprintf(`INSERT INTO %s.sessions_progress (shard, next_slot, owner, lease_until) VALUES (?, ?, '', ?) IF NOT EXISTS`,
+			s.opts.Keyspace), sh, s.slotOf(time.Now()), time.UnixMilli(0)).WithContext(ctx).MapScanCAS(map[string]any{})
+		if err != nil {
+			return fmt.Errorf("creating sessions progress of shard %d: %w", sh, err)
+		}
+	}
+	return nil
+}
+
+// sessionizer runs the rounds in the background while the sink is open.
+type sessionizer struct {
+	s     *Sink
+	owner string
+	held  map[int16]*lease
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+type lease struct {
+	until time.Time
+	next  int64
+}
+
+func newSessionizer(s *Sink) *sessionizer {
+	host, _ := os.Hostname()
+	return &sessionizer{s: s, owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8]),
+		held: map[int16]*lease{}, stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (z *sessionizer) run() {
+	defer close(z.done)
+	t := time.NewTicker(z.s.slot)
+	defer t.Stop()
+	for {
+		select {
+		case <-z.stop:
+			z.release()
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), leaseFor/2)
+			if err := z.round(ctx); err != nil {
+				z.s.log.Warn().Err(err).Msg("session round incomplete; retried next round")
+			}
+			cancel()
+		}
+	}
+}
+
+// round renews or takes the shards' leases and processes every closed
+// slot of the shards held.
+func (z *sessionizer) round(ctx context.Context) error {
+	closed := z.s.slotOf(time.Now().Add(-z.s.opts.SessionsDelay)) - 1
+	var errs []error
+	for sh := int16(0); sh < pendingShards; sh++ {
+		l, err := z.lease(ctx, sh)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if l == nil || l.next > closed {
+			continue
+		}
+		next, err := z.s.processShard(ctx, sh, l.next, closed)
+		if next > l.next {
+			l.next = next
+			if e := z.s.session.Query(fmt.Sprintf(`UPDATE %s.sessions_progress SET next_slot = ? WHERE shard = ?`, z.s.opts.Keyspace),
+				next, sh).WithContext(ctx).Exec(); e != nil {
+				errs = append(errs, fmt.Errorf("saving sessions progress of shard %d: %w", sh, e))
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// lease renews the shard's lease if held, else tries to take it once it
+// has expired; nil means another sink holds it.
+func (z *sessionizer) lease(ctx context.Context, sh int16) (*lease, error) {
+	now := time.Now()
+	until := now.Add(leaseFor)
+	ks := z.s.opts.Keyspace
+	var q *gocql.Query
+	l, ok := z.held[sh]
+	fresh := !ok || !now.Before(l.until) // taking it (again): read where the shard stands
+	if !fresh {
+		q = z.s.session.Query(fmt.Sprintf(`UPDATE %s.sessions_progress SET lease_until = ? WHERE shard = ? IF owner = ?`, ks), until, sh, z.owner)
+	} else {
+		q = z.s.session.Query(fmt.Sprintf(`UPDATE %s.sessions_progress SET owner = ?, lease_until = ? WHERE shard = ? IF lease_until < ?`, ks),
+			z.owner, until, sh, now)
+	}
+	applied, err := q.WithContext(ctx).MapScanCAS(map[string]any{})
+	if err != nil {
+		delete(z.held, sh)
+		return nil, fmt.Errorf("lease on sessions shard %d: %w", sh, err)
+	}
+	if !applied {
+		delete(z.held, sh)
+		return nil, nil
+	}
+	if fresh {
+		l = &lease{}
+		err := z.s.session.Query(fmt.Sprintf(`SELECT next_slot FROM %s.sessions_progress WHERE shard = ?`, ks), sh).
+			WithContext(ctx).Scan(&l.next)
+		if err != nil {
+			return nil, fmt.Errorf("reading sessions progress of shard %d: %w", sh, err)
+		}
+		z.held[sh] = l
+	}
+	l.until = until
+	return l, nil
+}
+
+// release gives the held shards back at once, so another sink need not
+// wait for the leases to expire.
+func (z *sessionizer) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for sh := range z.held {
+		_, err := z.s.session.Query(fmt.Sprintf(`UPDATE %s.sessions_progress SET lease_until = ? WHERE shard = ? IF owner = ?`, z.s.opts.Keyspace),
+			time.UnixMilli(0), sh, z.owner).WithContext(ctx).MapScanCAS(map[string]any{})
+		if err != nil {
+			z.s.log.Debug().Err(err).Int16("shard", sh).Msg("releasing sessions lease")
+		}
+	}
+}
