@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures the collector against nginx answering 204 on the same machine, in
-# the same session: GET tuplet, POST single JSON, POST batch of 20, each at
+# the same session (and a bare fasthttp server answering 204, the HTTP
+# library's own ceiling): GET tuplet, POST single JSON, POST batch of 20, each at
 # fixed concurrency, RUNS times per target, medians into docs/benchmarks.md.
 #   bash scripts/bench/run.sh            (RUNS=3 DURATION=10s CONNS=64 by default)
 set -euo pipefail
@@ -14,18 +15,21 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 W=.scratch/bench; rm -rf "$W"; mkdir -p "$W/nginx" "$W/out"
 go build -o "$W/spoor" ./cmd/spoor
+go build -o "$W/bare" ./scripts/bench/bare
 sed "s#NGINX_DIR#$PWD/$W/nginx#g" scripts/bench/nginx.conf > "$W/nginx/nginx.conf"
 "$NGINX" -c "$PWD/$W/nginx/nginx.conf" -e "$PWD/$W/nginx/error.log" & NGINX_PID=$!
 SPOOR_DATA_DIR="$W/data" SPOOR_HTTP_ADDR=127.0.0.1:18080 SPOOR_LOG_LEVEL=warn "$W/spoor" -config config.json run 2> "$W/spoor.log" & SPOOR_PID=$!
-trap 'kill $NGINX_PID $SPOOR_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-for i in $(seq 100); do curl -fs http://127.0.0.1:18080/readyz >/dev/null && curl -s -o /dev/null http://127.0.0.1:18081/ && break; sleep 0.1; done
+"$W/bare" -addr 127.0.0.1:18082 & BARE_PID=$!
+trap 'kill $NGINX_PID $SPOOR_PID $BARE_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+for i in $(seq 100); do curl -fs http://127.0.0.1:18080/readyz >/dev/null && curl -s -o /dev/null http://127.0.0.1:18081/ &&
+  curl -s -o /dev/null http://127.0.0.1:18082/ && break; sleep 0.1; done
 
 TUPLET=/tr/v1/vid/14fb0860-b4bf-11e9-8971-7b80435315ac/ename/click/lat/37.2/first/true/score/6/app/bench
 for run in $(seq "$RUNS"); do
   for scenario in get_tuplet post_single post_batch20; do
     path=/tr/v1/; [ $scenario = get_tuplet ] && path=$TUPLET
-    for target in nginx spoor; do
-      port=18081; [ $target = spoor ] && port=18080
+    for target in nginx bare spoor; do
+      case $target in nginx) port=18081 ;; bare) port=18082 ;; spoor) port=18080 ;; esac
       wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s scripts/bench/$scenario.lua "http://127.0.0.1:$port$path" \
         > "$W/out/$scenario.$target.$run.txt"
       echo "run $run $scenario $target: $(grep Requests/sec "$W/out/$scenario.$target.$run.txt")"
