@@ -15,7 +15,7 @@ import (
 func printConfig(cfg config.Config) int {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(cfg); err != nil {
+	if err := enc.Encode(cfg.Tree()); err != nil {
 		fmt.Fprintf(os.Stderr, "spoor: %v\n", err)
 		return 1
 	}

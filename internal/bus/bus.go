@@ -49,7 +49,11 @@ func Connect(opts Options, emb *Embedded, log zerolog.Logger) (*Bus, error) {
 		nats.ReconnectBufSize(-1),
 		nats.RetryOnFailedConnect(true),
 		nats.Timeout(opts.ConnectTimeout),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		nats.DisconnectErrHandler(func(c *nats.Conn, err error) {
+			if c.IsClosed() || c.IsDraining() {
+				log.Debug().Err(err).Msg("nats connection closed")
+				return
+			}
 			log.Warn().Err(err).Msg("nats disconnected")
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info().Str("url", c.ConnectedUrl()).Msg("nats reconnected") }),

@@ -379,3 +379,30 @@ func flatten(c Config) map[string]any {
 
 // Keys lists every key, sorted by the caller if needed (docs and tests use it).
 func Keys() map[string]any { return flatten(Default()) }
+
+// Tree is the configuration as config.json spells it: objects under the
+// keys, durations as strings ("30s"), secrets (passwords, keys, tokens)
+// replaced by "<redacted>" when set. `spoor config` prints it.
+func (c Config) Tree() map[string]any {
+	secret := map[string]bool{"password": true, "hash_key": true, "server_tokens": true}
+	var walk func(v reflect.Value) map[string]any
+	walk = func(v reflect.Value) map[string]any {
+		out := map[string]any{}
+		t := v.Type()
+		for n := 0; n < t.NumField(); n++ {
+			key, fv := t.Field(n).Tag.Get("mapstructure"), v.Field(n)
+			switch {
+			case fv.Kind() == reflect.Struct:
+				out[key] = walk(fv)
+			case secret[key] && !fv.IsZero() && fv.Len() > 0:
+				out[key] = "<redacted>"
+			case fv.Type() == reflect.TypeOf(time.Duration(0)):
+				out[key] = time.Duration(fv.Int()).String()
+			default:
+				out[key] = fv.Interface()
+			}
+		}
+		return out
+	}
+	return walk(reflect.ValueOf(c))
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -87,6 +88,36 @@ func TestDocsListEveryKey(t *testing.T) {
 		env := "SPOOR_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 		if !strings.Contains(string(doc), "| `"+key+"` |") || !strings.Contains(string(doc), env) {
 			t.Errorf("docs/config.md does not document %s (%s)", key, env)
+		}
+	}
+}
+
+// What `spoor config` prints loads back into the same configuration, and
+// hides secrets.
+func TestTreeRoundTrips(t *testing.T) {
+	b, err := json.Marshal(Default().Tree())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.resolvePaths()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("printed config does not load back:\n got %+v\nwant %+v", got, want)
+	}
+	c := Default()
+	c.Cassandra.Password, c.Collector.HashKey, c.Collector.ServerTokens = "pw", "k", []string{"tok"}
+	out, _ := json.Marshal(c.Tree())
+	for _, s := range []string{`"pw"`, `"k"`, `"tok"`} {
+		if strings.Contains(string(out), s) {
+			t.Errorf("secret %s printed: %s", s, out)
 		}
 	}
 }

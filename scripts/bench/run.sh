@@ -20,16 +20,19 @@ sed "s#NGINX_DIR#$PWD/$W/nginx#g" scripts/bench/nginx.conf > "$W/nginx/nginx.con
 "$NGINX" -c "$PWD/$W/nginx/nginx.conf" -e "$PWD/$W/nginx/error.log" & NGINX_PID=$!
 SPOOR_DATA_DIR="$W/data" SPOOR_HTTP_ADDR=127.0.0.1:18080 SPOOR_LOG_LEVEL=warn "$W/spoor" -config config.json run 2> "$W/spoor.log" & SPOOR_PID=$!
 "$W/bare" -addr 127.0.0.1:18082 & BARE_PID=$!
-trap 'kill $NGINX_PID $SPOOR_PID $BARE_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+# The collector role alone (embedded JetStream, durable ack, no sink in the process), as a deployment
+# with separate sink processes runs it.
+SPOOR_DATA_DIR="$W/data-collector" SPOOR_HTTP_ADDR=127.0.0.1:18083 SPOOR_LOG_LEVEL=warn "$W/spoor" -config config.json collector 2> "$W/collector.log" & COLL_PID=$!
+trap 'kill $NGINX_PID $SPOOR_PID $BARE_PID $COLL_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 for i in $(seq 100); do curl -fs http://127.0.0.1:18080/readyz >/dev/null && curl -s -o /dev/null http://127.0.0.1:18081/ &&
-  curl -s -o /dev/null http://127.0.0.1:18082/ && break; sleep 0.1; done
+  curl -s -o /dev/null http://127.0.0.1:18082/ && curl -fs http://127.0.0.1:18083/readyz >/dev/null && break; sleep 0.1; done
 
 TUPLET=/tr/v1/vid/14fb0860-b4bf-11e9-8971-7b80435315ac/ename/click/lat/37.2/first/true/score/6/app/bench
 for run in $(seq "$RUNS"); do
   for scenario in get_tuplet post_single post_batch20; do
     path=/tr/v1/; [ $scenario = get_tuplet ] && path=$TUPLET
-    for target in nginx bare spoor; do
-      case $target in nginx) port=18081 ;; bare) port=18082 ;; spoor) port=18080 ;; esac
+    for target in nginx bare spoor collector; do
+      case $target in nginx) port=18081 ;; bare) port=18082 ;; spoor) port=18080 ;; collector) port=18083 ;; esac
       wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s scripts/bench/$scenario.lua "http://127.0.0.1:$port$path" \
         > "$W/out/$scenario.$target.$run.txt"
       echo "run $run $scenario $target: $(grep Requests/sec "$W/out/$scenario.$target.$run.txt")"
