@@ -275,6 +275,11 @@ func (s *Sink) execBatch(ctx context.Context, b *gocql.Batch, rows int) error {
 			return fmt.Errorf("rate limit: %w", err)
 		}
 	}
+	return s.send(ctx, b)
+}
+
+// send executes a batch, a single statement as a plain query.
+func (s *Sink) send(ctx context.Context, b *gocql.Batch) error {
 	var err error
 	if len(b.Entries) == 1 {
 		err = s.session.Query(b.Entries[0].Stmt, b.Entries[0].Args...).Idempotent(true).ExecContext(ctx)

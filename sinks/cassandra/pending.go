@@ -88,14 +88,8 @@ func (s *Sink) mark(ctx context.Context, events []*schema.Event, group []*touch)
 			lo, hi := events[v.first], events[v.last]
 			add(b, stmt, shard, slot, lo.App, lo.VisitorID, lo.ReceivedAt.UTC().Truncate(time.Millisecond), hi.ReceivedAt.UTC().Truncate(time.Millisecond))
 		}
-		var err error
-		if len(b.Entries) == 1 {
-			err = s.session.Query(b.Entries[0].Stmt, b.Entries[0].Args...).Idempotent(true).ExecContext(ctx)
-		} else {
-			err = b.ExecContext(ctx)
-		}
-		if err != nil {
-			return fmt.Errorf("marking visitors for sessions: %w", classify(err))
+		if err := s.send(ctx, b); err != nil {
+			return fmt.Errorf("marking visitors for sessions: %w", err)
 		}
 		if time.Since(s.slotEnd(slot)) <= s.opts.SessionsDelay/2 {
 			return nil
