@@ -223,7 +223,8 @@ func (b *Builder) text(name string, v Value) (string, error) {
 	if v.isJSON() {
 		switch firstByte(v.JSON) {
 		case '"':
-			if err := unquote(v.JSON, &t); err != nil {
+			var err error
+			if t, err = unquote(v.JSON); err != nil {
 				return "", fieldErr(name, "bad JSON string")
 			}
 		case '{', '[':
@@ -326,7 +327,8 @@ func number(name string, v Value) (float64, error) {
 	if v.isJSON() {
 		switch firstByte(v.JSON) {
 		case '"':
-			if err := json.Unmarshal(v.JSON, &t); err != nil {
+			var err error
+			if t, err = unquote(v.JSON); err != nil {
 				return 0, fieldErr(name, "bad JSON string")
 			}
 		case '{', '[', 't', 'f':
@@ -346,7 +348,7 @@ func boolean(name string, v Value) (bool, error) {
 	t := v.Text
 	if v.isJSON() {
 		if firstByte(v.JSON) == '"' {
-			_ = json.Unmarshal(v.JSON, &t)
+			t, _ = unquote(v.JSON)
 		} else {
 			t = string(bytes.TrimSpace(v.JSON))
 		}
@@ -365,7 +367,7 @@ var minTime, maxTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(21
 func timestamp(name string, v Value) (time.Time, error) {
 	t := v.Text
 	if v.isJSON() && firstByte(v.JSON) == '"' {
-		_ = json.Unmarshal(v.JSON, &t)
+		t, _ = unquote(v.JSON)
 	} else if v.isJSON() {
 		t = string(bytes.TrimSpace(v.JSON))
 	}
@@ -452,11 +454,12 @@ func depth(b []byte) int {
 }
 
 // unquote decodes a JSON string; without escapes it is a plain copy.
-func unquote(raw json.RawMessage, dst *string) error {
+func unquote(raw json.RawMessage) (string, error) {
 	r := bytes.TrimSpace(raw)
 	if len(r) >= 2 && r[0] == '"' && r[len(r)-1] == '"' && bytes.IndexByte(r, '\\') < 0 {
-		*dst = string(r[1 : len(r)-1])
-		return nil
+		return string(r[1 : len(r)-1]), nil
 	}
-	return json.Unmarshal(r, dst)
+	var u string // declared here, so only an escaped string pays its heap allocation
+	err := json.Unmarshal(r, &u)
+	return u, err
 }

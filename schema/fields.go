@@ -177,3 +177,24 @@ func (fd *Field) Ptr(e *Event) any {
 		return fd.raw(e)
 	}
 }
+
+// names maps every dictionary name (and container) to itself, so the
+// scanner gets a member name it knows without allocating a string.
+var names = func() map[string]string {
+	m := make(map[string]string, len(byName)+len(containers))
+	for k := range byName {
+		m[k] = k
+	}
+	for k := range containers {
+		m[k] = k
+	}
+	return m
+}()
+
+// internName returns b as a string, shared for dictionary names.
+func internName(b []byte) string {
+	if s, ok := names[string(b)]; ok {
+		return s
+	}
+	return string(b)
+}

@@ -50,7 +50,7 @@ func scanObject(b []byte, i int, depth int) (Object, int, error) {
 		return nil, i, errAt(i, "nested too deep")
 	}
 	i++ // '{'
-	var obj Object
+	obj := make(Object, 0, 8)
 	i = skipSpace(b, i)
 	if i < len(b) && b[i] == '}' {
 		return obj, i + 1, nil
@@ -66,11 +66,13 @@ func scanObject(b []byte, i int, depth int) (Object, int, error) {
 		}
 		var key string
 		if escaped {
-			if err := json.Unmarshal(b[i:end], &key); err != nil {
+			var k string // only an escaped name pays a heap allocation for this
+			if err := json.Unmarshal(b[i:end], &k); err != nil {
 				return nil, i, errAt(i, "bad member name")
 			}
+			key = k
 		} else {
-			key = string(b[i+1 : end-1])
+			key = internName(b[i+1 : end-1])
 		}
 		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
