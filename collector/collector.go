@@ -57,12 +57,13 @@ type Collector struct {
 	srv      *fasthttp.Server
 	limiter  *ipLimiter // nil: no per-IP limit
 	done     chan struct{}
+	groups   *grouper
 }
 
 // New builds a collector. reg receives the collector metrics; gather is
 // what /metrics exposes (the process's whole registry).
 func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather prometheus.Gatherer, log zerolog.Logger) (*Collector, error) {
-	c := &Collector{cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}}
+	c := &Collector{cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight)}
 	for _, p := range cfg.HTTP.TrustedProxies {
 		_, n, err := net.ParseCIDR(p)
 		if err != nil {

@@ -61,13 +61,13 @@ func (c *Collector) ingest(ctx *fasthttp.RequestCtx, endpoint, tail string, trus
 		jsonError(ctx, fasthttp.StatusTooManyRequests, "rate_limited", "too many requests from this address")
 		return
 	}
-	evs, err := c.readEvents(ctx, endpoint, tail, trusted)
+	evs, clientIDs, err := c.readEvents(ctx, endpoint, tail, trusted)
 	if err != nil {
 		c.refuse(ctx, err)
 		return
 	}
 	c.m.Received.WithLabelValues(endpoint).Add(float64(len(evs)))
-	if err := c.accept(context.Background(), evs); err != nil {
+	if err := c.accept(context.Background(), evs, !clientIDs); err != nil {
 		c.unavailable(ctx, err)
 		return
 	}
@@ -113,14 +113,14 @@ func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string) {
 		c.m.Lost.WithLabelValues("rate_limited").Inc()
 		return
 	}
-	evs, err := c.readEvents(ctx, endpoint, tail, false)
+	evs, clientIDs, err := c.readEvents(ctx, endpoint, tail, false)
 	if err != nil {
 		c.refuse(ctx, err)
 		c.m.Lost.WithLabelValues("invalid").Inc()
 		return
 	}
 	c.m.Received.WithLabelValues(endpoint).Add(float64(len(evs)))
-	if err := c.accept(context.Background(), evs); err != nil {
+	if err := c.accept(context.Background(), evs, !clientIDs); err != nil {
 		c.m.Lost.WithLabelValues("unavailable").Add(float64(len(evs)))
 		c.log.Warn().Err(err).Str("endpoint", endpoint).Msg("event could not be stored; client answered anyway")
 	}

@@ -33,40 +33,76 @@ type Spool interface {
 var errUnavailable = errors.New("events could not be stored")
 
 // accept makes one request's events durable: packed into bus messages
-// (pack), on JetStream (PubAck within the ack deadline) or, for whatever
-// did not make it, in the disk spool. It returns nil only when every event
-// is held by one of the two; only then may the client be answered 2xx. It
-// never waits on a store.
-func (c *Collector) accept(ctx context.Context, evs []spool.Record) error {
+// (pack), gathered with concurrent requests into a group (grouper) when
+// shared is true, and held by JetStream (PubAck within the ack deadline) or, failing that, by
+// the disk spool. It returns nil only when every event is held by one of
+// the two; only then may the client be answered 2xx. It never waits on a
+// store.
+//
+// shared must be false when the client chose any of the event ids: such a
+// request keeps messages of its own, so a retry of it is dropped by
+// JetStream's dedup on Nats-Msg-Id (the event id, or the hash of a batch's
+// ids). Events with ids assigned here cannot be retried under the same id,
+// so sharing a message costs them nothing.
+func (c *Collector) accept(ctx context.Context, evs []spool.Record, shared bool) error {
 	start := time.Now()
-	msgs := pack(evs)
-	rest := msgs
-	if c.pub.Connected() {
-		rest = c.publish(ctx, msgs)
-		held := len(evs) - countEvents(rest)
-		c.m.Published.WithLabelValues("direct").Add(float64(held))
-		c.m.Acked.WithLabelValues("bus").Add(float64(held))
-		if len(rest) == 0 {
-			c.m.AckWait.WithLabelValues("bus").Observe(time.Since(start).Seconds())
-			return nil
-		}
+	grp, leader := c.groups.join(pack(evs), shared)
+	if leader {
+		c.commit(ctx, grp)
+	} else {
+		<-grp.done
 	}
-	if err := c.spool.Append(rest); err != nil {
-		if errors.Is(err, spool.ErrFull) {
-			return err
-		}
-		c.log.Error().Err(err).Int("messages", len(rest)).Msg("spool append failed")
-		return fmt.Errorf("%w: %v", errUnavailable, err)
+	if grp.err != nil {
+		return grp.err
 	}
-	n := float64(countEvents(rest))
-	c.m.AckWait.WithLabelValues("spool").Observe(time.Since(start).Seconds())
-	c.m.Spooled.Add(n)
-	c.m.Acked.WithLabelValues("spool").Add(n)
+	c.m.Acked.WithLabelValues(grp.via).Add(float64(len(evs)))
+	c.m.AckWait.WithLabelValues(grp.via).Observe(time.Since(start).Seconds())
 	return nil
 }
 
-// publish sends every message and waits for the PubAcks until the ack
-// deadline. It returns the messages JetStream did not confirm.
+// commit makes grp durable, then wakes its members. Within the ack deadline
+// it waits for a free slot, publishes the group and waits for the PubAck;
+// whatever JetStream did not confirm by then goes to the spool.
+func (c *Collector) commit(ctx context.Context, grp *group) {
+	defer close(grp.done)
+	deadline, cancel := context.WithTimeout(ctx, c.cfg.AckTimeout)
+	defer cancel()
+	var rest []spool.Record
+	if !c.pub.Connected() {
+		c.groups.seal(grp)
+		rest = grp.messages()
+	} else {
+		select {
+		case c.groups.slots <- struct{}{}:
+			c.groups.seal(grp)
+			msgs := grp.messages()
+			rest = c.publish(deadline, msgs)
+			<-c.groups.slots
+			c.m.Published.WithLabelValues("direct").Add(float64(grp.events - countEvents(rest)))
+		case <-deadline.Done():
+			c.groups.seal(grp)
+			rest = grp.messages()
+		}
+	}
+	if len(rest) == 0 {
+		grp.via = "bus"
+		return
+	}
+	if err := c.spool.Append(rest); err != nil {
+		if errors.Is(err, spool.ErrFull) {
+			grp.err = err
+			return
+		}
+		c.log.Error().Err(err).Int("messages", len(rest)).Msg("spool append failed")
+		grp.err = fmt.Errorf("%w: %v", errUnavailable, err)
+		return
+	}
+	grp.via = "spool"
+	c.m.Spooled.Add(float64(countEvents(rest)))
+}
+
+// publish sends every message and waits for the PubAcks until ctx ends.
+// It returns the messages JetStream did not confirm.
 func (c *Collector) publish(ctx context.Context, evs []spool.Record) []spool.Record {
 	pend := make([]bus.Pending, len(evs))
 	ok := make([]bool, len(evs))
@@ -77,12 +113,10 @@ func (c *Collector) publish(ctx context.Context, evs []spool.Record) []spool.Rec
 		}
 		pend[i], ok[i] = p, true
 	}
-	wctx, cancel := context.WithTimeout(ctx, c.cfg.AckTimeout)
-	defer cancel()
 	var rest []spool.Record
 	for i := range evs {
 		if ok[i] {
-			if err := pend[i].Wait(wctx); err == nil {
+			if err := pend[i].Wait(ctx); err == nil {
 				continue
 			}
 		}

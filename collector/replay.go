@@ -50,7 +50,9 @@ func (r *Replayer) publishAll(recs []spool.Record) error {
 	defer cancel()
 	for start := 0; start < len(recs); start += window {
 		chunk := recs[start:min(start+window, len(recs))]
-		rest := r.c.publish(ctx, chunk)
+		cctx, ccancel := context.WithTimeout(ctx, r.c.cfg.AckTimeout)
+		rest := r.c.publish(cctx, chunk)
+		ccancel()
 		if len(rest) > 0 {
 			return fmt.Errorf("%d of %d events not acknowledged", len(rest), len(chunk))
 		}

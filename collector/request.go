@@ -36,18 +36,20 @@ func tooLarge(reason, format string, a ...any) error {
 
 // readEvents turns one request into encoded events: REST-path tuplets and
 // query parameters first, then each object of the JSON body (a batch when
-// it is an array) over them. Nothing from ctx is referenced afterwards.
-func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool) ([]spool.Record, error) {
+// it is an array) over them. clientIDs reports whether the client sent an
+// event id of its own for any of them. Nothing from ctx is referenced
+// afterwards.
+func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool) (evs []spool.Record, clientIDs bool, err error) {
 	base, err := schema.ParseTuplets(tail)
 	if err != nil {
-		return nil, badRequest("invalid_path", "%s", err)
+		return nil, false, badRequest("invalid_path", "%s", err)
 	}
 	ctx.QueryArgs().VisitAll(func(k, v []byte) {
 		base = append(base, schema.Pair{Key: string(k), Value: string(v)})
 	})
 	objs, err := c.readBody(ctx, &base)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	info := schema.ServerInfo{
 		ReceivedAt: time.Now(),
@@ -62,7 +64,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		b := c.builder()
 		for _, p := range base {
 			if err := b.Set(p.Key, schema.TextValue(p.Value)); err != nil {
-				return nil, badRequest("invalid_field", "%s", err)
+				return nil, false, badRequest("invalid_field", "%s", err)
 			}
 		}
 		if len(objs) > 0 {
@@ -71,20 +73,21 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 				obj = c.trustedFields(b, obj)
 			}
 			if err := b.SetObject(obj); err != nil {
-				return nil, badRequest("invalid_field", "event %d: %s", i, err)
+				return nil, false, badRequest("invalid_field", "event %d: %s", i, err)
 			}
 		}
+		clientIDs = clientIDs || b.HasEventID()
 		e := b.Finish(info)
 		data, err := e.Encode()
 		if err != nil {
-			return nil, badRequest("invalid_event", "event %d: encoding: %s", i, err)
+			return nil, false, badRequest("invalid_event", "event %d: encoding: %s", i, err)
 		}
 		if len(data) > c.cfg.MaxEventBytes {
-			return nil, tooLarge("event_too_large", "event %d is %d bytes encoded, the limit is %d", i, len(data), c.cfg.MaxEventBytes)
+			return nil, false, tooLarge("event_too_large", "event %d is %d bytes encoded, the limit is %d", i, len(data), c.cfg.MaxEventBytes)
 		}
 		out = append(out, spool.Record{ID: e.EventID, Data: data})
 	}
-	return out, nil
+	return out, clientIDs, nil
 }
 
 // trustedFields takes "ua" (the end user's user agent) from a server-side

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -224,4 +227,78 @@ func raw(t *testing.T, addr, req string) string {
 	buf := make([]byte, 4096)
 	n, _ := conn.Read(buf)
 	return string(buf[:n])
+}
+
+// Concurrent requests share bus messages (collector/group.go); whatever
+// the grouping, every request is answered and every event stored once, and
+// a client retrying its own event id concurrently still gets one copy.
+func TestConcurrentRequestsStoredOnce(t *testing.T) {
+	dir := t.TempDir()
+	a := start(t, testConfig(dir))
+	defer a.Stop()
+	const workers, each = 32, 40
+	retried := schema.NewEventID()
+	var wg sync.WaitGroup
+	errs := make(chan string, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				var body string
+				switch i % 4 {
+				case 0: // a batch with ids of its own
+					body = fmt.Sprintf("[%s,%s]", ndEvent(fmt.Sprintf("b-%d-%d-0", w, i), schema.NewEventID()),
+						ndEvent(fmt.Sprintf("b-%d-%d-1", w, i), schema.NewEventID()))
+				case 1: // the same client event, retried by everyone
+					body = ndEvent("retried", retried)
+				default: // ids assigned by the server
+					body = fmt.Sprintf(`{"ename":"s-%d-%d"}`, w, i)
+				}
+				r := doQuiet("POST", "http://"+a.Addr()+"/tr/v1/", []byte(body))
+				if r != 200 {
+					errs <- fmt.Sprintf("worker %d request %d: status %d", w, i, r)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+	want := workers * each / 4 * (2 + 2) // batches of 2, plus two server-id singles per 4 requests
+	want++                               // the retried event
+	evs := waitStored(t, dir, want, 20*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	evs = waitStored(t, dir, want, time.Second)
+	seen := map[string]bool{}
+	for _, e := range evs {
+		if seen[e.EventName] && e.EventName != "retried" {
+			t.Fatalf("%s stored twice", e.EventName)
+		}
+		seen[e.EventName] = true
+	}
+	r := do(t, "GET", "http://"+a.Addr()+"/metrics", nil, nil)
+	for _, l := range strings.Split(string(r.body), "\n") {
+		if strings.HasPrefix(l, "spoor_sink_messages_total") {
+			t.Logf("%d requests → %s", workers*each, l) // fewer messages than requests: groups formed
+		}
+	}
+}
+
+// doQuiet posts body and returns the status, or 0 when the request failed;
+// safe to call from any goroutine.
+func doQuiet(method, url string, body []byte) int {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, res.Body)
+	return res.StatusCode
 }

@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -257,11 +259,29 @@ func (b *Builder) hash(kind, v string) string {
 	if v == "" {
 		return ""
 	}
-	m := hmac.New(sha256.New, b.hashKey)
+	pool := macPool(b.hashKey)
+	m := pool.Get().(hash.Hash)
+	m.Reset()
 	m.Write([]byte(kind))
 	m.Write([]byte{0})
 	m.Write([]byte(v))
-	return hex.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size]byte
+	s := hex.EncodeToString(m.Sum(sum[:0]))
+	pool.Put(m)
+	return s
+}
+
+// macPools keeps, per key, HMACs whose key schedule is already done: a
+// fresh hmac.New per event costs more than the hashing itself.
+var macPools sync.Map // string(key) -> *sync.Pool of hash.Hash
+
+func macPool(key []byte) *sync.Pool {
+	if p, ok := macPools.Load(string(key)); ok {
+		return p.(*sync.Pool)
+	}
+	k := bytes.Clone(key)
+	p, _ := macPools.LoadOrStore(string(k), &sync.Pool{New: func() any { return hmac.New(sha256.New, k) }})
+	return p.(*sync.Pool)
 }
 
 // ServerInfo is what the collector knows about the request.
@@ -273,6 +293,10 @@ type ServerInfo struct {
 	UserAgent  string
 	VisitorID  string // from the first-party cookie, used when the event has none
 }
+
+// HasEventID reports whether the client sent a valid event id, the one a
+// retry of the same event carries again.
+func (b *Builder) HasEventID() bool { return b.e.EventID != "" }
 
 // Finish completes the event: assigns an id when the client sent no valid
 // one, stamps the server fields, and returns it. The Builder must not be

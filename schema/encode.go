@@ -232,7 +232,7 @@ func DecodeHead(b []byte) (*Event, error) {
 			if q2 := bytes.IndexByte(ts, '"'); q2 > 0 {
 				t, err := time.Parse(time.RFC3339Nano, string(ts[:q2]))
 				if err == nil {
-					if _, end, err := scanObject(b, 0, 1); err != nil || skipSpace(b, end) != len(b) {
+					if end, err := skipObject(b, 0, 1); err != nil || skipSpace(b, end) != len(b) {
 						return nil, fmt.Errorf("%w: not a JSON object", ErrInvalid)
 					}
 					return &Event{EventID: string(rest[:q]), ReceivedAt: t, Raw: b}, nil

@@ -109,8 +109,7 @@ func skipValue(b []byte, i int, depth int) (int, error) {
 		end, _, err := skipString(b, i)
 		return end, err
 	case c == '{':
-		_, end, err := scanObject(b, i, depth)
-		return end, err
+		return skipObject(b, i, depth)
 	case c == '[':
 		return skipArray(b, i, depth)
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -123,6 +122,48 @@ func skipValue(b []byte, i int, depth int) (int, error) {
 		return skipLiteral(b, i, "null")
 	default:
 		return i, errAt(i, "unexpected character %q", c)
+	}
+}
+
+// skipObject returns the index after the object starting at b[i] == '{',
+// checking its syntax as scanObject does without keeping its members.
+func skipObject(b []byte, i int, depth int) (int, error) {
+	if depth > maxDepth {
+		return i, errAt(i, "nested too deep")
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return i, errAt(i, "expected a member name")
+		}
+		end, _, err := skipString(b, i)
+		if err != nil {
+			return i, err
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return i, errAt(i, "expected ':'")
+		}
+		vend, err := skipValue(b, skipSpace(b, i+1), depth+1)
+		if err != nil {
+			return i, err
+		}
+		i = skipSpace(b, vend)
+		if i >= len(b) {
+			return i, errAt(i, "unexpected end of object")
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case '}':
+			return i + 1, nil
+		default:
+			return i, errAt(i, "expected ',' or '}'")
+		}
 	}
 }
 
