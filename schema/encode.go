@@ -16,7 +16,7 @@ import (
 // encoding/json produces for Event with HTML escaping off (a test checks),
 // written without reflection because it runs once per event.
 func (e *Event) Encode() ([]byte, error) {
-	return e.AppendJSON(make([]byte, 0, 512)), nil
+	return e.AppendJSON(make([]byte, 0, 1024)), nil
 }
 
 // AppendJSON appends the canonical encoding of e to dst.

@@ -17,11 +17,11 @@ package file
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/klauspost/compress/gzip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -52,9 +52,12 @@ type Sink struct {
 	parts map[string]*part // by partition dir
 	seen  *recent
 	zw    *gzip.Writer // reused: a compressor's state is large
-	buf   bytes.Buffer
-	stop  chan struct{}
-	done  chan struct{}
+
+	lastHour time.Time // partitionOf's memo
+	lastPart string
+	buf      bytes.Buffer
+	stop     chan struct{}
+	done     chan struct{}
 }
 
 type part struct {
@@ -96,6 +99,15 @@ func partition(t time.Time) string {
 	return filepath.Join(fmt.Sprintf("dt=%s", t.Format("2006-01-02")), fmt.Sprintf("hour=%02d", t.Hour()))
 }
 
+// partitionOf is partition, remembering the last hour it formatted.
+func (s *Sink) partitionOf(t time.Time) string {
+	h := t.Truncate(time.Hour)
+	if !h.Equal(s.lastHour) || s.lastPart == "" {
+		s.lastHour, s.lastPart = h, partition(t)
+	}
+	return s.lastPart
+}
+
 // Write appends events, one gzip member per partition, fsynced.
 func (s *Sink) Write(_ context.Context, events []*schema.Event) error {
 	s.mu.Lock()
@@ -108,7 +120,7 @@ func (s *Sink) Write(_ context.Context, events []*schema.Event) error {
 			continue // redelivery: already stored
 		}
 		inBatch[e.EventID] = true
-		p := partition(e.ReceivedAt)
+		p := s.partitionOf(e.ReceivedAt)
 		if _, ok := groups[p]; !ok {
 			order = append(order, p)
 		}
