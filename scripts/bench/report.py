@@ -16,7 +16,7 @@ def parse(path):
     return rps, p50, p99, int(errs.group(1)) if errs else 0, sock.group(1) if sock else ""
 
 def table(out, runs, conns, duration):
-    per = {"get_tuplet": 1, "post_single": 1, "post_batch20": 20}
+    per = {"get_tuplet": 1, "post_single": 1, "post_single_eid": 1, "post_batch20": 20}
     rows = []
     for sc, n in per.items():
         res = {t: [parse(f"{out}/{sc}.{t}.{r}.txt") for r in range(1, runs + 1)] for t in ("nginx", "bare", "spoor", "collector")}

@@ -3,6 +3,9 @@
 # the same session (and a bare fasthttp server answering 204, the HTTP
 # library's own ceiling): GET tuplet, POST single JSON, POST batch of 20, each at
 # fixed concurrency, RUNS times per target, medians into docs/benchmarks.md.
+# post_single sends no event id (the collector assigns one, and concurrent
+# requests share bus messages); post_single_eid sends a fresh client id per
+# event, as the browser SDK does (each request keeps its own message).
 #   bash scripts/bench/run.sh            (RUNS=3 DURATION=10s CONNS=64 by default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,7 +32,7 @@ for i in $(seq 100); do curl -fs http://127.0.0.1:18080/readyz >/dev/null && cur
 
 TUPLET=/tr/v1/vid/14fb0860-b4bf-11e9-8971-7b80435315ac/ename/click/lat/37.2/first/true/score/6/app/bench
 for run in $(seq "$RUNS"); do
-  for scenario in get_tuplet post_single post_batch20; do
+  for scenario in get_tuplet post_single post_single_eid post_batch20; do
     path=/tr/v1/; [ $scenario = get_tuplet ] && path=$TUPLET
     for target in nginx bare spoor collector; do
       case $target in nginx) port=18081 ;; bare) port=18082 ;; spoor) port=18080 ;; collector) port=18083 ;; esac

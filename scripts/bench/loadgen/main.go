@@ -1,7 +1,9 @@
 // Command loadgen sends requests at a fixed rate (open loop) and reports
 // latency percentiles measured from each request's scheduled start, so a
 // slow server cannot hide its queueing (no coordinated omission). Each
-// request carries a fresh client event id.
+// request is one JSON event; with -client-ids it carries a fresh event id of
+// the client's own (as the browser SDK sends), which keeps it out of the
+// collector's shared bus messages (collector/group.go).
 //
 //	go run ./scripts/bench/loadgen -url http://127.0.0.1:18080/tr/v1/ -rate 5000 -duration 10s
 package main
@@ -26,6 +28,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long to send")
 	inflight := flag.Int("inflight", 512, "requests in flight at most")
 	app := flag.String("app", "loadgen", "app field of the events")
+	clientIDs := flag.Bool("client-ids", false, "send a client event id with every event")
 	flag.Parse()
 
 	u, err := url.Parse(*target)
@@ -52,8 +55,10 @@ func main() {
 			req.Header.SetContentType("application/json")
 			for i := range jobs {
 				sched := start.Add(time.Duration(float64(i) / *rate * float64(time.Second)))
-				body := fmt.Sprintf(`{"eid":%q,"ename":"load","app":%q,"vid":"v-%d","url":"https://shop.example/p/%d"}`,
-					uuid.Must(uuid.NewV7()).String(), *app, i%5000, i%300)
+				body := fmt.Sprintf(`{"ename":"load","app":%q,"vid":"v-%d","url":"https://shop.example/p/%d"}`, *app, i%5000, i%300)
+				if *clientIDs {
+					body = fmt.Sprintf(`{"eid":%q,`, uuid.Must(uuid.NewV7()).String()) + body[1:]
+				}
 				req.SetBodyString(body)
 				if err := client.Do(req, res); err == nil {
 					codes[i] = res.StatusCode()
