@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Latency at half load, measured open-loop (scripts/bench/loadgen), in one session:
-#  1. collector: peak single-event rate of `spoor run` (file sink) by wrk, then p50/p99 at half of it;
+#  1. collector: peak single-event rate of `spoor run` (file sink) by wrk, then p50/p99 at half and at a
+#     quarter of it;
 #  2. HTTP -> Cassandra row: the pipeline's sustained rate into the local Cassandra, then, at half of
 #     it, each row's write time (writetime(), the sink's clock) minus its received_at (the collector's).
 # Results go to .scratch/bench/latency.md and into docs/benchmarks.md.
@@ -22,17 +23,20 @@ run_spoor() { # data dir, extra env...
 stop_spoor() { kill -INT "$PID"; wait "$PID" || true; }
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null || true' EXIT
 
-# 1. collector: wrk's peak on one instance; then RUNS open-loop runs at half of it, each on a fresh
-#    instance, so the sink is not still draining the backlog of the peak test.
+# 1. collector: wrk's peak on one instance; then RUNS open-loop runs at half of it and at a quarter,
+#    each on a fresh instance, so the sink is not still draining the backlog of the peak test. The
+#    events are the same shape as wrk's (no client id), so both measure the same path.
 run_spoor "$W/data-peak"
 peak=$(wrk -t2 -c64 -d8s -s scripts/bench/post_single.lua http://127.0.0.1:$PORT/tr/v1/ | awk '/Requests\/sec/ {print int($2)}')
 stop_spoor
 half=$((peak / 2))
-for r in $(seq "$RUNS"); do
-  run_spoor "$W/data-half-$r"
-  "$W/loadgen" -url http://127.0.0.1:$PORT/tr/v1/ -rate "$half" -duration 15s > "$W/collector.$r.json"
-  stop_spoor
-  echo "run $r at $half req/s: $(cat "$W/collector.$r.json")"
+for div in 2 4; do
+  for r in $(seq "$RUNS"); do
+    run_spoor "$W/data-$div-$r"
+    "$W/loadgen" -url http://127.0.0.1:$PORT/tr/v1/ -rate "$((peak / div))" -duration 15s > "$W/collector.$div.$r.json"
+    stop_spoor
+    echo "run $r at $((peak / div)) req/s: $(cat "$W/collector.$div.$r.json")"
+  done
 done
 
 # 2. HTTP -> Cassandra row
@@ -55,10 +59,14 @@ stop_spoor
 python3 - "$W" "$peak" "$half" "$sustained" "$chalf" "$RUNS" <<'PY'
 import json, sys, datetime, statistics
 w, peak, half, sustained, chalf, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-cols = [json.load(open(f"{w}/collector.{r}.json")) for r in range(1, runs + 1)]
-col = {k: statistics.median(c[k] for c in cols) for k in ("p50_ms", "p99_ms", "max_ms")}
-col["ok"], col["sent"] = sum(c["ok"] for c in cols), sum(c["sent"] for c in cols)
-p99s = ", ".join(f"{c['p99_ms']:.1f}" for c in cols)
+def collector_row(div, label):
+    cols = [json.load(open(f"{w}/collector.{div}.{r}.json")) for r in range(1, runs + 1)]
+    col = {k: statistics.median(c[k] for c in cols) for k in ("p50_ms", "p99_ms", "max_ms")}
+    ok, sent = sum(c["ok"] for c in cols), sum(c["sent"] for c in cols)
+    p99s = ", ".join(f"{c['p99_ms']:.1f}" for c in cols)
+    return (f"| collector answer (`spoor run`, file sink; peak by wrk in the same session: {peak:,} req/s; median of {runs} runs of 15 s, "
+            f"each on a fresh instance; p99 per run: {p99s} ms) | {peak // div:,} req/s ({label} of peak), {ok:,} answered 200 of {sent:,} | "
+            f"{col['p50_ms']:.2f} ms | {col['p99_ms']:.2f} ms | {col['max_ms']:.1f} ms |\n")
 lat = []
 for line in open(f"{w}/rows.jsonl"):
     r = json.loads(line)
@@ -68,7 +76,7 @@ lat.sort()
 p = lambda q: lat[int(q * (len(lat) - 1))]
 out = (f"Measured {datetime.date.today()}, open-loop load (scripts/bench/loadgen), single JSON events.\n\n"
        "| what | load | p50 | p99 | max |\n|---|---|---|---|---|\n"
-       f"| collector answer (`spoor run`, file sink; peak by wrk in the same session: {peak:,} req/s; median of {runs} runs of 15 s, each on a fresh instance; p99 per run: {p99s} ms) | {half:,} req/s (half of peak), {col['ok']:,} answered 200 of {col['sent']:,} | {col['p50_ms']:.2f} ms | {col['p99_ms']:.2f} ms | {col['max_ms']:.1f} ms |\n"
+       + collector_row(2, "half") + collector_row(4, "a quarter") +
        f"| HTTP → Cassandra row (`spoor run` with Cassandra, sessions on; sustained {sustained:,} events/s) | {chalf:,} events/s (half), {len(lat):,} rows | {p(0.5):.0f} ms | {p(0.99):.0f} ms | {lat[-1]:.0f} ms |\n")
 open(f"{w}/latency.md", "w").write(out)
 print(out)
