@@ -1,8 +1,6 @@
 package collector
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"sync"
 
 	"github.com/spoor-dev/spoor/collector/spool"
@@ -19,6 +17,7 @@ type group struct {
 	recs   []spool.Record
 	bytes  int
 	events int
+	shared bool          // every event id was assigned here: no dedup id needed
 	done   chan struct{} // closed once via and err are set
 	via    string        // "bus" or "spool"
 	err    error
@@ -59,7 +58,7 @@ func (g *grouper) join(recs []spool.Record, shared bool) (grp *group, leader boo
 		o.events += n
 		return o, false
 	}
-	grp = &group{recs: recs, bytes: size, events: n, done: make(chan struct{})}
+	grp = &group{recs: recs, bytes: size, events: n, shared: true, done: make(chan struct{})}
 	g.open = grp
 	return grp, true
 }
@@ -75,25 +74,29 @@ func (g *grouper) seal(grp *group) {
 
 // messages is what grp publishes: its members' messages joined into one
 // NDJSON message when there are several (they fit maxMsgBytes by
-// construction, unless a single request alone was larger). A lone message
-// keeps its id (the event id for a single event); a joined one gets an id
-// derived from its members' ids, so the spool replays it under the same id
-// and JetStream drops it if the first publish landed after all.
+// construction, unless a single request alone was larger).
+//
+// Dedup ids: a group of one request with client ids keeps its id (the event
+// id, or its batch's), so JetStream drops the client's retry. A shared
+// group (only ids assigned here) gets none: nobody can resend its events
+// under the same ids except this collector's spool replay after a PubAck
+// that came too late, and that copy holds the same bytes (same event_id and
+// received_at), which every sink stores idempotently.
 func (grp *group) messages() []spool.Record {
-	if len(grp.recs) == 1 || grp.bytes > maxMsgBytes {
+	if !grp.shared || grp.bytes > maxMsgBytes {
 		return grp.recs
 	}
+	if len(grp.recs) == 1 {
+		return []spool.Record{{Data: grp.recs[0].Data}}
+	}
 	data := make([]byte, 0, grp.bytes)
-	h := sha256.New()
 	for i, r := range grp.recs {
 		if i > 0 {
 			data = append(data, '\n')
 		}
 		data = append(data, r.Data...)
-		h.Write([]byte(r.ID))
-		h.Write([]byte{0})
 	}
-	return []spool.Record{{ID: "g-" + hex.EncodeToString(h.Sum(nil)[:16]), Data: data}}
+	return []spool.Record{{Data: data}}
 }
 
 // groupsInFlight is how many groups wait for their PubAck at once.

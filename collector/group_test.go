@@ -47,25 +47,32 @@ func TestGrouperJoin(t *testing.T) {
 }
 
 func TestGroupMessages(t *testing.T) {
+	g := newGrouper(1)
 	one := records(1, 10)
-	g := &group{recs: one, bytes: len(one[0].Data) + 1}
-	if m := g.messages(); len(m) != 1 || m[0].ID != one[0].ID {
-		t.Fatalf("a lone event must keep its id: %+v", m)
+	own, _ := g.join(pack(one), false)
+	if m := own.messages(); len(m) != 1 || m[0].ID != one[0].ID {
+		t.Fatalf("a request with a client id must keep it as the dedup id: %+v", m)
+	}
+	batch := records(4, 9)
+	ownBatch, _ := g.join(pack(batch), false)
+	if m := ownBatch.messages(); len(m) != 1 || !strings.HasPrefix(m[0].ID, "b-") {
+		t.Fatalf("a batch with client ids must keep its batch id: %+v", m)
+	}
+	lone, _ := newGrouper(1).join(pack(one), true)
+	if m := lone.messages(); len(m) != 1 || m[0].ID != "" || !bytes.Equal(m[0].Data, one[0].Data) {
+		t.Fatalf("a shared group needs no dedup id: %+v", m)
 	}
 
 	// Three requests (one of them a batch) become one NDJSON message, in
-	// order, under an id that depends on their ids only.
-	join := func(reqs ...[]spool.Record) *group {
-		gr := newGrouper(1)
-		var grp *group
-		for _, r := range reqs {
-			grp, _ = gr.join(pack(r), true)
-		}
-		return grp
+	// order, without a dedup id.
+	gr := newGrouper(1)
+	a, b := records(1, 5), records(2, 7)[1:]
+	var grp *group
+	for _, r := range [][]spool.Record{a, b, batch} {
+		grp, _ = gr.join(pack(r), true)
 	}
-	a, b, batch := records(1, 5), records(2, 7)[1:], records(4, 9)
-	m := join(a, b, batch).messages()
-	if len(m) != 1 || !strings.HasPrefix(m[0].ID, "g-") {
+	m := grp.messages()
+	if len(m) != 1 || m[0].ID != "" {
 		t.Fatalf("messages %+v", m)
 	}
 	lines := bytes.Split(m[0].Data, []byte{'\n'})
@@ -77,11 +84,5 @@ func TestGroupMessages(t *testing.T) {
 		if !bytes.Equal(lines[i], want[i].Data) {
 			t.Fatalf("line %d = %s, want %s", i, lines[i], want[i].Data)
 		}
-	}
-	if again := join(a, b, batch).messages(); again[0].ID != m[0].ID {
-		t.Fatal("the same members must give the same id (the spool replays under it)")
-	}
-	if other := join(b, a, batch).messages(); other[0].ID == m[0].ID {
-		t.Fatal("other members must give another id")
 	}
 }

@@ -13,7 +13,7 @@ import (
 // Publisher hands encoded events to the bus.
 type Publisher interface {
 	// Publish starts publishing data under msgID; the bus drops a repeated
-	// msgID inside its dedup window. It fails at once when the bus is
+	// msgID inside its dedup window (an empty msgID is never deduplicated). It fails at once when the bus is
 	// unreachable. The returned Pending reports when the bus holds data.
 	// data must not be modified afterwards.
 	Publish(msgID string, data []byte) (bus.Pending, error)

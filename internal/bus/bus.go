@@ -132,14 +132,19 @@ func (p Pending) Wait(ctx context.Context) error {
 	}
 }
 
-// Publish starts an asynchronous publish of one event. msgID (the event id)
-// becomes Nats-Msg-Id, so JetStream drops a repeat inside the dedup window.
+// Publish starts an asynchronous publish of one message. A non-empty msgID
+// becomes Nats-Msg-Id, so JetStream drops a repeat inside the dedup window;
+// an empty one adds nothing to the stream's dedup map (whose upkeep, at tens
+// of thousands of ids a second, was the collector's worst latency tail).
 // data must not be modified afterwards: the client keeps it for retries.
 func (b *Bus) Publish(msgID string, data []byte) (Pending, error) {
 	if !b.nc.IsConnected() {
 		return Pending{}, ErrNotConnected
 	}
-	m := &nats.Msg{Subject: b.opts.Subject, Data: data, Header: nats.Header{jetstream.MsgIDHeader: []string{msgID}}}
+	m := &nats.Msg{Subject: b.opts.Subject, Data: data}
+	if msgID != "" {
+		m.Header = nats.Header{jetstream.MsgIDHeader: []string{msgID}}
+	}
 	f, err := b.js.PublishMsgAsync(m, jetstream.WithStallWait(50*time.Millisecond))
 	if err != nil {
 		return Pending{}, fmt.Errorf("publishing event: %w", err)
