@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,12 +59,15 @@ type Collector struct {
 	limiter  *ipLimiter // nil: no per-IP limit
 	done     chan struct{}
 	groups   *grouper
+	ips      *ipHashes
+	builders sync.Pool // *schema.Builder
 }
 
 // New builds a collector. reg receives the collector metrics; gather is
 // what /metrics exposes (the process's whole registry).
 func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather prometheus.Gatherer, log zerolog.Logger) (*Collector, error) {
-	c := &Collector{cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight)}
+	c := &Collector{cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight),
+		ips: newIPHashes(cfg.HashKey)}
 	for _, p := range cfg.HTTP.TrustedProxies {
 		_, n, err := net.ParseCIDR(p)
 		if err != nil {
@@ -129,8 +133,18 @@ func (c *Collector) limited(ctx *fasthttp.RequestCtx) bool {
 }
 
 // builder starts one event with the default limits and the hash key.
+// builder returns an empty Builder; hand it back with release once its
+// Event is encoded.
 func (c *Collector) builder() *schema.Builder {
+	if b, ok := c.builders.Get().(*schema.Builder); ok {
+		return b
+	}
 	return schema.NewBuilder(schema.Limits{}, c.cfg.HashKey)
+}
+
+func (c *Collector) release(b *schema.Builder) {
+	b.Reset()
+	c.builders.Put(b)
 }
 
 func (c *Collector) handle(ctx *fasthttp.RequestCtx) {

@@ -3,8 +3,8 @@ package collector
 import (
 	"context"
 	"crypto/subtle"
-	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -72,7 +72,9 @@ func (c *Collector) ingest(ctx *fasthttp.RequestCtx, endpoint, tail string, trus
 		return
 	}
 	ctx.SetContentType("application/json")
-	ctx.SetBodyString(fmt.Sprintf(`{"accepted":%d}`, len(evs)))
+	var buf [32]byte
+	body := strconv.AppendInt(append(buf[:0], `{"accepted":`...), int64(len(evs)), 10)
+	ctx.SetBody(append(body, '}'))
 }
 
 // gif is a 1x1 transparent GIF.

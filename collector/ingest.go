@@ -55,8 +55,9 @@ func (c *Collector) accept(ctx context.Context, evs []spool.Record, shared bool)
 	if grp.err != nil {
 		return grp.err
 	}
-	c.m.Acked.WithLabelValues(grp.via).Add(float64(len(evs)))
-	c.m.AckWait.WithLabelValues(grp.via).Observe(time.Since(start).Seconds())
+	vm := c.m.via(grp.via)
+	vm.acked.Add(float64(len(evs)))
+	vm.wait.Observe(time.Since(start).Seconds())
 	return nil
 }
 

@@ -17,6 +17,23 @@ type Metrics struct {
 	Panics    prometheus.Counter       // handler panics recovered
 	Latency   *prometheus.HistogramVec // request duration, by endpoint
 	AckWait   *prometheus.HistogramVec // time from publish to PubAck or spool fsync, by via
+
+	// Acked and AckWait resolved for each via, once: the label lookup
+	// costs on every request.
+	byVia map[string]viaMetrics
+}
+
+type viaMetrics struct {
+	acked prometheus.Counter
+	wait  prometheus.Observer
+}
+
+// via returns Acked and AckWait for one value of their label.
+func (m *Metrics) via(v string) viaMetrics {
+	if vm, ok := m.byVia[v]; ok {
+		return vm
+	}
+	return viaMetrics{m.Acked.WithLabelValues(v), m.AckWait.WithLabelValues(v)}
 }
 
 // NewMetrics registers the collector metrics on reg.
@@ -44,6 +61,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		AckWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "spoor_collector_ack_seconds",
 			Help:    "Time from handing events over to holding them durably, by via (bus|spool).",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"via"}),
+	}
+	m.byVia = map[string]viaMetrics{}
+	for _, v := range []string{"bus", "spool"} {
+		m.byVia[v] = viaMetrics{m.Acked.WithLabelValues(v), m.AckWait.WithLabelValues(v)}
 	}
 	reg.MustRegister(m.Requests, m.Received, m.Published, m.Spooled, m.Acked, m.Rejected, m.Lost, m.Panics, m.Latency, m.AckWait)
 	return m

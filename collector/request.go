@@ -54,7 +54,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 	info := schema.ServerInfo{
 		ReceivedAt: time.Now(),
 		Endpoint:   endpoint,
-		IPHash:     schema.HashIP(c.cfg.HashKey, c.clientIP(ctx)),
+		IPHash:     c.ips.get(c.clientIP(ctx)),
 		UserAgent:  string(ctx.UserAgent()),
 		VisitorID:  string(ctx.Request.Header.Cookie("vid")),
 	}
@@ -86,6 +86,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 			return nil, false, tooLarge("event_too_large", "event %d is %d bytes encoded, the limit is %d", i, len(data), c.cfg.MaxEventBytes)
 		}
 		out = append(out, spool.Record{ID: e.EventID, Data: data})
+		c.release(b)
 	}
 	return out, clientIDs, nil
 }

@@ -80,6 +80,10 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// Reset empties b for a new event with the same limits and key. The Event
+// that Finish returned before must no longer be in use.
+func (b *Builder) Reset() { b.e = Event{} }
+
 // Set applies one named value.
 func (b *Builder) Set(name string, v Value) error {
 	if containers[name] && v.isJSON() && firstByte(v.JSON) == '{' {
