@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -69,6 +70,9 @@ func run() int {
 	}
 	log := newLogger(cfg.Log)
 	tuneGC()
+	if n := app.Procs(cfg.Procs, roles); n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)
 		if err != nil {
@@ -84,7 +88,7 @@ func run() int {
 		log.Error().Err(err).Msg("start failed")
 		return 1
 	}
-	ev := log.Info().Str("command", fs.Arg(0)).Str("data_dir", cfg.DataDir)
+	ev := log.Info().Str("command", fs.Arg(0)).Str("data_dir", cfg.DataDir).Int("gomaxprocs", runtime.GOMAXPROCS(0))
 	if a.Addr() != "" {
 		ev = ev.Str("listen", "http://"+a.Addr())
 	}

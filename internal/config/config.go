@@ -21,6 +21,7 @@ import (
 // Config is the whole configuration. docs/config.md lists every key.
 type Config struct {
 	DataDir   string    `mapstructure:"data_dir"`
+	Procs     int       `mapstructure:"procs"`
 	Log       Log       `mapstructure:"log"`
 	HTTP      HTTP      `mapstructure:"http"`
 	Collector Collector `mapstructure:"collector"`
@@ -220,6 +221,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
+	}
+	if c.Procs < 0 {
+		bad("procs", "must be 0 (automatic) or more, got %d", c.Procs)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
