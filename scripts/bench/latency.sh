@@ -41,6 +41,8 @@ done
 
 # 2. HTTP -> Cassandra row
 bash scripts/cassandra.sh start
+# Fresh keyspaces: rows of an earlier session would count towards this one's totals and latencies.
+"$W/cql" -hosts 127.0.0.1:$CPORT "DROP KEYSPACE IF EXISTS spoor_lat_peak" "DROP KEYSPACE IF EXISTS spoor_lat_half" >/dev/null
 run_spoor "$W/data-cass1" SPOOR_CASSANDRA_HOSTS=127.0.0.1:$CPORT SPOOR_CASSANDRA_KEYSPACE=spoor_lat_peak
 t0=$(date +%s.%N)
 "$W/loadgen" -url http://127.0.0.1:$PORT/tr/v1/ -rate 4000 -duration 10s > "$W/peak.json"
