@@ -132,7 +132,6 @@ func (c *Collector) limited(ctx *fasthttp.RequestCtx) bool {
 	return c.limiter != nil && !c.limiter.allow(c.clientIP(ctx), time.Now())
 }
 
-// builder starts one event with the default limits and the hash key.
 // builder returns an empty Builder; hand it back with release once its
 // Event is encoded.
 func (c *Collector) builder() *schema.Builder {
