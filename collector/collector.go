@@ -68,6 +68,9 @@ type Collector struct {
 func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather prometheus.Gatherer, log zerolog.Logger) (*Collector, error) {
 	c := &Collector{cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight),
 		ips: newIPHashes(cfg.HashKey)}
+	if skipDurability {
+		log.Error().Msg("built with bench_nodurable: events are answered and dropped, for benchmarks only")
+	}
 	for _, p := range cfg.HTTP.TrustedProxies {
 		_, n, err := net.ParseCIDR(p)
 		if err != nil {

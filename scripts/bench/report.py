@@ -19,18 +19,19 @@ def table(out, runs, conns, duration):
     per = {"get_tuplet": 1, "post_single": 1, "post_single_eid": 1, "post_batch20": 20}
     rows = []
     for sc, n in per.items():
-        res = {t: [parse(f"{out}/{sc}.{t}.{r}.txt") for r in range(1, runs + 1)] for t in ("nginx", "bare", "spoor", "collector")}
+        res = {t: [parse(f"{out}/{sc}.{t}.{r}.txt") for r in range(1, runs + 1)] for t in ("nginx", "bare", "spoor", "collector", "nodurable")}
         med = {t: [statistics.median(x[i] for x in res[t]) for i in range(3)] for t in res}
         bad = sum(x[3] for x in res["spoor"])
-        s, g, f, c = med["spoor"], med["nginx"], med["bare"], med["collector"]
-        rows.append(f"| {sc} | {g[0]:,.0f} | {f[0]:,.0f} ({f[0]/g[0]:.2f}×) | {s[0]:,.0f} | {s[0]*n:,.0f} | {s[1]:.2f} / {s[2]:.2f} | {g[1]:.2f} / {g[2]:.2f} | **{s[0]/g[0]:.2f}×** | {bad} | {c[0]*n:,.0f} ({c[0]/g[0]:.2f}×) |")
+        s, g, f, c, z = med["spoor"], med["nginx"], med["bare"], med["collector"], med["nodurable"]
+        rows.append(f"| {sc} | {g[0]:,.0f} | {f[0]:,.0f} ({f[0]/g[0]:.2f}×) | {s[0]:,.0f} | {s[0]*n:,.0f} | {s[1]:.2f} / {s[2]:.2f} | {g[1]:.2f} / {g[2]:.2f} | **{s[0]/g[0]:.2f}×** | {bad} | {c[0]*n:,.0f} ({c[0]/g[0]:.2f}×) | {z[0]*n:,.0f} ({z[0]/g[0]:.2f}×) |")
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     head = (f"Measured {datetime.date.today()} on {cpu} cores ({platform.machine()}), loopback, wrk -t2 -c{conns} -d{duration}, "
-            f"medians of {runs} runs per cell, nginx, a bare fasthttp server answering 204 (scripts/bench/bare), `spoor run` (the whole pipeline in one process) and `spoor collector` (the durable ack without the sink) "
+            f"medians of {runs} runs per cell, nginx, a bare fasthttp server answering 204 (scripts/bench/bare), `spoor run` (the whole pipeline in one process), `spoor collector` (the durable ack without the sink) and "
+            "the same collector built with `-tags bench_nodurable` (answers without making events durable, and drops them: the ceiling without the durable ack) "
             "measured alternately in the same session. "
             "wrk, nginx and spoor share the same 2 cores.\n\n"
-            "| scenario | nginx 204 req/s | bare fasthttp 204 req/s (÷ nginx) | spoor req/s | spoor events/s | spoor p50 / p99 ms | nginx p50 / p99 ms | spoor ÷ nginx | spoor non-2xx | `spoor collector` alone, events/s (req ÷ nginx) |\n"
-            "|---|---|---|---|---|---|---|---|---|---|\n")
+            "| scenario | nginx 204 req/s | bare fasthttp 204 req/s (÷ nginx) | spoor req/s | spoor events/s | spoor p50 / p99 ms | nginx p50 / p99 ms | spoor ÷ nginx | spoor non-2xx | `spoor collector` alone, events/s (req ÷ nginx) | collector without the durable ack, events/s (req ÷ nginx) |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|\n")
     tail = ""
     if os.path.exists(f"{out}/metrics.txt"):
         m = open(f"{out}/metrics.txt").read().strip()
