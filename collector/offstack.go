@@ -1,0 +1,133 @@
+package collector
+
+import (
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Idle keep-alive connections are cheap only if their goroutines are.
+// fasthttp serves each connection on one goroutine for the connection's
+// whole life, and a goroutine's stack never shrinks below what its deepest
+// call needed: the tracking path (parse, build, hash, encode, publish) grows
+// it to 8 KiB, so 10,000 idle browsers held 80 MiB of stacks alone. The
+// handler therefore runs on a small set of reused goroutines (handlers):
+// connection goroutines keep the shallow stack fasthttp itself needs
+// (4 KiB), and only as many deep stacks exist as requests are in flight.
+// With fasthttp's ReduceMemoryUsage (read and write buffers returned while
+// a connection idles) an idle connection costs about 6 KiB instead of 25.
+
+// handlerIdle is how long an unused handler goroutine waits before exiting.
+const handlerIdle = 10 * time.Second
+
+// quietTick: when a whole tick passes without a request after some were
+// served, the garbage of that burst is collected and returned to the OS at
+// once (debug.FreeOSMemory) instead of staying resident until the next
+// burst: a collector whose browsers went idle shrinks back to what its
+// open connections need. It costs one GC per quiet spell, never one under load.
+const quietTick = 2 * time.Second
+
+// handlers runs requests on reusable goroutines.
+type handlers struct {
+	h    fasthttp.RequestHandler
+	mu   sync.Mutex
+	idle []*handlerG // LIFO: the most recently used is warm
+	stop chan struct{}
+	done bool // stop was seen: returning goroutines exit
+
+	served atomic.Uint64 // requests served, ever
+}
+
+type handlerG struct {
+	reqs     chan *fasthttp.RequestCtx
+	done     chan struct{}
+	lastUsed time.Time
+}
+
+func newHandlers(h fasthttp.RequestHandler, stop chan struct{}) *handlers {
+	p := &handlers{h: h, stop: stop}
+	go p.reap()
+	return p
+}
+
+// serve runs the handler for ctx on a handler goroutine and returns when
+// it is done; it is the fasthttp.Server's Handler.
+func (p *handlers) serve(ctx *fasthttp.RequestCtx) {
+	p.served.Add(1)
+	g := p.get()
+	g.reqs <- ctx
+	<-g.done
+	p.put(g)
+}
+
+func (p *handlers) get() *handlerG {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		g := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return g
+	}
+	p.mu.Unlock()
+	g := &handlerG{reqs: make(chan *fasthttp.RequestCtx), done: make(chan struct{})}
+	go g.run(p.h)
+	return g
+}
+
+func (p *handlers) put(g *handlerG) {
+	g.lastUsed = time.Now()
+	p.mu.Lock()
+	if p.done {
+		close(g.reqs)
+	} else {
+		p.idle = append(p.idle, g)
+	}
+	p.mu.Unlock()
+}
+
+func (g *handlerG) run(h fasthttp.RequestHandler) {
+	for ctx := range g.reqs {
+		h(ctx)
+		g.done <- struct{}{}
+	}
+}
+
+// reap stops handler goroutines unused for handlerIdle (the oldest are at
+// the front), and all of them when stop closes; it trims memory after a
+// burst (quietTick).
+func (p *handlers) reap() {
+	t := time.NewTicker(quietTick)
+	defer t.Stop()
+	var seen, trimmed uint64
+	for {
+		select {
+		case <-p.stop:
+			p.mu.Lock()
+			for _, g := range p.idle {
+				close(g.reqs)
+			}
+			p.idle, p.done = nil, true
+			p.mu.Unlock()
+			return
+		case now := <-t.C:
+			p.mu.Lock()
+			n := 0
+			for n < len(p.idle) && now.Sub(p.idle[n].lastUsed) > handlerIdle {
+				close(p.idle[n].reqs)
+				n++
+			}
+			p.idle = append(p.idle[:0], p.idle[n:]...)
+			p.mu.Unlock()
+			if now := p.served.Load(); now == seen && now != trimmed {
+				debug.FreeOSMemory()
+				trimmed = now
+			} else {
+				seen = now
+			}
+		}
+	}
+}
