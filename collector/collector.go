@@ -32,6 +32,7 @@ type Options struct {
 	RedirectTo     string // fallback target for a refused redirect
 	ServerTokens   []string
 	RetryAfterSec  int
+	Partitions     int // bus partitions: events go to the one of their visitor
 }
 
 // OptionsFrom picks the collector's options out of the configuration.
@@ -40,6 +41,7 @@ func OptionsFrom(c config.Config, hashKey []byte) Options {
 		HTTP: c.HTTP, AckTimeout: c.Collector.AckTimeout, MaxBatchEvents: c.Collector.MaxBatchEvents,
 		MaxEventBytes: c.Collector.MaxEventBytes, HashKey: hashKey, RedirectHosts: c.Collector.RedirectHosts,
 		RedirectTo: c.Collector.RedirectFallback, ServerTokens: c.Collector.ServerTokens, RetryAfterSec: c.Spool.RetryAfterSec,
+		Partitions: c.NATS.Partitions,
 	}
 }
 
@@ -66,7 +68,7 @@ type Collector struct {
 // New builds a collector. reg receives the collector metrics; gather is
 // what /metrics exposes (the process's whole registry).
 func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather prometheus.Gatherer, log zerolog.Logger) (*Collector, error) {
-	c := &Collector{cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight),
+	c := &Collector{done: make(chan struct{}), cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight, cfg.Partitions),
 		ips: newIPHashes(cfg.HashKey)}
 	if skipDurability {
 		log.Error().Msg("built with bench_nodurable: events are answered and dropped, for benchmarks only")
@@ -84,7 +86,6 @@ func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather
 		}
 		c.cors[strings.TrimSuffix(o, "/")] = true
 	}
-	c.done = make(chan struct{})
 	if cfg.HTTP.RateLimitPerIP > 0 {
 		c.limiter = newIPLimiter(cfg.HTTP.RateLimitPerIP, cfg.HTTP.RateBurstPerIP)
 		go func() {
@@ -102,7 +103,7 @@ func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather
 	}
 	c.metrics = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
 	c.srv = &fasthttp.Server{
-		Handler:               c.handle,
+		Handler:               newHandlers(c.handle, c.done).serve,
 		ErrorHandler:          c.transportError,
 		Name:                  "spoor",
 		NoDefaultServerHeader: true,
@@ -114,18 +115,28 @@ func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather
 		ReadBufferSize:        cfg.HTTP.MaxHeaderBytes,
 		MaxRequestBodySize:    cfg.HTTP.MaxBodyBytes,
 		Concurrency:           cfg.HTTP.MaxConns,
+		ReduceMemoryUsage:     true,
 		Logger:                fasthttpLogger{log},
 	}
 	return c, nil
 }
 
-// Serve answers on ln until Shutdown.
-func (c *Collector) Serve(ln net.Listener) error { return c.srv.Serve(ln) }
+// Serve answers on ln until Shutdown. Connections close lingering
+// (linger.go), so an early refusal reaches a client still sending.
+func (c *Collector) Serve(ln net.Listener) error { return c.srv.Serve(newLingerListener(ln)) }
 
 // Shutdown stops accepting, lets in-flight requests finish (each waits for
-// its own PubAck or spool fsync) and returns.
+// its own PubAck or spool fsync) and returns. With http.shutdown_delay it
+// first goes on serving that long while /readyz answers 503 and every
+// answer carries "Connection: close", so a load balancer takes the
+// collector out of rotation and keep-alive clients reconnect elsewhere
+// before the listener closes: no request of theirs meets a closed socket.
 func (c *Collector) Shutdown() error {
 	c.stopping.Store(true)
+	if d := c.cfg.HTTP.ShutdownDelay; d > 0 {
+		c.log.Info().Dur("delay", d).Msg("draining: not ready, closing keep-alive connections")
+		time.Sleep(d)
+	}
 	close(c.done)
 	return c.srv.Shutdown()
 }
@@ -153,6 +164,9 @@ func (c *Collector) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	endpoint := "other"
 	defer func() {
+		if c.stopping.Load() {
+			ctx.SetConnectionClose()
+		}
 		if r := recover(); r != nil {
 			c.m.Panics.Inc()
 			c.log.Error().Interface("panic", r).Str("path", string(ctx.Path())).Msg("handler panic")

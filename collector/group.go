@@ -17,6 +17,7 @@ type group struct {
 	recs   []spool.Record
 	bytes  int
 	events int
+	part   int           // the bus partition of every member
 	shared bool          // every event id was assigned here: no dedup id needed
 	done   chan struct{} // closed once via and err are set
 	via    string        // "bus" or "spool"
@@ -29,45 +30,47 @@ type group struct {
 // which costs JetStream one store and one ack instead of dozens.
 type grouper struct {
 	mu    sync.Mutex
-	open  *group        // accepting members; its leader waits for a slot
+	open  []*group      // per partition, the group accepting members; its leader waits for a slot
 	slots chan struct{} // one token per group being made durable
 }
 
-func newGrouper(inflight int) *grouper {
-	return &grouper{slots: make(chan struct{}, inflight)}
+func newGrouper(inflight, partitions int) *grouper {
+	return &grouper{slots: make(chan struct{}, inflight), open: make([]*group, max(partitions, 1))}
 }
 
-// join adds a request's packed messages to the open group, or opens a new
-// one when they do not fit; a request that may not share (shared false)
-// gets a group of its own. leader is true for the request that opened the
-// group: it must make the group durable (Collector.commit).
+// join adds a request's packed messages (all of one partition) to that
+// partition's open group, or opens a new one when they do not fit; a
+// request that may not share (shared false) gets a group of its own.
+// leader is true for the request that opened the group: it must make the
+// group durable (Collector.commit).
 func (g *grouper) join(recs []spool.Record, shared bool) (grp *group, leader bool) {
 	size, n := 0, 0
 	for _, r := range recs {
 		size += len(r.Data) + 1
 		n += eventCount(r)
 	}
+	part := recs[0].Part
 	if !shared {
-		return &group{recs: recs, bytes: size, events: n, done: make(chan struct{})}, true
+		return &group{recs: recs, bytes: size, events: n, part: part, done: make(chan struct{})}, true
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if o := g.open; o != nil && o.bytes+size <= maxMsgBytes && o.events+n <= maxGroupEvents {
+	if o := g.open[part]; o != nil && o.bytes+size <= maxMsgBytes && o.events+n <= maxGroupEvents {
 		o.recs = append(o.recs, recs...)
 		o.bytes += size
 		o.events += n
 		return o, false
 	}
-	grp = &group{recs: recs, bytes: size, events: n, shared: true, done: make(chan struct{})}
-	g.open = grp
+	grp = &group{recs: recs, bytes: size, events: n, part: part, shared: true, done: make(chan struct{})}
+	g.open[part] = grp
 	return grp, true
 }
 
 // seal stops grp from taking new members.
 func (g *grouper) seal(grp *group) {
 	g.mu.Lock()
-	if g.open == grp {
-		g.open = nil
+	if g.open[grp.part] == grp {
+		g.open[grp.part] = nil
 	}
 	g.mu.Unlock()
 }
@@ -87,7 +90,7 @@ func (grp *group) messages() []spool.Record {
 		return grp.recs
 	}
 	if len(grp.recs) == 1 {
-		return []spool.Record{{Data: grp.recs[0].Data}}
+		return []spool.Record{{Data: grp.recs[0].Data, Part: grp.part}}
 	}
 	data := make([]byte, 0, grp.bytes)
 	for i, r := range grp.recs {
@@ -96,7 +99,7 @@ func (grp *group) messages() []spool.Record {
 		}
 		data = append(data, r.Data...)
 	}
-	return []spool.Record{{Data: data}}
+	return []spool.Record{{Data: data, Part: grp.part}}
 }
 
 // groupsInFlight is how many groups wait for their PubAck at once.

@@ -27,7 +27,7 @@ func TestGrouperJoin(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			g := newGrouper(1)
+			g := newGrouper(1, 1)
 			first, leader := g.join(c.first, c.shared)
 			if !leader {
 				t.Fatal("the first request must lead")
@@ -47,7 +47,7 @@ func TestGrouperJoin(t *testing.T) {
 }
 
 func TestGroupMessages(t *testing.T) {
-	g := newGrouper(1)
+	g := newGrouper(1, 1)
 	one := records(1, 10)
 	own, _ := g.join(pack(one), false)
 	if m := own.messages(); len(m) != 1 || m[0].ID != one[0].ID {
@@ -58,14 +58,14 @@ func TestGroupMessages(t *testing.T) {
 	if m := ownBatch.messages(); len(m) != 1 || !strings.HasPrefix(m[0].ID, "b-") {
 		t.Fatalf("a batch with client ids must keep its batch id: %+v", m)
 	}
-	lone, _ := newGrouper(1).join(pack(one), true)
+	lone, _ := newGrouper(1, 1).join(pack(one), true)
 	if m := lone.messages(); len(m) != 1 || m[0].ID != "" || !bytes.Equal(m[0].Data, one[0].Data) {
 		t.Fatalf("a shared group needs no dedup id: %+v", m)
 	}
 
 	// Three requests (one of them a batch) become one NDJSON message, in
 	// order, without a dedup id.
-	gr := newGrouper(1)
+	gr := newGrouper(1, 1)
 	a, b := records(1, 5), records(2, 7)[1:]
 	var grp *group
 	for _, r := range [][]spool.Record{a, b, batch} {
@@ -84,5 +84,34 @@ func TestGroupMessages(t *testing.T) {
 		if !bytes.Equal(lines[i], want[i].Data) {
 			t.Fatalf("line %d = %s, want %s", i, lines[i], want[i].Data)
 		}
+	}
+}
+
+func TestGroupsArePerPartition(t *testing.T) {
+	g := newGrouper(1, 3)
+	inPart := func(p int) []spool.Record {
+		r := records(1, 10)
+		r[0].Part = p
+		return r
+	}
+	a, leadA := g.join(inPart(0), true)
+	b, leadB := g.join(inPart(2), true)
+	a2, leadA2 := g.join(inPart(0), true)
+	if !leadA || !leadB || leadA2 {
+		t.Fatalf("leaders %v %v %v, want true true false", leadA, leadB, leadA2)
+	}
+	if a == b || a2 != a {
+		t.Fatal("a request must join the open group of its own partition only")
+	}
+	for _, grp := range []*group{a, b} {
+		for _, m := range grp.messages() {
+			if m.Part != grp.part {
+				t.Fatalf("group of partition %d publishes to %d", grp.part, m.Part)
+			}
+		}
+	}
+	g.seal(a)
+	if c, lead := g.join(inPart(2), true); c != b || lead {
+		t.Fatal("sealing partition 0's group must leave partition 2's open")
 	}
 }

@@ -12,11 +12,12 @@ import (
 
 // Publisher hands encoded events to the bus.
 type Publisher interface {
-	// Publish starts publishing data under msgID; the bus drops a repeated
-	// msgID inside its dedup window (an empty msgID is never deduplicated). It fails at once when the bus is
+	// Publish starts publishing data to partition part under msgID; the
+	// bus drops a repeated msgID inside its dedup window (an empty msgID is
+	// never deduplicated). It fails at once when the bus is
 	// unreachable. The returned Pending reports when the bus holds data.
 	// data must not be modified afterwards.
-	Publish(msgID string, data []byte) (bus.Pending, error)
+	Publish(part int, msgID string, data []byte) (bus.Pending, error)
 	// Connected reports whether the bus is reachable now.
 	Connected() bool
 }
@@ -32,8 +33,9 @@ type Spool interface {
 // errUnavailable means the events are neither on the bus nor on disk.
 var errUnavailable = errors.New("events could not be stored")
 
-// accept makes one request's events durable: packed into bus messages
-// (pack), gathered with concurrent requests into a group (grouper) when
+// accept makes one request's events durable: split by bus partition
+// (byPartition), packed into bus messages (pack), gathered with concurrent
+// requests into a group per partition (grouper) when
 // shared is true, and held by JetStream (PubAck within the ack deadline) or, failing that, by
 // the disk spool. It returns nil only when every event is held by one of
 // the two; only then may the client be answered 2xx. It never waits on a
@@ -49,17 +51,43 @@ func (c *Collector) accept(ctx context.Context, evs []spool.Record, shared bool)
 		return nil
 	}
 	start := time.Now()
-	grp, leader := c.groups.join(pack(evs), shared)
-	if leader {
-		c.commit(ctx, grp)
-	} else {
-		<-grp.done
+	parts := byPartition(evs)
+	if len(parts) == 1 {
+		grp, leader := c.groups.join(pack(evs), shared)
+		if leader {
+			c.commit(ctx, grp)
+		} else {
+			<-grp.done
+		}
+		return c.accepted(grp, len(evs), start)
 	}
+	// Events of several partitions (a server's batch for many visitors):
+	// one group per partition, made durable concurrently.
+	grps := make([]*group, len(parts))
+	for i, p := range parts {
+		grp, leader := c.groups.join(pack(p), shared)
+		grps[i] = grp
+		if leader {
+			go c.commit(ctx, grp)
+		}
+	}
+	var err error
+	for i, grp := range grps {
+		<-grp.done
+		if e := c.accepted(grp, len(parts[i]), start); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// accepted reports a group's outcome for n events of one request.
+func (c *Collector) accepted(grp *group, n int, start time.Time) error {
 	if grp.err != nil {
 		return grp.err
 	}
 	vm := c.m.via(grp.via)
-	vm.acked.Add(float64(len(evs)))
+	vm.acked.Add(float64(n))
 	vm.wait.Observe(time.Since(start).Seconds())
 	return nil
 }
@@ -111,7 +139,7 @@ func (c *Collector) publish(ctx context.Context, evs []spool.Record) []spool.Rec
 	pend := make([]bus.Pending, len(evs))
 	ok := make([]bool, len(evs))
 	for i, ev := range evs {
-		p, err := c.pub.Publish(ev.ID, ev.Data)
+		p, err := c.pub.Publish(ev.Part, ev.ID, ev.Data)
 		if err != nil {
 			continue
 		}

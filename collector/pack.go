@@ -12,7 +12,7 @@ import (
 // max_payload, so a cluster needs no tuning.
 const maxMsgBytes = 512 << 10
 
-// pack turns one request's encoded events into bus messages: the events'
+// pack turns one request's encoded events of one partition into bus messages: the events'
 // canonical JSON joined by newlines (NDJSON), as few messages as fit
 // maxMsgBytes, in order. A message holding one event keeps the event id as
 // its dedup id (Nats-Msg-Id); a larger one gets an id derived from its
@@ -40,7 +40,7 @@ func pack(evs []spool.Record) []spool.Record {
 				data = append(data, e.Data...)
 				h.Write([]byte(e.ID))
 			}
-			out = append(out, spool.Record{ID: "b-" + hex.EncodeToString(h.Sum(nil)[:16]), Data: data})
+			out = append(out, spool.Record{ID: "b-" + hex.EncodeToString(h.Sum(nil)[:16]), Data: data, Part: group[0].Part})
 		}
 		start, size = end, 0
 	}
@@ -51,6 +51,34 @@ func pack(evs []spool.Record) []spool.Record {
 		size += len(e.Data) + 1
 	}
 	flush(len(evs))
+	return out
+}
+
+// byPartition splits a request's events by bus partition, keeping their
+// order within each partition (so a visitor's events stay in order). The
+// common case, every event in one partition, allocates nothing.
+func byPartition(evs []spool.Record) [][]spool.Record {
+	same := true
+	for _, e := range evs[1:] {
+		if e.Part != evs[0].Part {
+			same = false
+			break
+		}
+	}
+	if same {
+		return [][]spool.Record{evs}
+	}
+	var out [][]spool.Record
+	at := map[int]int{}
+	for _, e := range evs {
+		i, ok := at[e.Part]
+		if !ok {
+			i = len(out)
+			at[e.Part] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], e)
+	}
 	return out
 }
 

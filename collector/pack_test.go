@@ -60,3 +60,55 @@ func TestPack(t *testing.T) {
 		t.Fatalf("ids %s %s %s", a[0].ID, b[0].ID, other[0].ID)
 	}
 }
+
+func TestByPartition(t *testing.T) {
+	recs := func(parts ...int) []spool.Record {
+		out := make([]spool.Record, len(parts))
+		for i, p := range parts {
+			out[i] = spool.Record{ID: fmt.Sprintf("e%d", i), Part: p}
+		}
+		return out
+	}
+	cases := []struct {
+		name  string
+		parts []int
+		want  [][]string // ids per chunk, in order
+	}{
+		{"one event", []int{2}, [][]string{{"e0"}}},
+		{"one partition stays whole", []int{1, 1, 1}, [][]string{{"e0", "e1", "e2"}}},
+		{"split in order of first appearance, order kept within each", []int{2, 0, 2, 1, 0},
+			[][]string{{"e0", "e2"}, {"e1", "e4"}, {"e3"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := byPartition(recs(c.parts...))
+			if len(got) != len(c.want) {
+				t.Fatalf("%d chunks, want %d", len(got), len(c.want))
+			}
+			for i, chunk := range got {
+				var ids []string
+				for _, r := range chunk {
+					ids = append(ids, r.ID)
+					if r.Part != chunk[0].Part {
+						t.Fatalf("chunk %d mixes partitions", i)
+					}
+				}
+				if strings.Join(ids, ",") != strings.Join(c.want[i], ",") {
+					t.Fatalf("chunk %d = %v, want %v", i, ids, c.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestPackKeepsThePartition(t *testing.T) {
+	evs := records(40, 30<<10)
+	for i := range evs {
+		evs[i].Part = 3
+	}
+	for _, m := range pack(evs) {
+		if m.Part != 3 {
+			t.Fatalf("message in partition %d, want 3", m.Part)
+		}
+	}
+}

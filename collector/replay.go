@@ -46,6 +46,9 @@ func (r *Replayer) Run(ctx context.Context) {
 // JetStream holds all of them. Ids already stored are dropped by the bus.
 func (r *Replayer) publishAll(recs []spool.Record) error {
 	const window = 1000 // publishes in flight
+	for i := range recs {
+		recs[i].Part = r.c.partitionOf(recs[i])
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for start := 0; start < len(recs); start += window {

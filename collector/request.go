@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/collector/spool"
+	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
 )
@@ -85,10 +86,40 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		if len(data) > c.cfg.MaxEventBytes {
 			return nil, false, tooLarge("event_too_large", "event %d is %d bytes encoded, the limit is %d", i, len(data), c.cfg.MaxEventBytes)
 		}
-		out = append(out, spool.Record{ID: e.EventID, Data: data})
+		out = append(out, spool.Record{ID: e.EventID, Data: data, Part: c.partition(e)})
 		c.release(b)
 	}
 	return out, clientIDs, nil
+}
+
+// partition is the bus partition of e: by its visitor, so a visitor's
+// events stay together and in order, or by its event id when it has none.
+func (c *Collector) partition(e *schema.Event) int {
+	if c.cfg.Partitions <= 1 {
+		return 0
+	}
+	if e.VisitorID != "" {
+		return bus.Partition(e.VisitorID, c.cfg.Partitions)
+	}
+	return bus.Partition(e.EventID, c.cfg.Partitions)
+}
+
+// partitionOf is the partition of an encoded message (one or more event
+// lines of one partition): the spool keeps no partition, so the replayer
+// derives it again from the first event.
+func (c *Collector) partitionOf(rec spool.Record) int {
+	if c.cfg.Partitions <= 1 {
+		return 0
+	}
+	line := rec.Data
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	e, err := schema.Decode(line)
+	if err != nil {
+		return bus.Partition(rec.ID, c.cfg.Partitions) // not one of ours: any partition will do
+	}
+	return c.partition(e)
 }
 
 // trustedFields takes "ua" (the end user's user agent) from a server-side

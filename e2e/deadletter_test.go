@@ -17,7 +17,7 @@ func TestPoisonMessageIsDeadLettered(t *testing.T) {
 	a := start(t, testConfig(dir))
 	defer a.Stop()
 	for _, data := range []string{`not json at all`, `{"event_id":"x","received_at":"2026-11-22T10:00:00Z",`} {
-		p, err := a.Bus.Publish(schema.NewEventID(), []byte(data))
+		p, err := a.Bus.Publish(0, schema.NewEventID(), []byte(data))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,7 +29,7 @@ func TestPoisonMessageIsDeadLettered(t *testing.T) {
 	// stored, the poison one dead-lettered on its own.
 	good := &schema.Event{EventID: schema.NewEventID(), ReceivedAt: time.Now().UTC().Truncate(time.Millisecond), EventName: "good0"}
 	mixed := append(good.AppendJSON(nil), []byte("\n{broken")...)
-	p, err := a.Bus.Publish("b-mixed", mixed)
+	p, err := a.Bus.Publish(0, "b-mixed", mixed)
 	if err != nil {
 		t.Fatal(err)
 	}

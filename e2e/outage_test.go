@@ -71,8 +71,16 @@ func exactlyOnce(t *testing.T, dir string, ids []string) {
 }
 
 // NATS stops while requests flow: the collector keeps answering from its
-// spool; NATS returns: every answered event is stored exactly once.
+// spool; NATS returns: every answered event is stored exactly once, with
+// one stream and with partitioned streams (the replayer derives each
+// spooled message's partition again).
 func TestNATSOutageSpoolsAndReplaysExactlyOnce(t *testing.T) {
+	for _, parts := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%d partitions", parts), func(t *testing.T) { natsOutage(t, parts) })
+	}
+}
+
+func natsOutage(t *testing.T, partitions int) {
 	dir := t.TempDir()
 	natsDir, natsAddr := filepath.Join(dir, "nats-server"), freePort(t)
 	srv, err := bus.StartEmbedded(natsDir, natsAddr)
@@ -81,6 +89,7 @@ func TestNATSOutageSpoolsAndReplaysExactlyOnce(t *testing.T) {
 	}
 	cfg := testConfig(dir)
 	cfg.NATS.URL = "nats://" + natsAddr
+	cfg.NATS.Partitions = partitions
 	a := start(t, cfg)
 	defer a.Stop()
 
@@ -107,6 +116,7 @@ func TestNATSOutageSpoolsAndReplaysExactlyOnce(t *testing.T) {
 		t.Fatalf("every request must be answered 200 during the outage, got %v", st)
 	}
 	exactlyOnce(t, dir, ids)
+	inTheirPartitions(t, a, partitions)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, n := a.SpoolSize(); n == 0 {

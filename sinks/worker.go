@@ -34,6 +34,7 @@ type WorkerOptions struct {
 	RateLimit    float64         // events written per second; 0 = unlimited
 	Backoff      []time.Duration // retry delay per delivery
 	WriteTimeout time.Duration   // one Write's deadline
+	AckWait      time.Duration   // the consumer's; a held batch is kept in progress well within it
 }
 
 // Worker pulls batches and writes them to a Sink.
@@ -52,6 +53,8 @@ type workerMetrics struct {
 	dead     prometheus.Counter
 	batch    prometheus.Histogram
 	write    prometheus.Histogram
+	held     prometheus.Counter
+	holding  prometheus.Gauge
 }
 
 // NewWorker builds a worker; reg receives its metrics.
@@ -65,8 +68,12 @@ func NewWorker(sink Sink, src Source, dlq DeadLetterer, opts WorkerOptions, reg 
 			Help: "Messages per fetched batch.", Buckets: prometheus.ExponentialBuckets(1, 2, 12)}),
 		write: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spoor_sink_write_seconds",
 			Help: "Time of one Sink.Write.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+		held: prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_sink_write_retries_total",
+			Help: "Writes of a held batch retried in place because the store refused all of it (store down)."}),
+		holding: prometheus.NewGauge(prometheus.GaugeOpts{Name: "spoor_sink_store_down",
+			Help: "1 while the worker holds a batch the store refused whole, retrying it until the store is back."}),
 	}
-	reg.MustRegister(m.verdicts, m.dead, m.batch, m.write)
+	reg.MustRegister(m.verdicts, m.dead, m.batch, m.write, m.held, m.holding)
 	w := &Worker{sink: sink, src: src, dlq: dlq, opts: opts, log: log, m: m}
 	if opts.RateLimit > 0 {
 		w.limiter = rate.NewLimiter(rate.Limit(opts.RateLimit), max(opts.BatchSize, int(opts.RateLimit)))
@@ -90,7 +97,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		}
 		w.m.batch.Observe(float64(len(msgs)))
-		w.process(msgs)
+		w.process(ctx, msgs)
 	}
 	return nil
 }
@@ -102,9 +109,10 @@ type item struct {
 }
 
 // process writes the events of a batch of messages (each message holds one
-// or more events, one per line) and settles every message. It deliberately
-// ignores shutdown: the batch in hand is finished, bounded by WriteTimeout.
-func (w *Worker) process(msgs []*bus.Msg) {
+// or more events, one per line) and settles every message. It finishes the
+// batch in hand when ctx ends (bounded by WriteTimeout), except that a
+// batch held through a store outage (hold) is given back at once.
+func (w *Worker) process(ctx context.Context, msgs []*bus.Msg) {
 	decode := schema.Decode
 	if _, ok := w.sink.(RawSink); ok {
 		decode = schema.DecodeHead
@@ -127,18 +135,9 @@ func (w *Worker) process(msgs []*bus.Msg) {
 		}
 	}
 	if len(events) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), w.opts.WriteTimeout)
-		if w.limiter != nil {
-			if err := w.limiter.WaitN(ctx, min(len(events), w.limiter.Burst())); err != nil {
-				w.log.Warn().Err(err).Msg("rate limiter")
-			}
-		}
-		start := time.Now()
-		err := w.sink.Write(ctx, events)
-		w.m.write.Observe(time.Since(start).Seconds())
-		cancel()
-		if err != nil {
-			w.log.Warn().Err(err).Int("events", len(events)).Msg("sink write failed")
+		err := w.write(events)
+		if storeDown(err, len(events)) {
+			err = w.hold(ctx, msgs, events, err)
 		}
 		for k, o := range owner {
 			items[o[0]][o[1]].err = errorFor(err, k)
@@ -148,6 +147,75 @@ func (w *Worker) process(msgs []*bus.Msg) {
 		w.settle(m, items[i])
 	}
 }
+
+// write is one Sink.Write under the rate limit and the write deadline.
+func (w *Worker) write(events []*schema.Event) error {
+	ctx, cancel := context.WithTimeout(context.Background(), w.opts.WriteTimeout)
+	defer cancel()
+	if w.limiter != nil {
+		if err := w.limiter.WaitN(ctx, min(len(events), w.limiter.Burst())); err != nil {
+			w.log.Warn().Err(err).Msg("rate limiter")
+		}
+	}
+	start := time.Now()
+	err := w.sink.Write(ctx, events)
+	w.m.write.Observe(time.Since(start).Seconds())
+	if err != nil {
+		w.log.Warn().Err(err).Int("events", len(events)).Msg("sink write failed")
+	}
+	return err
+}
+
+// storeDown reports whether a Write failed for every one of its n events,
+// and for a reason a retry may fix: the store is down or unreachable.
+func storeDown(err error, n int) bool {
+	if err == nil {
+		return false
+	}
+	for i := range n {
+		if e := errorFor(err, i); e == nil || errors.Is(e, ErrPermanent) {
+			return false
+		}
+	}
+	return true
+}
+
+// hold retries a batch the store refused whole, in place, until the store
+// takes it, a retry fails differently (some events stored or poison), or
+// ctx ends. Its messages are kept in progress meanwhile, so nothing is
+// redelivered to another worker. Redelivering each message on its own
+// backoff instead would leave the backlog waiting up to the longest backoff
+// after the store came back; held, it drains within holdProbe.
+func (w *Worker) hold(ctx context.Context, msgs []*bus.Msg, events []*schema.Event, err error) error {
+	w.m.holding.Set(1)
+	defer w.m.holding.Set(0)
+	w.log.Warn().Err(err).Int("events", len(events)).Msg("store refused the whole batch: holding it and retrying until the store is back")
+	keepAlive := max(w.opts.AckWait/3, time.Second)
+	lastKept := time.Now()
+	for delay := holdFirst; storeDown(err, len(events)); delay = min(2*delay, holdProbe) {
+		if sleep(ctx, delay) != nil {
+			return err // shutting down: the messages are redelivered (Nak)
+		}
+		if time.Since(lastKept) >= keepAlive {
+			for _, m := range msgs {
+				_ = m.InProgress()
+			}
+			lastKept = time.Now()
+		}
+		w.m.held.Inc()
+		err = w.write(events)
+	}
+	if err == nil {
+		w.log.Info().Int("events", len(events)).Msg("store back: held batch written")
+	}
+	return err
+}
+
+// A held batch is retried after holdFirst, then at doubling intervals up to holdProbe.
+const (
+	holdFirst = 250 * time.Millisecond
+	holdProbe = 2 * time.Second
+)
 
 // settle gives a message its one verdict from its events' decisions: any
 // transient failure → the whole message is redelivered after the backoff
@@ -206,11 +274,14 @@ func (w *Worker) settle(m *bus.Msg, items []item) {
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) {
+// sleep waits d, or less when ctx ends (then it returns ctx's error).
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
+		return ctx.Err()
 	case <-t.C:
+		return nil
 	}
 }

@@ -36,9 +36,12 @@ var ErrFull = errors.New("spool full")
 var ErrClosed = errors.New("spool closed")
 
 // Record is one spooled event: its id (the bus dedup key) and its bytes.
+// Part is the bus partition it goes to; it is not written to disk (the
+// replayer derives it again from the bytes).
 type Record struct {
 	ID   string
 	Data []byte
+	Part int
 }
 
 const headerLen = 8

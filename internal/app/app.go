@@ -101,7 +101,7 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 func busOptions(cfg config.Config) bus.Options {
 	n := cfg.NATS
 	return bus.Options{URL: n.URL, Name: "spoor", Stream: n.Stream, Subject: n.Subject, DLQStream: n.DLQStream,
-		DLQSubject: n.DLQSubject, Replicas: n.Replicas, MaxAge: n.MaxAge, MaxBytes: n.MaxBytes,
+		DLQSubject: n.DLQSubject, Replicas: n.Replicas, Partitions: n.Partitions, MaxAge: n.MaxAge, MaxBytes: n.MaxBytes,
 		DedupWindow: n.DedupWindow, MaxPending: n.MaxPending, ConnectTimeout: n.ConnectTimeout}
 }
 
@@ -156,13 +156,14 @@ func (a *App) startSink(ctx, runCtx context.Context) error {
 		a.sink = nil
 		return fmt.Errorf("opening %s sink: %w", a.cfg.SinkType(), err)
 	}
-	cons, err := a.Bus.Consumer(ctx, bus.ConsumerOptions{Durable: a.cfg.Sink.Consumer, AckWait: a.cfg.Sink.AckWait, MaxAckPending: a.cfg.Sink.MaxAckPending})
+	cons, err := a.Bus.Consumer(ctx, bus.ConsumerOptions{Durable: a.cfg.Sink.Consumer, AckWait: a.cfg.Sink.AckWait,
+		MaxAckPending: a.cfg.Sink.MaxAckPending, Partitions: a.cfg.Sink.Partitions})
 	if err != nil {
 		return err
 	}
 	s := a.cfg.Sink
 	w := sinks.NewWorker(a.sink, cons, a.Bus, sinks.WorkerOptions{Consumer: s.Consumer, BatchSize: s.BatchSize, BatchWait: s.BatchWait,
-		RateLimit: s.RateLimit, Backoff: s.Backoff, WriteTimeout: s.WriteTimeout}, a.Reg, a.log)
+		RateLimit: s.RateLimit, Backoff: s.Backoff, WriteTimeout: s.WriteTimeout, AckWait: s.AckWait}, a.Reg, a.log)
 	a.sinkWG.Add(1)
 	go func() {
 		defer a.sinkWG.Done()

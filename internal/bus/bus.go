@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -17,6 +19,7 @@ type Options struct {
 	Name           string // client name shown by the server
 	Stream         string
 	Subject        string // events are published on Subject
+	Partitions     int    // >1: stream Stream_<n> on subject Subject.<n> per partition
 	DLQStream      string
 	DLQSubject     string // dead letters are published on DLQSubject
 	Replicas       int
@@ -77,24 +80,47 @@ func Connect(opts Options, emb *Embedded, log zerolog.Logger) (*Bus, error) {
 	return &Bus{nc: nc, js: js, opts: opts, log: log}, nil
 }
 
-// EnsureStreams creates or updates the event and dead-letter streams. It
-// retries with short attempts until ctx ends, because a fresh cluster has no
-// meta leader for a few seconds.
+// Partitions is how many event streams there are (at least 1).
+func (b *Bus) Partitions() int { return max(b.opts.Partitions, 1) }
+
+// StreamName is the event stream of partition part. With one partition it
+// is Options.Stream itself (the layout of a single-stream installation);
+// with more, Stream_<part>.
+func (b *Bus) StreamName(part int) string {
+	if b.Partitions() == 1 {
+		return b.opts.Stream
+	}
+	return b.opts.Stream + "_" + strconv.Itoa(part)
+}
+
+// SubjectName is the subject partition part is published on: Subject, or
+// Subject.<part> with more than one partition.
+func (b *Bus) SubjectName(part int) string {
+	if b.Partitions() == 1 {
+		return b.opts.Subject
+	}
+	return b.opts.Subject + "." + strconv.Itoa(part)
+}
+
+// EnsureStreams creates or updates the event streams (one per partition)
+// and the dead-letter stream. It retries with short attempts until ctx
+// ends, because a fresh cluster has no meta leader for a few seconds.
 func (b *Bus) EnsureStreams(ctx context.Context) error {
-	cfgs := []jetstream.StreamConfig{
-		{
-			Name: b.opts.Stream, Subjects: []string{b.opts.Subject},
+	var cfgs []jetstream.StreamConfig
+	for part := range b.Partitions() {
+		cfgs = append(cfgs, jetstream.StreamConfig{
+			Name: b.StreamName(part), Subjects: []string{b.SubjectName(part)},
 			Storage: jetstream.FileStorage, Replicas: b.opts.Replicas,
 			Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardNew,
 			MaxAge: b.opts.MaxAge, MaxBytes: b.opts.MaxBytes, Duplicates: b.opts.DedupWindow,
-		},
-		{
-			Name: b.opts.DLQStream, Subjects: []string{b.opts.DLQSubject},
-			Storage: jetstream.FileStorage, Replicas: b.opts.Replicas,
-			Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardNew,
-			MaxAge: 30 * 24 * time.Hour, MaxBytes: b.opts.MaxBytes / 10,
-		},
+		})
 	}
+	cfgs = append(cfgs, jetstream.StreamConfig{
+		Name: b.opts.DLQStream, Subjects: []string{b.opts.DLQSubject},
+		Storage: jetstream.FileStorage, Replicas: b.opts.Replicas,
+		Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardNew,
+		MaxAge: 30 * 24 * time.Hour, MaxBytes: b.opts.MaxBytes / 10,
+	})
 	for _, cfg := range cfgs {
 		for {
 			actx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -111,6 +137,18 @@ func (b *Bus) EnsureStreams(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Partition maps a key (a visitor id, or an event id when there is none)
+// to one of n partitions: stable across processes, versions and restarts,
+// so every event of a visitor lands in the same partition, in order.
+func Partition(key string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(n))
 }
 
 // Connected reports whether the connection is up now.
@@ -132,16 +170,17 @@ func (p Pending) Wait(ctx context.Context) error {
 	}
 }
 
-// Publish starts an asynchronous publish of one message. A non-empty msgID
+// Publish starts an asynchronous publish of one message to partition part
+// (0 <= part < Partitions). A non-empty msgID
 // becomes Nats-Msg-Id, so JetStream drops a repeat inside the dedup window;
 // an empty one adds nothing to the stream's dedup map (whose upkeep, at tens
 // of thousands of ids a second, was the collector's worst latency tail).
 // data must not be modified afterwards: the client keeps it for retries.
-func (b *Bus) Publish(msgID string, data []byte) (Pending, error) {
+func (b *Bus) Publish(part int, msgID string, data []byte) (Pending, error) {
 	if !b.nc.IsConnected() {
 		return Pending{}, ErrNotConnected
 	}
-	m := &nats.Msg{Subject: b.opts.Subject, Data: data}
+	m := &nats.Msg{Subject: b.SubjectName(part), Data: data}
 	if msgID != "" {
 		m.Header = nats.Header{jetstream.MsgIDHeader: []string{msgID}}
 	}

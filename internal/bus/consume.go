@@ -2,8 +2,10 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -14,16 +16,24 @@ import (
 type ConsumerOptions struct {
 	Durable       string // every sink process with this name shares the work
 	AckWait       time.Duration
-	MaxAckPending int
+	MaxAckPending int   // per partition
+	Partitions    []int // partitions to consume; empty: all
 }
 
-// Consumer is a durable pull consumer on the event stream.
+// Consumer is the durable pull consumer on each consumed partition's
+// stream (one JetStream consumer per stream, all with the same name).
 type Consumer struct {
-	c    jetstream.Consumer
-	name string
+	parts []partConsumer
+	name  string
 }
 
-// Consumer creates or updates the durable consumer. Messages are delivered
+type partConsumer struct {
+	c      jetstream.Consumer
+	stream string
+}
+
+// Consumer creates or updates the durable consumer on every partition it
+// consumes. Messages are delivered
 // until acked or terminated: no MaxDeliver, so a long store outage never
 // turns into silent loss; poison messages are dead-lettered by the worker.
 func (b *Bus) Consumer(ctx context.Context, o ConsumerOptions) (*Consumer, error) {
@@ -36,44 +46,93 @@ func (b *Bus) Consumer(ctx context.Context, o ConsumerOptions) (*Consumer, error
 		MaxAckPending: o.MaxAckPending,
 		MaxWaiting:    512,
 	}
-	var (
-		c   jetstream.Consumer
-		err error
-	)
-	for {
-		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		c, err = b.js.CreateOrUpdateConsumer(actx, b.opts.Stream, cfg)
-		cancel()
-		if err == nil || ctx.Err() != nil {
-			break
+	parts := o.Partitions
+	if len(parts) == 0 {
+		for p := range b.Partitions() {
+			parts = append(parts, p)
 		}
-		time.Sleep(250 * time.Millisecond)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("creating consumer %s on %s: %w", o.Durable, b.opts.Stream, err)
+	out := &Consumer{name: o.Durable}
+	for _, p := range parts {
+		if p < 0 || p >= b.Partitions() {
+			return nil, fmt.Errorf("consuming partition %d: there are %d", p, b.Partitions())
+		}
+		stream := b.StreamName(p)
+		var (
+			c   jetstream.Consumer
+			err error
+		)
+		for {
+			actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			c, err = b.js.CreateOrUpdateConsumer(actx, stream, cfg)
+			cancel()
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("creating consumer %s on %s: %w", o.Durable, stream, err)
+		}
+		out.parts = append(out.parts, partConsumer{c: c, stream: stream})
 	}
-	return &Consumer{c: c, name: o.Durable}, nil
+	return out, nil
 }
 
-// Fetch returns up to n messages, waiting at most wait for the first ones.
-// It returns early with fewer when wait passes.
+// Fetch returns up to n messages of each consumed partition, waiting at
+// most wait for them (partitions are fetched concurrently). It returns
+// early with fewer when wait passes, and an error only when no partition
+// gave a message and one failed.
 func (c *Consumer) Fetch(n int, wait time.Duration) ([]*Msg, error) {
-	batch, err := c.c.Fetch(n, jetstream.FetchMaxWait(wait))
+	if len(c.parts) == 1 {
+		return c.parts[0].fetch(n, wait, c.name)
+	}
+	got := make([][]*Msg, len(c.parts))
+	errs := make([]error, len(c.parts))
+	var wg sync.WaitGroup
+	for i := range c.parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = c.parts[i].fetch(n, wait, c.name)
+		}()
+	}
+	wg.Wait()
+	var msgs []*Msg
+	for _, g := range got {
+		msgs = append(msgs, g...)
+	}
+	if len(msgs) == 0 {
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+	}
+	return msgs, nil
+}
+
+func (p partConsumer) fetch(n int, wait time.Duration, name string) ([]*Msg, error) {
+	batch, err := p.c.Fetch(n, jetstream.FetchMaxWait(wait))
 	if err != nil {
-		return nil, fmt.Errorf("fetching from %s: %w", c.name, err)
+		return nil, fmt.Errorf("fetching from %s on %s: %w", name, p.stream, err)
 	}
 	msgs := make([]*Msg, 0, n)
 	for m := range batch.Messages() {
-		msgs = append(msgs, &Msg{m: m})
+		msgs = append(msgs, &Msg{m: m, stream: p.stream})
 	}
 	if err := batch.Error(); err != nil && len(msgs) == 0 {
-		return nil, fmt.Errorf("fetching from %s: %w", c.name, err)
+		return nil, fmt.Errorf("fetching from %s on %s: %w", name, p.stream, err)
 	}
 	return msgs, nil
 }
 
 // Msg is one delivered message.
-type Msg struct{ m jetstream.Msg }
+type Msg struct {
+	m      jetstream.Msg
+	stream string
+}
+
+// Stream is the partition stream the message came from.
+func (m *Msg) Stream() string { return m.stream }
 
 // Data is the canonical event encoding.
 func (m *Msg) Data() []byte { return m.m.Data() }
@@ -111,13 +170,13 @@ func (b *Bus) DeadLetter(ctx context.Context, msg *Msg, line int, data []byte, c
 		Header: nats.Header{
 			"Spoor-Reason":     []string{reason},
 			"Spoor-Consumer":   []string{consumer},
-			"Spoor-Stream":     []string{b.opts.Stream},
+			"Spoor-Stream":     []string{msg.stream},
 			"Spoor-Stream-Seq": []string{strconv.FormatUint(msg.StreamSeq(), 10)},
 			"Spoor-Line":       []string{strconv.Itoa(line)},
 			"Spoor-Dead-At":    []string{time.Now().UTC().Format(time.RFC3339Nano)},
 		},
 	}
-	dl.Header.Set(jetstream.MsgIDHeader, "dlq-"+strconv.FormatUint(msg.StreamSeq(), 10)+"-"+strconv.Itoa(line))
+	dl.Header.Set(jetstream.MsgIDHeader, "dlq-"+msg.stream+"-"+strconv.FormatUint(msg.StreamSeq(), 10)+"-"+strconv.Itoa(line))
 	if _, err := b.js.PublishMsg(ctx, dl); err != nil {
 		return fmt.Errorf("publishing dead letter: %w", err)
 	}
@@ -130,9 +189,18 @@ func (b *Bus) DeadLetters(ctx context.Context, max int) ([]StoredMsg, error) {
 	return b.read(ctx, b.opts.DLQStream, max)
 }
 
-// Events reads the event stream from the start (tests and tools).
+// Events reads every partition's event stream from the start (tests and
+// tools), partition after partition.
 func (b *Bus) Events(ctx context.Context, max int) ([]StoredMsg, error) {
-	return b.read(ctx, b.opts.Stream, max)
+	var out []StoredMsg
+	for p := range b.Partitions() {
+		got, err := b.read(ctx, b.StreamName(p), max-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+	}
+	return out, nil
 }
 
 func (b *Bus) read(ctx context.Context, stream string, max int) ([]StoredMsg, error) {
@@ -162,15 +230,19 @@ type StoredMsg struct {
 	Data   []byte
 }
 
-// StreamMsgs is the number of messages the event stream holds.
+// StreamMsgs is the number of messages the event streams hold.
 func (b *Bus) StreamMsgs(ctx context.Context) (uint64, error) {
-	s, err := b.js.Stream(ctx, b.opts.Stream)
-	if err != nil {
-		return 0, fmt.Errorf("opening stream: %w", err)
+	var n uint64
+	for p := range b.Partitions() {
+		s, err := b.js.Stream(ctx, b.StreamName(p))
+		if err != nil {
+			return 0, fmt.Errorf("opening stream: %w", err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("reading stream info: %w", err)
+		}
+		n += info.State.Msgs
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("reading stream info: %w", err)
-	}
-	return info.State.Msgs, nil
+	return n, nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ type HTTP struct {
 	ReadTimeout          time.Duration `mapstructure:"read_timeout"`
 	WriteTimeout         time.Duration `mapstructure:"write_timeout"`
 	IdleTimeout          time.Duration `mapstructure:"idle_timeout"`
+	ShutdownDelay        time.Duration `mapstructure:"shutdown_delay"`
 	MaxBodyBytes         int           `mapstructure:"max_body_bytes"`
 	MaxDecompressedBytes int           `mapstructure:"max_decompressed_bytes"`
 	MaxHeaderBytes       int           `mapstructure:"max_header_bytes"`
@@ -78,6 +80,7 @@ type NATS struct {
 	DLQStream      string        `mapstructure:"dlq_stream"`
 	DLQSubject     string        `mapstructure:"dlq_subject"`
 	Replicas       int           `mapstructure:"replicas"`
+	Partitions     int           `mapstructure:"partitions"`
 	MaxAge         time.Duration `mapstructure:"max_age"`
 	MaxBytes       int64         `mapstructure:"max_bytes"`
 	DedupWindow    time.Duration `mapstructure:"dedup_window"`
@@ -95,6 +98,7 @@ type Sink struct {
 	RateLimit     float64         `mapstructure:"rate_limit"`
 	Backoff       []time.Duration `mapstructure:"backoff"`
 	WriteTimeout  time.Duration   `mapstructure:"write_timeout"`
+	Partitions    []int           `mapstructure:"partitions"`
 }
 
 type Cassandra struct {
@@ -142,7 +146,7 @@ func Default() Config {
 		Log:     Log{Level: "info", Format: "console"},
 		HTTP: HTTP{
 			Addr: "127.0.0.1:8080", ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
-			MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 4 << 20, MaxHeaderBytes: 16 << 10, MaxConns: 65536,
+			ShutdownDelay: 0, MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 4 << 20, MaxHeaderBytes: 16 << 10, MaxConns: 65536,
 			CORSOrigins: []string{}, TrustedProxies: []string{}, RateLimitPerIP: 0, RateBurstPerIP: 200,
 		},
 		Collector: Collector{
@@ -152,14 +156,14 @@ func Default() Config {
 		Spool: Spool{Dir: "", MaxBytes: 1 << 30, SegmentBytes: 8 << 20, ReplayRetry: time.Second, RetryAfterSec: 5},
 		NATS: NATS{
 			URL: "", Listen: "", Stream: "SPOOR_EVENTS", Subject: "spoor.events", DLQStream: "SPOOR_DLQ", DLQSubject: "spoor.dlq",
-			Replicas: 1, MaxAge: 72 * time.Hour, MaxBytes: 10 << 30, DedupWindow: 2 * time.Minute, MaxPending: 4096,
+			Replicas: 1, Partitions: 1, MaxAge: 72 * time.Hour, MaxBytes: 10 << 30, DedupWindow: 2 * time.Minute, MaxPending: 4096,
 			ConnectTimeout: 5 * time.Second,
 		},
 		Sink: Sink{
 			Type: "auto", Consumer: "spoor-sink", BatchSize: 500, BatchWait: 500 * time.Millisecond, AckWait: 60 * time.Second,
 			MaxAckPending: 20000, RateLimit: 0,
 			Backoff:      []time.Duration{time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute},
-			WriteTimeout: 20 * time.Second,
+			WriteTimeout: 20 * time.Second, Partitions: []int{},
 		},
 		File: File{Dir: "", RollBytes: 64 << 20, RollInterval: time.Minute, DedupWindow: 250000},
 		Cassandra: Cassandra{
@@ -193,6 +197,7 @@ func Load(path string) (Config, error) {
 	hook := mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
+		stringToIntSlice,
 	)
 	if err := v.UnmarshalExact(&c, viper.DecodeHook(hook)); err != nil {
 		return Config{}, fmt.Errorf("decoding config: %w", err)
@@ -202,6 +207,26 @@ func Load(path string) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// stringToIntSlice reads a list of numbers from an environment variable
+// ("0,2"; empty: none). StringToSliceHookFunc only makes []string.
+func stringToIntSlice(f, t reflect.Type, data any) (any, error) {
+	if f.Kind() != reflect.String || t != reflect.TypeOf([]int(nil)) {
+		return data, nil
+	}
+	var out []int
+	for _, part := range strings.Split(data.(string), ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func (c *Config) resolvePaths() {
@@ -235,6 +260,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.Addr == "" {
 		bad("http.addr", "must not be empty")
+	}
+	if c.HTTP.ShutdownDelay < 0 || c.HTTP.ShutdownDelay > 5*time.Minute {
+		bad("http.shutdown_delay", "must be 0..5m, got %v", c.HTTP.ShutdownDelay)
 	}
 	for key, d := range map[string]time.Duration{"http.read_timeout": c.HTTP.ReadTimeout, "http.write_timeout": c.HTTP.WriteTimeout,
 		"http.idle_timeout": c.HTTP.IdleTimeout, "collector.ack_timeout": c.Collector.AckTimeout, "sink.batch_wait": c.Sink.BatchWait,
@@ -270,6 +298,16 @@ func (c *Config) Validate() error {
 	}
 	if c.NATS.URL == "" && c.NATS.Replicas != 1 {
 		bad("nats.replicas", "the embedded server is a single node: use 1, or set nats.url to a cluster")
+	}
+	if c.NATS.Partitions < 1 || c.NATS.Partitions > 256 {
+		bad("nats.partitions", "must be 1..256, got %d", c.NATS.Partitions)
+	}
+	seenPart := map[int]bool{}
+	for _, p := range c.Sink.Partitions {
+		if p < 0 || p >= c.NATS.Partitions || seenPart[p] {
+			bad("sink.partitions", "%d is not one of the %d partitions (0..%d), or is listed twice", p, c.NATS.Partitions, c.NATS.Partitions-1)
+		}
+		seenPart[p] = true
 	}
 	if c.Sink.AckWait <= c.Sink.WriteTimeout {
 		bad("sink.ack_wait", "must exceed sink.write_timeout, or a slow write is redelivered while in progress")

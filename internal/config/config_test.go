@@ -39,13 +39,16 @@ func TestEnvOverrides(t *testing.T) {
 	t.Setenv("SPOOR_COLLECTOR_ACK_TIMEOUT", "250ms")
 	t.Setenv("SPOOR_HTTP_CORS_ORIGINS", "https://a.example,https://b.example")
 	t.Setenv("SPOOR_SINK_BATCH_SIZE", "100")
+	t.Setenv("SPOOR_NATS_PARTITIONS", "3")
+	t.Setenv("SPOOR_SINK_PARTITIONS", "0,2")
 	c, err := Load("../../config.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.HTTP.Addr != "127.0.0.1:9999" || c.DataDir != "/tmp/spoor-x" || c.NATS.URL != "nats://127.0.0.1:4222" ||
 		c.Collector.AckTimeout != 250*time.Millisecond || c.Sink.BatchSize != 100 ||
-		!reflect.DeepEqual(c.HTTP.CORSOrigins, []string{"https://a.example", "https://b.example"}) {
+		!reflect.DeepEqual(c.HTTP.CORSOrigins, []string{"https://a.example", "https://b.example"}) ||
+		c.NATS.Partitions != 3 || !reflect.DeepEqual(c.Sink.Partitions, []int{0, 2}) {
 		t.Fatalf("env not applied: %+v", c)
 	}
 	if c.Spool.Dir != "/tmp/spoor-x/spool" {
@@ -64,6 +67,9 @@ func TestRejects(t *testing.T) {
 		{"bad level", `{"log": {"level": "loud"}}`, "log.level"},
 		{"replicas on embedded", `{"nats": {"replicas": 3}}`, "nats.replicas"},
 		{"bad cors", `{"http": {"cors_origins": ["example.com"]}}`, "cors_origins"},
+		{"no partitions", `{"nats": {"partitions": 0}}`, "nats.partitions"},
+		{"sink partition out of range", `{"nats": {"partitions": 3}, "sink": {"partitions": [3]}}`, "sink.partitions"},
+		{"sink partition twice", `{"nats": {"partitions": 3}, "sink": {"partitions": [1, 1]}}`, "sink.partitions"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -15,7 +15,35 @@ import (
 func ReadTable(ctx context.Context, s *gocql.Session, keyspace, table string) ([]*schema.Event, error) {
 	keys := "app, event_id, ts, visitor_id"
 	q := fmt.Sprintf("SELECT %s FROM %s.%s", columnList(keys), keyspace, table)
-	iter := s.Query(q).WithContext(ctx).PageSize(1000).Iter()
+	return scanEvents(s.Query(q).WithContext(ctx).PageSize(1000).Iter(), keyspace+"."+table)
+}
+
+// ReadDay reads one app's events of one day from events_by_day by its
+// partition keys: each (app, day, bucket) partition in turn, never a table
+// scan. The bucket count comes from the keyspace's settings.
+func ReadDay(ctx context.Context, s *gocql.Session, keyspace, app string, day time.Time) ([]*schema.Event, error) {
+	var v string
+	if err := s.Query(fmt.Sprintf("SELECT value FROM %s.settings WHERE name = 'buckets'", keyspace)).WithContext(ctx).Scan(&v); err != nil {
+		return nil, fmt.Errorf("reading the bucket count: %w", err)
+	}
+	var buckets int
+	if _, err := fmt.Sscan(v, &buckets); err != nil || buckets <= 0 {
+		return nil, fmt.Errorf("settings.buckets is %q", v)
+	}
+	keys := "app, event_id, ts, visitor_id"
+	q := fmt.Sprintf("SELECT %s FROM %s.events_by_day WHERE app = ? AND day = ? AND bucket = ?", columnList(keys), keyspace)
+	var out []*schema.Event
+	for b := range buckets {
+		evs, err := scanEvents(s.Query(q, app, Day(day), int16(b)).WithContext(ctx).PageSize(5000).Iter(), keyspace+".events_by_day")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+	}
+	return out, nil
+}
+
+func scanEvents(iter *gocql.Iter, table string) ([]*schema.Event, error) {
 	var out []*schema.Event
 	for {
 		e := &schema.Event{}
@@ -36,7 +64,7 @@ func ReadTable(ctx context.Context, s *gocql.Session, keyspace, table string) ([
 		out = append(out, e)
 	}
 	if err := iter.Close(); err != nil {
-		return nil, fmt.Errorf("reading %s.%s: %w", keyspace, table, err)
+		return nil, fmt.Errorf("reading %s: %w", table, err)
 	}
 	return out, nil
 }
