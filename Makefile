@@ -5,7 +5,7 @@ GO ?= go
 # with "context deadline exceeded" (golang/go#75804, fixed in Go 1.27).
 FUZZ_EXECS ?= 150000x
 
-.PHONY: run test vet fmt-check unit fuzz sdk build bench cassandra cassandra-stop
+.PHONY: run test vet fmt-check unit fuzz sdk compose faults build bench cassandra cassandra-stop
 
 run:
 	$(GO) run ./cmd/spoor run
@@ -13,7 +13,7 @@ run:
 build:
 	$(GO) build -o bin/spoor ./cmd/spoor
 
-test: fmt-check vet cassandra unit fuzz sdk
+test: fmt-check vet compose cassandra unit fuzz sdk faults
 
 # A real single-node Cassandra from Maven Central (safe to call twice; left
 # running for the next `make test`; `make cassandra-stop` stops it).
@@ -42,6 +42,17 @@ fuzz:
 # against the real binary (installs Debian's chromium when run as root).
 sdk:
 	bash scripts/sdk-test.sh
+
+# docker-compose.yml checked by the real Docker Compose (`config`); its keys
+# against the code by a Go test in internal/config.
+compose:
+	bash scripts/compose-check.sh
+
+# The fastest faults against a real cluster (3 NATS, 3 Cassandra, 2
+# collectors, 2 sinks): every answered event stored exactly once. The whole
+# matrix: bash scripts/faults/matrix.sh (results in docs/reliability.md).
+faults:
+	bash scripts/faults/run.sh sink-kill,collector-term,leader-stepdown
 
 bench:
 	bash scripts/bench/run.sh

@@ -92,16 +92,12 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 	return out, clientIDs, nil
 }
 
-// partition is the bus partition of e: by its visitor, so a visitor's
-// events stay together and in order, or by its event id when it has none.
+// partition is the bus partition of e (schema.Event.PartitionKey).
 func (c *Collector) partition(e *schema.Event) int {
 	if c.cfg.Partitions <= 1 {
 		return 0
 	}
-	if e.VisitorID != "" {
-		return bus.Partition(e.VisitorID, c.cfg.Partitions)
-	}
-	return bus.Partition(e.EventID, c.cfg.Partitions)
+	return bus.Partition(e.PartitionKey(), c.cfg.Partitions)
 }
 
 // partitionOf is the partition of an encoded message (one or more event

@@ -84,3 +84,13 @@ type Event struct {
 	// Decode), so a sink that stores JSON need not encode it again.
 	Raw []byte `json:"-"`
 }
+
+// PartitionKey is what places an event in a bus partition: its visitor, so
+// one visitor's events stay together and in order, or its event id when it
+// has none.
+func (e *Event) PartitionKey() string {
+	if e.VisitorID != "" {
+		return e.VisitorID
+	}
+	return e.EventID
+}

@@ -2,26 +2,36 @@
 # A real single-node Apache Cassandra for tests and laptops, from Maven Central.
 #
 #   scripts/cassandra.sh start        fetch (once, cached in ~/.m2) and start; waits for CQL; safe to call twice
-#   scripts/cassandra.sh stop         stop it
+#   scripts/cassandra.sh stop         stop it (kill: with SIGKILL)
+#   scripts/cassandra.sh wait         wait until CQL answers
 #   scripts/cassandra.sh status       exit 0 when CQL answers
 #   scripts/cassandra.sh query "CQL"  run one statement and print the rows
 #   scripts/cassandra.sh fetch        only resolve the classpath
 #
 # Environment: CASSANDRA_VERSION (5.0.8), SPOOR_CASSANDRA_PORT (19042, native CQL),
 # CASSANDRA_STORAGE_PORT (17000), CASSANDRA_HEAP (1G), CASSANDRA_DIR (.scratch/cassandra),
-# CASSANDRA_START_TIMEOUT (180 seconds).
+# CASSANDRA_START_TIMEOUT (180 seconds), CASSANDRA_NO_WAIT (1: start returns without waiting for CQL).
+# A node of a cluster (scripts/cluster.sh): CASSANDRA_HOST (127.0.0.1; its listen and CQL address),
+# CASSANDRA_SEEDS (host:storage_port,...), CASSANDRA_CLUSTER (spoor-local), CASSANDRA_TOKEN (0),
+# CASSANDRA_HINTS (false: hinted handoff, for nodes that may be down while others take writes).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+SAY_AS=cassandra.sh
 VERSION=${CASSANDRA_VERSION:-5.0.8}
 PORT=${SPOOR_CASSANDRA_PORT:-19042}
 STORAGE_PORT=${CASSANDRA_STORAGE_PORT:-17000}
 HEAP=${CASSANDRA_HEAP:-1G}
 DIR=${CASSANDRA_DIR:-$ROOT/.scratch/cassandra}
+HOST=${CASSANDRA_HOST:-127.0.0.1}
+SEEDS=${CASSANDRA_SEEDS:-$HOST:$STORAGE_PORT}
+CLUSTER=${CASSANDRA_CLUSTER:-spoor-local}
+TOKEN=${CASSANDRA_TOKEN:-0}
+HINTS=${CASSANDRA_HINTS:-false}
 LIB=$ROOT/.cache/cassandra-$VERSION/lib
 TIMEOUT=${CASSANDRA_START_TIMEOUT:-180}
 PIDFILE=$DIR/cassandra.pid
-
-say() { echo "cassandra.sh: $*" >&2; }
 
 fetch() {
   if [ -f "$LIB/cassandra-all-$VERSION.jar" ] && [ -f "$LIB/.complete" ]; then return 0; fi
@@ -38,18 +48,15 @@ fetch() {
   return 1
 }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
-
-running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
-
 start() {
-  if running && port_open; then say "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"; return 0; fi
-  if port_open; then say "port $PORT is taken by another process"; return 1; fi
+  if running "$PIDFILE" && port_open "$HOST" "$PORT"; then say "already running (pid $(cat "$PIDFILE")) on $HOST:$PORT"; return 0; fi
+  if port_open "$HOST" "$PORT"; then say "port $HOST:$PORT is taken by another process"; return 1; fi
   fetch
   mkdir -p "$DIR/data" "$DIR/logs"
-  sed -e "s/@NATIVE_PORT@/$PORT/" -e "s/@STORAGE_PORT@/$STORAGE_PORT/" \
+  sed -e "s/@NATIVE_PORT@/$PORT/" -e "s/@STORAGE_PORT@/$STORAGE_PORT/" -e "s/@HOST@/$HOST/g" \
+    -e "s/@SEEDS@/$SEEDS/" -e "s/@CLUSTER@/$CLUSTER/" -e "s/@TOKEN@/$TOKEN/" -e "s/@HINTS@/$HINTS/" \
     "$ROOT/scripts/cassandra/cassandra.yaml.in" > "$DIR/cassandra.yaml"
-  say "starting Cassandra $VERSION on 127.0.0.1:$PORT (data in $DIR/data, log in $DIR/logs)"
+  say "starting Cassandra $VERSION on $HOST:$PORT (data in $DIR/data, log in $DIR/logs)"
   # The flags bin/cassandra would add on Java 17 (conf/jvm17-server.options,
   # jvm-server.options, cassandra-env.sh's jamm agent), a small heap, and the
   # properties that make a single test node start fast.
@@ -65,28 +72,34 @@ start() {
     -Dcassandra.jmx.local.port=0 \
     -cp "$LIB/*" org.apache.cassandra.service.CassandraDaemon > "$DIR/logs/stdout.log" 2>&1 &
   echo $! > "$PIDFILE"
+  if [ "${CASSANDRA_NO_WAIT:-}" = 1 ]; then return 0; fi
+  wait_ready
+}
+
+# wait_ready: until CQL answers, or fail with the log's tail.
+wait_ready() {
   local start=$SECONDS
-  until port_open; do
-    if ! running; then say "Cassandra exited during start-up:"; tail -40 "$DIR/logs/stdout.log" >&2; return 1; fi
-    if (( SECONDS - start > TIMEOUT )); then say "CQL port not open after ${TIMEOUT}s:"; tail -40 "$DIR/logs/stdout.log" >&2; stop; return 1; fi
-    sleep 1
-  done
-  say "ready in $((SECONDS - start))s (pid $(cat "$PIDFILE"))"
+  if ! wait_port "$HOST" "$PORT" "$TIMEOUT" "$PIDFILE"; then
+    if running "$PIDFILE"; then say "CQL port not open after ${TIMEOUT}s:"; stop; else say "Cassandra exited during start-up:"; fi
+    tail -40 "$DIR/logs/stdout.log" >&2
+    return 1
+  fi
+  say "$HOST:$PORT ready in $((SECONDS - start))s (pid $(cat "$PIDFILE"))"
 }
 
 stop() {
-  if ! running; then say "not running"; rm -f "$PIDFILE"; return 0; fi
-  local pid; pid=$(cat "$PIDFILE")
-  kill "$pid"
-  for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || { rm -f "$PIDFILE"; say "stopped"; return 0; }; sleep 1; done
-  kill -9 "$pid" 2>/dev/null || true; rm -f "$PIDFILE"; say "killed"
+  if ! running "$PIDFILE"; then say "not running ($HOST:$PORT)"; rm -f "$PIDFILE"; return 0; fi
+  stop_pidfile "$PIDFILE" 60 "${1:-TERM}"
+  say "stopped ($HOST:$PORT)"
 }
 
 case "${1:-}" in
   start) start ;;
+  wait) wait_ready ;;
   stop) stop ;;
-  status) if port_open; then say "CQL answers on 127.0.0.1:$PORT"; else say "not answering on 127.0.0.1:$PORT"; exit 1; fi ;;
-  query) shift; cd "$ROOT" && go run ./scripts/cql -hosts "127.0.0.1:$PORT" "$@" ;;
+  kill) stop KILL ;;
+  status) if port_open "$HOST" "$PORT"; then say "CQL answers on $HOST:$PORT"; else say "not answering on $HOST:$PORT"; exit 1; fi ;;
+  query) shift; cd "$ROOT" && go run ./scripts/cql -hosts "$HOST:$PORT" "$@" ;;
   fetch) fetch ;;
-  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -12,6 +12,13 @@ import (
 	"github.com/spoor-dev/spoor/sinks/cassandra"
 )
 
+func init() {
+	register(command{name: "config", short: "print the effective configuration as JSON (secrets redacted) and exit",
+		run: func(c *invocation) int { return printConfig(c.cfg) }})
+	register(command{name: "schema apply", short: "create the Cassandra keyspace and apply pending migrations",
+		run: func(c *invocation) int { return applySchema(c.cfg, newLogger(c.cfg.Log)) }})
+}
+
 func printConfig(cfg config.Config) int {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")

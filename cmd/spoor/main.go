@@ -1,34 +1,17 @@
-// Command spoor runs the tracking pipeline. main only wires: it loads the
-// configuration, builds the logger, starts the roles and stops them on
-// SIGINT/SIGTERM.
+// Command spoor runs the tracking pipeline. main only wires: it finds the
+// subcommand (commands.go; each in its own file), loads the configuration
+// and runs it.
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/spoor-dev/spoor/internal/app"
 	"github.com/spoor-dev/spoor/internal/config"
 )
-
-const usage = `usage: spoor [-config config.json] <command>
-
-commands:
-  run        the whole pipeline on one machine: embedded NATS JetStream,
-             collector and sink workers
-  collector  the HTTP collector only (set nats.url to a NATS cluster)
-  sink       sink workers only (set nats.url to a NATS cluster)
-  schema apply
-             create the Cassandra keyspace and apply pending migrations
-  config     print the effective configuration as JSON and exit
-`
 
 func main() {
 	os.Exit(run())
@@ -38,76 +21,37 @@ func run() int {
 	fs := flag.NewFlagSet("spoor", flag.ContinueOnError)
 	cfgPath := fs.String("config", "config.json", "configuration file (missing file: built-in defaults)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (benchmarks)")
-	fs.Usage = func() { fmt.Fprint(os.Stderr, usage); fs.PrintDefaults() }
-	if err := fs.Parse(os.Args[1:]); err != nil || fs.NArg() < 1 {
+	fs.Usage = func() { printUsage(os.Stderr); fs.PrintDefaults() }
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return 2
+	}
+	if fs.NArg() < 1 || fs.Arg(0) == "help" {
 		fs.Usage()
 		return 2
 	}
-	cfg, err := config.Load(*cfgPath)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "spoor: %v\n", err)
+	cmd, rest, ok := lookup(fs.Args())
+	if !ok {
+		fmt.Fprintf(os.Stderr, "spoor: unknown command %q\n\n", fs.Arg(0))
+		fs.Usage()
 		return 2
 	}
-	var roles app.Roles
-	switch fs.Arg(0) {
-	case "run":
-		roles = app.Roles{Collector: true, Sink: true}
-	case "collector":
-		roles = app.Roles{Collector: true}
-	case "sink":
-		roles = app.Roles{Sink: true}
-	case "config":
-		return printConfig(cfg)
-	case "schema":
-		if fs.Arg(1) != "apply" {
-			fs.Usage()
+	cfs := flag.NewFlagSet("spoor "+cmd.name, flag.ContinueOnError)
+	if cmd.flags != nil {
+		cmd.flags(cfs)
+	}
+	if err := cfs.Parse(rest); err != nil {
+		return 2
+	}
+	inv := &invocation{args: cfs.Args(), cpuProfile: *cpuProfile, fs: cfs}
+	if !cmd.noConfig {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "spoor: %v\n", err)
 			return 2
 		}
-		return applySchema(cfg, newLogger(cfg.Log))
-	default:
-		fs.Usage()
-		return 2
+		inv.cfg = cfg
 	}
-	log := newLogger(cfg.Log)
-	tuneGC()
-	if n := app.Procs(cfg.Procs, roles); n > 0 {
-		runtime.GOMAXPROCS(n)
-	}
-	if *cpuProfile != "" {
-		stopProfile, err := startCPUProfile(*cpuProfile)
-		if err != nil {
-			log.Error().Err(err).Msg("cpu profile")
-			return 1
-		}
-		defer stopProfile()
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	a, err := app.Start(ctx, cfg, roles, log)
-	if err != nil {
-		log.Error().Err(err).Msg("start failed")
-		return 1
-	}
-	ev := log.Info().Str("command", fs.Arg(0)).Str("data_dir", cfg.DataDir).Int("gomaxprocs", runtime.GOMAXPROCS(0))
-	if a.Addr() != "" {
-		ev = ev.Str("listen", "http://"+a.Addr())
-	}
-	if cfg.NATS.URL == "" {
-		ev = ev.Str("nats", "embedded")
-	} else {
-		ev = ev.Str("nats", cfg.NATS.URL)
-	}
-	if roles.Sink && cfg.SinkType() == "cassandra" {
-		ev = ev.Str("events", fmt.Sprintf("cassandra %v keyspace %s", cfg.Cassandra.Hosts, cfg.Cassandra.Keyspace))
-	} else if roles.Sink {
-		ev = ev.Str("events", cfg.File.Dir+"/dt=YYYY-MM-DD/hour=HH/part-*.ndjson.gz")
-	}
-	ev.Msg("spoor started")
-	<-ctx.Done()
-	log.Info().Msg("shutting down")
-	a.Stop()
-	log.Info().Msg("stopped")
-	return 0
+	return cmd.run(inv)
 }
 
 func newLogger(c config.Log) zerolog.Logger {

@@ -65,7 +65,7 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 			return a, err
 		}
 	}
-	if a.Bus, err = bus.Connect(busOptions(cfg), a.emb, log); err != nil {
+	if a.Bus, err = bus.Connect(BusOptions(cfg), a.emb, log); err != nil {
 		return a, err
 	}
 	if roles.Sink || a.emb != nil {
@@ -98,7 +98,8 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 	return a, nil
 }
 
-func busOptions(cfg config.Config) bus.Options {
+// BusOptions is the bus configuration of cfg (tools connect with it too).
+func BusOptions(cfg config.Config) bus.Options {
 	n := cfg.NATS
 	return bus.Options{URL: n.URL, Name: "spoor", Stream: n.Stream, Subject: n.Subject, DLQStream: n.DLQStream,
 		DLQSubject: n.DLQSubject, Replicas: n.Replicas, Partitions: n.Partitions, MaxAge: n.MaxAge, MaxBytes: n.MaxBytes,

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/spoor-dev/spoor/internal/app"
+)
+
+func init() {
+	register(command{name: "run", short: "the whole pipeline on one machine: embedded NATS JetStream, collector and sink workers",
+		run: func(c *invocation) int { return serve(c, "run", app.Roles{Collector: true, Sink: true}) }})
+	register(command{name: "collector", short: "the HTTP collector only (set nats.url to a NATS cluster)",
+		run: func(c *invocation) int { return serve(c, "collector", app.Roles{Collector: true}) }})
+	register(command{name: "sink", short: "sink workers only (set nats.url to a NATS cluster)",
+		run: func(c *invocation) int { return serve(c, "sink", app.Roles{Sink: true}) }})
+}
+
+// serve runs roles until SIGINT or SIGTERM, then stops them in the order
+// that loses nothing.
+func serve(c *invocation, name string, roles app.Roles) int {
+	cfg := c.cfg
+	log := newLogger(cfg.Log)
+	tuneGC()
+	if n := app.Procs(cfg.Procs, roles); n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
+	if c.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(c.cpuProfile)
+		if err != nil {
+			log.Error().Err(err).Msg("cpu profile")
+			return 1
+		}
+		defer stopProfile()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a, err := app.Start(ctx, cfg, roles, log)
+	if err != nil {
+		log.Error().Err(err).Msg("start failed")
+		return 1
+	}
+	ev := log.Info().Str("command", name).Str("data_dir", cfg.DataDir).Int("gomaxprocs", runtime.GOMAXPROCS(0))
+	if a.Addr() != "" {
+		ev = ev.Str("listen", "http://"+a.Addr())
+	}
+	if cfg.NATS.URL == "" {
+		ev = ev.Str("nats", "embedded")
+	} else {
+		ev = ev.Str("nats", cfg.NATS.URL).Int("partitions", cfg.NATS.Partitions)
+	}
+	if roles.Sink && cfg.SinkType() == "cassandra" {
+		ev = ev.Str("events", fmt.Sprintf("cassandra %v keyspace %s", cfg.Cassandra.Hosts, cfg.Cassandra.Keyspace))
+	} else if roles.Sink {
+		ev = ev.Str("events", cfg.File.Dir+"/dt=YYYY-MM-DD/hour=HH/part-*.ndjson.gz")
+	}
+	ev.Msg("spoor started")
+	<-ctx.Done()
+	log.Info().Msg("shutting down")
+	a.Stop()
+	log.Info().Msg("stopped")
+	return 0
+}

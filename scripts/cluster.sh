@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# spoor as a cluster on this machine's loopback, without Docker: three real
+# nats-server processes (JetStream, clustered over routes, streams at R3),
+# three Cassandra nodes on 127.0.0.1, 127.0.0.2 and 127.0.0.3 (keyspace
+# NetworkTopologyStrategy RF 3, writes at LOCAL_QUORUM), two `spoor collector`
+# and two `spoor sink` processes (one durable consumer) pointed at them.
+#
+#   scripts/cluster.sh start            build, start everything, apply the schema; safe to call twice
+#   scripts/cluster.sh stop             stop everything it started
+#   scripts/cluster.sh status           what runs, where, and each partition's leader
+#   scripts/cluster.sh load [ARGS]      steady load through both collectors, then an exact
+#                                       reconciliation (scripts/faults with -faults none; ARGS go to it)
+#   scripts/cluster.sh up MEMBER        start one member (nats1..3, cass1..3, collector1..2, sink1..2)
+#   scripts/cluster.sh down MEMBER [SIG] stop one member (SIG: TERM by default, KILL for kill -9)
+#   scripts/cluster.sh env              print the environment the spoor processes run with
+#
+# Environment: CLUSTER_DIR (.scratch/cluster), PARTITIONS (3), CLUSTER_CASSANDRA_HEAP (640M),
+# SPOOR_* variables set here override the cluster's defaults for every spoor process.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+SAY_AS=cluster.sh
+DIR=${CLUSTER_DIR:-$ROOT/.scratch/cluster}
+PIDS=$DIR/pids LOGS=$DIR/logs
+NATS_BIN=$ROOT/.cache/bin/nats-server
+SPOOR_BIN=$ROOT/bin/spoor
+CASS_HEAP=${CLUSTER_CASSANDRA_HEAP:-640M}
+CQL_PORT=29042 CASS_STORAGE_PORT=27000
+# Murmur3 tokens splitting the ring in three equal parts, one per node.
+TOKENS=(-9223372036854775808 -3074457345618258603 3074457345618258602)
+
+nats_port() { echo $((24221 + $1)); }      # client port of nats N (1..3)
+nats_route() { echo $((26221 + $1)); }     # cluster route port
+nats_monitor() { echo $((28221 + $1)); }   # HTTP monitoring port
+collector_port() { echo $((18180 + $1)); } # collector N's HTTP port
+nats_urls() { echo "nats://127.0.0.1:$(nats_port 1),nats://127.0.0.1:$(nats_port 2),nats://127.0.0.1:$(nats_port 3)"; }
+
+# The environment of every spoor process (written once; SPOOR_* set by the
+# caller win). A cluster of collectors must share its hash key.
+write_env() {
+  mkdir -p "$DIR" "$PIDS" "$LOGS"
+  [ -f "$DIR/hash.key" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DIR/hash.key"
+  cat > "$DIR/spoor.env" <<EOF
+export SPOOR_NATS_URL='$(nats_urls)'
+export SPOOR_NATS_REPLICAS='3'
+export SPOOR_NATS_PARTITIONS='${PARTITIONS:-3}'
+export SPOOR_COLLECTOR_HASH_KEY='$(cat "$DIR/hash.key")'
+export SPOOR_CASSANDRA_HOSTS='127.0.0.1,127.0.0.2,127.0.0.3'
+export SPOOR_CASSANDRA_PORT='$CQL_PORT'
+export SPOOR_CASSANDRA_KEYSPACE='spoor'
+export SPOOR_CASSANDRA_REPLICATION="{'class': 'NetworkTopologyStrategy', 'datacenter1': 3}"
+export SPOOR_CASSANDRA_CONSISTENCY='local_quorum'
+export SPOOR_CASSANDRA_LOCAL_DC='datacenter1'
+export SPOOR_CASSANDRA_APPLY_SCHEMA='false'
+export SPOOR_SINK_ACK_WAIT='30s'
+export SPOOR_HTTP_SHUTDOWN_DELAY='2s'
+export SPOOR_LOG_FORMAT='json'
+export SPOOR_LOG_LEVEL='info'
+EOF
+  env | grep -E '^SPOOR_' | sed -e "s/'/'\\\\''/g" -e "s/=\(.*\)/='\1'/" -e 's/^/export /' >> "$DIR/spoor.env" || true
+}
+
+build() {
+  mkdir -p "$(dirname "$NATS_BIN")" "$(dirname "$SPOOR_BIN")"
+  (cd "$ROOT" && go build -o "$SPOOR_BIN" ./cmd/spoor)
+  # The real server, at the version go.mod pins (the one spoor embeds).
+  (cd "$ROOT" && go build -o "$NATS_BIN" github.com/nats-io/nats-server/v2)
+}
+
+cass() { # cass N ACTION: scripts/cassandra.sh for node N
+  local n=$1; shift
+  CASSANDRA_DIR="$DIR/cass$n" CASSANDRA_HOST="127.0.0.$n" SPOOR_CASSANDRA_PORT=$CQL_PORT \
+    CASSANDRA_STORAGE_PORT=$CASS_STORAGE_PORT CASSANDRA_CLUSTER=spoor-cluster \
+    CASSANDRA_SEEDS="127.0.0.1:$CASS_STORAGE_PORT,127.0.0.2:$CASS_STORAGE_PORT,127.0.0.3:$CASS_STORAGE_PORT" \
+    CASSANDRA_TOKEN="${TOKENS[$((n - 1))]}" CASSANDRA_HINTS=true CASSANDRA_HEAP=$CASS_HEAP \
+    bash "$ROOT/scripts/cassandra.sh" "$@"
+}
+
+up() {
+  local m=$1 n=${1: -1}
+  case $m in
+    nats[123])
+      if running "$PIDS/$m.pid"; then return 0; fi
+      local routes=() j
+      for j in 1 2 3; do [ "$j" = "$n" ] || routes+=("nats://127.0.0.1:$(nats_route "$j")"); done
+      mkdir -p "$DIR/$m"
+      "$NATS_BIN" -js -sd "$DIR/$m" -n "$m" -a 127.0.0.1 -p "$(nats_port "$n")" -m "$(nats_monitor "$n")" \
+        --cluster_name spoor --cluster "nats://127.0.0.1:$(nats_route "$n")" --routes "$(IFS=,; echo "${routes[*]}")" \
+        >> "$LOGS/$m.log" 2>&1 &
+      echo $! > "$PIDS/$m.pid"
+      wait_port 127.0.0.1 "$(nats_port "$n")" 30 "$PIDS/$m.pid" || { say "$m did not start:"; tail -20 "$LOGS/$m.log" >&2; return 1; }
+      ;;
+    cass[123]) cass "$n" start ;;
+    collector[12] | sink[12])
+      if running "$PIDS/$m.pid"; then return 0; fi
+      local role=${m%[12]}
+      mkdir -p "$DIR/$m"
+      # shellcheck disable=SC1091
+      (. "$DIR/spoor.env"; SPOOR_DATA_DIR="$DIR/$m" SPOOR_HTTP_ADDR="127.0.0.1:$(collector_port "$n")" \
+        exec "$SPOOR_BIN" -config "$ROOT/config.json" "$role" >> "$LOGS/$m.log" 2>&1) &
+      echo $! > "$PIDS/$m.pid"
+      if [ "$role" = collector ]; then
+        wait_port 127.0.0.1 "$(collector_port "$n")" 60 "$PIDS/$m.pid" || { say "$m did not start:"; tail -20 "$LOGS/$m.log" >&2; return 1; }
+      fi
+      ;;
+    *) say "unknown member $m"; return 2 ;;
+  esac
+}
+
+down() {
+  local m=$1 sig=${2:-TERM}
+  case $m in
+    cass[123]) if [ "$sig" = KILL ]; then cass "${m: -1}" kill; else cass "${m: -1}" stop; fi ;;
+    nats[123] | collector[12] | sink[12]) stop_pidfile "$PIDS/$m.pid" 60 "$sig" ;;
+    *) say "unknown member $m"; return 2 ;;
+  esac
+}
+
+start() {
+  write_env
+  say "building spoor and nats-server"
+  build
+  local n
+  say "starting NATS (client ports $(nats_port 1)-$(nats_port 3)) and Cassandra (127.0.0.1-3:$CQL_PORT)"
+  for n in 1 2 3; do CASSANDRA_NO_WAIT=1 cass "$n" start; done
+  for n in 1 2 3; do up "nats$n" & done
+  wait
+  for n in 1 2 3; do cass "$n" wait; done
+  say "applying the schema (NetworkTopologyStrategy, RF 3)"
+  # shellcheck disable=SC1091
+  (. "$DIR/spoor.env"; for try in 1 2 3 4 5 6; do
+     "$SPOOR_BIN" -config "$ROOT/config.json" schema apply >> "$LOGS/schema.log" 2>&1 && exit 0
+     sleep 5
+   done; exit 1) || { say "schema apply failed:"; tail -20 "$LOGS/schema.log" >&2; return 1; }
+  for m in sink1 sink2 collector1 collector2; do up "$m"; done
+  for n in 1 2; do
+    for _ in $(seq 120); do curl -fs "http://127.0.0.1:$(collector_port "$n")/readyz" >/dev/null && break; sleep 0.5; done
+  done
+  status
+}
+
+stop() {
+  local m n
+  for m in collector1 collector2 sink1 sink2 nats1 nats2 nats3; do
+    [ -f "$PIDS/$m.pid" ] && down "$m" TERM
+  done
+  for n in 1 2 3; do [ -d "$DIR/cass$n" ] && cass "$n" stop; done
+  say "stopped (data kept in $DIR; remove it for a fresh cluster)"
+}
+
+status() {
+  local m n addr state
+  printf '%-11s %-8s %-22s %s\n' member pid address state
+  for m in nats1 nats2 nats3 cass1 cass2 cass3 collector1 collector2 sink1 sink2; do
+    n=${m: -1}
+    case $m in
+      nats*) addr="127.0.0.1:$(nats_port "$n")"; pidf=$PIDS/$m.pid ;;
+      cass*) addr="127.0.0.$n:$CQL_PORT"; pidf=$DIR/cass$n/cassandra.pid ;;
+      collector*) addr="127.0.0.1:$(collector_port "$n")"; pidf=$PIDS/$m.pid ;;
+      sink*) addr="-"; pidf=$PIDS/$m.pid ;;
+    esac
+    if running "$pidf"; then
+      state=running
+      if [ "$addr" != - ] && ! port_open "${addr%:*}" "${addr#*:}"; then state="running, not answering"; fi
+      printf '%-11s %-8s %-22s %s\n' "$m" "$(cat "$pidf")" "$addr" "$state"
+    else
+      printf '%-11s %-8s %-22s %s\n' "$m" - "$addr" stopped
+    fi
+  done
+  for n in 1 2 3; do
+    if port_open 127.0.0.1 "$(nats_monitor "$n")"; then
+      curl -fs "http://127.0.0.1:$(nats_monitor "$n")/jsz?streams=true&consumers=true" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("JetStream meta leader: %s (streams as node %s sees them)" % ((d.get("meta_cluster") or {}).get("leader", "?"), d.get("server_name", "?")))
+for a in d.get("account_details") or []:
+    for s in sorted(a.get("stream_detail") or [], key=lambda s: s["name"]):
+        c = s.get("cluster") or {}
+        reps = ", ".join(r["name"] + ("" if r.get("current") else " (behind)") for r in c.get("replicas") or [])
+        pend = sum(x.get("num_pending", 0) + x.get("num_ack_pending", 0) for x in s.get("consumer_detail") or [])
+        print("  %-16s leader %-6s replicas [%s]  msgs %d  consumer backlog %d" % (s["name"], c.get("leader", "-"), reps, s["state"]["messages"], pend))
+' || true
+      break
+    fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  load) shift; write_env; . "$DIR/spoor.env"; cd "$ROOT" && go run ./scripts/faults -faults none "$@" ;;
+  up) write_env; up "$2" ;;
+  down) down "$2" "${3:-TERM}" ;;
+  env) write_env; cat "$DIR/spoor.env" ;;
+  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

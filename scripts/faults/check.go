@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spoor-dev/spoor/schema"
+	"github.com/spoor-dev/spoor/sinks/cassandra"
+)
+
+// result is one fault's reconciliation.
+type result struct {
+	Date, Fault, What, App, Note, Error string
+	Rate                                float64 // offered events/s
+
+	Sent             int            // events sent
+	Answered         int            // events answered 2xx
+	Stored           int            // distinct events in Cassandra
+	Duplicated       int            // rows beyond the first of an event
+	Lost             int            // answered 2xx, neither stored nor dead-lettered
+	DeadLettered     int            // in the dead letters with a reason
+	StoredUnanswered int            // stored although the answer was not 2xx (client would retry)
+	Codes            map[int]int    // requests by status (0: no answer)
+	Reasons          map[string]int // non-2xx answers and transport errors
+	DeadReasons      map[string]int
+
+	IngestRate   float64 // answered events/s over the load
+	BacklogPeak  int     // messages pending or unacknowledged at the consumer, at most
+	SpoolPeak    int     // events in the collectors' spools, at most
+	DrainRate    float64 // events stored per second from recovery until the backlog was gone
+	DrainSeconds float64
+}
+
+func (r result) ok() bool {
+	if r.Error != "" || r.Lost > 0 || r.Duplicated > 0 {
+		return false
+	}
+	return r.Fault != "collector-term" || r.Codes[0] == 0 // requests in flight at SIGTERM are answered
+}
+
+func (r result) summary() string {
+	return fmt.Sprintf("sent %d, answered 2xx %d, stored %d, duplicated %d, lost %d, dead-lettered %d; ingest %.0f ev/s, drain %s",
+		r.Sent, r.Answered, r.Stored, r.Duplicated, r.Lost, r.DeadLettered, r.IngestRate, r.drain())
+}
+
+func (r result) drain() string {
+	if r.DrainSeconds == 0 {
+		return "no backlog"
+	}
+	return fmt.Sprintf("%.0f ev/s (%.1f× ingest) over %.0f s", r.DrainRate, r.DrainRate/r.IngestRate, r.DrainSeconds)
+}
+
+// reconcile reads the run's events back from events_by_day (every
+// (app, day, bucket) partition of the days the run spans) and the dead
+// letters, and counts each tag.
+func (r *runner) reconcile(res *result, status map[int64]int, since time.Time) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	stored := map[int64]int{}
+	for day := cassandra.Day(since); !day.After(time.Now().UTC()); day = day.AddDate(0, 0, 1) {
+		evs, err := cassandra.ReadDay(ctx, r.session, r.cfg.Cassandra.Keyspace, res.App, day)
+		if err != nil {
+			return fmt.Errorf("reading back %s: %w", res.App, err)
+		}
+		for _, e := range evs {
+			if t, ok := tagOf(e); ok {
+				stored[t]++
+			}
+		}
+	}
+	dead := map[int64]string{}
+	dl, err := r.bus.DeadLetters(ctx, 10_000_000)
+	if err != nil {
+		return fmt.Errorf("reading dead letters: %w", err)
+	}
+	res.DeadReasons = map[string]int{}
+	for _, m := range dl {
+		e, err := schema.Decode(m.Data)
+		if err != nil || e.App != res.App {
+			continue
+		}
+		if t, ok := tagOf(e); ok {
+			dead[t] = m.Reason
+			res.DeadReasons[m.Reason]++
+		}
+	}
+	for t, code := range status {
+		n := stored[t]
+		if n > 0 {
+			res.Stored++
+			res.Duplicated += n - 1
+		}
+		if _, ok := dead[t]; ok {
+			res.DeadLettered++
+		}
+		switch {
+		case code/100 == 2 && n == 0 && dead[t] == "":
+			res.Lost++
+		case code/100 != 2 && n > 0:
+			res.StoredUnanswered++
+		}
+	}
+	return nil
+}
+
+func tagOf(e *schema.Event) (int64, bool) {
+	raw, ok := e.Props["ftag"]
+	if !ok {
+		return 0, false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// countRows counts the run's rows (count(*) per partition).
+func (r *runner) countRows(app string, since time.Time) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var v string
+	ks := r.cfg.Cassandra.Keyspace
+	if err := r.session.Query(fmt.Sprintf("SELECT value FROM %s.settings WHERE name = 'buckets'", ks)).WithContext(ctx).Scan(&v); err != nil {
+		return 0, err
+	}
+	buckets, _ := strconv.Atoi(v)
+	total := 0
+	q := fmt.Sprintf("SELECT count(*) FROM %s.events_by_day WHERE app = ? AND day = ? AND bucket = ?", ks)
+	for day := cassandra.Day(since); !day.After(time.Now().UTC()); day = day.AddDate(0, 0, 1) {
+		for b := range buckets {
+			var n int
+			if err := r.session.Query(q, app, day, int16(b)).WithContext(ctx).Scan(&n); err != nil {
+				return 0, err
+			}
+			total += n
+		}
+	}
+	return total, nil
+}
+
+// backlog is one sample of what waits between the collectors and the store.
+type backlog struct {
+	at     time.Time
+	msgs   int  // pending + unacknowledged at the durable consumer, all partitions
+	spool  int  // events in the collectors' spools
+	busOK  bool // the bus answered
+	rows   int  // the run's rows in Cassandra (after recovery only; -1 otherwise)
+	rowsOK bool
+}
+
+func (b backlog) total() int {
+	if !b.busOK {
+		return -1
+	}
+	return b.msgs + b.spool
+}
+
+// sampler records the backlog every second, and after recovery the row
+// count, for the drain rate.
+type sampler struct {
+	r   *runner
+	app string
+	mu  sync.Mutex
+	s   []backlog
+	rt  time.Time // recovery
+	r0  int       // rows at recovery
+}
+
+func newSampler(r *runner, app string) *sampler { return &sampler{r: r, app: app} }
+
+func (s *sampler) recovered(at time.Time, rows int) {
+	s.mu.Lock()
+	s.rt, s.r0 = at, rows
+	s.mu.Unlock()
+}
+
+func (s *sampler) run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		b := backlog{at: time.Now(), rows: -1}
+		if st, err := s.r.bus.PartitionStates(ctx, s.r.cfg.Sink.Consumer); err == nil {
+			b.busOK = true
+			for _, p := range st {
+				b.msgs += int(p.Pending) + p.AckWait
+			}
+		}
+		b.spool = s.r.spooled()
+		s.mu.Lock()
+		recovered := !s.rt.IsZero()
+		s.mu.Unlock()
+		if recovered {
+			if n, err := s.r.countRows(s.app, s.r.started); err == nil {
+				b.rows, b.rowsOK = n, true
+			}
+		}
+		s.mu.Lock()
+		s.s = append(s.s, b)
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *sampler) last() (backlog, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.s) == 0 {
+		return backlog{}, false
+	}
+	return s.s[len(s.s)-1], s.s[len(s.s)-1].busOK
+}
+
+// peak is the largest backlog seen so far (messages and spooled events).
+func (s *sampler) peak() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := 0
+	for _, b := range s.s {
+		p = max(p, b.total())
+	}
+	return p
+}
+
+func (s *sampler) peakMsgs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := 0
+	for _, b := range s.s {
+		p = max(p, b.msgs)
+	}
+	return p
+}
+
+func (s *sampler) peakSpool() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := 0
+	for _, b := range s.s {
+		p = max(p, b.spool)
+	}
+	return p
+}
+
+type drainFigure struct{ rate, seconds float64 }
+
+// drain is the rate at which events reached Cassandra from recovery until
+// the backlog was back to what steady load keeps in flight (baseline).
+func (s *sampler) drain(baseline int) drainFigure {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rt.IsZero() {
+		return drainFigure{}
+	}
+	limit := max(baseline, 20)
+	grew := false
+	r0 := s.r0
+	for _, b := range s.s {
+		if r0 < 0 && b.rowsOK && !b.at.Before(s.rt) {
+			r0 = b.rows // the count at recovery failed: start from the first one after
+		}
+		if b.at.Before(s.rt) {
+			if b.total() > limit || !b.busOK {
+				grew = true
+			}
+			continue
+		}
+		if b.total() > limit || !b.busOK {
+			grew = true
+			continue
+		}
+		if !b.rowsOK {
+			continue
+		}
+		secs := b.at.Sub(s.rt).Seconds()
+		if !grew || secs < 2 {
+			return drainFigure{} // nothing built up: nothing to drain
+		}
+		return drainFigure{rate: float64(b.rows-r0) / secs, seconds: secs}
+	}
+	return drainFigure{}
+}
+
+// spooled sums spoor_spool_records over the collectors that answer.
+func (r *runner) spooled() int {
+	total := 0
+	c := &http.Client{Timeout: time.Second}
+	for _, base := range r.collectors {
+		res, err := c.Get(base + "/metrics")
+		if err != nil {
+			continue
+		}
+		total += metric(res.Body, "spoor_spool_records")
+		res.Body.Close()
+	}
+	return total
+}
+
+func metric(body io.Reader, name string) int {
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			return int(f)
+		}
+	}
+	return 0
+}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/bus"
+)
+
+// fault is one injected failure. inject runs while the load flows: it
+// breaks something, waits, repairs it, and returns the moment the cluster
+// was whole again (from then on the backlog drains).
+type fault struct {
+	name, what string
+	inject     func(ctx context.Context, r *runner) (recovered time.Time, note string, err error)
+}
+
+var faults = []fault{
+	{"none", "no fault: steady load only", func(ctx context.Context, r *runner) (time.Time, string, error) {
+		return time.Now(), "", nil
+	}},
+	{"nats-kill", "the NATS node leading partition 0 killed with -9 under load, restarted after 30 s", natsKill},
+	{"cassandra-kill", "one Cassandra node of three killed with -9 under load (writes go on at LOCAL_QUORUM), restarted after 30 s", cassandraKill},
+	{"cassandra-outage", "the whole Cassandra cluster stopped under load for 2 minutes, then started", cassandraOutage},
+	{"sink-kill", "a sink worker killed with -9 mid-batch (messages delivered to it, not acked), restarted after 5 s", sinkKill},
+	{"collector-term", "a collector sent SIGTERM under load (the balancer's health check moves traffic), restarted after 5 s", collectorTerm},
+	{"nats-outage", "all three NATS nodes stopped for 60 s under load (collectors spool to disk), then started", natsOutage},
+	{"leader-stepdown", "every partition's stream leader stepped down under load (`nats stream cluster step-down`)", leaderStepDown},
+}
+
+func faultByName(name string) (fault, bool) {
+	for _, f := range faults {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return fault{}, false
+}
+
+// member runs scripts/cluster.sh up|down for one member.
+func (r *runner) member(action, name string, signal ...string) error {
+	args := append([]string{r.clusterScript, action, name}, signal...)
+	cmd := exec.Command("bash", args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("cluster.sh %s %s: %w", action, name, err)
+	}
+	return nil
+}
+
+// all runs f for every name concurrently.
+func all(names []string, f func(string) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(names))
+	for i, n := range names {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = f(n) }()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func natsKill(ctx context.Context, r *runner) (time.Time, string, error) {
+	victim := "nats2"
+	if st, err := r.bus.PartitionStates(ctx, ""); err == nil && len(st) > 0 && st[0].Leader != "" {
+		victim = st[0].Leader
+	}
+	r.logf("kill -9 %s (leader of partition 0)", victim)
+	if err := r.member("down", victim, "KILL"); err != nil {
+		return time.Time{}, "", err
+	}
+	sleepCtx(ctx, r.natsDown)
+	r.logf("restarting %s", victim)
+	if err := r.member("up", victim); err != nil {
+		return time.Time{}, "", err
+	}
+	return time.Now(), "killed " + victim, nil
+}
+
+func cassandraKill(ctx context.Context, r *runner) (time.Time, string, error) {
+	r.logf("kill -9 cass2 (127.0.0.2)")
+	if err := r.member("down", "cass2", "KILL"); err != nil {
+		return time.Time{}, "", err
+	}
+	sleepCtx(ctx, r.cassandraDown)
+	r.logf("restarting cass2")
+	if err := r.member("up", "cass2"); err != nil {
+		return time.Time{}, "", err
+	}
+	return time.Now(), "killed cass2", nil
+}
+
+func cassandraOutage(ctx context.Context, r *runner) (time.Time, string, error) {
+	nodes := []string{"cass1", "cass2", "cass3"}
+	r.logf("stopping all three Cassandra nodes")
+	if err := all(nodes, func(n string) error { return r.member("down", n) }); err != nil {
+		return time.Time{}, "", err
+	}
+	sleepCtx(ctx, r.outage)
+	r.logf("starting all three Cassandra nodes")
+	if err := all(nodes, func(n string) error { return r.member("up", n) }); err != nil {
+		return time.Time{}, "", err
+	}
+	return time.Now(), "", nil
+}
+
+func sinkKill(ctx context.Context, r *runner) (time.Time, string, error) {
+	// Mid-batch: wait until messages are out for acknowledgement.
+	pending := 0
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if st, err := r.bus.PartitionStates(ctx, r.cfg.Sink.Consumer); err == nil {
+			pending = 0
+			for _, s := range st {
+				pending += s.AckWait
+			}
+			if pending > 0 {
+				break
+			}
+		}
+	}
+	r.logf("kill -9 sink1 with %d messages delivered and not yet acknowledged", pending)
+	if err := r.member("down", "sink1", "KILL"); err != nil {
+		return time.Time{}, "", err
+	}
+	sleepCtx(ctx, 5*time.Second)
+	if err := r.member("up", "sink1"); err != nil {
+		return time.Time{}, "", err
+	}
+	return time.Now(), fmt.Sprintf("%d messages unacked at the kill", pending), nil
+}
+
+func collectorTerm(ctx context.Context, r *runner) (time.Time, string, error) {
+	r.logf("SIGTERM collector1")
+	start := time.Now()
+	if err := r.member("down", "collector1", "TERM"); err != nil {
+		return time.Time{}, "", err
+	}
+	took := time.Since(start)
+	sleepCtx(ctx, 5*time.Second)
+	if err := r.member("up", "collector1"); err != nil {
+		return time.Time{}, "", err
+	}
+	return time.Now(), fmt.Sprintf("collector1 exited %.1f s after SIGTERM", took.Seconds()), nil
+}
+
+func natsOutage(ctx context.Context, r *runner) (time.Time, string, error) {
+	nodes := []string{"nats1", "nats2", "nats3"}
+	r.logf("stopping all three NATS nodes")
+	if err := all(nodes, func(n string) error { return r.member("down", n) }); err != nil {
+		return time.Time{}, "", err
+	}
+	sleepCtx(ctx, r.natsOutage)
+	r.logf("starting all three NATS nodes")
+	if err := all(nodes, func(n string) error { return r.member("up", n) }); err != nil {
+		return time.Time{}, "", err
+	}
+	// Whole again when every partition has a leader.
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		if st, err := r.bus.PartitionStates(ctx, ""); err == nil && leaders(st) {
+			break
+		}
+	}
+	return time.Now(), "", nil
+}
+
+func leaderStepDown(ctx context.Context, r *runner) (time.Time, string, error) {
+	before, err := r.bus.PartitionStates(ctx, "")
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	var moved []string
+	for p, st := range before {
+		r.logf("stepping down %s's leader %s", st.Stream, st.Leader)
+		if err := r.bus.StepDown(ctx, p); err != nil {
+			return time.Time{}, "", err
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			now, err := r.bus.PartitionStates(ctx, "")
+			if err == nil && now[p].Leader != "" && now[p].Leader != st.Leader {
+				moved = append(moved, fmt.Sprintf("%s %s→%s", st.Stream, st.Leader, now[p].Leader))
+				break
+			}
+			if time.Now().After(deadline) {
+				return time.Time{}, "", fmt.Errorf("%s has no new leader after 30 s", st.Stream)
+			}
+		}
+		sleepCtx(ctx, 2*time.Second)
+	}
+	return time.Now(), fmt.Sprint(moved), nil
+}
+
+// leaders reports whether every partition's stream has a leader.
+func leaders(st []bus.PartitionState) bool {
+	for _, s := range st {
+		if s.Leader == "" {
+			return false
+		}
+	}
+	return len(st) > 0
+}
