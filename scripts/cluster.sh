@@ -10,6 +10,8 @@
 #   scripts/cluster.sh status           what runs, where, and each partition's leader
 #   scripts/cluster.sh load [ARGS]      steady load through both collectors, then an exact
 #                                       reconciliation (scripts/faults with -faults none; ARGS go to it)
+# Collectors answer on 127.0.0.1:18181-18182; sinks serve /metrics on 18191-18192.
+#
 #   scripts/cluster.sh up MEMBER        start one member (nats1..3, cass1..3, collector1..2, sink1..2)
 #   scripts/cluster.sh down MEMBER [SIG] stop one member (SIG: TERM by default, KILL for kill -9)
 #   scripts/cluster.sh env              print the environment the spoor processes run with
@@ -34,6 +36,7 @@ nats_port() { echo $((24221 + $1)); }      # client port of nats N (1..3)
 nats_route() { echo $((26221 + $1)); }     # cluster route port
 nats_monitor() { echo $((28221 + $1)); }   # HTTP monitoring port
 collector_port() { echo $((18180 + $1)); } # collector N's HTTP port
+sink_port() { echo $((18190 + $1)); }      # sink N's /metrics
 nats_urls() { echo "nats://127.0.0.1:$(nats_port 1),nats://127.0.0.1:$(nats_port 2),nats://127.0.0.1:$(nats_port 3)"; }
 
 # The environment of every spoor process (written once; SPOOR_* set by the
@@ -97,12 +100,11 @@ up() {
       local role=${m%[12]}
       mkdir -p "$DIR/$m"
       # shellcheck disable=SC1091
-      (. "$DIR/spoor.env"; SPOOR_DATA_DIR="$DIR/$m" SPOOR_HTTP_ADDR="127.0.0.1:$(collector_port "$n")" \
+      local port; port=$(collector_port "$n"); [ "$role" = sink ] && port=$(sink_port "$n")
+      (. "$DIR/spoor.env"; SPOOR_DATA_DIR="$DIR/$m" SPOOR_HTTP_ADDR="127.0.0.1:$port" \
         exec "$SPOOR_BIN" -config "$ROOT/config.json" "$role" >> "$LOGS/$m.log" 2>&1) &
       echo $! > "$PIDS/$m.pid"
-      if [ "$role" = collector ]; then
-        wait_port 127.0.0.1 "$(collector_port "$n")" 60 "$PIDS/$m.pid" || { say "$m did not start:"; tail -20 "$LOGS/$m.log" >&2; return 1; }
-      fi
+      wait_port 127.0.0.1 "$port" 120 "$PIDS/$m.pid" || { say "$m did not start:"; tail -20 "$LOGS/$m.log" >&2; return 1; }
       ;;
     *) say "unknown member $m"; return 2 ;;
   esac
@@ -158,7 +160,7 @@ status() {
       nats*) addr="127.0.0.1:$(nats_port "$n")"; pidf=$PIDS/$m.pid ;;
       cass*) addr="127.0.0.$n:$CQL_PORT"; pidf=$DIR/cass$n/cassandra.pid ;;
       collector*) addr="127.0.0.1:$(collector_port "$n")"; pidf=$PIDS/$m.pid ;;
-      sink*) addr="-"; pidf=$PIDS/$m.pid ;;
+      sink*) addr="127.0.0.1:$(sink_port "$n")"; pidf=$PIDS/$m.pid ;;
     esac
     if running "$pidf"; then
       state=running
@@ -194,5 +196,5 @@ case "${1:-}" in
   up) write_env; up "$2" ;;
   down) down "$2" "${3:-TERM}" ;;
   env) write_env; cat "$DIR/spoor.env" ;;
-  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

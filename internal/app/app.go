@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/collector"
 	"github.com/spoor-dev/spoor/collector/spool"
@@ -33,15 +35,16 @@ type Roles struct{ Collector, Sink bool }
 
 // App is a running pipeline (or part of one).
 type App struct {
-	cfg   config.Config
-	log   zerolog.Logger
-	Reg   *prometheus.Registry
-	emb   *bus.Embedded
-	Bus   *bus.Bus
-	spool *spool.Spool
-	coll  *collector.Collector
-	ln    net.Listener
-	sink  sinks.Sink
+	cfg    config.Config
+	log    zerolog.Logger
+	Reg    *prometheus.Registry
+	emb    *bus.Embedded
+	Bus    *bus.Bus
+	spool  *spool.Spool
+	coll   *collector.Collector
+	ln     net.Listener
+	status *http.Server // /metrics of a process without the collector
+	sink   sinks.Sink
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -94,8 +97,45 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 		if err = a.startCollector(runCtx); err != nil {
 			return a, err
 		}
+	} else if err = a.startStatus(); err != nil {
+		return a, err
 	}
 	return a, nil
+}
+
+// startStatus serves /metrics, /healthz and /readyz on http.addr for a
+// process without the collector (a `spoor sink`), so its counters can be
+// scraped like a collector's.
+func (a *App) startStatus() error {
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", a.cfg.HTTP.Addr, err)
+	}
+	a.ln = ln
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(a.Reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if !a.Bus.Connected() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"ready":false,"reason":"nats unreachable"}`)
+			return
+		}
+		fmt.Fprint(w, `{"ready":true}`)
+	})
+	a.status = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.status.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error().Err(err).Msg("status server stopped")
+		}
+	}()
+	return nil
 }
 
 // BusOptions is the bus configuration of cfg (tools connect with it too).
@@ -198,7 +238,7 @@ func hashKey(cfg config.Config) ([]byte, error) {
 	return []byte(hex.EncodeToString(k[:])), nil
 }
 
-// Addr is where the collector listens ("" without the collector role).
+// Addr is where the collector (or a sink's status server) listens.
 func (a *App) Addr() string {
 	if a.ln == nil {
 		return ""
@@ -215,6 +255,9 @@ func (a *App) Stop() {
 		if err := a.coll.Shutdown(); err != nil {
 			a.log.Warn().Err(err).Msg("http shutdown")
 		}
+	}
+	if a.status != nil {
+		_ = a.status.Close()
 	}
 	if a.cancel != nil {
 		a.cancel()

@@ -111,7 +111,15 @@ func (c *Consumer) Fetch(n int, wait time.Duration) ([]*Msg, error) {
 }
 
 func (p partConsumer) fetch(n int, wait time.Duration, name string) ([]*Msg, error) {
-	batch, err := p.c.Fetch(n, jetstream.FetchMaxWait(wait))
+	// A deadline of our own, not FetchMaxWait: the client's fetch loop
+	// restarts its expiry timer on every message it receives, status
+	// messages included, and after all three servers of a cluster
+	// restarted it was seen looping for minutes without returning (both
+	// sinks stalled with a backlog waiting). The context ends the fetch at
+	// wait plus a margin, whatever arrives.
+	ctx, cancel := context.WithTimeout(context.Background(), wait+fetchMargin)
+	defer cancel()
+	batch, err := p.c.Fetch(n, jetstream.FetchContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("fetching from %s on %s: %w", name, p.stream, err)
 	}
@@ -119,11 +127,15 @@ func (p partConsumer) fetch(n int, wait time.Duration, name string) ([]*Msg, err
 	for m := range batch.Messages() {
 		msgs = append(msgs, &Msg{m: m, stream: p.stream})
 	}
-	if err := batch.Error(); err != nil && len(msgs) == 0 {
+	if err := batch.Error(); err != nil && len(msgs) == 0 && !errors.Is(err, context.DeadlineExceeded) {
 		return nil, fmt.Errorf("fetching from %s on %s: %w", name, p.stream, err)
 	}
 	return msgs, nil
 }
+
+// fetchMargin is how much longer than its wait a fetch may take (the
+// server's pull request expires at 90% of the context's remaining time).
+const fetchMargin = 250 * time.Millisecond
 
 // Msg is one delivered message.
 type Msg struct {

@@ -40,9 +40,11 @@ def table(out, runs, conns, duration):
     return head + "\n".join(rows) + "\n" + tail
 
 if sys.argv[1] == "--update":
+    # --update DOC TABLE [BLOCK]: replace the <!-- BENCH:BLOCK --> block of DOC (collector by default)
     doc, tab = sys.argv[2], open(sys.argv[3]).read()
+    block = sys.argv[4] if len(sys.argv) > 4 else "collector"
     text = open(doc).read()
-    text = re.sub(r"(<!-- BENCH:collector -->\n).*?(<!-- /BENCH:collector -->)", lambda m: m.group(1) + tab + m.group(2), text, flags=re.S)
+    text = re.sub(r"(<!-- BENCH:%s -->\n).*?(<!-- /BENCH:%s -->)" % (block, block), lambda m: m.group(1) + tab + m.group(2), text, flags=re.S)
     open(doc, "w").write(text)
 else:
     print(table(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]), end="")

@@ -55,6 +55,9 @@ func (r result) drain() string {
 	if r.DrainSeconds == 0 {
 		return "no backlog"
 	}
+	if r.DrainSeconds < minDrainWindow {
+		return fmt.Sprintf("drained within %.0f s", r.DrainSeconds)
+	}
 	return fmt.Sprintf("%.0f ev/s (%.1f× ingest) over %.0f s", r.DrainRate, r.DrainRate/r.IngestRate, r.DrainSeconds)
 }
 
@@ -189,7 +192,7 @@ func (s *sampler) run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		b := backlog{at: time.Now(), rows: -1}
-		if st, err := s.r.bus.PartitionStates(ctx, s.r.cfg.Sink.Consumer); err == nil {
+		if st, err := s.r.states(s.r.cfg.Sink.Consumer); err == nil {
 			b.busOK = true
 			for _, p := range st {
 				b.msgs += int(p.Pending) + p.AckWait
@@ -256,6 +259,10 @@ func (s *sampler) peakSpool() int {
 }
 
 type drainFigure struct{ rate, seconds float64 }
+
+// minDrainWindow: a backlog gone sooner gives no meaningful rate (the row
+// counts are taken once a second).
+const minDrainWindow = 5
 
 // drain is the rate at which events reached Cassandra from recovery until
 // the backlog was back to what steady load keeps in flight (baseline).

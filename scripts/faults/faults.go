@@ -71,7 +71,7 @@ func all(names []string, f func(string) error) error {
 
 func natsKill(ctx context.Context, r *runner) (time.Time, string, error) {
 	victim := "nats2"
-	if st, err := r.bus.PartitionStates(ctx, ""); err == nil && len(st) > 0 && st[0].Leader != "" {
+	if st, err := r.states(""); err == nil && len(st) > 0 && st[0].Leader != "" {
 		victim = st[0].Leader
 	}
 	r.logf("kill -9 %s (leader of partition 0)", victim)
@@ -117,7 +117,7 @@ func sinkKill(ctx context.Context, r *runner) (time.Time, string, error) {
 	// Mid-batch: wait until messages are out for acknowledgement.
 	pending := 0
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if st, err := r.bus.PartitionStates(ctx, r.cfg.Sink.Consumer); err == nil {
+		if st, err := r.states(r.cfg.Sink.Consumer); err == nil {
 			pending = 0
 			for _, s := range st {
 				pending += s.AckWait
@@ -165,7 +165,7 @@ func natsOutage(ctx context.Context, r *runner) (time.Time, string, error) {
 	}
 	// Whole again when every partition has a leader.
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		if st, err := r.bus.PartitionStates(ctx, ""); err == nil && leaders(st) {
+		if st, err := r.states(""); err == nil && leaders(st) {
 			break
 		}
 	}
@@ -173,18 +173,21 @@ func natsOutage(ctx context.Context, r *runner) (time.Time, string, error) {
 }
 
 func leaderStepDown(ctx context.Context, r *runner) (time.Time, string, error) {
-	before, err := r.bus.PartitionStates(ctx, "")
+	before, err := r.states("")
 	if err != nil {
 		return time.Time{}, "", err
 	}
 	var moved []string
 	for p, st := range before {
 		r.logf("stepping down %s's leader %s", st.Stream, st.Leader)
-		if err := r.bus.StepDown(ctx, p); err != nil {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := r.bus.StepDown(sctx, p)
+		cancel()
+		if err != nil {
 			return time.Time{}, "", err
 		}
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			now, err := r.bus.PartitionStates(ctx, "")
+			now, err := r.states("")
 			if err == nil && now[p].Leader != "" && now[p].Leader != st.Leader {
 				moved = append(moved, fmt.Sprintf("%s %s→%s", st.Stream, st.Leader, now[p].Leader))
 				break
@@ -206,4 +209,13 @@ func leaders(st []bus.PartitionState) bool {
 		}
 	}
 	return len(st) > 0
+}
+
+// states asks the bus for every partition's state, giving up after 5 s:
+// right after a cluster restart a request can go unanswered, and the
+// runner must not hang on it.
+func (r *runner) states(consumer string) ([]bus.PartitionState, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return r.bus.PartitionStates(ctx, consumer)
 }
