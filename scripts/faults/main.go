@@ -169,11 +169,14 @@ func (r *runner) run(f fault) (result, error) {
 		return res, err
 	}
 	r.logf("%s: recovered; load goes on for %s", f.name, r.after)
+	// The drain is timed from the moment the rows were counted, not from
+	// recovered: a count right after a node restart can take seconds.
 	rowsAtRecovery, err := r.countRows(app, loadStart)
+	countedAt := time.Now()
 	if err != nil {
-		rowsAtRecovery = -1
+		rowsAtRecovery, countedAt = -1, recovered
 	}
-	smp.recovered(recovered, rowsAtRecovery)
+	smp.recovered(countedAt, rowsAtRecovery)
 	sleepCtx(context.Background(), r.after)
 	stopLoad()
 	<-loadDone
