@@ -1,0 +1,62 @@
+"""Checks answers (from job.py or duckdb_answers.py) against the truth `spoor demo` wrote: exact
+counts and revenue, bots excluded exactly as generated, the abandonment and first-field
+distributions exact, the lift's true difference inside the 95% interval, the loss found from index
+gaps equal to the gaps the generator left and within 1 point of the true loss each day.
+
+    python analytics/check.py answers.json demo-truth.json
+"""
+import json
+import sys
+
+
+def main(answers_path, truth_path):
+    a, t = json.load(open(answers_path)), json.load(open(truth_path))
+    bad = []
+
+    def same(what, got, want):
+        if got != want:
+            diff = sorted(set(got) ^ set(want)) if isinstance(got, dict) and isinstance(want, dict) else None
+            keys = [k for k in (got.keys() | want.keys()) if got.get(k) != want.get(k)] if isinstance(got, dict) and isinstance(want, dict) else None
+            bad.append(f"{what}: got {got if keys is None else {k: got.get(k) for k in keys}}, "
+                       f"want {want if keys is None else {k: want.get(k) for k in keys}}" + (f" (keys only on one side: {diff})" if diff else ""))
+
+    same("events", a["events"], t["events"])
+    same("events by name", a["events_by_name"], t["events_by_name"])
+    same("bot events", a["bot_events"], t["bot_events"])
+    if abs(a["bot_event_share"] - t["bot_event_share"]) > 1e-12:
+        bad.append(f"bot share {a['bot_event_share']} != {t['bot_event_share']}")
+    same("orders by day", a["orders_by_day"], t["orders_by_day"])
+    same("items sold by day", a["items_sold_by_day"], t["items_sold_by_day"])
+    same("revenue (cents) by day and currency", a["revenue_cents_by_day"], t["revenue_cents_by_day"])
+    same("products bought", a["products_bought"], t["products_bought"])
+    same("clicks by element", a["clicks"], t["clicks"])
+    same("sessions by source", a["sessions_by_source"], t["sessions_by_source"])
+    same("converting sessions by source", a["converting_by_source"], t["converting_by_source"])
+    e, te = a["experiment"], t["experiment"]
+    same("experiment visitors per arm", e["observed"], te["observed"])
+    same("experiment conversions per arm", e["converted"], te["converted"])
+    lo, hi = e["ci"]
+    if not lo <= te["true_diff"] <= hi:
+        bad.append(f"the set difference {te['true_diff']:.4f} is outside the 95% interval [{lo:.4f}, {hi:.4f}]")
+    same("first field focused", a["form"]["first_field"], t["form"]["first_field"])
+    same("field at abandonment", a["form"]["abandon_field"], t["form"]["abandon_field"])
+    same("loss: gaps by day", a["loss"]["visible_lost"], t["loss"]["visible_lost"])
+    same("loss: messages up to the last that arrived, by day", a["loss"]["visible_expected"], t["loss"]["visible_expected"])
+    for d, true_pct in t["loss"]["true_pct"].items():
+        got = a["loss"]["visible_pct"].get(d)
+        if got is None or abs(got - true_pct) > 1.0:
+            bad.append(f"loss on {d}: found {got}%, true {true_pct}% (more than 1 point apart)")
+    same("newsletter opens", a["email"]["opens"], t["email"]["opens"])
+    same("newsletter link clicks", a["email"]["clicks"], t["email"]["clicks"])
+    if bad:
+        print(f"{answers_path} does not match {truth_path}:")
+        for b in bad:
+            print("  -", b)
+        return 1
+    print(f"{answers_path} matches {truth_path}: {a['events']} events, {sum(t['orders_by_day'].values())} orders, "
+          f"revenue {sum(sum(c.values()) for c in t['revenue_cents_by_day'].values()) / 100:,.2f} in all currencies; {e['sentence']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))
