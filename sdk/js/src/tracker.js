@@ -1,4 +1,5 @@
 // The tracker: builds events, queues them, delivers them in batches.
+import { createForms } from './forms.js'
 import { Identity } from './identity.js'
 import { Queue } from './queue.js'
 import { backoff, retryAfter } from './retry.js'
@@ -18,6 +19,7 @@ export const defaults = {
   retryMax: 5 * 60000,
   autoPageViews: true, // a page view at init and at every single-page-app navigation
   clicks: true, // track clicks on elements with data-spoor-click
+  forms: true, // track forms marked data-spoor-form (and those passed to trackForm): fields' names and positions, never values
   consent: true, // false: nothing stored, nothing sent until consent(true)
   cookie: 'vid', // the server's first-party visitor cookie
   prefix: 'spoor', // storage key prefix
@@ -252,6 +254,8 @@ export function createTracker(opts) {
     if (o.autoPageViews && w && !page.pvid) pageView()
   }
 
+  const forms = createForms(o.forms ? doc : null, (name, props) => enqueue(name, props))
+
   const api = {
     version: VERSION,
     // track records one event; props keep their JSON types. Returns the event id.
@@ -266,6 +270,10 @@ export function createTracker(opts) {
       return enqueue('identify', traits)
     },
     flush,
+    // trackForm tracks a form (an element or a selector) under a name, as
+    // data-spoor-form="name" does: focus, change and blur per field (name
+    // and position, never the value), submit, and abandonment on leaving.
+    trackForm: (form, name) => forms.track(form, name),
     // consent(false) stops tracking and erases the queue and every stored id;
     // consent(true) starts (or resumes) it.
     consent(on) {
@@ -287,9 +295,16 @@ export function createTracker(opts) {
   }
 
   if (w) {
-    w.addEventListener('pagehide', () => unload(true))
+    w.addEventListener('pagehide', () => {
+      forms.hidden()
+      unload(true)
+    })
     w.addEventListener('pageshow', (e) => e.persisted && q.save())
-    doc.addEventListener('visibilitychange', () => doc.visibilityState === 'hidden' && unload(false))
+    doc.addEventListener('visibilitychange', () => {
+      if (doc.visibilityState !== 'hidden') return
+      forms.hidden()
+      unload(false)
+    })
     w.addEventListener('online', () => {
       retryAt = 0
       flush()

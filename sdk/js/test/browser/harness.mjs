@@ -134,6 +134,12 @@ export async function pageServer() {
   const app = `<!doctype html><meta charset="utf-8"><title>shop</title>
 <a id="next" href="/app/next">next</a>
 <button id="buy" data-spoor-click="buy" data-spoor-deal-id="42">Buy now</button>
+<form data-spoor-form="checkout" onsubmit="event.preventDefault()">
+<input id="email" name="email" type="email"><input id="name" name="name"><input type="hidden" name="token" value="hidden-t0ken">
+<select id="country" name="country"><option>DE</option><option>FR</option></select><input id="card" name="card" autocomplete="cc-number">
+<button id="pay" type="submit">Pay</button>
+</form>
+<form id="other"><input id="nl" name="newsletter_email"></form>
 <script type="module">
 import * as spoor from '/spoor.mjs'
 window.spoor = spoor

@@ -334,3 +334,60 @@ test('the collector serves the script build, which works from a plain <script> t
   assert.deepEqual(evs.map((e) => e.event_name), ['page_view', 'from_script_tag'])
   await ctx.close()
 })
+
+// The form events of a stored list, as [name, field, pos].
+const formEvents = (evs) => evs.filter((e) => e.event_name.startsWith('form_')).map((e) => [e.event_name, e.props.field, e.props.pos])
+
+test('form tracking: each field by name and position, abandonment on leaving, and no typed value ever leaves the page', async () => {
+  const app = 'forms'
+  const proxy = await faultProxy(spoor.url)
+  const { ctx, page } = await open(b, pages.url + '/app/checkout', { endpoint: proxy.url, app, flushInterval: 100 })
+  const secrets = ['jane.secret@example.com', 'Jane Q. Secret', '4111111111111111', 'hidden-t0ken']
+  await page.click('#email')
+  await page.keyboard.type(secrets[0])
+  await page.keyboard.press('Tab') // to the name: email changed, left
+  await page.keyboard.type(secrets[1])
+  await page.focus('#country')
+  await page.selectOption('#country', 'FR')
+  await page.click('#card')
+  await page.keyboard.type(secrets[2])
+  await page.evaluate(() => spoor.flush())
+  await page.goto(pages.url + '/plain.html') // leaves with the form started, not submitted
+  const evs = await spoor.waitApp(app, 12)
+  const got = formEvents(evs)
+  assert.deepEqual(got.slice(0, 10), [
+    ['form_focus', 'email', 1], ['form_change', 'email', 1], ['form_blur', 'email', 1],
+    ['form_focus', 'name', 2], ['form_change', 'name', 2], ['form_blur', 'name', 2],
+    ['form_focus', 'country', 3], ['form_change', 'country', 3], ['form_blur', 'country', 3],
+    ['form_focus', 'card', 4],
+  ])
+  assert.deepEqual(got.filter(([n]) => n === 'form_abandon'), [['form_abandon', 'card', 4]], 'abandoned once, at the last field')
+  for (const e of evs.filter((e) => e.event_name.startsWith('form_'))) {
+    assert.equal(e.props.form, 'checkout')
+    assert.deepEqual(Object.keys(e.props).sort(), ['field', 'form', 'pos'], 'a name and a position, nothing else')
+  }
+  // Nothing typed left the page: not in any request, not in what was stored.
+  const sent = proxy.log.map((r) => r.url + ' ' + r.body).join('\n') + JSON.stringify(spoor.events())
+  for (const s of secrets) assert.ok(!sent.includes(s), `${s} left the page`)
+  assert.ok(proxy.log.length > 0)
+  proxy.close()
+  await ctx.close()
+})
+
+test('a submitted form is not abandoned; trackForm tracks a form without the attribute', async () => {
+  const app = 'forms-submit'
+  const { ctx, page } = await open(b, pages.url + '/app/checkout', { endpoint: spoor.url, app, flushInterval: 100 })
+  await page.evaluate(() => spoor.trackForm('#other', 'newsletter'))
+  await page.click('#email')
+  await page.keyboard.type('a@b.example')
+  await page.click('#pay')
+  await page.click('#nl')
+  await page.evaluate(() => spoor.flush())
+  await page.goto(pages.url + '/plain.html') // the newsletter form was started: abandoned; checkout was submitted
+  const evs = await spoor.waitApp(app, 7)
+  const got = evs.filter((e) => e.event_name.startsWith('form_')).map((e) => [e.event_name, e.props.form, e.props.field])
+  assert.deepEqual(got.filter(([n]) => n === 'form_submit'), [['form_submit', 'checkout', undefined]])
+  assert.deepEqual(got.filter(([n]) => n === 'form_abandon'), [['form_abandon', 'newsletter', 'newsletter_email']])
+  assert.ok(got.some(([n, f, fld]) => n === 'form_focus' && f === 'newsletter' && fld === 'newsletter_email'))
+  await ctx.close()
+})
