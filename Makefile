@@ -5,7 +5,7 @@ GO ?= go
 # with "context deadline exceeded" (golang/go#75804, fixed in Go 1.27).
 FUZZ_EXECS ?= 150000x
 
-.PHONY: run test vet fmt-check unit fuzz sdk compose faults build bench cassandra cassandra-stop
+.PHONY: run test vet fmt-check unit fuzz sdk compose analytics faults build bench cassandra cassandra-stop
 
 run:
 	$(GO) run ./cmd/spoor run
@@ -13,7 +13,7 @@ run:
 build:
 	$(GO) build -o bin/spoor ./cmd/spoor
 
-test: fmt-check vet compose cassandra unit fuzz sdk faults
+test: fmt-check vet compose cassandra unit fuzz sdk analytics faults
 
 # A real single-node Cassandra from Maven Central (safe to call twice; left
 # running for the next `make test`; `make cassandra-stop` stops it).
@@ -47,6 +47,12 @@ sdk:
 # against the code by a Go test in internal/config.
 compose:
 	bash scripts/compose-check.sh
+
+# spoor demo through the real collector into Cassandra and the file store;
+# the PySpark job, the DuckDB answers and the notebook checked against the
+# demo's truth (docs/analytics.md).
+analytics: cassandra
+	bash scripts/analytics-test.sh
 
 # The fastest faults against a real cluster (3 NATS, 3 Cassandra, 2
 # collectors, 2 sinks): every answered event stored exactly once. The whole

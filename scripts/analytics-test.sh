@@ -102,3 +102,4 @@ NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"
 nbformat.write(nb, ".scratch/analytics/notebook.out.ipynb")
 print("notebook: every cell ran")
 PY
+if [ "${DOCS:-}" = 1 ]; then python3 analytics/report.py "$W"; say "docs/analytics.md and docs/img/analytics updated"; fi

@@ -16,8 +16,10 @@ type PartitionState struct {
 	Leader   string   // server name of the stream's Raft leader ("" on a single server)
 	Replicas []string // the other peers, "name" or "name (offline)" / "(lagging)"
 	Msgs     uint64   // messages held
+	LastSeq  uint64   // the stream's last sequence: messages ever stored
 	Pending  uint64   // not yet delivered to the consumer
 	AckWait  int      // delivered, not yet acknowledged
+	AckFloor uint64   // the stream sequence below which the consumer acknowledged everything
 }
 
 // PartitionStates reports every partition's stream, and for consumer (when not
@@ -34,7 +36,7 @@ func (b *Bus) PartitionStates(ctx context.Context, consumer string) ([]Partition
 		if err != nil {
 			return nil, fmt.Errorf("reading stream %s info: %w", name, err)
 		}
-		st := PartitionState{Stream: name, Msgs: info.State.Msgs}
+		st := PartitionState{Stream: name, Msgs: info.State.Msgs, LastSeq: info.State.LastSeq}
 		if ci := info.Cluster; ci != nil {
 			st.Leader = ci.Leader
 			for _, r := range ci.Replicas {
@@ -57,7 +59,7 @@ func (b *Bus) PartitionStates(ctx context.Context, consumer string) ([]Partition
 			if err != nil {
 				return nil, fmt.Errorf("reading consumer %s on %s: %w", consumer, name, err)
 			}
-			st.Pending, st.AckWait = ci.NumPending, ci.NumAckPending
+			st.Pending, st.AckWait, st.AckFloor = ci.NumPending, ci.NumAckPending, ci.AckFloor.Stream
 		}
 		out = append(out, st)
 	}

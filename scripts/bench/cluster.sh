@@ -10,14 +10,19 @@
 #  3. the collectors alone (sinks stopped): peak accepted events/s with wrk (batches of 20) against
 #     one stream and against 3 partitions, and NATS's CPU per 1,000 events;
 #  4. the drain rate after a 2-minute Cassandra outage (scripts/faults -faults cassandra-outage).
-#   bash scripts/bench/cluster.sh          (RUNS=3 OFFER=1500 DRAIN_RUNS=3; about 45 minutes)
+#   bash scripts/bench/cluster.sh          (RUNS=3 OFFER=1500 DRAIN_RUNS=3; about 75 minutes)
+#   PHASES="drain bytes" bash scripts/bench/cluster.sh   (only some phases: load ingest drain bytes; the report always)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 . scripts/lib.sh
 SAY_AS=bench/cluster
 RUNS=${RUNS:-3} OFFER=${OFFER:-1500} DRAIN_RUNS=${DRAIN_RUNS:-3}
-W=.scratch/bench/cluster; rm -rf "$W"; mkdir -p "$W"
+PHASES=${PHASES:-load ingest drain bytes}
+phase() { [[ " $PHASES " == *" $1 "* ]]; }
+W=.scratch/bench/cluster
+if phase load; then rm -rf "$W"; fi
+mkdir -p "$W"
 command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
 go build -o "$W/loadgen" ./scripts/bench/loadgen
 go build -o "$W/cql" ./scripts/cql
@@ -64,6 +69,7 @@ load() { # load APP RATE SECONDS COLLECTORS OUT: split over the collectors, load
 }
 
 for run in $(seq "$RUNS"); do
+  phase load || break
   for shp in "1 1 1" "2 2 1" "1 1 3" "2 2 3"; do
     set -- $shp
     tag="c$1s$2p$3"
@@ -112,16 +118,18 @@ done
 
 # Bytes per event on the bus: the single stream holds only phase 1's events so far (one event per
 # message: the load generator sends client ids).
-curl -fs "http://127.0.0.1:28222/jsz?streams=true" | python3 -c '
+phase load && curl -fs "http://127.0.0.1:28222/jsz?streams=true" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 s = [s for a in d.get("account_details") or [] for s in a.get("stream_detail") or [] if s["name"] == "SPOOR_EVENTS"][0]["state"]
 print(json.dumps({"bus_bytes_per_event": s["bytes"] / max(s["messages"], 1)}))' > "$W/bus.json"
 
-# 3. collectors alone: the bus's ingest ceiling, one stream against three
+# 3. collectors alone: the bus's ingest ceiling, one stream against three. Into streams of their own
+# that expire after a minute: nobody consumes them, and the sinks' streams stay clean.
 for run in $(seq "$RUNS"); do
+  phase ingest || break
   for p in 1 3; do
-    shape 2 0 "$p"
+    SPOOR_NATS_STREAM=BENCH_INGEST SPOOR_NATS_SUBJECT=bench.ingest SPOOR_NATS_MAX_AGE=1m shape 2 0 "$p"
     before=$(cpus)
     for i in 1 2; do wrk -t1 -c32 -d10s -s scripts/bench/post_batch20.lua "http://127.0.0.1:$((18180 + i))/tr/v1/" > "$W/ingest.p$p.$run.$i.txt" & done
     wait
@@ -138,11 +146,12 @@ PY
     say "ingest p$p run $run: $(cat "$W/ingest.p$p.$run.json")"
   done
 done
-shape 2 2 3 # the cluster as cluster.sh leaves it; the ingest runs' events drain into Cassandra
+phase ingest && shape 2 2 3 # the cluster as cluster.sh leaves it
 
 # 4. drain after a 2-minute Cassandra outage
 . "$CL/spoor.env"
 for run in $(seq "$DRAIN_RUNS"); do
+  phase drain || break
   until [ "$(backlog)" = 0 ]; do sleep 2; done
   go run ./scripts/faults -faults cassandra-outage -results "$W/drain.jsonl" > "$W/drain.$run.log" 2>&1 || true
   say "drain run $run: $(tail -1 "$W/drain.jsonl")"
@@ -150,6 +159,7 @@ done
 
 # 5. bytes per event in Cassandra: stop the nodes (a clean stop flushes the memtables into
 # SSTables), measure one node's event tables (RF 3 on three nodes: each holds every row), count rows.
+if phase bytes; then
 for n in 1 2 3; do bash scripts/cluster.sh down cass$n; done
 sst=$(du -sbc $CL/cass1/data/data/spoor/events_by_day-* $CL/cass1/data/data/spoor/events_by_visitor-* | tail -1 | cut -f1)
 for n in 1 2 3; do CASSANDRA_NO_WAIT=1 bash scripts/cluster.sh up cass$n >/dev/null 2>&1 & done; wait
@@ -165,6 +175,7 @@ b.update(row_bytes_per_event=sst / max(rows, 1), http_bytes_per_event=head + bod
 json.dump(b, open(f"{w}/bytes.json", "w"))
 print(b)
 PY
+fi
 
 python3 scripts/bench/cluster_report.py "$W" "$RUNS" "$OFFER" > "$W/table.md"
 cat "$W/table.md"

@@ -14,7 +14,7 @@ roles = [("collector", "collectors"), ("sink", "sinks"), ("nats", "NATS (3 nodes
 
 
 def load(tag):
-    return [json.load(open(f)) for f in sorted(glob.glob(f"{w}/{tag}.*.json")) if f.count(".") == 2]
+    return [json.load(open(f)) for f in sorted(glob.glob(f"{w}/{tag}.*.json")) if os.path.basename(f).count(".") == 2]
 
 
 def role_cpu(res, role):

@@ -7,6 +7,7 @@ bytes per event on the bus, the ingest ceiling per partition. Run by cluster.sh 
 import glob
 import json
 import math
+import os
 import statistics
 import sys
 
@@ -21,7 +22,7 @@ NATS_DISK = ("gp3 EBS", 0.08 / 730)  # USD per GB-hour (0.08 per GB-month)
 
 
 def runs(tag):
-    return [json.load(open(f)) for f in sorted(glob.glob(f"{w}/{tag}.*.json")) if f.count(".") == 2]
+    return [json.load(open(f)) for f in sorted(glob.glob(f"{w}/{tag}.*.json")) if os.path.basename(f).count(".") == 2]
 
 
 def cpu(rs, role):

@@ -55,7 +55,7 @@ func (r result) drain() string {
 	if r.DrainSeconds == 0 {
 		return "no backlog"
 	}
-	if r.DrainSeconds < minDrainWindow {
+	if r.DrainRate == 0 {
 		return fmt.Sprintf("drained within %.0f s", r.DrainSeconds)
 	}
 	return fmt.Sprintf("%.0f ev/s (%.1f× ingest) over %.0f s", r.DrainRate, r.DrainRate/r.IngestRate, r.DrainSeconds)
@@ -127,38 +127,14 @@ func tagOf(e *schema.Event) (int64, bool) {
 	return n, err == nil
 }
 
-// countRows counts the run's rows (count(*) per partition).
-func (r *runner) countRows(app string, since time.Time) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var v string
-	ks := r.cfg.Cassandra.Keyspace
-	if err := r.session.Query(fmt.Sprintf("SELECT value FROM %s.settings WHERE name = 'buckets'", ks)).WithContext(ctx).Scan(&v); err != nil {
-		return 0, err
-	}
-	buckets, _ := strconv.Atoi(v)
-	total := 0
-	q := fmt.Sprintf("SELECT count(*) FROM %s.events_by_day WHERE app = ? AND day = ? AND bucket = ?", ks)
-	for day := cassandra.Day(since); !day.After(time.Now().UTC()); day = day.AddDate(0, 0, 1) {
-		for b := range buckets {
-			var n int
-			if err := r.session.Query(q, app, day, int16(b)).WithContext(ctx).Scan(&n); err != nil {
-				return 0, err
-			}
-			total += n
-		}
-	}
-	return total, nil
-}
-
 // backlog is one sample of what waits between the collectors and the store.
 type backlog struct {
 	at     time.Time
-	msgs   int  // pending + unacknowledged at the durable consumer, all partitions
-	spool  int  // events in the collectors' spools
-	busOK  bool // the bus answered
-	rows   int  // the run's rows in Cassandra (after recovery only; -1 otherwise)
-	rowsOK bool
+	msgs   int    // pending + unacknowledged at the durable consumer, all partitions
+	spool  int    // events in the collectors' spools
+	acked  uint64 // the consumer's ack floors, summed over the partitions: messages acknowledged
+	stored uint64 // the streams' last sequences, summed: messages ever stored
+	busOK  bool   // the bus answered
 }
 
 func (b backlog) total() int {
@@ -168,22 +144,21 @@ func (b backlog) total() int {
 	return b.msgs + b.spool
 }
 
-// sampler records the backlog every second, and after recovery the row
-// count, for the drain rate.
+// sampler records the backlog every second (from the NATS server's own
+// view of the streams and the consumer, and the collectors' spool gauges).
 type sampler struct {
 	r   *runner
 	app string
 	mu  sync.Mutex
 	s   []backlog
 	rt  time.Time // recovery
-	r0  int       // rows at recovery
 }
 
 func newSampler(r *runner, app string) *sampler { return &sampler{r: r, app: app} }
 
-func (s *sampler) recovered(at time.Time, rows int) {
+func (s *sampler) recovered(at time.Time) {
 	s.mu.Lock()
-	s.rt, s.r0 = at, rows
+	s.rt = at
 	s.mu.Unlock()
 }
 
@@ -191,22 +166,16 @@ func (s *sampler) run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
-		b := backlog{at: time.Now(), rows: -1}
+		b := backlog{at: time.Now()}
 		if st, err := s.r.states(s.r.cfg.Sink.Consumer); err == nil {
 			b.busOK = true
 			for _, p := range st {
 				b.msgs += int(p.Pending) + p.AckWait
+				b.acked += p.AckFloor
+				b.stored += p.LastSeq
 			}
 		}
 		b.spool = s.r.spooled()
-		s.mu.Lock()
-		recovered := !s.rt.IsZero()
-		s.mu.Unlock()
-		if recovered {
-			if n, err := s.r.countRows(s.app, s.r.started); err == nil {
-				b.rows, b.rowsOK = n, true
-			}
-		}
 		s.mu.Lock()
 		s.s = append(s.s, b)
 		s.mu.Unlock()
@@ -260,45 +229,56 @@ func (s *sampler) peakSpool() int {
 
 type drainFigure struct{ rate, seconds float64 }
 
-// minDrainWindow: a backlog gone sooner gives no meaningful rate (the row
-// counts are taken once a second).
+// minDrainWindow: a backlog gone sooner gives no meaningful rate.
 const minDrainWindow = 5
 
-// drain is the rate at which events reached Cassandra from recovery until
-// the backlog was back to what steady load keeps in flight (baseline).
-func (s *sampler) drain(baseline int) drainFigure {
+// drain is how fast the sinks worked through the backlog the fault built:
+// from recovery until the backlog was back to what steady load keeps in
+// flight (baseline), the messages the consumer acknowledged per second
+// (its ack floors, as the NATS server reports them), in events at the
+// run's events per message (answered events ÷ messages stored in the run).
+func (s *sampler) drain(baseline int, events int) drainFigure {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rt.IsZero() {
+	if s.rt.IsZero() || len(s.s) == 0 {
 		return drainFigure{}
 	}
 	limit := max(baseline, 20)
 	grew := false
-	r0 := s.r0
-	for _, b := range s.s {
-		if r0 < 0 && b.rowsOK && !b.at.Before(s.rt) {
-			r0 = b.rows // the count at recovery failed: start from the first one after
-		}
-		if b.at.Before(s.rt) {
-			if b.total() > limit || !b.busOK {
-				grew = true
-			}
-			continue
+	var from, end *backlog
+	for i := range s.s {
+		b := &s.s[i]
+		if b.busOK && !b.at.Before(s.rt) && from == nil {
+			from = b
 		}
 		if b.total() > limit || !b.busOK {
 			grew = true
 			continue
 		}
-		if !b.rowsOK {
-			continue
+		if !b.at.Before(s.rt) {
+			end = b
+			break
 		}
-		secs := b.at.Sub(s.rt).Seconds()
-		if !grew || secs < 2 {
-			return drainFigure{} // nothing built up: nothing to drain
-		}
-		return drainFigure{rate: float64(b.rows-r0) / secs, seconds: secs}
 	}
-	return drainFigure{}
+	if !grew || end == nil || from == nil {
+		return drainFigure{}
+	}
+	secs := end.at.Sub(s.rt).Seconds()
+	var first, last *backlog // the run's first and last answered samples, for events per message
+	for i := range s.s {
+		if s.s[i].busOK {
+			if first == nil {
+				first = &s.s[i]
+			}
+			last = &s.s[i]
+		}
+	}
+	window := end.at.Sub(from.at).Seconds()
+	if secs < minDrainWindow || window < minDrainWindow || last.stored <= first.stored {
+		return drainFigure{seconds: secs}
+	}
+	perMsg := float64(events) / float64(last.stored-first.stored)
+	return drainFigure{rate: float64(end.acked-from.acked) / window * perMsg, seconds: secs}
 }
 
 // spooled sums spoor_spool_records over the collectors that answer.

@@ -169,14 +169,7 @@ func (r *runner) run(f fault) (result, error) {
 		return res, err
 	}
 	r.logf("%s: recovered; load goes on for %s", f.name, r.after)
-	// The drain is timed from the moment the rows were counted, not from
-	// recovered: a count right after a node restart can take seconds.
-	rowsAtRecovery, err := r.countRows(app, loadStart)
-	countedAt := time.Now()
-	if err != nil {
-		rowsAtRecovery, countedAt = -1, recovered
-	}
-	smp.recovered(countedAt, rowsAtRecovery)
+	smp.recovered(recovered)
 	sleepCtx(context.Background(), r.after)
 	stopLoad()
 	<-loadDone
@@ -212,7 +205,7 @@ func (r *runner) run(f fault) (result, error) {
 	}
 	res.IngestRate = float64(len(okAt)) / loadEnd.Sub(loadStart).Seconds()
 	res.BacklogPeak, res.SpoolPeak = smp.peakMsgs(), smp.peakSpool()
-	if d := smp.drain(baseline); d.seconds > 0 {
+	if d := smp.drain(baseline, res.Answered); d.seconds > 0 {
 		res.DrainRate, res.DrainSeconds = d.rate, d.seconds
 	}
 	if err := r.reconcile(&res, status, loadStart); err != nil {
