@@ -80,5 +80,10 @@ out += ["",
         "",
         "Cassandra dominates: each event is written twice (`events_by_day`, `events_by_visitor`) with the visitor's first/last touch "
         "and a session marker, at RF 3, and the sessionizer reads each active visitor back. `cassandra.sessions: false` (sessions "
-        "computed in Spark instead) removes the session work."]
+        "computed in Spark instead) removes the session work.", "",
+        "How far to trust it: these per-core figures were measured with three Cassandra JVMs (640 MiB heaps), three NATS servers, "
+        "the spoor processes and the load generators all sharing two cores, where every process pays for the others' context "
+        "switches and cache misses (the same collector answers ~65k requests/s per core with the machine mostly to itself, benchmarks.md, against ~5k here). They "
+        "are an upper bound on cost, not a forecast. Every line of the model scales linearly with its role's events/s per core: "
+        "re-run `bash scripts/bench/cluster.sh` on the machines you will deploy on, and this page is recomputed from those figures."]
 print("\n".join(out))
