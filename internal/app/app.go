@@ -157,7 +157,7 @@ func (a *App) startCollector(runCtx context.Context) error {
 	a.Reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_spool_bytes", Help: "Bytes in the disk spool."},
 			func() float64 { b, _ := a.spool.Size(); return float64(b) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_spool_records", Help: "Events in the disk spool awaiting replay."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_spool_records", Help: "Messages (one or more events each) in the disk spool awaiting replay."},
 			func() float64 { _, n := a.spool.Size(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_spool_corrupt_segments", Help: "Damaged spool segments kept aside."},
 			func() float64 { return float64(a.spool.Corrupt()) }),

@@ -3,7 +3,8 @@
 # tracked GET, then idles; RSS read after 10 s of idling; then a second request on every connection
 # proves each is still served). Targets, alternated in one session, RUNS times each, medians into
 # docs/benchmarks.md: nginx answering 204 (worker_connections raised), a bare fasthttp server with
-# default settings (scripts/bench/bare), and `spoor run`.
+# default settings and with the collector's idle-connection settings (scripts/bench/bare -low-memory:
+# what fasthttp itself needs per connection, the floor for spoor), and `spoor run`.
 #   bash scripts/bench/idle.sh          (RUNS=3 CONNS=10000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,10 +21,11 @@ sed -e "s#NGINX_DIR#$PWD/$W/nginx#g" -e "s/worker_connections 4096/worker_connec
 PID=
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null; true' EXIT
 for run in $(seq "$RUNS"); do
-  for target in nginx bare spoor; do
+  for target in nginx bare bare-low spoor; do
     case $target in
       nginx) "$NGINX" -c "$PWD/$W/nginx/nginx.conf" -e "$PWD/$W/nginx/error.log" & PID=$!; port=18081 ;;
       bare) "$W/bare" -addr 127.0.0.1:18082 & PID=$!; port=18082 ;;
+      bare-low) "$W/bare" -addr 127.0.0.1:18085 -low-memory & PID=$!; port=18085 ;;
       spoor) rm -rf "$W/data"; SPOOR_DATA_DIR="$W/data" SPOOR_HTTP_ADDR=127.0.0.1:18080 SPOOR_LOG_LEVEL=warn \
                "$W/spoor" -config config.json run 2> "$W/spoor.log" & PID=$!; port=18080 ;;
     esac
@@ -42,15 +44,17 @@ import json, sys, statistics, datetime
 out, runs, conns = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 med = statistics.median
 rows = []
-res = {t: [json.load(open(f"{out}/{t}.{r}.json")) for r in range(1, runs + 1)] for t in ("nginx", "bare", "spoor")}
+res = {t: [json.load(open(f"{out}/{t}.{r}.json")) for r in range(1, runs + 1)] for t in ("nginx", "bare", "bare-low", "spoor")}
 nginx_idle = med(r["rss_idle_mb"] for r in res["nginx"])
 print(f"Measured {datetime.date.today()} on 2 cores, loopback: {conns:,} keep-alive connections, each sends one tracked GET and "
       f"idles; resident memory (VmRSS) after 10 s of idling, then a second request on every connection. Medians of {runs} runs, "
       "the three servers alternated in one session (nginx: its one worker process).\n")
 print("| server | RSS before | RSS with the connections idle | per idle connection | second requests answered | per run (idle) |")
 print("|---|---|---|---|---|---|")
-labels = {"nginx": "nginx `return 204` (1 worker)", "bare": "bare fasthttp 204, default settings", "spoor": "`spoor run` (collector, embedded JetStream, file sink)"}
-for t in ("nginx", "bare", "spoor"):
+labels = {"nginx": "nginx `return 204` (1 worker)", "bare": "bare fasthttp 204, default settings",
+          "bare-low": "bare fasthttp 204, the collector's settings (`ReduceMemoryUsage`, 16 KiB read buffer)",
+          "spoor": "`spoor run` (collector, embedded JetStream, file sink)"}
+for t in ("nginx", "bare", "bare-low", "spoor"):
     rs = res[t]
     before, idle = med(r["rss_before_mb"] for r in rs), med(r["rss_idle_mb"] for r in rs)
     per = (idle - before) * 1024 / conns

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -56,7 +57,7 @@ func (r result) drain() string {
 		return "no backlog"
 	}
 	if r.DrainRate == 0 {
-		return fmt.Sprintf("drained within %.0f s", r.DrainSeconds)
+		return fmt.Sprintf("drained within %.0f s", math.Ceil(r.DrainSeconds))
 	}
 	return fmt.Sprintf("%.0f ev/s (%.1f× ingest) over %.0f s", r.DrainRate, r.DrainRate/r.IngestRate, r.DrainSeconds)
 }

@@ -9,5 +9,5 @@ mkdir -p .scratch/faults
 RESULTS=.scratch/faults/matrix-$(date -u +%Y%m%dT%H%M).jsonl
 rc=0
 RESULTS=$RESULTS bash scripts/faults/run.sh all "$@" || rc=$?
-go run ./scripts/faults -render "$RESULTS" -doc docs/reliability.md -command "bash scripts/faults/matrix.sh $*"
+go run ./scripts/faults -render "$RESULTS" -doc docs/reliability.md -command "$(echo bash scripts/faults/matrix.sh "$@")"
 exit $rc

@@ -12,7 +12,7 @@ import (
 )
 
 // tableHeader is the reconciliation table of docs/reliability.md.
-const tableHeader = `| date (UTC) | fault | sent | answered 2xx | stored | duplicated | lost | dead-lettered | not 2xx (requests) | ingest ev/s | backlog peak: msgs / spooled ev | drain after recovery | result |
+const tableHeader = `| date (UTC) | fault | sent | answered 2xx | stored | duplicated | lost | dead-lettered | not 2xx (requests) | ingest ev/s | backlog peak: msgs / spooled msgs | drain after recovery | result |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|`
 
 func printTable(w io.Writer, rows []result) {

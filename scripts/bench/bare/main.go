@@ -14,11 +14,15 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18082", "listen address")
+	lowMem := flag.Bool("low-memory", false, "the collector's idle-connection settings: ReduceMemoryUsage and its 16 KiB read buffer")
 	flag.Parse()
 	srv := &fasthttp.Server{
 		Handler:               func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(fasthttp.StatusNoContent) },
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
+	}
+	if *lowMem {
+		srv.ReduceMemoryUsage, srv.ReadBufferSize = true, 16<<10
 	}
 	log.Fatal(srv.ListenAndServe(*addr))
 }
