@@ -35,7 +35,7 @@ type result struct {
 
 	IngestRate   float64 // answered events/s over the load
 	BacklogPeak  int     // messages pending or unacknowledged at the consumer, at most
-	SpoolPeak    int     // events in the collectors' spools, at most
+	SpoolPeak    int     // messages in the collectors' spools, at most
 	DrainRate    float64 // events stored per second from recovery until the backlog was gone
 	DrainSeconds float64
 }
