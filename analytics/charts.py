@@ -34,6 +34,7 @@ def draw(a, out):
     ax.barh(list(f)[::-1], list(f.values())[::-1], color="#4c72b0")
     for y, v in enumerate(list(f.values())[::-1]):
         ax.text(v, y, f" {v:,}", va="center")
+    ax.set_xlim(0, max(f.values()) * 1.15)
     ax.set_title("Funnel: sessions by the deepest step reached")
     paths.append(_save(fig, out, "funnel.png"))
 

@@ -69,9 +69,11 @@ var campaignWeights = []float64{30, 15, 20, 15, 20}
 var elements = []string{"product_image", "size_select", "add_to_cart_button", "nav_search", "banner_black_friday", "reviews_tab"}
 var elementWeights = []float64{30, 20, 0, 12, 8, 10} // add_to_cart_button is clicked when adding to the cart
 
-// The checkout form's fields, in page order, and where those who do not
-// buy give up.
+// The checkout form's fields, in page order; the field people click first
+// (most start at the top, some where autofill left a gap, some jump to the
+// card); and where those who do not buy give up.
 var formFields = []string{"email", "name", "address", "city", "zip", "card"}
+var startWeights = []float64{78, 12, 4, 0, 0, 6}
 var abandonWeights = []float64{10, 5, 25, 5, 15, 40}
 
 var humanAgents = []string{
@@ -426,18 +428,23 @@ func (v *sim) checkout(t time.Time, sid, arm string, cart []product) (time.Time,
 	if seen || buys { // an analysis finds the exposure, or the purchase that carries the arm
 		v.t.Experiment.Observed[arm]++
 	}
-	stop := len(formFields) // fields filled
+	stop := -1 // buyers fill every field
 	if !buys {
 		stop = pick(rng, abandonWeights) // gives up on this field
 	}
-	for pos, f := range formFields {
-		if pos > stop {
-			break
+	// The first field clicked, then the others in page order.
+	start := pick(rng, startWeights)
+	fieldOrder := []int{start}
+	for i := range formFields {
+		if i != start {
+			fieldOrder = append(fieldOrder, i)
 		}
-		field := map[string]any{"form": "checkout", "field": f, "pos": pos + 1}
+	}
+	for _, i := range fieldOrder {
+		field := map[string]any{"form": "checkout", "field": formFields[i], "pos": i + 1}
 		t = t.Add(time.Duration(2+rng.IntN(10)) * time.Second)
 		v.browser(t, "form_focus", map[string]any{"sid": sid, "pvid": pv}, field)
-		if pos == stop {
+		if i == stop {
 			break // focused, then left the page
 		}
 		v.browser(t.Add(3*time.Second), "form_change", map[string]any{"sid": sid, "pvid": pv}, field)

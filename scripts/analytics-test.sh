@@ -84,6 +84,7 @@ for _ in $(seq 180); do
 done
 say "Cassandra holds $c, the files $f"
 
+mkdir -p "$W/jupyter/runtime" "$W/jupyter/data" "$W/jupyter/config" "$W/jupyter/ipython"
 export JUPYTER_RUNTIME_DIR="$ROOT/$W/jupyter/runtime" JUPYTER_DATA_DIR="$ROOT/$W/jupyter/data" \
   JUPYTER_CONFIG_DIR="$ROOT/$W/jupyter/config" IPYTHONDIR="$ROOT/$W/jupyter/ipython" SPARK_LOCAL_IP=127.0.0.1
 say "PySpark over Cassandra"
