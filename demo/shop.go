@@ -12,6 +12,7 @@ package demo
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -104,8 +105,14 @@ type Request struct {
 
 // visitor simulates visitor i: its requests, in order, and its share of
 // the truth.
+//
+// The app is part of the stream: two apps sent with one seed (the
+// benchmark's sizes, say) must not share event ids, or JetStream's and the
+// sinks' dedup would rightly store the second app's copies once.
 func (o Options) visitor(i int) ([]Request, *Truth) {
-	rng := rand.New(rand.NewPCG(o.Seed, uint64(i)*0x9E3779B97F4A7C15+1))
+	app := fnv.New64a()
+	app.Write([]byte(o.App))
+	rng := rand.New(rand.NewPCG(o.Seed^app.Sum64(), uint64(i)*0x9E3779B97F4A7C15+1))
 	v := &sim{o: o, rng: rng, t: newTruth(), vid: o.uuid(rng).String()}
 	v.bot = rng.Float64() < o.BotShare
 	if v.bot {

@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -126,3 +127,31 @@ func TestTruthMatchesTheRequests(t *testing.T) {
 		t.Fatalf("%d visible gaps, %d lost", visible, dropped)
 	}
 }
+
+// Two apps sent with one seed share no event id: otherwise the bus's dedup
+// window would keep only the first app's copy of each.
+func TestAppsShareNoEventIDs(t *testing.T) {
+	ids := func(app string) map[string]bool {
+		o := testOptions()
+		o.Visitors, o.App = 50, app
+		reqs, _ := simulate(o)
+		out := map[string]bool{}
+		for _, r := range reqs {
+			for _, m := range eidPattern.FindAllSubmatch(r.Body, -1) {
+				out[string(m[1])] = true
+			}
+		}
+		return out
+	}
+	a, b := ids("shop_100000"), ids("shop_1000000")
+	if len(a) == 0 {
+		t.Fatal("no event ids found in the requests")
+	}
+	for id := range a {
+		if b[id] {
+			t.Fatalf("event id %s sent by both apps", id)
+		}
+	}
+}
+
+var eidPattern = regexp.MustCompile(`"eid":"([0-9a-f-]{36})"`)

@@ -38,7 +38,12 @@ if [ "${KEEP_DATA:-}" != 1 ]; then
     "$W/spoor" demo -url http://127.0.0.1:18401 -app "shop_$size" -seed 1 -visitors "$visitors" -truth "$W/truth_$size.json"
     events=$(python3 -c "import json;print(json.load(open('$W/truth_$size.json'))['events'])")
     days=$(python3 -c "import json;print(' '.join(json.load(open('$W/truth_$size.json'))['sent_on']))")
-    until [ "$(count "shop_$size" $days)" -ge "$events" ]; do sleep 10; done
+    last=-1 still=0 # give up when the row count stops growing for 5 minutes
+    while n=$(count "shop_$size" $days); [ "$n" -lt "$events" ]; do
+      if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0 last=$n; fi
+      [ $still -lt 30 ] || { say "shop_$size: $n rows of $events events, no progress for 5 minutes"; exit 1; }
+      sleep 10
+    done
     say "shop_$size: $events events stored in $((SECONDS - t0)) s"
   done
   kill $PID; wait $PID 2>/dev/null || true; trap - EXIT
