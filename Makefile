@@ -32,6 +32,7 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -run '^TestStreams' ./proxy
 
 # Every parser's fuzz target, for a short fixed time each.
 fuzz:

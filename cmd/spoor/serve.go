@@ -17,6 +17,8 @@ func init() {
 		run: func(c *invocation) int { return serve(c, "collector", app.Roles{Collector: true}) }})
 	register(command{name: "sink", short: "sink workers only (set nats.url to a NATS cluster)",
 		run: func(c *invocation) int { return serve(c, "sink", app.Roles{Sink: true}) }})
+	register(command{name: "proxy", short: "the tracking reverse proxy in front of proxy.upstreams (set nats.url to a NATS cluster)",
+		run: func(c *invocation) int { return serve(c, "proxy", app.Roles{Proxy: true}) }})
 }
 
 // serve runs roles until SIGINT or SIGTERM, then stops them in the order
@@ -24,6 +26,9 @@ func init() {
 func serve(c *invocation, name string, roles app.Roles) int {
 	cfg := c.cfg
 	log := newLogger(cfg.Log)
+	if name == "run" && cfg.Proxy.Enabled {
+		roles.Proxy = true
+	}
 	tuneGC()
 	if n := app.Procs(cfg.Procs, roles); n > 0 {
 		runtime.GOMAXPROCS(n)
@@ -46,6 +51,9 @@ func serve(c *invocation, name string, roles app.Roles) int {
 	ev := log.Info().Str("command", name).Str("data_dir", cfg.DataDir).Int("gomaxprocs", runtime.GOMAXPROCS(0))
 	if a.Addr() != "" {
 		ev = ev.Str("listen", "http://"+a.Addr())
+	}
+	if a.ProxyAddr() != "" {
+		ev = ev.Str("proxy", "http://"+a.ProxyAddr())
 	}
 	if cfg.NATS.URL == "" {
 		ev = ev.Str("nats", "embedded")

@@ -31,7 +31,7 @@ import (
 )
 
 // Roles says which parts this process runs.
-type Roles struct{ Collector, Sink bool }
+type Roles struct{ Collector, Sink, Proxy bool }
 
 // App is a running pipeline (or part of one).
 type App struct {
@@ -45,6 +45,7 @@ type App struct {
 	ln     net.Listener
 	status *http.Server // /metrics of a process without the collector
 	sink   sinks.Sink
+	proxy  *proxyRole
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -93,12 +94,22 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 			return a, err
 		}
 	}
-	if roles.Collector {
+	if roles.Collector || roles.Proxy {
 		if err = a.startCollector(runCtx); err != nil {
+			return a, err
+		}
+	}
+	if roles.Collector {
+		if err = a.serveCollector(); err != nil {
 			return a, err
 		}
 	} else if err = a.startStatus(); err != nil {
 		return a, err
+	}
+	if roles.Proxy {
+		if err = a.startProxy(); err != nil {
+			return a, err
+		}
 	}
 	return a, nil
 }
@@ -165,19 +176,25 @@ func (a *App) startCollector(runCtx context.Context) error {
 	if a.coll, err = collector.New(collector.OptionsFrom(a.cfg, key), a.Bus, a.spool, a.Reg, a.Reg, a.log); err != nil {
 		return err
 	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.coll.NewReplayer(a.spool, a.cfg.Spool.ReplayRetry).Run(runCtx)
+	}()
+	return nil
+}
+
+// serveCollector answers the collector's endpoints on http.addr.
+func (a *App) serveCollector() (err error) {
 	if a.ln, err = net.Listen("tcp", a.cfg.HTTP.Addr); err != nil {
 		return fmt.Errorf("listening on %s: %w", a.cfg.HTTP.Addr, err)
 	}
-	a.wg.Add(2)
+	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
 		if err := a.coll.Serve(a.ln); err != nil {
 			a.log.Error().Err(err).Msg("http server stopped")
 		}
-	}()
-	go func() {
-		defer a.wg.Done()
-		a.coll.NewReplayer(a.spool, a.cfg.Spool.ReplayRetry).Run(runCtx)
 	}()
 	return nil
 }
@@ -251,6 +268,7 @@ func (a *App) Addr() string {
 // replayer, close the spool, let the sink finish its batch in hand, then
 // drain NATS and stop the embedded server.
 func (a *App) Stop() {
+	a.stopProxy() // its last events still go through the collector's publish and spool
 	if a.coll != nil {
 		if err := a.coll.Shutdown(); err != nil {
 			a.log.Warn().Err(err).Msg("http shutdown")

@@ -31,6 +31,7 @@ type Config struct {
 	Sink      Sink      `mapstructure:"sink"`
 	File      File      `mapstructure:"file"`
 	Cassandra Cassandra `mapstructure:"cassandra"`
+	Proxy     Proxy     `mapstructure:"proxy"`
 }
 
 type Log struct {
@@ -138,6 +139,35 @@ type File struct {
 	DedupWindow  int           `mapstructure:"dedup_window"`
 }
 
+// Proxy is the tracking reverse proxy (proxy/): `spoor proxy`, or inside
+// `spoor run` when enabled.
+type Proxy struct {
+	Enabled               bool          `mapstructure:"enabled"`
+	Addr                  string        `mapstructure:"addr"`
+	Upstreams             []string      `mapstructure:"upstreams"`
+	Via                   string        `mapstructure:"via"`
+	HealthPath            string        `mapstructure:"health_path"`
+	HealthInterval        time.Duration `mapstructure:"health_interval"`
+	HealthTimeout         time.Duration `mapstructure:"health_timeout"`
+	FailThreshold         int           `mapstructure:"fail_threshold"`
+	FailCooldown          time.Duration `mapstructure:"fail_cooldown"`
+	DialTimeout           time.Duration `mapstructure:"dial_timeout"`
+	ResponseHeaderTimeout time.Duration `mapstructure:"response_header_timeout"`
+	ReadHeaderTimeout     time.Duration `mapstructure:"read_header_timeout"`
+	IdleTimeout           time.Duration `mapstructure:"idle_timeout"`
+	TrackInclude          []string      `mapstructure:"track_include"`
+	TrackExclude          []string      `mapstructure:"track_exclude"`
+	EventName             string        `mapstructure:"event_name"`
+	App                   string        `mapstructure:"app"`
+	QueueSize             int           `mapstructure:"queue_size"`
+	FirstPartyPrefix      string        `mapstructure:"first_party_prefix"`
+	CollectorURL          string        `mapstructure:"collector_url"`
+}
+
+// StaticAssets is proxy.track_exclude's default: requests for these are
+// passed on but not tracked.
+const StaticAssets = `(?i)\.(css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|avif|woff2?|ttf|otf|eot|mp4|webm)$`
+
 // Default returns the built-in defaults. config.json at the repository root
 // holds the same values (a test keeps the two equal).
 func Default() Config {
@@ -171,6 +201,13 @@ func Default() Config {
 			Replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}", Consistency: "local_quorum",
 			Timeout: 5 * time.Second, ConnectTimeout: 5 * time.Second, Concurrency: 64, RateLimitRows: 0,
 			Buckets: 16, TTL: 0, SessionGap: 30 * time.Minute, Sessions: true, SessionsDelay: 30 * time.Second, ApplySchema: true,
+		},
+		Proxy: Proxy{
+			Enabled: false, Addr: "127.0.0.1:8090", Upstreams: []string{}, Via: "spoor", HealthPath: "", HealthInterval: 5 * time.Second,
+			HealthTimeout: 2 * time.Second, FailThreshold: 3, FailCooldown: 10 * time.Second, DialTimeout: 5 * time.Second,
+			ResponseHeaderTimeout: 60 * time.Second, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+			TrackInclude: []string{}, TrackExclude: []string{StaticAssets}, EventName: "http_request", App: "", QueueSize: 10000,
+			FirstPartyPrefix: "/_e", CollectorURL: "",
 		},
 	}
 }
@@ -331,6 +368,7 @@ func (c *Config) Validate() error {
 		bad("sink.type", "must be auto, file or cassandra, got %q", c.Sink.Type)
 	}
 	c.validateCassandra(bad)
+	c.validateProxy(bad)
 	for _, o := range c.HTTP.CORSOrigins {
 		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
 			bad("http.cors_origins", "%q must be * or start with http:// or https://", o)

@@ -17,7 +17,7 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 if [ ${#need[@]} -gt 0 ]; then apt-get update -q && apt-get install -y -q "${need[@]}"; fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-W=.scratch/bench; rm -rf "$W"; mkdir -p "$W/nginx" "$W/out"
+W=.scratch/bench/collector; rm -rf "$W"; mkdir -p "$W/nginx" "$W/out" # each bench keeps its own dir
 go build -o "$W/spoor" ./cmd/spoor
 go build -o "$W/bare" ./scripts/bench/bare
 # The same collector built to answer without making events durable (it drops them): the ceiling that

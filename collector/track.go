@@ -1,0 +1,49 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spoor-dev/spoor/collector/spool"
+	"github.com/spoor-dev/spoor/schema"
+)
+
+// Hit is one event observed by spoor itself rather than sent by a client:
+// the proxy's record of a request it passed on.
+type Hit struct {
+	Endpoint  string // the metrics label and the event's endpoint, e.g. "proxy"
+	Fields    []HitField
+	IP        string // the client's address; only its keyed hash is kept
+	UserAgent string
+	VisitorID string // the vid cookie, when the request had one
+	At        time.Time
+}
+
+// HitField is one named value of a Hit: a dictionary field, or a prop.
+type HitField struct {
+	Name  string
+	Value schema.Value
+}
+
+// Track builds the hit's event as the endpoints build theirs and accepts
+// it under the same contract: it returns nil once the event is durable
+// (JetStream's PubAck or the spool), concurrent calls sharing one publish
+// (group commit), or the reason it is not.
+func (c *Collector) Track(ctx context.Context, h Hit) error {
+	b := c.builder()
+	defer c.release(b)
+	for _, f := range h.Fields {
+		if err := b.Set(f.Name, f.Value); err != nil {
+			return fmt.Errorf("building the %s event: %w", h.Endpoint, err)
+		}
+	}
+	e := b.Finish(schema.ServerInfo{ReceivedAt: h.At, Endpoint: h.Endpoint, IPHash: c.ips.get(h.IP),
+		UserAgent: h.UserAgent, VisitorID: h.VisitorID})
+	data, err := e.Encode()
+	if err != nil {
+		return fmt.Errorf("encoding the %s event: %w", h.Endpoint, err)
+	}
+	c.m.Received.WithLabelValues(h.Endpoint).Inc()
+	return c.accept(ctx, []spool.Record{{ID: e.EventID, Data: data, Part: c.partition(e)}}, true)
+}

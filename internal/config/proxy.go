@@ -1,0 +1,65 @@
+package config
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// blockedPrefixes are paths that ad blockers' lists match on any domain:
+// a first-party prefix under them would be blocked like a third party.
+var blockedPrefixes = []string{"/analytics", "/tracking", "/track", "/telemetry", "/collect", "/pixel", "/stats", "/metrics"}
+
+func (c *Config) validateProxy(bad func(key, format string, a ...any)) {
+	p := c.Proxy
+	if p.Enabled && len(p.Upstreams) == 0 {
+		bad("proxy.upstreams", "the proxy needs at least one upstream URL")
+	}
+	for _, u := range p.Upstreams {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			bad("proxy.upstreams", "%q must be an http:// or https:// URL with a host", u)
+		}
+	}
+	if p.Addr == "" {
+		bad("proxy.addr", "must not be empty")
+	}
+	for key, d := range map[string]time.Duration{"proxy.health_interval": p.HealthInterval, "proxy.health_timeout": p.HealthTimeout,
+		"proxy.fail_cooldown": p.FailCooldown, "proxy.dial_timeout": p.DialTimeout, "proxy.response_header_timeout": p.ResponseHeaderTimeout,
+		"proxy.read_header_timeout": p.ReadHeaderTimeout, "proxy.idle_timeout": p.IdleTimeout} {
+		if d <= 0 {
+			bad(key, "must be a positive duration, got %v", d)
+		}
+	}
+	if p.HealthPath != "" && !strings.HasPrefix(p.HealthPath, "/") {
+		bad("proxy.health_path", "must start with / (or be empty: no active checks), got %q", p.HealthPath)
+	}
+	if p.FailThreshold <= 0 || p.QueueSize <= 0 {
+		bad("proxy.fail_threshold", "proxy.fail_threshold and proxy.queue_size must be positive")
+	}
+	for key, list := range map[string][]string{"proxy.track_include": p.TrackInclude, "proxy.track_exclude": p.TrackExclude} {
+		for _, re := range list {
+			if _, err := regexp.Compile(re); err != nil {
+				bad(key, "%q is not a regular expression: %v", re, err)
+			}
+		}
+	}
+	if p.EventName == "" {
+		bad("proxy.event_name", "must not be empty")
+	}
+	if fp := p.FirstPartyPrefix; fp != "" {
+		if !strings.HasPrefix(fp, "/") || strings.HasSuffix(fp, "/") {
+			bad("proxy.first_party_prefix", "must start with / and not end with one (or be empty: off), got %q", fp)
+		}
+		for _, b := range blockedPrefixes {
+			if strings.EqualFold(fp, b) || strings.HasPrefix(strings.ToLower(fp), b+"/") {
+				bad("proxy.first_party_prefix", "%q is on ad blockers' lists; choose a neutral path", fp)
+			}
+		}
+	}
+	if p.CollectorURL != "" {
+		if u, err := url.Parse(p.CollectorURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("proxy.collector_url", "%q must be an http:// or https:// URL", p.CollectorURL)
+		}
+	}
+}

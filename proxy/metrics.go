@@ -1,0 +1,39 @@
+package proxy
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	events   *prometheus.CounterVec
+	healthy  *prometheus.GaugeVec
+	retries  prometheus.Counter
+	latency  prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_proxy_requests_total",
+			Help: "Requests passed on, by the class of the answer (2xx..5xx), or first_party for those forwarded to the collector."}, []string{"class"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_proxy_events_total",
+			Help: "The proxy's events by outcome: tracked, excluded (path filter), lost_queue_full, lost_unavailable, lost_shutdown."}, []string{"outcome"}),
+		healthy: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "spoor_proxy_upstream_healthy",
+			Help: "1 while the upstream is in rotation."}, []string{"upstream"}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_proxy_retries_total",
+			Help: "Requests retried on another upstream after a refused connection."}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spoor_proxy_request_seconds",
+			Help: "Time from request to the end of the response body, upstream included.", Buckets: prometheus.DefBuckets}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.events, m.healthy, m.retries, m.latency} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering proxy metrics: %w", err)
+		}
+	}
+	for _, o := range []string{"tracked", "excluded", "lost_queue_full", "lost_unavailable", "lost_shutdown"} {
+		m.events.WithLabelValues(o)
+	}
+	return m, nil
+}

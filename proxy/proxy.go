@@ -1,0 +1,301 @@
+// Package proxy is spoor's tracking reverse proxy: it passes requests to a
+// customer's backends and records each one as a server-side event, without
+// ever delaying or failing a request for the tracking's sake.
+//
+// It is net/http's httputil.ReverseProxy (decision 0003): bodies stream
+// both ways with flat memory, WebSocket upgrades pass through, responses of
+// unknown length and text/event-stream are flushed at once, and the server
+// speaks HTTP/2 to clients over TLS.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// Options configure a Proxy (config.Proxy, parsed).
+type Options struct {
+	Upstreams             []*url.URL
+	TrustedProxies        []*net.IPNet // peers whose X-Forwarded-* headers are believed
+	Via                   string       // pseudonym for the Via header; empty: none
+	HealthPath            string       // active checks; empty: passive only
+	HealthInterval        time.Duration
+	HealthTimeout         time.Duration
+	FailThreshold         int
+	FailCooldown          time.Duration
+	DialTimeout           time.Duration
+	ResponseHeaderTimeout time.Duration
+	TrackInclude          []string
+	TrackExclude          []string
+	EventName             string
+	App                   string
+	QueueSize             int
+	FirstPartyPrefix      string   // empty: off
+	Collector             *url.URL // where first-party requests go; nil: off
+}
+
+// Proxy is an http.Handler.
+type Proxy struct {
+	o       Options
+	rp      *httputil.ReverseProxy
+	fp      *httputil.ReverseProxy // first party, to the collector
+	pool    *pool
+	filter  filter
+	q       *queue
+	m       *metrics
+	log     zerolog.Logger
+	checker *http.Client
+}
+
+type ctxKey int
+
+const stateKey ctxKey = 0
+
+// state is one request's passage: the upstreams tried, the client's address.
+type state struct {
+	up     *upstream
+	status int // the upstream's answer (a 101 never passes through the ResponseWriter)
+	tried  []*upstream
+	client string
+	peer   net.IP
+}
+
+// New builds the proxy; Run starts its checks and its event queue.
+func New(o Options, t Tracker, reg prometheus.Registerer, log zerolog.Logger) (*Proxy, error) {
+	if len(o.Upstreams) == 0 {
+		return nil, errNoUpstream
+	}
+	f, err := newFilter(o.TrackInclude, o.TrackExclude)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{o: o, filter: f, m: m, log: log}
+	p.pool = newPool(o.Upstreams, o.FailThreshold, o.FailCooldown, func(u *upstream, healthy bool) {
+		p.m.healthy.WithLabelValues(u.url.Host).Set(b2f(healthy))
+		log.Warn().Str("upstream", u.url.Host).Bool("healthy", healthy).Msg("upstream health changed")
+	})
+	for _, u := range p.pool.ups {
+		m.healthy.WithLabelValues(u.url.Host).Set(1)
+	}
+	p.q = newQueue(o.QueueSize, 32, t, m, log)
+	tr := &http.Transport{
+		Proxy:                 nil, // never an environment proxy between us and the backend
+		DialContext:           (&net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
+		ExpectContinueTimeout: time.Second,
+	}
+	p.checker = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:        p.rewrite,
+		Transport:      tr,
+		FlushInterval:  0, // unknown length and text/event-stream flush at once; others buffer per write
+		ErrorHandler:   p.upstreamError,
+		ModifyResponse: p.upstreamAnswered,
+		ErrorLog:       nil,
+	}
+	if o.Collector != nil && o.FirstPartyPrefix != "" {
+		p.fp = &httputil.ReverseProxy{Rewrite: p.rewriteFirstParty, Transport: tr, ErrorHandler: p.collectorError}
+	}
+	return p, nil
+}
+
+// Run checks the upstreams and publishes the queued events until ctx ends,
+// then publishes what is still queued for up to drain.
+func (p *Proxy) Run(ctx context.Context, drain time.Duration) {
+	if p.o.HealthPath != "" {
+		go p.pool.check(ctx, p.checker, p.o.HealthPath, p.o.HealthInterval, p.o.HealthTimeout)
+	}
+	p.q.run(ctx, drain)
+}
+
+// ServeHTTP passes the request on and tracks it once the response is done.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	st := &state{}
+	st.client, st.peer = p.clientIP(r)
+	if p.fp != nil && firstParty(r.URL.Path, p.o.FirstPartyPrefix) {
+		p.m.requests.WithLabelValues("first_party").Inc()
+		p.fp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey, st)))
+		return
+	}
+	rec := &recorder{ResponseWriter: w}
+	var in *countingBody
+	if r.Body != nil && r.Body != http.NoBody {
+		in = &countingBody{ReadCloser: r.Body}
+		r.Body = in
+	}
+	st.up = p.pool.pick(nil)
+	p.rp.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), stateKey, st)))
+	if rec.status == 0 { // an upgrade: the 101 went to the hijacked connection
+		rec.status = st.status
+	}
+	p.m.requests.WithLabelValues(statusClass(rec.status)).Inc()
+	p.m.latency.Observe(time.Since(start).Seconds())
+	if p.filter.tracked(r.URL.Path) {
+		p.q.enqueue(p.hitOf(r, rec, in, st.client, start, st.up))
+	} else {
+		p.m.events.WithLabelValues("excluded").Inc()
+	}
+}
+
+// rewrite points the outgoing request at the chosen upstream and sets the
+// forwarded headers. ReverseProxy has already removed the hop-by-hop
+// headers and every inbound X-Forwarded-*: they are put back only when
+// the peer is a trusted proxy, otherwise they describe this hop alone.
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	st := pr.In.Context().Value(stateKey).(*state)
+	pr.SetURL(st.up.url)
+	pr.Out.Host = pr.In.Host // the backend sees the site's own host name
+	p.forwarded(pr, st)
+}
+
+func (p *Proxy) forwarded(pr *httputil.ProxyRequest, st *state) {
+	if p.trusted(st.peer) {
+		for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"} {
+			if v := pr.In.Header.Values(h); len(v) > 0 {
+				pr.Out.Header[h] = v
+			}
+		}
+	}
+	proto, host := pr.Out.Header.Get("X-Forwarded-Proto"), pr.Out.Header.Get("X-Forwarded-Host")
+	pr.SetXForwarded() // appends the peer to X-Forwarded-For, sets -Host and -Proto of this hop
+	if proto != "" {
+		pr.Out.Header.Set("X-Forwarded-Proto", proto)
+	}
+	if host != "" {
+		pr.Out.Header.Set("X-Forwarded-Host", host)
+	}
+	if p.o.Via != "" {
+		pr.Out.Header.Add("Via", via(pr.In.ProtoMajor, pr.In.ProtoMinor, p.o.Via))
+	}
+}
+
+func via(major, minor int, name string) string {
+	if major == 2 || major == 3 {
+		return fmt.Sprintf("%d %s", major, name)
+	}
+	return fmt.Sprintf("%d.%d %s", major, minor, name)
+}
+
+func (p *Proxy) upstreamAnswered(resp *http.Response) error {
+	st := resp.Request.Context().Value(stateKey).(*state)
+	st.status = resp.StatusCode
+	p.pool.succeeded(st.up)
+	if p.o.Via != "" {
+		resp.Header.Add("Via", via(resp.ProtoMajor, resp.ProtoMinor, p.o.Via))
+	}
+	return nil
+}
+
+// upstreamError: a connection the upstream refused or never accepted
+// counts against it (passive check) and, when nothing of the request was
+// sent yet (no body), is retried once on each other upstream. Otherwise
+// the client gets 502, or 504 when the upstream was too slow.
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	st := r.Context().Value(stateKey).(*state)
+	dial := isDialError(err)
+	if dial {
+		p.pool.failed(st.up)
+	}
+	st.tried = append(st.tried, st.up)
+	if dial && (r.Body == nil || r.Body == http.NoBody) && r.Context().Err() == nil && len(st.tried) < len(p.pool.ups) {
+		if next := p.pool.pick(st.tried); next != nil && !contains(st.tried, next) {
+			p.m.retries.Inc()
+			st.up = next
+			p.rp.ServeHTTP(w, r)
+			return
+		}
+	}
+	code := http.StatusBadGateway
+	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		code = http.StatusGatewayTimeout
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		code = 499 // the client went away; nobody reads this answer
+	}
+	p.log.Warn().Err(err).Str("upstream", st.up.url.Host).Str("path", r.URL.Path).Int("status", code).Msg("upstream failed")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, `{"error":"upstream_unavailable","status":%d}`+"\n", code)
+}
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// clientIP is the peer, or when the peer is a trusted proxy the right-most
+// X-Forwarded-For address that is not itself trusted (as the collector).
+func (p *Proxy) clientIP(r *http.Request) (string, net.IP) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer := net.ParseIP(host)
+	if peer == nil || !p.trusted(peer) {
+		return host, peer
+	}
+	ip := peer
+	parts := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(parts) - 1; i >= 0; i-- {
+		cand := net.ParseIP(strings.TrimSpace(parts[i]))
+		if cand == nil {
+			break
+		}
+		ip = cand
+		if !p.trusted(cand) {
+			break
+		}
+	}
+	return ip.String(), peer
+}
+
+func (p *Proxy) trusted(ip net.IP) bool {
+	if ip == nil {
+		return false
+	}
+	for _, n := range p.o.TrustedProxies {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func statusClass(code int) string {
+	if code == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%dxx", code/100)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,224 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/collector"
+	"github.com/spoor-dev/spoor/schema"
+)
+
+// Tracker keeps the proxy's events. Track returns nil once the event is
+// durable (the collector's contract: JetStream's PubAck or its spool), or
+// the reason it is not; concurrent calls may share one publish.
+// *collector.Collector is one.
+type Tracker interface {
+	Track(ctx context.Context, h collector.Hit) error
+}
+
+// filter says which paths are tracked: any include matches (or there are
+// none), and no exclude does.
+type filter struct{ include, exclude []*regexp.Regexp }
+
+func newFilter(include, exclude []string) (filter, error) {
+	var f filter
+	for _, l := range []struct {
+		src []string
+		dst *[]*regexp.Regexp
+	}{{include, &f.include}, {exclude, &f.exclude}} {
+		for _, s := range l.src {
+			re, err := regexp.Compile(s)
+			if err != nil {
+				return f, fmt.Errorf("compiling path filter %q: %w", s, err)
+			}
+			*l.dst = append(*l.dst, re)
+		}
+	}
+	return f, nil
+}
+
+func (f filter) tracked(path string) bool {
+	in := len(f.include) == 0
+	for _, re := range f.include {
+		if re.MatchString(path) {
+			in = true
+			break
+		}
+	}
+	if !in {
+		return false
+	}
+	for _, re := range f.exclude {
+		if re.MatchString(path) {
+			return false
+		}
+	}
+	return true
+}
+
+// recorder wraps the client's ResponseWriter to see the status and count
+// the bytes sent. Unwrap lets http.ResponseController (which ReverseProxy
+// uses to flush and to hijack for WebSockets) reach the real writer.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 || r.status < 200 { // 1xx answers come before the final one
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Hijack is found through Unwrap by ResponseController; it is here too for
+// callers that still type-assert http.Hijacker.
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(r.ResponseWriter).Hijack()
+}
+
+// countingBody counts the request body's bytes as the upstream reads them.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// queue hands events to the Tracker off the request path: enqueue never
+// blocks; a full queue counts the event lost. Workers call Track
+// concurrently, so the collector's group commit publishes them together.
+type queue struct {
+	ch      chan collector.Hit
+	t       Tracker
+	m       *metrics
+	log     zerolog.Logger
+	workers int
+	wg      sync.WaitGroup
+}
+
+func newQueue(size, workers int, t Tracker, m *metrics, log zerolog.Logger) *queue {
+	return &queue{ch: make(chan collector.Hit, size), t: t, m: m, log: log, workers: workers}
+}
+
+func (q *queue) enqueue(h collector.Hit) {
+	select {
+	case q.ch <- h:
+	default:
+		q.m.events.WithLabelValues("lost_queue_full").Inc()
+	}
+}
+
+// run publishes until ctx ends, then what is still queued within drain.
+func (q *queue) run(ctx context.Context, drain time.Duration) {
+	for range q.workers {
+		q.wg.Add(1)
+		go func() {
+			defer q.wg.Done()
+			for {
+				select {
+				case h := <-q.ch:
+					q.publish(h)
+				case <-ctx.Done():
+					deadline := time.After(drain)
+					for {
+						select {
+						case h := <-q.ch:
+							q.publish(h)
+						case <-deadline:
+							return
+						default:
+							return
+						}
+					}
+				}
+			}
+		}()
+	}
+	q.wg.Wait()
+	if n := len(q.ch); n > 0 {
+		q.m.events.WithLabelValues("lost_shutdown").Add(float64(n))
+	}
+}
+
+func (q *queue) publish(h collector.Hit) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.t.Track(ctx, h); err != nil {
+		q.m.events.WithLabelValues("lost_unavailable").Inc()
+		q.log.Warn().Err(err).Msg("proxy event not kept; the request was answered anyway")
+		return
+	}
+	q.m.events.WithLabelValues("tracked").Inc()
+}
+
+// hitOf describes one proxied request as an event.
+func (p *Proxy) hitOf(r *http.Request, rec *recorder, in *countingBody, client string, start time.Time, up *upstream) collector.Hit {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	text := func(name, v string) collector.HitField { return collector.HitField{Name: name, Value: schema.TextValue(v)} }
+	num := func(name string, v int64) collector.HitField {
+		return collector.HitField{Name: name, Value: schema.JSONValue(json.RawMessage(strconv.FormatInt(v, 10)))}
+	}
+	var bytesIn int64
+	if in != nil {
+		bytesIn = in.n
+	}
+	f := []collector.HitField{
+		text("ename", p.o.EventName),
+		text("etyp", "server"),
+		text("url", scheme+"://"+r.Host+r.URL.RequestURI()),
+		text("method", r.Method),
+		text("host", r.Host),
+		text("path", r.URL.Path),
+		num("status", int64(rec.status)),
+		num("duration", time.Since(start).Milliseconds()),
+		num("bytes_in", bytesIn),
+		num("bytes_out", rec.bytes),
+	}
+	if p.o.App != "" {
+		f = append(f, text("app", p.o.App))
+	}
+	if ref := r.Referer(); ref != "" {
+		f = append(f, text("last", ref))
+	}
+	if up != nil {
+		f = append(f, text("upstream", up.url.Host))
+	}
+	var vid string
+	if c, err := r.Cookie("vid"); err == nil {
+		vid = c.Value
+	}
+	return collector.Hit{Endpoint: "proxy", Fields: f, IP: client, UserAgent: r.UserAgent(), VisitorID: vid, At: start}
+}
+
+var errNoUpstream = errors.New("no upstream configured")
