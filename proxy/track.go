@@ -185,7 +185,9 @@ func (p *Proxy) hitOf(r *http.Request, rec *recorder, in *countingBody, client s
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	text := func(name, v string) collector.HitField { return collector.HitField{Name: name, Value: schema.TextValue(v)} }
+	text := func(name, v string) collector.HitField {
+		return collector.HitField{Name: name, Value: schema.TextValue(v)}
+	}
 	num := func(name string, v int64) collector.HitField {
 		return collector.HitField{Name: name, Value: schema.JSONValue(json.RawMessage(strconv.FormatInt(v, 10)))}
 	}
