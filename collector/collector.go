@@ -15,7 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/internal/blocklist"
 	"github.com/spoor-dev/spoor/internal/config"
+	"github.com/spoor-dev/spoor/internal/ratelimit"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -33,6 +35,9 @@ type Options struct {
 	ServerTokens   []string
 	RetryAfterSec  int
 	Partitions     int // bus partitions: events go to the one of their visitor
+	// Blocked: addresses and visitors whose events are refused (403 on the
+	// JSON endpoints; the pixel and the redirect answer as usual). nil: none.
+	Blocked *blocklist.List
 }
 
 // OptionsFrom picks the collector's options out of the configuration.
@@ -58,7 +63,7 @@ type Collector struct {
 	corsAny  bool
 	stopping atomic.Bool
 	srv      *fasthttp.Server
-	limiter  *ipLimiter // nil: no per-IP limit
+	limiter  *ratelimit.PerIP // nil: no per-IP limit
 	done     chan struct{}
 	groups   *grouper
 	ips      *ipHashes
@@ -87,7 +92,7 @@ func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather
 		c.cors[strings.TrimSuffix(o, "/")] = true
 	}
 	if cfg.HTTP.RateLimitPerIP > 0 {
-		c.limiter = newIPLimiter(cfg.HTTP.RateLimitPerIP, cfg.HTTP.RateBurstPerIP)
+		c.limiter = ratelimit.NewPerIP(cfg.HTTP.RateLimitPerIP, cfg.HTTP.RateBurstPerIP)
 		go func() {
 			t := time.NewTicker(time.Minute)
 			defer t.Stop()
@@ -96,7 +101,7 @@ func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather
 				case <-c.done:
 					return
 				case now := <-t.C:
-					c.limiter.sweep(now)
+					c.limiter.Sweep(now)
 				}
 			}
 		}()
@@ -141,9 +146,14 @@ func (c *Collector) Shutdown() error {
 	return c.srv.Shutdown()
 }
 
+// blockedIP reports whether the client's address is on the block list.
+func (c *Collector) blockedIP(ctx *fasthttp.RequestCtx) bool {
+	return c.cfg.Blocked != nil && c.cfg.Blocked.IP(net.ParseIP(c.clientIP(ctx)))
+}
+
 // limited reports whether the client is over its rate (http.rate_limit_per_ip).
 func (c *Collector) limited(ctx *fasthttp.RequestCtx) bool {
-	return c.limiter != nil && !c.limiter.allow(c.clientIP(ctx), time.Now())
+	return c.limiter != nil && !c.limiter.Allow(c.clientIP(ctx), time.Now())
 }
 
 // builder returns an empty Builder; hand it back with release once its

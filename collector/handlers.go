@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -55,6 +56,10 @@ func (c *Collector) authorized(ctx *fasthttp.RequestCtx) bool {
 }
 
 func (c *Collector) ingest(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool) {
+	if c.blockedIP(ctx) {
+		c.refuse(ctx, errBlocked)
+		return
+	}
 	if c.limited(ctx) {
 		c.m.Rejected.WithLabelValues("rate_limited").Inc()
 		ctx.Response.Header.Set("Retry-After", "1")
@@ -111,6 +116,10 @@ func (c *Collector) redirect(ctx *fasthttp.RequestCtx, tail string) {
 // record parses and stores one event for the pixel and redirect endpoints,
 // which answer the same whatever happens here.
 func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string) {
+	if c.blockedIP(ctx) {
+		c.m.Lost.WithLabelValues("blocked").Inc()
+		return
+	}
 	if c.limited(ctx) {
 		c.m.Lost.WithLabelValues("rate_limited").Inc()
 		return
@@ -118,7 +127,11 @@ func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string) {
 	evs, clientIDs, err := c.readEvents(ctx, endpoint, tail, false)
 	if err != nil {
 		c.refuse(ctx, err)
-		c.m.Lost.WithLabelValues("invalid").Inc()
+		why := "invalid"
+		if errors.Is(err, errBlocked) {
+			why = "blocked"
+		}
+		c.m.Lost.WithLabelValues(why).Inc()
 		return
 	}
 	c.m.Received.WithLabelValues(endpoint).Add(float64(len(evs)))

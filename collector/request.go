@@ -31,6 +31,9 @@ func badRequest(reason, format string, a ...any) error {
 	return &requestError{fasthttp.StatusBadRequest, reason, fmt.Sprintf(format, a...)}
 }
 
+// errBlocked: the address or a visitor of the request is on the block list.
+var errBlocked = &requestError{fasthttp.StatusForbidden, "blocked", "tracking is refused for this client"}
+
 func tooLarge(reason, format string, a ...any) error {
 	return &requestError{fasthttp.StatusRequestEntityTooLarge, reason, fmt.Sprintf(format, a...)}
 }
@@ -79,6 +82,10 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		}
 		clientIDs = clientIDs || b.HasEventID()
 		e := b.Finish(info)
+		if c.cfg.Blocked.Visitor(e.VisitorID) {
+			c.release(b)
+			return nil, false, errBlocked
+		}
 		data, err := e.Encode()
 		if err != nil {
 			return nil, false, badRequest("invalid_event", "event %d: encoding: %s", i, err)

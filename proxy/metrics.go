@@ -17,9 +17,9 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_proxy_requests_total",
-			Help: "Requests passed on, by the class of the answer (2xx..5xx), or first_party for those forwarded to the collector."}, []string{"class"}),
+			Help: "Requests by the class of the answer (2xx..5xx), first_party for those forwarded to the collector, rate_limited for those refused 429."}, []string{"class"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_proxy_events_total",
-			Help: "The proxy's events by outcome: tracked, excluded (path filter), lost_queue_full, lost_unavailable, lost_shutdown."}, []string{"outcome"}),
+			Help: "The proxy's events by outcome: tracked, excluded (path filter), blocked (block list), lost_queue_full, lost_unavailable, lost_shutdown."}, []string{"outcome"}),
 		healthy: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "spoor_proxy_upstream_healthy",
 			Help: "1 while the upstream is in rotation."}, []string{"upstream"}),
 		retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_proxy_retries_total",
@@ -32,7 +32,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, fmt.Errorf("registering proxy metrics: %w", err)
 		}
 	}
-	for _, o := range []string{"tracked", "excluded", "lost_queue_full", "lost_unavailable", "lost_shutdown"} {
+	for _, o := range []string{"tracked", "excluded", "blocked", "lost_queue_full", "lost_unavailable", "lost_shutdown"} {
 		m.events.WithLabelValues(o)
 	}
 	return m, nil

@@ -21,6 +21,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/internal/blocklist"
+	"github.com/spoor-dev/spoor/internal/ratelimit"
 )
 
 // Options configure a Proxy (config.Proxy, parsed).
@@ -40,8 +42,11 @@ type Options struct {
 	EventName             string
 	App                   string
 	QueueSize             int
-	FirstPartyPrefix      string   // empty: off
-	Collector             *url.URL // where first-party requests go; nil: off
+	FirstPartyPrefix      string          // empty: off
+	Collector             *url.URL        // where first-party requests go; nil: off
+	Blocked               *blocklist.List // clients passed on but never tracked; nil: none
+	RateLimitPerIP        float64         // requests per second per client; 0: none (http.rate_limit_per_ip)
+	RateBurstPerIP        int
 }
 
 // Proxy is an http.Handler.
@@ -55,6 +60,7 @@ type Proxy struct {
 	m       *metrics
 	log     zerolog.Logger
 	checker *http.Client
+	limiter *ratelimit.PerIP // nil: no limit
 }
 
 type ctxKey int
@@ -92,6 +98,9 @@ func New(o Options, t Tracker, reg prometheus.Registerer, log zerolog.Logger) (*
 		m.healthy.WithLabelValues(u.url.Host).Set(1)
 	}
 	p.q = newQueue(o.QueueSize, 32, t, m, log)
+	if o.RateLimitPerIP > 0 {
+		p.limiter = ratelimit.NewPerIP(o.RateLimitPerIP, o.RateBurstPerIP)
+	}
 	tr := &http.Transport{
 		Proxy:                 nil, // never an environment proxy between us and the backend
 		DialContext:           (&net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
@@ -124,6 +133,20 @@ func (p *Proxy) Run(ctx context.Context, drain time.Duration) {
 	if p.o.HealthPath != "" {
 		go p.pool.check(ctx, p.checker, p.o.HealthPath, p.o.HealthInterval, p.o.HealthTimeout)
 	}
+	if p.limiter != nil {
+		go func() {
+			t := time.NewTicker(time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case now := <-t.C:
+					p.limiter.Sweep(now)
+				}
+			}
+		}()
+	}
 	p.q.run(ctx, drain)
 }
 
@@ -132,6 +155,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	st := &state{}
 	st.client, st.peer = p.clientIP(r)
+	if p.limiter != nil && !p.limiter.Allow(st.client, start) {
+		p.m.requests.WithLabelValues("rate_limited").Inc()
+		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprintln(w, `{"error":"too many requests from this address","reason":"rate_limited"}`)
+		return
+	}
 	if p.fp != nil && firstParty(r.URL.Path, p.o.FirstPartyPrefix) {
 		p.m.requests.WithLabelValues("first_party").Inc()
 		p.fp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey, st)))
@@ -150,10 +181,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.m.requests.WithLabelValues(statusClass(rec.status)).Inc()
 	p.m.latency.Observe(time.Since(start).Seconds())
-	if p.filter.tracked(r.URL.Path) {
-		p.q.enqueue(p.hitOf(r, rec, in, st.client, start, st.up))
-	} else {
+	switch {
+	case !p.filter.tracked(r.URL.Path):
 		p.m.events.WithLabelValues("excluded").Inc()
+	case p.o.Blocked.IP(net.ParseIP(st.client)) || p.o.Blocked.Visitor(visitorOf(r)):
+		p.m.events.WithLabelValues("blocked").Inc()
+	default:
+		p.q.enqueue(p.hitOf(r, rec, in, st.client, start, st.up))
 	}
 }
 

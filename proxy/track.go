@@ -216,11 +216,15 @@ func (p *Proxy) hitOf(r *http.Request, rec *recorder, in *countingBody, client s
 	if up != nil {
 		f = append(f, text("upstream", up.url.Host))
 	}
-	var vid string
+	return collector.Hit{Endpoint: "proxy", Fields: f, IP: client, UserAgent: r.UserAgent(), VisitorID: visitorOf(r), At: start}
+}
+
+// visitorOf is the request's first-party visitor cookie ("" when none).
+func visitorOf(r *http.Request) string {
 	if c, err := r.Cookie("vid"); err == nil {
-		vid = c.Value
+		return c.Value
 	}
-	return collector.Hit{Endpoint: "proxy", Fields: f, IP: client, UserAgent: r.UserAgent(), VisitorID: vid, At: start}
+	return ""
 }
 
 var errNoUpstream = errors.New("no upstream configured")

@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/collector"
 	"github.com/spoor-dev/spoor/collector/spool"
+	"github.com/spoor-dev/spoor/internal/blocklist"
 	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/sinks"
@@ -46,6 +47,7 @@ type App struct {
 	status *http.Server // /metrics of a process without the collector
 	sink   sinks.Sink
 	proxy  *proxyRole
+	block  *blocklist.List
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -95,6 +97,14 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 		}
 	}
 	if roles.Collector || roles.Proxy {
+		if a.block, err = blocklist.Open(cfg.HTTP.BlockList, a.Reg, log); err != nil {
+			return a, err
+		}
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.block.Watch(runCtx, time.Second)
+		}()
 		if err = a.startCollector(runCtx); err != nil {
 			return a, err
 		}
@@ -173,7 +183,9 @@ func (a *App) startCollector(runCtx context.Context) error {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_spool_corrupt_segments", Help: "Damaged spool segments kept aside."},
 			func() float64 { return float64(a.spool.Corrupt()) }),
 	)
-	if a.coll, err = collector.New(collector.OptionsFrom(a.cfg, key), a.Bus, a.spool, a.Reg, a.Reg, a.log); err != nil {
+	opts := collector.OptionsFrom(a.cfg, key)
+	opts.Blocked = a.block
+	if a.coll, err = collector.New(opts, a.Bus, a.spool, a.Reg, a.Reg, a.log); err != nil {
 		return err
 	}
 	a.wg.Add(1)

@@ -31,7 +31,8 @@ func ProxyOptions(cfg config.Config, collectorAddr string) (proxy.Options, error
 	o := proxy.Options{Via: p.Via, HealthPath: p.HealthPath, HealthInterval: p.HealthInterval, HealthTimeout: p.HealthTimeout,
 		FailThreshold: p.FailThreshold, FailCooldown: p.FailCooldown, DialTimeout: p.DialTimeout,
 		ResponseHeaderTimeout: p.ResponseHeaderTimeout, TrackInclude: p.TrackInclude, TrackExclude: p.TrackExclude,
-		EventName: p.EventName, App: p.App, QueueSize: p.QueueSize, FirstPartyPrefix: p.FirstPartyPrefix}
+		EventName: p.EventName, App: p.App, QueueSize: p.QueueSize, FirstPartyPrefix: p.FirstPartyPrefix,
+		RateLimitPerIP: cfg.HTTP.RateLimitPerIP, RateBurstPerIP: cfg.HTTP.RateBurstPerIP}
 	for _, u := range p.Upstreams {
 		pu, err := url.Parse(u)
 		if err != nil {
@@ -75,6 +76,7 @@ func (a *App) startProxy() error {
 			o.Collector, _ = url.Parse(a.cfg.Proxy.CollectorURL)
 		}
 	}
+	o.Blocked = a.block
 	px, err := proxy.New(o, a.coll, a.Reg, a.log.With().Str("role", "proxy").Logger())
 	if err != nil {
 		return fmt.Errorf("building the proxy: %w", err)

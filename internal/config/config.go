@@ -51,6 +51,7 @@ type HTTP struct {
 	MaxConns             int           `mapstructure:"max_conns"`
 	CORSOrigins          []string      `mapstructure:"cors_origins"`
 	TrustedProxies       []string      `mapstructure:"trusted_proxies"`
+	BlockList            string        `mapstructure:"block_list"`
 	RateLimitPerIP       float64       `mapstructure:"rate_limit_per_ip"`
 	RateBurstPerIP       int           `mapstructure:"rate_burst_per_ip"`
 }
@@ -177,7 +178,7 @@ func Default() Config {
 		HTTP: HTTP{
 			Addr: "127.0.0.1:8080", ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
 			ShutdownDelay: 0, MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 4 << 20, MaxHeaderBytes: 16 << 10, MaxConns: 65536,
-			CORSOrigins: []string{}, TrustedProxies: []string{}, RateLimitPerIP: 0, RateBurstPerIP: 200,
+			CORSOrigins: []string{}, TrustedProxies: []string{}, BlockList: "", RateLimitPerIP: 0, RateBurstPerIP: 200,
 		},
 		Collector: Collector{
 			AckTimeout: time.Second, MaxBatchEvents: 500, MaxEventBytes: 64 << 10, HashKey: "",

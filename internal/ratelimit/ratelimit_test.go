@@ -1,4 +1,4 @@
-package collector
+package ratelimit
 
 import (
 	"testing"
@@ -6,16 +6,16 @@ import (
 )
 
 func TestIPLimiter(t *testing.T) {
-	l := newIPLimiter(1, 2)
+	l := NewPerIP(1, 2)
 	now := time.Now()
-	got := []bool{l.allow("a", now), l.allow("a", now), l.allow("a", now), l.allow("b", now)}
+	got := []bool{l.Allow("a", now), l.Allow("a", now), l.Allow("a", now), l.Allow("b", now)}
 	if got[0] != true || got[1] != true || got[2] != false || got[3] != true {
 		t.Fatalf("allow = %v, want burst of 2 per IP", got)
 	}
-	if !l.allow("a", now.Add(1100*time.Millisecond)) {
+	if !l.Allow("a", now.Add(1100*time.Millisecond)) {
 		t.Fatal("a token must come back after a second")
 	}
-	l.sweep(now.Add(idleAfter + 2*time.Second))
+	l.Sweep(now.Add(idleAfter + 2*time.Second))
 	n := 0
 	for i := range l.shards {
 		n += len(l.shards[i].m)

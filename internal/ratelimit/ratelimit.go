@@ -1,4 +1,6 @@
-package collector
+// Package ratelimit limits requests per client address, for the collector
+// and the proxy alike (http.rate_limit_per_ip).
+package ratelimit
 
 import (
 	"hash/fnv"
@@ -8,10 +10,10 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// ipLimiter is a token bucket per client IP (http.rate_limit_per_ip),
+// PerIP is a token bucket per client IP (http.rate_limit_per_ip),
 // sharded to keep lock contention off the hot path. Buckets idle for
 // longer than idleAfter are dropped by a sweep.
-type ipLimiter struct {
+type PerIP struct {
 	rate   rate.Limit
 	burst  int
 	shards [64]ipShard
@@ -29,16 +31,16 @@ type ipBucket struct {
 
 const idleAfter = 5 * time.Minute
 
-func newIPLimiter(perSecond float64, burst int) *ipLimiter {
-	l := &ipLimiter{rate: rate.Limit(perSecond), burst: burst}
+func NewPerIP(perSecond float64, burst int) *PerIP {
+	l := &PerIP{rate: rate.Limit(perSecond), burst: burst}
 	for i := range l.shards {
 		l.shards[i].m = map[string]*ipBucket{}
 	}
 	return l
 }
 
-// allow takes one token for ip.
-func (l *ipLimiter) allow(ip string, now time.Time) bool {
+// Allow takes one token for ip.
+func (l *PerIP) Allow(ip string, now time.Time) bool {
 	h := fnv.New32a()
 	h.Write([]byte(ip))
 	sh := &l.shards[h.Sum32()%uint32(len(l.shards))]
@@ -54,8 +56,8 @@ func (l *ipLimiter) allow(ip string, now time.Time) bool {
 	return ok
 }
 
-// sweep forgets buckets idle since before now-idleAfter.
-func (l *ipLimiter) sweep(now time.Time) {
+// Sweep forgets buckets idle since before now-idleAfter.
+func (l *PerIP) Sweep(now time.Time) {
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()

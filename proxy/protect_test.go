@@ -1,0 +1,100 @@
+package proxy
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/internal/blocklist"
+)
+
+func blockList(t *testing.T, lines string) *blocklist.List {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "blocked.txt")
+	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := blocklist.Open(path, prometheus.NewRegistry(), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// A blocked address or visitor is passed on (the site is not ours to
+// close) but never tracked, and counted.
+func TestBlockedClientsAreNotTracked(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer backend.Close()
+	for _, tc := range []struct {
+		name, list, cookie string
+		tracked            bool
+	}{
+		{name: "blocked address", list: "127.0.0.0/8\n"},
+		{name: "blocked visitor", list: "vid:v-scraper\n", cookie: "v-scraper"},
+		{name: "other visitor", list: "vid:v-scraper\n", cookie: "v-human", tracked: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := testOptions(backend.URL)
+			o.Blocked = blockList(t, tc.list)
+			tr := &hits{}
+			px := start(t, o, tr)
+			req, _ := http.NewRequest("GET", px.URL+"/page", nil)
+			if tc.cookie != "" {
+				req.AddCookie(&http.Cookie{Name: "vid", Value: tc.cookie})
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%v %v", resp, err)
+			}
+			resp.Body.Close()
+			if tc.tracked {
+				tr.waitHits(t, 1)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+			if n := len(tr.all()); n != 0 || px.events("blocked") != 1 {
+				t.Errorf("tracked %d, blocked %v; want 0 and 1", n, px.events("blocked"))
+			}
+		})
+	}
+}
+
+// The per-address rate limit answers 429 with a JSON reason once the
+// burst is spent.
+func TestProxyRateLimit(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer backend.Close()
+	o := testOptions(backend.URL)
+	o.RateLimitPerIP, o.RateBurstPerIP = 0.001, 3
+	px := start(t, o, &hits{})
+	var codes []int
+	var last *http.Response
+	for range 5 {
+		resp, err := http.Get(px.URL + "/page")
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, resp.StatusCode)
+		last = resp
+		if resp.StatusCode == 200 {
+			resp.Body.Close()
+		}
+	}
+	if codes[2] != 200 || codes[3] != 429 || codes[4] != 429 {
+		t.Fatalf("answers %v, want 3 x 200 then 429", codes)
+	}
+	body, _ := io.ReadAll(last.Body)
+	last.Body.Close()
+	var m map[string]string
+	if err := json.Unmarshal(body, &m); err != nil || m["reason"] != "rate_limited" || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("429 body %q, Retry-After %q", body, last.Header.Get("Retry-After"))
+	}
+}
