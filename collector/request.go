@@ -62,6 +62,17 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		UserAgent:  string(ctx.UserAgent()),
 		VisitorID:  string(ctx.Request.Header.Cookie("vid")),
 	}
+	// The server's visitor cookie (http.vid_cookie): on the browser
+	// endpoints it is the visitor of the request's events; without one, the
+	// events' own visitor (the SDK's) becomes the cookie, or a new id.
+	browser := c.cfg.HTTP.VIDCookie && endpoint != "str"
+	cookieVID := ""
+	if browser {
+		cookieVID = info.VisitorID
+		if cookieVID == "" {
+			info.VisitorID = schema.NewEventID()
+		}
+	}
 	n := max(len(objs), 1)
 	out := make([]spool.Record, 0, n)
 	for i := 0; i < n; i++ {
@@ -82,6 +93,9 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		}
 		clientIDs = clientIDs || b.HasEventID()
 		e := b.Finish(info)
+		if cookieVID != "" {
+			e.VisitorID = cookieVID
+		}
 		if c.cfg.Blocked.Visitor(e.VisitorID) {
 			c.release(b)
 			return nil, false, errBlocked
@@ -94,6 +108,9 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 			return nil, false, tooLarge("event_too_large", "event %d is %d bytes encoded, the limit is %d", i, len(data), c.cfg.MaxEventBytes)
 		}
 		out = append(out, spool.Record{ID: e.EventID, Data: data, Part: c.partition(e)})
+		if i == 0 && browser {
+			c.setVisitorCookie(ctx, e.VisitorID)
+		}
 		c.release(b)
 	}
 	return out, clientIDs, nil

@@ -98,3 +98,55 @@ func TestProxyRateLimit(t *testing.T) {
 		t.Fatalf("429 body %q, Retry-After %q", body, last.Header.Get("Retry-After"))
 	}
 }
+
+// The first-party visitor cookie on tracked pages: set by the server when
+// the request has none (HttpOnly, SameSite=Lax, Secure behind HTTPS),
+// refreshed when it has one, never on a response a shared cache may keep,
+// and the event carries the same visitor.
+func TestVisitorCookie(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/cached" {
+			w.Header().Set("Cache-Control", "public, max-age=600")
+		}
+	}))
+	defer backend.Close()
+	o := testOptions(backend.URL)
+	o.VisitorCookie = &VisitorCookie{Domain: "shop.example", MaxAge: 400 * 24 * time.Hour, HTTPOnly: true}
+	o.TrustedProxies = cidrs(t, "127.0.0.0/8")
+	tr := &hits{}
+	px := start(t, o, tr)
+	get := func(path string, h map[string]string) *http.Response {
+		req, _ := http.NewRequest("GET", px.URL+path, nil)
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	first := get("/page", nil)
+	ck := first.Cookies()
+	if len(ck) != 1 || ck[0].Name != "vid" || ck[0].Value == "" || !ck[0].HttpOnly || ck[0].Secure ||
+		ck[0].SameSite != http.SameSiteLaxMode || ck[0].MaxAge != 400*24*3600 || ck[0].Domain != "shop.example" || ck[0].Path != "/" {
+		t.Fatalf("Set-Cookie %q", first.Header.Values("Set-Cookie"))
+	}
+	if h := tr.waitHits(t, 1)[0]; h.VisitorID != ck[0].Value {
+		t.Errorf("event visitor %q, cookie %q", h.VisitorID, ck[0].Value)
+	}
+	again := get("/page", map[string]string{"Cookie": "vid=v-known", "X-Forwarded-Proto": "https"})
+	if c := again.Cookies(); len(c) != 1 || c[0].Value != "v-known" || !c[0].Secure {
+		t.Errorf("refresh behind HTTPS: %q", again.Header.Values("Set-Cookie"))
+	}
+	if h := tr.waitHits(t, 2)[1]; h.VisitorID != "v-known" {
+		t.Errorf("event visitor %q", h.VisitorID)
+	}
+	if c := get("/cached", nil).Header.Values("Set-Cookie"); len(c) != 0 {
+		t.Errorf("a publicly cacheable answer got %q", c)
+	}
+	if c := get("/app.js", nil).Header.Values("Set-Cookie"); len(c) != 0 {
+		t.Errorf("an untracked static file got %q", c)
+	}
+}

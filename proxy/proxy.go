@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/internal/blocklist"
 	"github.com/spoor-dev/spoor/internal/ratelimit"
+	"github.com/spoor-dev/spoor/schema"
 )
 
 // Options configure a Proxy (config.Proxy, parsed).
@@ -47,6 +48,15 @@ type Options struct {
 	Blocked               *blocklist.List // clients passed on but never tracked; nil: none
 	RateLimitPerIP        float64         // requests per second per client; 0: none (http.rate_limit_per_ip)
 	RateBurstPerIP        int
+	VisitorCookie         *VisitorCookie // set the first-party vid cookie on tracked pages; nil: never
+}
+
+// VisitorCookie is how the first-party visitor cookie "vid" is set
+// (http.vid_cookie_*).
+type VisitorCookie struct {
+	Domain   string
+	MaxAge   time.Duration
+	HTTPOnly bool
 }
 
 // Proxy is an http.Handler.
@@ -69,11 +79,14 @@ const stateKey ctxKey = 0
 
 // state is one request's passage: the upstreams tried, the client's address.
 type state struct {
-	up     *upstream
-	status int // the upstream's answer (a 101 never passes through the ResponseWriter)
-	tried  []*upstream
-	client string
-	peer   net.IP
+	vid       string // the visitor: the request's vid cookie, or a new id
+	setCookie bool   // set (or refresh) the vid cookie on the answer
+	https     bool   // the client reached the front over HTTPS
+	up        *upstream
+	status    int // the upstream's answer (a 101 never passes through the ResponseWriter)
+	tried     []*upstream
+	client    string
+	peer      net.IP
 }
 
 // New builds the proxy; Run starts its checks and its event queue.
@@ -174,6 +187,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in = &countingBody{ReadCloser: r.Body}
 		r.Body = in
 	}
+	st.vid = visitorOf(r)
+	tracked := p.filter.tracked(r.URL.Path)
+	blocked := tracked && (p.o.Blocked.IP(net.ParseIP(st.client)) || p.o.Blocked.Visitor(st.vid))
+	if tracked && !blocked && p.o.VisitorCookie != nil {
+		if st.vid == "" {
+			st.vid = schema.NewEventID()
+		}
+		st.setCookie = true
+		st.https = r.TLS != nil || (p.trusted(st.peer) && r.Header.Get("X-Forwarded-Proto") == "https")
+	}
 	st.up = p.pool.pick(nil)
 	p.rp.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), stateKey, st)))
 	if rec.status == 0 { // an upgrade: the 101 went to the hijacked connection
@@ -182,12 +205,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.m.requests.WithLabelValues(statusClass(rec.status)).Inc()
 	p.m.latency.Observe(time.Since(start).Seconds())
 	switch {
-	case !p.filter.tracked(r.URL.Path):
+	case !tracked:
 		p.m.events.WithLabelValues("excluded").Inc()
-	case p.o.Blocked.IP(net.ParseIP(st.client)) || p.o.Blocked.Visitor(visitorOf(r)):
+	case blocked:
 		p.m.events.WithLabelValues("blocked").Inc()
 	default:
-		p.q.enqueue(p.hitOf(r, rec, in, st.client, start, st.up))
+		p.q.enqueue(p.hitOf(r, rec, in, st, start))
 	}
 }
 
@@ -223,6 +246,13 @@ func (p *Proxy) forwarded(pr *httputil.ProxyRequest, st *state) {
 	}
 }
 
+// privateAnswer: a response a shared cache may keep (public, s-maxage)
+// must not carry one visitor's cookie to the next.
+func privateAnswer(h http.Header) bool {
+	cc := strings.ToLower(strings.Join(h.Values("Cache-Control"), ","))
+	return !strings.Contains(cc, "public") && !strings.Contains(cc, "s-maxage")
+}
+
 func via(major, minor int, name string) string {
 	if major == 2 || major == 3 {
 		return fmt.Sprintf("%d %s", major, name)
@@ -234,6 +264,12 @@ func (p *Proxy) upstreamAnswered(resp *http.Response) error {
 	st := resp.Request.Context().Value(stateKey).(*state)
 	st.status = resp.StatusCode
 	p.pool.succeeded(st.up)
+	if st.setCookie && privateAnswer(resp.Header) {
+		c := p.o.VisitorCookie
+		ck := &http.Cookie{Name: "vid", Value: st.vid, Path: "/", Domain: c.Domain, MaxAge: int(c.MaxAge / time.Second),
+			HttpOnly: c.HTTPOnly, Secure: st.https, SameSite: http.SameSiteLaxMode}
+		resp.Header.Add("Set-Cookie", ck.String())
+	}
 	if p.o.Via != "" {
 		resp.Header.Add("Via", via(resp.ProtoMajor, resp.ProtoMinor, p.o.Via))
 	}

@@ -180,7 +180,7 @@ func (q *queue) publish(h collector.Hit) {
 }
 
 // hitOf describes one proxied request as an event.
-func (p *Proxy) hitOf(r *http.Request, rec *recorder, in *countingBody, client string, start time.Time, up *upstream) collector.Hit {
+func (p *Proxy) hitOf(r *http.Request, rec *recorder, in *countingBody, st *state, start time.Time) collector.Hit {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -213,10 +213,10 @@ func (p *Proxy) hitOf(r *http.Request, rec *recorder, in *countingBody, client s
 	if ref := r.Referer(); ref != "" {
 		f = append(f, text("last", ref))
 	}
-	if up != nil {
-		f = append(f, text("upstream", up.url.Host))
+	if st.up != nil {
+		f = append(f, text("upstream", st.up.url.Host))
 	}
-	return collector.Hit{Endpoint: "proxy", Fields: f, IP: client, UserAgent: r.UserAgent(), VisitorID: visitorOf(r), At: start}
+	return collector.Hit{Endpoint: "proxy", Fields: f, IP: st.client, UserAgent: r.UserAgent(), VisitorID: st.vid, At: start}
 }
 
 // visitorOf is the request's first-party visitor cookie ("" when none).

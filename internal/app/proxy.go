@@ -33,6 +33,9 @@ func ProxyOptions(cfg config.Config, collectorAddr string) (proxy.Options, error
 		ResponseHeaderTimeout: p.ResponseHeaderTimeout, TrackInclude: p.TrackInclude, TrackExclude: p.TrackExclude,
 		EventName: p.EventName, App: p.App, QueueSize: p.QueueSize, FirstPartyPrefix: p.FirstPartyPrefix,
 		RateLimitPerIP: cfg.HTTP.RateLimitPerIP, RateBurstPerIP: cfg.HTTP.RateBurstPerIP}
+	if h := cfg.HTTP; h.VIDCookie {
+		o.VisitorCookie = &proxy.VisitorCookie{Domain: h.VIDCookieDomain, MaxAge: h.VIDCookieMaxAge, HTTPOnly: h.VIDCookieHTTPOnly}
+	}
 	for _, u := range p.Upstreams {
 		pu, err := url.Parse(u)
 		if err != nil {

@@ -52,6 +52,10 @@ type HTTP struct {
 	CORSOrigins          []string      `mapstructure:"cors_origins"`
 	TrustedProxies       []string      `mapstructure:"trusted_proxies"`
 	BlockList            string        `mapstructure:"block_list"`
+	VIDCookie            bool          `mapstructure:"vid_cookie"`
+	VIDCookieDomain      string        `mapstructure:"vid_cookie_domain"`
+	VIDCookieMaxAge      time.Duration `mapstructure:"vid_cookie_max_age"`
+	VIDCookieHTTPOnly    bool          `mapstructure:"vid_cookie_http_only"`
 	RateLimitPerIP       float64       `mapstructure:"rate_limit_per_ip"`
 	RateBurstPerIP       int           `mapstructure:"rate_burst_per_ip"`
 }
@@ -178,7 +182,8 @@ func Default() Config {
 		HTTP: HTTP{
 			Addr: "127.0.0.1:8080", ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
 			ShutdownDelay: 0, MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 4 << 20, MaxHeaderBytes: 16 << 10, MaxConns: 65536,
-			CORSOrigins: []string{}, TrustedProxies: []string{}, BlockList: "", RateLimitPerIP: 0, RateBurstPerIP: 200,
+			CORSOrigins: []string{}, TrustedProxies: []string{}, BlockList: "", VIDCookie: true, VIDCookieDomain: "", VIDCookieMaxAge: 400 * 24 * time.Hour, VIDCookieHTTPOnly: true,
+			RateLimitPerIP: 0, RateBurstPerIP: 200,
 		},
 		Collector: Collector{
 			AckTimeout: time.Second, MaxBatchEvents: 500, MaxEventBytes: 64 << 10, HashKey: "",
@@ -318,6 +323,12 @@ func (c *Config) Validate() error {
 		if n <= 0 {
 			bad(key, "must be positive, got %d", n)
 		}
+	}
+	if c.HTTP.VIDCookieMaxAge < time.Hour {
+		bad("http.vid_cookie_max_age", "must be at least 1h, got %v", c.HTTP.VIDCookieMaxAge)
+	}
+	if d := c.HTTP.VIDCookieDomain; d != "" && (strings.ContainsAny(d, " ;,/:") || !strings.Contains(strings.Trim(d, "."), ".")) {
+		bad("http.vid_cookie_domain", "must be a registrable domain such as example.com or .example.com, got %q", d)
 	}
 	if c.HTTP.RateLimitPerIP < 0 || c.HTTP.RateBurstPerIP <= 0 {
 		bad("http.rate_limit_per_ip", "must be >= 0 (0 = off), with a positive http.rate_burst_per_ip")
