@@ -20,12 +20,14 @@ import answers  # noqa: E402
 import charts  # noqa: E402
 
 
-def spark_session(host, port, jars_dir, app_name="spoor-analytics"):
+def spark_session(host, port, jars_dir, app_name="spoor-analytics", driver_memory="4g"):
     jars = sorted(glob.glob(os.path.join(jars_dir, "*.jar")))
     if not jars:
         raise SystemExit(f"no connector jars in {jars_dir}: run scripts/analytics-test.sh fetch")
     return (SparkSession.builder.appName(app_name).master("local[2]")
             .config("spark.jars", ",".join(jars))
+            # local mode runs in the driver: the default 1g runs out aggregating a few million cached rows
+            .config("spark.driver.memory", driver_memory)
             .config("spark.sql.extensions", "com.datastax.spark.connector.CassandraSparkExtensions")
             .config("spark.cassandra.connection.host", host)
             .config("spark.cassandra.connection.port", str(port))
@@ -67,10 +69,11 @@ def main():
     ap.add_argument("--jars", default=os.path.join(os.path.dirname(__file__), "..", ".cache", "scc", "jars"))
     ap.add_argument("--out", default="analytics/out")
     ap.add_argument("--no-charts", action="store_true")
+    ap.add_argument("--driver-memory", default="4g", help="Spark's memory in local mode (the cached rows live there)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     t0 = time.time()
-    spark = spark_session(a.host, a.port, a.jars)
+    spark = spark_session(a.host, a.port, a.jars, driver_memory=a.driver_memory)
     spark.sparkContext.setLogLevel("WARN")
     t_session = time.time() - t0
     nb = buckets(spark, a.keyspace)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/internal/blocklist"
+	"github.com/spoor-dev/spoor/internal/bots"
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/internal/ratelimit"
 	"github.com/spoor-dev/spoor/schema"
@@ -38,6 +39,8 @@ type Options struct {
 	// Blocked: addresses and visitors whose events are refused (403 on the
 	// JSON endpoints; the pixel and the redirect answer as usual). nil: none.
 	Blocked *blocklist.List
+	// Enrichment: bots, mail-proxy opens, GeoIP, what is kept of the address.
+	Enrichment Enrichment
 }
 
 // OptionsFrom picks the collector's options out of the configuration.
@@ -68,13 +71,26 @@ type Collector struct {
 	groups   *grouper
 	ips      *ipHashes
 	builders sync.Pool // *schema.Builder
+	bots     *bots.Detector
+	en       Enrichment
+	dropBots map[string]bool
 }
 
 // New builds a collector. reg receives the collector metrics; gather is
 // what /metrics exposes (the process's whole registry).
 func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather prometheus.Gatherer, log zerolog.Logger) (*Collector, error) {
 	c := &Collector{done: make(chan struct{}), cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight, cfg.Partitions),
-		ips: newIPHashes(cfg.HashKey)}
+		ips: newIPHashes(cfg.HashKey), en: cfg.Enrichment, dropBots: map[string]bool{}}
+	if c.en.IPHandling == "" {
+		c.en.IPHandling = IPHash
+	}
+	for _, e := range c.en.DropBots {
+		c.dropBots[e] = true
+	}
+	var err error
+	if c.bots, err = bots.Shared(); err != nil {
+		return nil, err
+	}
 	if skipDurability {
 		log.Error().Msg("built with bench_nodurable: events are answered and dropped, for benchmarks only")
 	}

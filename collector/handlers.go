@@ -66,19 +66,22 @@ func (c *Collector) ingest(ctx *fasthttp.RequestCtx, endpoint, tail string, trus
 		jsonError(ctx, fasthttp.StatusTooManyRequests, "rate_limited", "too many requests from this address")
 		return
 	}
-	evs, clientIDs, err := c.readEvents(ctx, endpoint, tail, trusted)
+	evs, dropped, clientIDs, err := c.readEvents(ctx, endpoint, tail, trusted)
 	if err != nil {
 		c.refuse(ctx, err)
 		return
 	}
 	c.m.Received.WithLabelValues(endpoint).Add(float64(len(evs)))
-	if err := c.accept(context.Background(), evs, !clientIDs); err != nil {
-		c.unavailable(ctx, err)
-		return
+	if len(evs) > 0 {
+		if err := c.accept(context.Background(), evs, !clientIDs); err != nil {
+			c.unavailable(ctx, err)
+			return
+		}
 	}
 	ctx.SetContentType("application/json")
 	var buf [32]byte
-	body := strconv.AppendInt(append(buf[:0], `{"accepted":`...), int64(len(evs)), 10)
+	// Dropped machine traffic is answered like kept events: a bot learns nothing.
+	body := strconv.AppendInt(append(buf[:0], `{"accepted":`...), int64(len(evs)+dropped), 10)
 	ctx.SetBody(append(body, '}'))
 }
 
@@ -124,7 +127,7 @@ func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string) {
 		c.m.Lost.WithLabelValues("rate_limited").Inc()
 		return
 	}
-	evs, clientIDs, err := c.readEvents(ctx, endpoint, tail, false)
+	evs, _, clientIDs, err := c.readEvents(ctx, endpoint, tail, false)
 	if err != nil {
 		c.refuse(ctx, err)
 		why := "invalid"
@@ -135,6 +138,9 @@ func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string) {
 		return
 	}
 	c.m.Received.WithLabelValues(endpoint).Add(float64(len(evs)))
+	if len(evs) == 0 {
+		return
+	}
 	if err := c.accept(context.Background(), evs, !clientIDs); err != nil {
 		c.m.Lost.WithLabelValues("unavailable").Add(float64(len(evs)))
 		c.log.Warn().Err(err).Str("endpoint", endpoint).Msg("event could not be stored; client answered anyway")

@@ -14,6 +14,7 @@ type Metrics struct {
 	Acked     *prometheus.CounterVec   // events answered 2xx, by via (bus|spool)
 	Rejected  *prometheus.CounterVec   // events or requests refused, by reason
 	Lost      *prometheus.CounterVec   // pixel/redirect events that could not be kept, by reason
+	Bots      *prometheus.CounterVec   // machine traffic by endpoint, flagged or dropped
 	Panics    prometheus.Counter       // handler panics recovered
 	Latency   *prometheus.HistogramVec // request duration, by endpoint
 	AckWait   *prometheus.HistogramVec // time from publish to PubAck or spool fsync, by via
@@ -51,6 +52,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Events answered with 2xx, by where they were held at that moment."}, []string{"via"}),
 		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_rejected_total",
 			Help: "Requests or events refused, by reason."}, []string{"reason"}),
+		Bots: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_bot_events_total",
+			Help: "Events of machine traffic (crawlers, headless browsers, header signals), by endpoint: flagged and kept, or dropped (collector.drop_bots)."},
+			[]string{"endpoint", "action"}),
 		Lost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_events_lost_total",
 			Help: "Pixel or redirect events that could not be kept (the client still got its GIF or 302), by reason."}, []string{"reason"}),
 		Panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_collector_panics_total",
@@ -66,6 +70,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, v := range []string{"bus", "spool"} {
 		m.byVia[v] = viaMetrics{m.Acked.WithLabelValues(v), m.AckWait.WithLabelValues(v)}
 	}
-	reg.MustRegister(m.Requests, m.Received, m.Published, m.Spooled, m.Acked, m.Rejected, m.Lost, m.Panics, m.Latency, m.AckWait)
+	reg.MustRegister(m.Requests, m.Received, m.Published, m.Spooled, m.Acked, m.Rejected, m.Lost, m.Bots, m.Panics, m.Latency, m.AckWait)
 	return m
 }

@@ -43,25 +43,36 @@ func tooLarge(reason, format string, a ...any) error {
 // it is an array) over them. clientIDs reports whether the client sent an
 // event id of its own for any of them. Nothing from ctx is referenced
 // afterwards.
-func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool) (evs []spool.Record, clientIDs bool, err error) {
+//
+// Machine traffic an endpoint does not keep (collector.drop_bots) is left
+// out of evs and counted in dropped.
+func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool) (evs []spool.Record, dropped int, clientIDs bool, err error) {
 	base, err := schema.ParseTuplets(tail)
 	if err != nil {
-		return nil, false, badRequest("invalid_path", "%s", err)
+		return nil, 0, false, badRequest("invalid_path", "%s", err)
 	}
 	ctx.QueryArgs().VisitAll(func(k, v []byte) {
 		base = append(base, schema.Pair{Key: string(k), Value: string(v)})
 	})
 	objs, err := c.readBody(ctx, &base)
 	if err != nil {
-		return nil, false, err
+		return nil, 0, false, err
 	}
+	ip := c.clientIP(ctx)
 	info := schema.ServerInfo{
 		ReceivedAt: time.Now(),
 		Endpoint:   endpoint,
-		IPHash:     c.ips.get(c.clientIP(ctx)),
 		UserAgent:  string(ctx.UserAgent()),
 		VisitorID:  string(ctx.Request.Header.Cookie("vid")),
 	}
+	r := request{endpoint: endpoint, ip: ip, userAgent: info.UserAgent, method: string(ctx.Method()),
+		acceptLanguage: string(ctx.Request.Header.Peek("Accept-Language"))}
+	if endpoint != "str" { // a customer's server is no browser: no header signals
+		r.purpose = string(ctx.Request.Header.Peek("Sec-Purpose")) + string(ctx.Request.Header.Peek("Purpose"))
+	} else {
+		r.method, r.acceptLanguage = "", "-"
+	}
+	c.derive(r, &info)
 	// The server's visitor cookie (http.vid_cookie): on the browser
 	// endpoints it is the visitor of the request's events; without one, the
 	// events' own visitor (the SDK's) becomes the cookie, or a new id.
@@ -79,7 +90,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		b := c.builder()
 		for _, p := range base {
 			if err := b.Set(p.Key, schema.TextValue(p.Value)); err != nil {
-				return nil, false, badRequest("invalid_field", "%s", err)
+				return nil, 0, false, badRequest("invalid_field", "%s", err)
 			}
 		}
 		if len(objs) > 0 {
@@ -88,7 +99,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 				obj = c.trustedFields(b, obj)
 			}
 			if err := b.SetObject(obj); err != nil {
-				return nil, false, badRequest("invalid_field", "event %d: %s", i, err)
+				return nil, 0, false, badRequest("invalid_field", "event %d: %s", i, err)
 			}
 		}
 		clientIDs = clientIDs || b.HasEventID()
@@ -98,22 +109,28 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		}
 		if c.cfg.Blocked.Visitor(e.VisitorID) {
 			c.release(b)
-			return nil, false, errBlocked
+			return nil, 0, false, errBlocked
+		}
+		c.applyIP(e, ip)
+		if c.dropBot(e) {
+			dropped++
+			c.release(b)
+			continue
 		}
 		data, err := e.Encode()
 		if err != nil {
-			return nil, false, badRequest("invalid_event", "event %d: encoding: %s", i, err)
+			return nil, 0, false, badRequest("invalid_event", "event %d: encoding: %s", i, err)
 		}
 		if len(data) > c.cfg.MaxEventBytes {
-			return nil, false, tooLarge("event_too_large", "event %d is %d bytes encoded, the limit is %d", i, len(data), c.cfg.MaxEventBytes)
+			return nil, 0, false, tooLarge("event_too_large", "event %d is %d bytes encoded, the limit is %d", i, len(data), c.cfg.MaxEventBytes)
 		}
 		out = append(out, spool.Record{ID: e.EventID, Data: data, Part: c.partition(e)})
-		if i == 0 && browser {
+		if len(out) == 1 && browser {
 			c.setVisitorCookie(ctx, e.VisitorID)
 		}
 		c.release(b)
 	}
-	return out, clientIDs, nil
+	return out, dropped, clientIDs, nil
 }
 
 // partition is the bus partition of e (schema.Event.PartitionKey).

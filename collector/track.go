@@ -18,6 +18,8 @@ type Hit struct {
 	UserAgent string
 	VisitorID string // the vid cookie, when the request had one
 	At        time.Time
+	// What the machine-traffic signals read (internal/bots).
+	Method, Purpose, AcceptLanguage string
 }
 
 // HitField is one named value of a Hit: a dictionary field, or a prop.
@@ -38,8 +40,14 @@ func (c *Collector) Track(ctx context.Context, h Hit) error {
 			return fmt.Errorf("building the %s event: %w", h.Endpoint, err)
 		}
 	}
-	e := b.Finish(schema.ServerInfo{ReceivedAt: h.At, Endpoint: h.Endpoint, IPHash: c.ips.get(h.IP),
-		UserAgent: h.UserAgent, VisitorID: h.VisitorID})
+	info := schema.ServerInfo{ReceivedAt: h.At, Endpoint: h.Endpoint, UserAgent: h.UserAgent, VisitorID: h.VisitorID}
+	c.derive(request{endpoint: h.Endpoint, ip: h.IP, userAgent: h.UserAgent, method: h.Method, purpose: h.Purpose,
+		acceptLanguage: h.AcceptLanguage}, &info)
+	e := b.Finish(info)
+	c.applyIP(e, h.IP)
+	if c.dropBot(e) {
+		return nil // kept out on purpose (collector.drop_bots), and counted
+	}
 	data, err := e.Encode()
 	if err != nil {
 		return fmt.Errorf("encoding the %s event: %w", h.Endpoint, err)

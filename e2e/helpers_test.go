@@ -74,6 +74,10 @@ func do(t *testing.T, method, url string, body []byte, headers map[string]string
 		t.Fatal(err)
 	}
 	for k, v := range headers {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	res, err := client.Do(req)

@@ -122,3 +122,7 @@ func start(t *testing.T, o Options, tr Tracker) running {
 func (r running) events(outcome string) float64 {
 	return testutil.ToFloat64(r.p.m.events.WithLabelValues(outcome))
 }
+
+func nil2reg() *prometheus.Registry { return prometheus.NewRegistry() }
+
+func nopLog() zerolog.Logger { return zerolog.Nop() }

@@ -49,6 +49,8 @@ type Options struct {
 	RateLimitPerIP        float64         // requests per second per client; 0: none (http.rate_limit_per_ip)
 	RateBurstPerIP        int
 	VisitorCookie         *VisitorCookie // set the first-party vid cookie on tracked pages; nil: never
+	BodyTimeout           time.Duration  // the longest pause inside a body, either way; 0: none
+	MinBodyRate           int64          // bytes per second a request body must average after 10 s; 0: none
 }
 
 // VisitorCookie is how the first-party visitor cookie "vid" is set
@@ -181,10 +183,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.fp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey, st)))
 		return
 	}
-	rec := &recorder{ResponseWriter: w}
+	rec := &recorder{ResponseWriter: w, timeout: p.o.BodyTimeout}
 	var in *countingBody
 	if r.Body != nil && r.Body != http.NoBody {
-		in = &countingBody{ReadCloser: r.Body}
+		in = &countingBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: p.o.BodyTimeout,
+			minRate: p.o.MinBodyRate, start: start}
 		r.Body = in
 	}
 	st.vid = visitorOf(r)

@@ -72,11 +72,15 @@ func (f filter) tracked(path string) bool {
 // uses to flush and to hijack for WebSockets) reach the real writer.
 type recorder struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	status  int
+	bytes   int64
+	timeout time.Duration // per write; 0: none
 }
 
 func (r *recorder) WriteHeader(code int) {
+	if r.timeout > 0 {
+		_ = http.NewResponseController(r.ResponseWriter).SetWriteDeadline(time.Now().Add(r.timeout))
+	}
 	if r.status == 0 || r.status < 200 { // 1xx answers come before the final one
 		r.status = code
 	}
@@ -86,6 +90,9 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
+	}
+	if r.timeout > 0 { // a client that stops reading is cut off, not waited on
+		_ = http.NewResponseController(r.ResponseWriter).SetWriteDeadline(time.Now().Add(r.timeout))
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
@@ -100,15 +107,44 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(r.ResponseWriter).Hijack()
 }
 
-// countingBody counts the request body's bytes as the upstream reads them.
+// countingBody counts the request body's bytes as the upstream reads them,
+// and cuts off a client that trickles: each read must come within the
+// body timeout (a deadline on the connection), and after the first
+// rateGrace the body must average at least the minimum rate. A slowloris
+// body thus holds its connection for seconds, not for ever.
 type countingBody struct {
 	io.ReadCloser
-	n int64
+	n       int64
+	rc      *http.ResponseController
+	timeout time.Duration
+	minRate int64 // bytes per second; 0: none
+	start   time.Time
 }
 
+// errTooSlow ends a body sent slower than proxy.min_body_rate.
+var errTooSlow = errors.New("request body arrives slower than proxy.min_body_rate")
+
+// rateGrace: the minimum rate applies once a body has taken this long (a
+// variable for the tests).
+var rateGrace = 10 * time.Second
+
 func (c *countingBody) Read(p []byte) (int, error) {
+	if c.timeout > 0 {
+		_ = c.rc.SetReadDeadline(time.Now().Add(c.timeout))
+	}
 	n, err := c.ReadCloser.Read(p)
 	c.n += int64(n)
+	if err == io.EOF && c.timeout > 0 {
+		// The server now watches the idle connection for the client going
+		// away; a deadline left over would read as the client leaving and
+		// cancel a response still streaming.
+		_ = c.rc.SetReadDeadline(time.Time{})
+	}
+	if c.minRate > 0 && err == nil {
+		if el := time.Since(c.start); el > rateGrace && float64(c.n) < float64(c.minRate)*el.Seconds() {
+			return n, errTooSlow
+		}
+	}
 	return n, err
 }
 
@@ -216,7 +252,8 @@ func (p *Proxy) hitOf(r *http.Request, rec *recorder, in *countingBody, st *stat
 	if st.up != nil {
 		f = append(f, text("upstream", st.up.url.Host))
 	}
-	return collector.Hit{Endpoint: "proxy", Fields: f, IP: st.client, UserAgent: r.UserAgent(), VisitorID: st.vid, At: start}
+	return collector.Hit{Endpoint: "proxy", Fields: f, IP: st.client, UserAgent: r.UserAgent(), VisitorID: st.vid, At: start,
+		Method: r.Method, Purpose: r.Header.Get("Sec-Purpose") + r.Header.Get("Purpose"), AcceptLanguage: r.Header.Get("Accept-Language")}
 }
 
 // visitorOf is the request's first-party visitor cookie ("" when none).

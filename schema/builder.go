@@ -296,6 +296,11 @@ type ServerInfo struct {
 	IPHash     string // the hash, when the caller computed it once for a batch
 	UserAgent  string
 	VisitorID  string // from the first-party cookie, used when the event has none
+	Bot        bool   // machine traffic, named by BotFamily
+	BotFamily  string
+	OpenVia    string // an e-mail open fetched by a mail provider's proxy
+	GeoCountry string
+	GeoCity    string
 }
 
 // HasEventID reports whether the client sent a valid event id, the one a
@@ -324,6 +329,11 @@ func (b *Builder) Finish(si ServerInfo) *Event {
 	if e.VisitorID == "" {
 		e.VisitorID = si.VisitorID
 	}
+	if si.Bot {
+		t := true
+		e.Bot, e.BotFamily = &t, si.BotFamily
+	}
+	e.OpenVia, e.GeoCountry, e.GeoCity = si.OpenVia, si.GeoCountry, si.GeoCity
 	return e
 }
 

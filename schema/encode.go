@@ -51,7 +51,16 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	}
 	str("endpoint", e.Endpoint)
 	str("ip_hash", e.IPHash)
+	str("ip_prefix", e.IPPrefix)
 	str("user_agent", e.UserAgent)
+	if e.Bot != nil {
+		dst = append(dst, `,"bot":`...)
+		dst = strconv.AppendBool(dst, *e.Bot)
+	}
+	str("bot_family", e.BotFamily)
+	str("open_via", e.OpenVia)
+	str("geo_country", e.GeoCountry)
+	str("geo_city", e.GeoCity)
 	str("visitor_id", e.VisitorID)
 	str("session_id", e.SessionID)
 	str("user_id", e.UserID)

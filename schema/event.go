@@ -22,7 +22,19 @@ type Event struct {
 	ReceivedAt time.Time `json:"received_at"`
 	Endpoint   string    `json:"endpoint,omitempty"`
 	IPHash     string    `json:"ip_hash,omitempty"`
+	IPPrefix   string    `json:"ip_prefix,omitempty"` // the /24 or /48 kept instead (collector.ip_handling: truncate)
 	UserAgent  string    `json:"user_agent,omitempty"`
+	// Bot is true for machine traffic (crawlers, headless browsers, header
+	// signals; internal/bots) with BotFamily naming it; flagged, not dropped.
+	Bot       *bool  `json:"bot,omitempty"`
+	BotFamily string `json:"bot_family,omitempty"`
+	// OpenVia marks an e-mail open fetched by a mail provider's proxy:
+	// "apple_mpp" (a prefetch, not a person) or "gmail_proxy" (a real open).
+	OpenVia string `json:"open_via,omitempty"`
+	// GeoCountry (ISO 3166-1 alpha-2) and GeoCity, from the client's address
+	// before it was hashed, truncated or dropped (collector.geoip_db).
+	GeoCountry string `json:"geo_country,omitempty"`
+	GeoCity    string `json:"geo_city,omitempty"`
 
 	// Identity.
 	VisitorID string `json:"visitor_id,omitempty"`

@@ -48,6 +48,7 @@ type App struct {
 	sink   sinks.Sink
 	proxy  *proxyRole
 	block  *blocklist.List
+	geoip  interface{ Close() error } // the GeoIP database, when open
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -117,7 +118,7 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 		return a, err
 	}
 	if roles.Proxy {
-		if err = a.startProxy(); err != nil {
+		if err = a.startProxy(roles.Collector); err != nil {
 			return a, err
 		}
 	}
@@ -185,6 +186,12 @@ func (a *App) startCollector(runCtx context.Context) error {
 	)
 	opts := collector.OptionsFrom(a.cfg, key)
 	opts.Blocked = a.block
+	if opts.Enrichment, err = enrichment(a.cfg); err != nil {
+		return err
+	}
+	if opts.Enrichment.GeoIP != nil {
+		a.geoip = opts.Enrichment.GeoIP
+	}
 	if a.coll, err = collector.New(opts, a.Bus, a.spool, a.Reg, a.Reg, a.log); err != nil {
 		return err
 	}
@@ -301,6 +308,9 @@ func (a *App) Stop() {
 		if err := a.sink.Close(); err != nil {
 			a.log.Error().Err(err).Msg("closing sink")
 		}
+	}
+	if a.geoip != nil {
+		_ = a.geoip.Close()
 	}
 	if a.Bus != nil {
 		a.Bus.Close()

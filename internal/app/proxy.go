@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -17,8 +18,8 @@ import (
 // proxyRole is the tracking reverse proxy on proxy.addr, publishing its
 // events through this process's collector (its group commit and spool).
 type proxyRole struct {
-	srv    *http.Server
-	ln     net.Listener
+	srvs   []*http.Server // the proxy, and with HTTPS the plain-HTTP redirector
+	ln     net.Listener   // where the proxy itself answers
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -32,7 +33,7 @@ func ProxyOptions(cfg config.Config, collectorAddr string) (proxy.Options, error
 		FailThreshold: p.FailThreshold, FailCooldown: p.FailCooldown, DialTimeout: p.DialTimeout,
 		ResponseHeaderTimeout: p.ResponseHeaderTimeout, TrackInclude: p.TrackInclude, TrackExclude: p.TrackExclude,
 		EventName: p.EventName, App: p.App, QueueSize: p.QueueSize, FirstPartyPrefix: p.FirstPartyPrefix,
-		RateLimitPerIP: cfg.HTTP.RateLimitPerIP, RateBurstPerIP: cfg.HTTP.RateBurstPerIP}
+		RateLimitPerIP: cfg.HTTP.RateLimitPerIP, RateBurstPerIP: cfg.HTTP.RateBurstPerIP, BodyTimeout: p.BodyTimeout, MinBodyRate: p.MinBodyRate}
 	if h := cfg.HTTP; h.VIDCookie {
 		o.VisitorCookie = &proxy.VisitorCookie{Domain: h.VIDCookieDomain, MaxAge: h.VIDCookieMaxAge, HTTPOnly: h.VIDCookieHTTPOnly}
 	}
@@ -68,16 +69,17 @@ func ProxyOptions(cfg config.Config, collectorAddr string) (proxy.Options, error
 	return o, nil
 }
 
-func (a *App) startProxy() error {
-	o, err := ProxyOptions(a.cfg, a.Addr())
+// startProxy starts the proxy; withCollector says this process serves the
+// collector on http.addr (first-party requests go there unless
+// proxy.collector_url says otherwise).
+func (a *App) startProxy(withCollector bool) error {
+	own := ""
+	if withCollector {
+		own = a.Addr()
+	}
+	o, err := ProxyOptions(a.cfg, own)
 	if err != nil {
 		return err
-	}
-	if a.Addr() == "" { // `spoor proxy` alone: first party needs proxy.collector_url
-		o.Collector = nil
-		if a.cfg.Proxy.CollectorURL != "" {
-			o.Collector, _ = url.Parse(a.cfg.Proxy.CollectorURL)
-		}
 	}
 	o.Blocked = a.block
 	px, err := proxy.New(o, a.coll, a.Reg, a.log.With().Str("role", "proxy").Logger())
@@ -85,28 +87,69 @@ func (a *App) startProxy() error {
 		return fmt.Errorf("building the proxy: %w", err)
 	}
 	r := &proxyRole{}
-	if r.ln, err = net.Listen("tcp", a.cfg.Proxy.Addr); err != nil {
-		return fmt.Errorf("listening on %s: %w", a.cfg.Proxy.Addr, err)
-	}
-	// No ReadTimeout or WriteTimeout: bodies of any size stream both ways.
-	r.srv = &http.Server{Handler: px, ReadHeaderTimeout: a.cfg.Proxy.ReadHeaderTimeout, IdleTimeout: a.cfg.Proxy.IdleTimeout,
-		MaxHeaderBytes: a.cfg.HTTP.MaxHeaderBytes}
+	a.proxy = r // stopProxy closes whatever started, even on an error below
 	var ctx context.Context
 	ctx, r.cancel = context.WithCancel(context.Background())
-	r.wg.Add(2)
+	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		px.Run(ctx, 5*time.Second)
 	}()
+	p := a.cfg.Proxy
+	t := proxy.TLS{CertFile: p.TLSCertFile, KeyFile: p.TLSKeyFile, ACMEHosts: p.ACMEHosts, ACMEDirectory: p.ACMEDirectory,
+		ACMEEmail: p.ACMEEmail, ACMECAFile: p.ACMECAFile, ACMECacheDir: p.ACMECacheDir}
+	// No ReadTimeout or WriteTimeout: bodies of any size stream both ways
+	// (proxy.body_timeout bounds the pauses inside them).
+	main := &http.Server{Handler: px, ReadHeaderTimeout: p.ReadHeaderTimeout, IdleTimeout: p.IdleTimeout,
+		MaxHeaderBytes: a.cfg.HTTP.MaxHeaderBytes}
+	if !t.Enabled() {
+		if r.ln, err = a.serveProxy(main, p.Addr, nil); err != nil {
+			return err
+		}
+		a.log.Info().Str("addr", r.ln.Addr().String()).Strs("upstreams", p.Upstreams).Msg("proxy listening")
+		return nil
+	}
+	_, port, _ := net.SplitHostPort(p.TLSAddr)
+	t.HTTPSPort = port
+	tlsCfg, plain, err := t.Setup()
+	if err != nil {
+		return err
+	}
+	main.TLSConfig = tlsCfg
+	if r.ln, err = a.serveProxy(main, p.TLSAddr, tlsCfg); err != nil {
+		return err
+	}
+	redirector := &http.Server{Handler: plain, ReadHeaderTimeout: p.ReadHeaderTimeout, IdleTimeout: p.IdleTimeout}
+	if _, err = a.serveProxy(redirector, p.Addr, nil); err != nil {
+		return err
+	}
+	a.log.Info().Str("https", r.ln.Addr().String()).Str("http", p.Addr).Strs("upstreams", p.Upstreams).
+		Bool("acme", len(p.ACMEHosts) > 0).Msg("proxy listening")
+	return nil
+}
+
+// serveProxy serves srv on addr, over TLS when tlsCfg is set.
+func (a *App) serveProxy(srv *http.Server, addr string, tlsCfg *tls.Config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	r := a.proxy
+	r.srvs = append(r.srvs, srv)
+	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		if err := r.srv.Serve(r.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error().Err(err).Msg("proxy server stopped")
+		var err error
+		if tlsCfg != nil {
+			err = srv.ServeTLS(ln, "", "") // certificates come from TLSConfig; HTTP/2 is offered
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error().Err(err).Str("addr", addr).Msg("proxy server stopped")
 		}
 	}()
-	a.proxy = r
-	a.log.Info().Str("addr", r.ln.Addr().String()).Strs("upstreams", a.cfg.Proxy.Upstreams).Msg("proxy listening")
-	return nil
+	return ln, nil
 }
 
 // stopProxy lets requests in flight finish (30 s at most), then publishes
@@ -117,9 +160,11 @@ func (a *App) stopProxy() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	if err := r.srv.Shutdown(ctx); err != nil {
-		a.log.Warn().Err(err).Msg("proxy shutdown")
-		_ = r.srv.Close()
+	for _, srv := range r.srvs {
+		if err := srv.Shutdown(ctx); err != nil {
+			a.log.Warn().Err(err).Msg("proxy shutdown")
+			_ = srv.Close()
+		}
 	}
 	cancel()
 	r.cancel()
@@ -129,7 +174,7 @@ func (a *App) stopProxy() {
 
 // ProxyAddr is where the proxy listens ("" without the proxy role).
 func (a *App) ProxyAddr() string {
-	if a.proxy == nil {
+	if a.proxy == nil || a.proxy.ln == nil {
 		return ""
 	}
 	return a.proxy.ln.Addr().String()

@@ -68,6 +68,11 @@ type Collector struct {
 	RedirectHosts    []string      `mapstructure:"redirect_hosts"`
 	RedirectFallback string        `mapstructure:"redirect_fallback"`
 	ServerTokens     []string      `mapstructure:"server_tokens"`
+	DropBots         []string      `mapstructure:"drop_bots"`
+	AppleRelayCIDRs  []string      `mapstructure:"apple_relay_cidrs"`
+	GeoIPDB          string        `mapstructure:"geoip_db"`
+	IPHandling       string        `mapstructure:"ip_handling"`
+	IPHandlingByApp  []string      `mapstructure:"ip_handling_by_app"`
 }
 
 type Spool struct {
@@ -160,6 +165,8 @@ type Proxy struct {
 	ResponseHeaderTimeout time.Duration `mapstructure:"response_header_timeout"`
 	ReadHeaderTimeout     time.Duration `mapstructure:"read_header_timeout"`
 	IdleTimeout           time.Duration `mapstructure:"idle_timeout"`
+	BodyTimeout           time.Duration `mapstructure:"body_timeout"`
+	MinBodyRate           int64         `mapstructure:"min_body_rate"`
 	TrackInclude          []string      `mapstructure:"track_include"`
 	TrackExclude          []string      `mapstructure:"track_exclude"`
 	EventName             string        `mapstructure:"event_name"`
@@ -167,6 +174,14 @@ type Proxy struct {
 	QueueSize             int           `mapstructure:"queue_size"`
 	FirstPartyPrefix      string        `mapstructure:"first_party_prefix"`
 	CollectorURL          string        `mapstructure:"collector_url"`
+	TLSAddr               string        `mapstructure:"tls_addr"`
+	TLSCertFile           string        `mapstructure:"tls_cert_file"`
+	TLSKeyFile            string        `mapstructure:"tls_key_file"`
+	ACMEHosts             []string      `mapstructure:"acme_hosts"`
+	ACMEDirectory         string        `mapstructure:"acme_directory"`
+	ACMEEmail             string        `mapstructure:"acme_email"`
+	ACMECAFile            string        `mapstructure:"acme_ca_file"`
+	ACMECacheDir          string        `mapstructure:"acme_cache_dir"`
 }
 
 // StaticAssets is proxy.track_exclude's default: requests for these are
@@ -188,6 +203,7 @@ func Default() Config {
 		Collector: Collector{
 			AckTimeout: time.Second, MaxBatchEvents: 500, MaxEventBytes: 64 << 10, HashKey: "",
 			RedirectHosts: []string{}, RedirectFallback: "/", ServerTokens: []string{},
+			DropBots: []string{}, AppleRelayCIDRs: []string{}, GeoIPDB: "", IPHandling: "hash", IPHandlingByApp: []string{},
 		},
 		Spool: Spool{Dir: "", MaxBytes: 1 << 30, SegmentBytes: 8 << 20, ReplayRetry: time.Second, RetryAfterSec: 5},
 		NATS: NATS{
@@ -212,8 +228,11 @@ func Default() Config {
 			Enabled: false, Addr: "127.0.0.1:8090", Upstreams: []string{}, Via: "spoor", HealthPath: "", HealthInterval: 5 * time.Second,
 			HealthTimeout: 2 * time.Second, FailThreshold: 3, FailCooldown: 10 * time.Second, DialTimeout: 5 * time.Second,
 			ResponseHeaderTimeout: 60 * time.Second, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+			BodyTimeout: 30 * time.Second, MinBodyRate: 512,
 			TrackInclude: []string{}, TrackExclude: []string{StaticAssets}, EventName: "http_request", App: "", QueueSize: 10000,
 			FirstPartyPrefix: "/_e", CollectorURL: "",
+			TLSAddr: "", TLSCertFile: "", TLSKeyFile: "", ACMEHosts: []string{}, ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory",
+			ACMEEmail: "", ACMECAFile: "", ACMECacheDir: "",
 		},
 	}
 }
@@ -278,6 +297,9 @@ func (c *Config) resolvePaths() {
 	}
 	if c.File.Dir == "" {
 		c.File.Dir = filepath.Join(c.DataDir, "events")
+	}
+	if c.Proxy.ACMECacheDir == "" {
+		c.Proxy.ACMECacheDir = filepath.Join(c.DataDir, "acme")
 	}
 }
 
@@ -381,6 +403,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateCassandra(bad)
 	c.validateProxy(bad)
+	c.validatePrivacy(bad)
 	for _, o := range c.HTTP.CORSOrigins {
 		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
 			bad("http.cors_origins", "%q must be * or start with http:// or https://", o)

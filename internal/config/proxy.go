@@ -26,13 +26,16 @@ func (c *Config) validateProxy(bad func(key, format string, a ...any)) {
 	}
 	for key, d := range map[string]time.Duration{"proxy.health_interval": p.HealthInterval, "proxy.health_timeout": p.HealthTimeout,
 		"proxy.fail_cooldown": p.FailCooldown, "proxy.dial_timeout": p.DialTimeout, "proxy.response_header_timeout": p.ResponseHeaderTimeout,
-		"proxy.read_header_timeout": p.ReadHeaderTimeout, "proxy.idle_timeout": p.IdleTimeout} {
+		"proxy.read_header_timeout": p.ReadHeaderTimeout, "proxy.idle_timeout": p.IdleTimeout, "proxy.body_timeout": p.BodyTimeout} {
 		if d <= 0 {
 			bad(key, "must be a positive duration, got %v", d)
 		}
 	}
 	if p.HealthPath != "" && !strings.HasPrefix(p.HealthPath, "/") {
 		bad("proxy.health_path", "must start with / (or be empty: no active checks), got %q", p.HealthPath)
+	}
+	if p.MinBodyRate < 0 {
+		bad("proxy.min_body_rate", "must be >= 0 (0: no minimum), got %d", p.MinBodyRate)
 	}
 	if p.FailThreshold <= 0 || p.QueueSize <= 0 {
 		bad("proxy.fail_threshold", "proxy.fail_threshold and proxy.queue_size must be positive")
@@ -55,6 +58,27 @@ func (c *Config) validateProxy(bad func(key, format string, a ...any)) {
 			if strings.EqualFold(fp, b) || strings.HasPrefix(strings.ToLower(fp), b+"/") {
 				bad("proxy.first_party_prefix", "%q is on ad blockers' lists; choose a neutral path", fp)
 			}
+		}
+	}
+	files, acme := p.TLSCertFile != "" || p.TLSKeyFile != "", len(p.ACMEHosts) > 0
+	switch {
+	case files && acme:
+		bad("proxy.tls_cert_file", "certificate files and proxy.acme_hosts exclude each other")
+	case (p.TLSCertFile == "") != (p.TLSKeyFile == ""):
+		bad("proxy.tls_cert_file", "proxy.tls_cert_file and proxy.tls_key_file go together")
+	case (files || acme) && p.TLSAddr == "":
+		bad("proxy.tls_addr", "HTTPS is configured: set the address it listens on (e.g. :443)")
+	case p.TLSAddr != "" && !files && !acme:
+		bad("proxy.tls_addr", "needs certificate files (proxy.tls_cert_file) or proxy.acme_hosts")
+	}
+	for _, h := range p.ACMEHosts {
+		if !strings.Contains(strings.Trim(h, "."), ".") || strings.ContainsAny(h, " /:*") {
+			bad("proxy.acme_hosts", "%q must be a full host name (no wildcards: http-01 cannot prove them)", h)
+		}
+	}
+	if acme {
+		if u, err := url.Parse(p.ACMEDirectory); err != nil || u.Scheme != "https" {
+			bad("proxy.acme_directory", "must be the https:// URL of an ACME directory, got %q", p.ACMEDirectory)
 		}
 	}
 	if p.CollectorURL != "" {

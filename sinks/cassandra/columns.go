@@ -25,7 +25,13 @@ var eventColumns = func() []column {
 	cols := []column{
 		strCol("endpoint", func(e *schema.Event) *string { return &e.Endpoint }),
 		strCol("ip_hash", func(e *schema.Event) *string { return &e.IPHash }),
+		strCol("ip_prefix", func(e *schema.Event) *string { return &e.IPPrefix }),
 		strCol("user_agent", func(e *schema.Event) *string { return &e.UserAgent }),
+		{name: "bot", bind: func(e *schema.Event) any { return bindPtr(&e.Bot) }, dest: func(e *schema.Event) any { return &e.Bot }},
+		strCol("bot_family", func(e *schema.Event) *string { return &e.BotFamily }),
+		strCol("open_via", func(e *schema.Event) *string { return &e.OpenVia }),
+		strCol("geo_country", func(e *schema.Event) *string { return &e.GeoCountry }),
+		strCol("geo_city", func(e *schema.Event) *string { return &e.GeoCity }),
 	}
 	for i := range schema.Fields {
 		fd := &schema.Fields[i]

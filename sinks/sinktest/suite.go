@@ -83,6 +83,13 @@ func Events(n int, base time.Time) []*schema.Event {
 				"cart":  json.RawMessage(`{"items":[1,2.5,"x"],"total":9.99}`),
 			},
 		}
+		if i%3 == 1 { // the server-derived fields
+			bot := i%2 == 1
+			e.Bot, e.BotFamily, e.OpenVia, e.GeoCountry, e.GeoCity = &bot, "Googlebot", "apple_mpp", "GB", "London"
+			e.IPHash, e.IPPrefix = "", "81.2.69.0/24"
+		} else {
+			e.IPHash, e.UserAgent = "9f86d081884c7d65", "Mozilla/5.0 (X11; Linux x86_64)"
+		}
 		if i%5 == 0 {
 			e.Props["big"] = json.RawMessage(`"` + strings.Repeat("x", 6000) + `"`)
 		}

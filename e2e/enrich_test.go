@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+	"github.com/spoor-dev/spoor/schema"
+)
+
+// writeGeoDB writes a MaxMind-format city database with one network, as
+// GeoLite2-City lays its records out.
+func writeGeoDB(t *testing.T, path, cidr, country, city string) {
+	t.Helper()
+	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-City", RecordSize: 28})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, n, _ := net.ParseCIDR(cidr)
+	rec := mmdbtype.Map{
+		"country": mmdbtype.Map{"iso_code": mmdbtype.String(country)},
+		"city":    mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String(city)}},
+	}
+	if err := tree.Insert(n, rec); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := tree.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// What the collector derives, end to end into the store: machine traffic
+// flagged with its family (and dropped where configured, answered alike),
+// mail-proxy opens marked and never taken for bots, GeoIP from the real
+// client address, and per app its hash, its network, or nothing.
+func TestDerivedFields(t *testing.T) {
+	dir := t.TempDir()
+	geo := filepath.Join(dir, "city.mmdb")
+	writeGeoDB(t, geo, "81.2.69.0/24", "GB", "London")
+	cfg := testConfig(dir)
+	cfg.HTTP.TrustedProxies = []string{"127.0.0.1/32"}
+	cfg.Collector.GeoIPDB = geo
+	cfg.Collector.DropBots = []string{"rdr"}
+	cfg.Collector.IPHandlingByApp = []string{"eu=truncate", "news=drop"}
+	a := start(t, cfg)
+	defer a.Stop()
+	base := "http://" + a.Addr()
+	const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+	client := func(ua string) map[string]string {
+		return map[string]string{"User-Agent": ua, "Accept-Language": "en-GB", "X-Forwarded-For": "81.2.69.142"}
+	}
+	for _, req := range []struct {
+		path string
+		h    map[string]string
+		code int
+	}{
+		{"/tr/v1/ename/human/app/shop", client(firefox), 200},
+		{"/tr/v1/ename/crawler/app/shop", client("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"), 200},
+		{"/tr/v1/ename/script/app/shop", map[string]string{"User-Agent": firefox, "X-Forwarded-For": "81.2.69.142"}, 200},
+		{"/rdr/v1/ename/dropped_click?url=/x", client("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/142.0.0.0 Safari/537.36"), 302},
+		{"/img/v1/ename/mpp_open", map[string]string{"User-Agent": "Mozilla/5.0", "X-Forwarded-For": "81.2.69.142"}, 200},
+		{"/img/v1/ename/gmail_open", map[string]string{"User-Agent": "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
+			"X-Forwarded-For": "81.2.69.142"}, 200},
+		{"/tr/v1/ename/eu_view/app/eu", client(firefox), 200},
+		{"/tr/v1/ename/news_view/app/news", client(firefox), 200},
+	} {
+		if r := do(t, "GET", base+req.path, nil, req.h); r.status != req.code {
+			t.Fatalf("%s: %d %s", req.path, r.status, r.body)
+		}
+	}
+	evs := byName(waitStored(t, dir, 7, 10*time.Second))
+	if evs["dropped_click"] != nil {
+		t.Error("a headless redirect click was kept although rdr drops bots")
+	}
+	isBot := func(e *schema.Event) bool { return e.Bot != nil && *e.Bot }
+	key := hashKeyOf(t, dir)
+	for name, want := range map[string]struct {
+		bot                 bool
+		family, via, ipHash string
+		prefix              string
+	}{
+		"human":      {ipHash: schema.HashIP(key, "81.2.69.142")},
+		"crawler":    {bot: true, family: "Googlebot", ipHash: schema.HashIP(key, "81.2.69.142")},
+		"script":     {bot: true, family: "no_accept_language", ipHash: schema.HashIP(key, "81.2.69.142")},
+		"mpp_open":   {via: "apple_mpp", ipHash: schema.HashIP(key, "81.2.69.142")},
+		"gmail_open": {via: "gmail_proxy", ipHash: schema.HashIP(key, "81.2.69.142")},
+		"eu_view":    {prefix: "81.2.69.0/24"},
+		"news_view":  {},
+	} {
+		e := evs[name]
+		if e == nil {
+			t.Errorf("%s not stored", name)
+			continue
+		}
+		if isBot(e) != want.bot || e.BotFamily != want.family || e.OpenVia != want.via || e.IPHash != want.ipHash || e.IPPrefix != want.prefix ||
+			e.GeoCountry != "GB" || e.GeoCity != "London" {
+			t.Errorf("%s: bot %v %q, open_via %q, ip_hash %q, ip_prefix %q, geo %q %q; want %+v",
+				name, isBot(e), e.BotFamily, e.OpenVia, e.IPHash, e.IPPrefix, e.GeoCountry, e.GeoCity, want)
+		}
+	}
+	m := do(t, "GET", base+"/metrics", nil, nil)
+	for _, want := range []string{`spoor_collector_bot_events_total{action="dropped",endpoint="rdr"} 1`,
+		`spoor_collector_bot_events_total{action="flagged",endpoint="tr"} 2`} {
+		if !bytes.Contains(m.body, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package proxy
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// slowConns opens n connections to addr that send their first bytes and
+// then one more byte every gap until the server closes them, and returns
+// how long each lasted.
+func slowConns(t *testing.T, addr string, n int, first string, gap time.Duration) []time.Duration {
+	t.Helper()
+	out := make([]time.Duration, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			began := time.Now()
+			c.Write([]byte(first))
+			closed := make(chan struct{})
+			go func() { io.Copy(io.Discard, c); close(closed) }() // until the server closes
+		send:
+			for time.Since(began) < 20*time.Second {
+				select {
+				case <-closed:
+					break send
+				case <-time.After(gap):
+					c.Write([]byte("x"))
+				}
+			}
+			out[i] = time.Since(began)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func longest(ds []time.Duration) time.Duration {
+	var m time.Duration
+	for _, d := range ds {
+		m = max(m, d)
+	}
+	return m
+}
+
+// Slowloris: headers sent a byte at a time, bodies that trickle or stall.
+// The server cuts every such connection after its timeout, and once they
+// are gone nothing of them is left: no goroutine, no heap.
+func TestSlowClientsAreCutOff(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(w, "read %d", n)
+	}))
+	defer backend.Close()
+	old := rateGrace
+	rateGrace = 300 * time.Millisecond
+	defer func() { rateGrace = old }()
+	o := testOptions(backend.URL)
+	o.BodyTimeout, o.MinBodyRate = 400*time.Millisecond, 512
+	p, err := New(o, &hits{}, nil2reg(), nopLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(p)
+	srv.Config.ReadHeaderTimeout = 500 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+
+	runtime.GC()
+	goroutines := runtime.NumGoroutine()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const n = 100
+	for _, tc := range []struct {
+		name  string
+		first string
+		gap   time.Duration
+		limit time.Duration
+	}{
+		{"headers a byte at a time", "GET /page HTTP/1.1\r\nHost: site.example\r\nX-Slow: ", 50 * time.Millisecond, 2 * time.Second},
+		{"a trickling body", "POST /upload HTTP/1.1\r\nHost: site.example\r\nContent-Length: 100000\r\n\r\n", 50 * time.Millisecond, 3 * time.Second},
+		{"a stalled body", "POST /upload HTTP/1.1\r\nHost: site.example\r\nContent-Length: 100000\r\n\r\nabc", 30 * time.Second, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := longest(slowConns(t, addr, n, tc.first, tc.gap)); d > tc.limit {
+				t.Errorf("a slow connection lasted %v, want it cut within %v", d, tc.limit)
+			}
+		})
+	}
+	// A normal client is still served.
+	resp, err := http.Post(srv.URL+"/upload", "text/plain", strings.NewReader("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := bufio.NewReader(resp.Body).ReadString('\n')
+	resp.Body.Close()
+	if b != "read 5" {
+		t.Fatalf("a normal request after the slow ones: %q", b)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > goroutines+5 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g > goroutines+5 {
+		t.Errorf("%d goroutines left after the slow connections were cut (%d before)", g, goroutines)
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapInuse) - int64(before.HeapInuse); grew > 8<<20 {
+		t.Errorf("heap in use grew by %d MB after %d slow connections were cut", grew>>20, 3*n)
+	}
+}
