@@ -38,3 +38,25 @@ func (c *Collector) https(ctx *fasthttp.RequestCtx) bool {
 	}
 	return c.trusted(ctx.RemoteIP()) && string(ctx.Request.Header.Peek("X-Forwarded-Proto")) == "https"
 }
+
+// forgetVisitor serves POST /tr/v1/forget: the SDK's consent(false) asks
+// for the visitor cookie to be expired, since scripts cannot delete an
+// HttpOnly cookie. Nothing is stored.
+func (c *Collector) forgetVisitor(ctx *fasthttp.RequestCtx) {
+	h := c.cfg.HTTP
+	ck := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(ck)
+	ck.SetKey("vid")
+	ck.SetValue("")
+	ck.SetPath("/")
+	ck.SetMaxAge(-1) // Max-Age=0: delete now
+	ck.SetHTTPOnly(h.VIDCookieHTTPOnly)
+	ck.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	ck.SetSecure(c.https(ctx))
+	if h.VIDCookieDomain != "" {
+		ck.SetDomain(h.VIDCookieDomain)
+	}
+	ctx.Response.Header.SetCookie(ck)
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(`{"forgotten":true}`)
+}

@@ -23,6 +23,10 @@ func (c *Collector) track(ctx *fasthttp.RequestCtx, endpoint, tail string) {
 		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use GET or POST")
 		return
 	}
+	if tail == "/forget" && ctx.IsPost() {
+		c.forgetVisitor(ctx)
+		return
+	}
 	c.ingest(ctx, endpoint, tail, false)
 }
 

@@ -48,6 +48,11 @@ func TestVisitorCookieInTheCollector(t *testing.T) {
 	if r.status != 200 || len(r.header.Values("Set-Cookie")) != 0 {
 		t.Fatalf("server-side: %d %q", r.status, r.header.Values("Set-Cookie"))
 	}
+	// consent(false) in the SDK: the cookie scripts cannot delete is expired.
+	r = do(t, "POST", base+"/tr/v1/forget", nil, map[string]string{"Cookie": "vid=v-sdk"})
+	if c := visitorCookie(t, r); r.status != 200 || c == nil || c.Value != "" || c.MaxAge >= 0 {
+		t.Fatalf("forget: %d %q", r.status, r.header.Values("Set-Cookie"))
+	}
 	evs := byName(waitStored(t, dir, 4, 10*time.Second))
 	for name, want := range map[string]string{"first": "v-sdk", "anonymous_open": fresh.Value, "after_wipe": "v-sdk", "server_side": "v-srv"} {
 		if e := evs[name]; e == nil || e.VisitorID != want {

@@ -21,7 +21,11 @@ export const defaults = {
   clicks: true, // track clicks on elements with data-spoor-click
   forms: true, // track forms marked data-spoor-form (and those passed to trackForm): fields' names and positions, never values
   consent: true, // false: nothing stored, nothing sent until consent(true)
-  cookie: 'vid', // the server's first-party visitor cookie
+  cookie: 'vid', // the server's first-party visitor cookie (read when scripts may; sent with credentials below)
+  // Cookies on requests to the collector: 'same-origin' sends the server's HttpOnly vid cookie when the
+  // collector is this site (first-party mode, /_e), 'include' also to a collector on another origin
+  // listed in its http.cors_origins (never with "*"), 'omit' never.
+  credentials: 'same-origin',
   prefix: 'spoor', // storage key prefix
 }
 
@@ -140,6 +144,17 @@ export function createTracker(opts) {
     return flying
   }
 
+  // forgetServer asks the collector to expire its visitor cookie, which
+  // scripts cannot delete (HttpOnly). Best effort: nothing is retried.
+  function forgetServer() {
+    if (typeof fetch !== 'function' || o.credentials === 'omit') return
+    try {
+      fetch(url + 'forget', { method: 'POST', keepalive: true, credentials: o.credentials }).catch(() => {})
+    } catch {
+      // a browser without fetch: the cookie expires on its own
+    }
+  }
+
   // send posts one batch and decides what happens to it; true means the
   // next batch may go at once.
   async function send(batch) {
@@ -151,7 +166,7 @@ export function createTracker(opts) {
         body,
         headers: { 'Content-Type': 'text/plain' }, // a "simple" request: no CORS preflight
         keepalive: body.length < 60000,
-        credentials: 'omit',
+        credentials: o.credentials,
       })
     } catch {
       return fail(batch, -1)
@@ -284,6 +299,7 @@ export function createTracker(opts) {
         q.clear()
         id.forget()
         tabStore.del('pv')
+        forgetServer()
         return
       }
       if (consented) return

@@ -142,3 +142,33 @@ test('the script build stays within 5 KB gzipped', () => {
     assert.ok(n <= 5120, `${f}: ${n} bytes gzipped`)
   }
 })
+
+test("requests carry the site's cookies only as configured, and consent(false) asks the server to forget its cookie", async () => {
+  const calls = []
+  const realFetch = globalThis.fetch
+  globalThis.fetch = async (url, init) => {
+    calls.push({ url, init })
+    return { ok: true, status: 200, headers: { get: () => null } }
+  }
+  try {
+    const { createTracker } = await import('../../src/tracker.js')
+    const t = createTracker({ endpoint: 'https://shop.example/_e', path: '/tr/v1/', app: 'x', autoPageViews: false, clicks: false, forms: false })
+    t.track('a')
+    await t.flush()
+    assert.equal(calls.length, 1)
+    assert.equal(calls[0].url, 'https://shop.example/_e/tr/v1/')
+    assert.equal(calls[0].init.credentials, 'same-origin')
+    t.consent(false)
+    assert.equal(calls.length, 2)
+    assert.equal(calls[1].url, 'https://shop.example/_e/tr/v1/forget')
+    assert.equal(calls[1].init.method, 'POST')
+    const off = createTracker({ endpoint: 'https://t.example', app: 'y', credentials: 'omit', autoPageViews: false, clicks: false, forms: false, prefix: 'other' })
+    off.track('b')
+    await off.flush()
+    assert.equal(calls[2].init.credentials, 'omit')
+    off.consent(false)
+    assert.equal(calls.length, 3, 'omit: no cookie to forget')
+  } finally {
+    globalThis.fetch = realFetch
+  }
+})
