@@ -41,15 +41,14 @@ type request struct {
 // derive fills the request-wide server fields of info.
 func (c *Collector) derive(r request, info *schema.ServerInfo) {
 	if r.endpoint == "img" {
+		relay := c.appleRelay(net.ParseIP(r.ip))
 		switch {
-		case r.userAgent == "Mozilla/5.0":
-			info.OpenVia = "apple_mpp" // Mail Privacy Protection prefetches with exactly this agent
+		case r.userAgent == "Mozilla/5.0" || relay:
+			// Mail Privacy Protection prefetches with exactly this agent, from
+			// Apple's relays: a prefetch, not a person reading.
+			info.OpenVia, info.OpenViaVerified = "apple_mpp", relay
 		case strings.Contains(r.userAgent, "GoogleImageProxy"):
 			info.OpenVia = "gmail_proxy" // a person opened it; Gmail fetched the image for them
-		default:
-			if ip := net.ParseIP(r.ip); ip != nil && c.appleRelay(ip) {
-				info.OpenVia = "apple_mpp"
-			}
 		}
 	}
 	if info.OpenVia == "" && c.bots != nil {
@@ -64,6 +63,9 @@ func (c *Collector) derive(r request, info *schema.ServerInfo) {
 }
 
 func (c *Collector) appleRelay(ip net.IP) bool {
+	if ip == nil {
+		return false
+	}
 	for _, n := range c.en.AppleRelay {
 		if n.Contains(ip) {
 			return true

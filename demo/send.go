@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,6 +106,9 @@ func send(ctx context.Context, c *http.Client, base string, r Request) error {
 			req.Header.Set("Content-Type", r.ContentType)
 		}
 		req.Header.Set("User-Agent", r.UserAgent)
+		if !strings.HasPrefix(r.Path, "/str/") {
+			req.Header.Set("Accept-Language", "en-GB,en;q=0.9") // as every browser sends (the bot signals look)
+		}
 		res, err := c.Do(req)
 		if err != nil {
 			if attempt < 5 && ctx.Err() == nil {

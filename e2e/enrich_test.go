@@ -52,6 +52,7 @@ func TestDerivedFields(t *testing.T) {
 	cfg.Collector.GeoIPDB = geo
 	cfg.Collector.DropBots = []string{"rdr"}
 	cfg.Collector.IPHandlingByApp = []string{"eu=truncate", "news=drop"}
+	cfg.Collector.AppleRelayCIDRs = []string{"17.58.0.0/16"}
 	a := start(t, cfg)
 	defer a.Stop()
 	base := "http://" + a.Addr()
@@ -71,6 +72,7 @@ func TestDerivedFields(t *testing.T) {
 		{"/img/v1/ename/mpp_open", map[string]string{"User-Agent": "Mozilla/5.0", "X-Forwarded-For": "81.2.69.142"}, 200},
 		{"/img/v1/ename/gmail_open", map[string]string{"User-Agent": "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)",
 			"X-Forwarded-For": "81.2.69.142"}, 200},
+		{"/img/v1/ename/relay_open", map[string]string{"User-Agent": "Mozilla/5.0", "X-Forwarded-For": "17.58.1.2"}, 200},
 		{"/tr/v1/ename/eu_view/app/eu", client(firefox), 200},
 		{"/tr/v1/ename/news_view/app/news", client(firefox), 200},
 	} {
@@ -78,7 +80,13 @@ func TestDerivedFields(t *testing.T) {
 			t.Fatalf("%s: %d %s", req.path, r.status, r.body)
 		}
 	}
-	evs := byName(waitStored(t, dir, 7, 10*time.Second))
+	evs := byName(waitStored(t, dir, 8, 10*time.Second))
+	if r := evs["relay_open"]; r == nil || r.OpenVia != "apple_mpp" || string(r.Props["open_via_verified"]) != "true" {
+		t.Errorf("an open from Apple's relay: %+v", r)
+	}
+	if string(evs["mpp_open"].Props["open_via_verified"]) != "" {
+		t.Error("an open with Apple's agent from elsewhere marked verified")
+	}
 	if evs["dropped_click"] != nil {
 		t.Error("a headless redirect click was kept although rdr drops bots")
 	}

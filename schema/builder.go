@@ -299,8 +299,11 @@ type ServerInfo struct {
 	Bot        bool   // machine traffic, named by BotFamily
 	BotFamily  string
 	OpenVia    string // an e-mail open fetched by a mail provider's proxy
-	GeoCountry string
-	GeoCity    string
+	// OpenViaVerified: the fetch came from the provider's published
+	// addresses, not only with its user agent (props.open_via_verified).
+	OpenViaVerified bool
+	GeoCountry      string
+	GeoCity         string
 }
 
 // HasEventID reports whether the client sent a valid event id, the one a
@@ -334,6 +337,12 @@ func (b *Builder) Finish(si ServerInfo) *Event {
 		e.Bot, e.BotFamily = &t, si.BotFamily
 	}
 	e.OpenVia, e.GeoCountry, e.GeoCity = si.OpenVia, si.GeoCountry, si.GeoCity
+	if si.OpenViaVerified {
+		if e.Props == nil {
+			e.Props = map[string]json.RawMessage{}
+		}
+		e.Props["open_via_verified"] = json.RawMessage("true")
+	}
 	return e
 }
 
