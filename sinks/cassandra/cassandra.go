@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sync"
 	"time"
 
@@ -149,6 +150,9 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 		}
 		byDay[k] = append(byDay[k], i)
 	}
+	// The visitors of the events that parsed, taken before any task runs:
+	// the tasks record their failures in errs concurrently.
+	vs := touches(events, slices.Clone(errs))
 	sem := make(chan struct{}, s.opts.Concurrency)
 	var wg sync.WaitGroup
 	spawn := func(fn func()) {
@@ -171,7 +175,6 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 			})
 		}
 	}
-	vs := touches(events, errs)
 	for _, v := range vs {
 		spawn(func() {
 			if err := s.writeVisitor(ctx, events, ids, v); err != nil {
