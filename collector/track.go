@@ -28,16 +28,35 @@ type HitField struct {
 	Value schema.Value
 }
 
-// Track builds the hit's event as the endpoints build theirs and accepts
-// it under the same contract: it returns nil once the event is durable
-// (JetStream's PubAck or the spool), concurrent calls sharing one publish
-// (group commit), or the reason it is not.
-func (c *Collector) Track(ctx context.Context, h Hit) error {
+// Track builds the hits' events as the endpoints build theirs and accepts
+// them together under the same contract: it returns nil once every event
+// is durable (JetStream's PubAck or the spool), concurrent calls sharing
+// one publish (group commit), or the reason none is. Machine traffic its
+// endpoint does not keep (collector.drop_bots) is left out and counted.
+func (c *Collector) Track(ctx context.Context, hits ...Hit) error {
+	recs := make([]spool.Record, 0, len(hits))
+	for _, h := range hits {
+		rec, keep, err := c.hitRecord(h)
+		if err != nil {
+			return err
+		}
+		if keep {
+			recs = append(recs, rec)
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	c.m.Received.WithLabelValues(hits[0].Endpoint).Add(float64(len(recs)))
+	return c.accept(ctx, recs, true)
+}
+
+func (c *Collector) hitRecord(h Hit) (spool.Record, bool, error) {
 	b := c.builder()
 	defer c.release(b)
 	for _, f := range h.Fields {
 		if err := b.Set(f.Name, f.Value); err != nil {
-			return fmt.Errorf("building the %s event: %w", h.Endpoint, err)
+			return spool.Record{}, false, fmt.Errorf("building the %s event: %w", h.Endpoint, err)
 		}
 	}
 	info := schema.ServerInfo{ReceivedAt: h.At, Endpoint: h.Endpoint, UserAgent: h.UserAgent, VisitorID: h.VisitorID}
@@ -46,12 +65,11 @@ func (c *Collector) Track(ctx context.Context, h Hit) error {
 	e := b.Finish(info)
 	c.applyIP(e, h.IP)
 	if c.dropBot(e) {
-		return nil // kept out on purpose (collector.drop_bots), and counted
+		return spool.Record{}, false, nil
 	}
 	data, err := e.Encode()
 	if err != nil {
-		return fmt.Errorf("encoding the %s event: %w", h.Endpoint, err)
+		return spool.Record{}, false, fmt.Errorf("encoding the %s event: %w", h.Endpoint, err)
 	}
-	c.m.Received.WithLabelValues(h.Endpoint).Inc()
-	return c.accept(ctx, []spool.Record{{ID: e.EventID, Data: data, Part: c.partition(e)}}, true)
+	return spool.Record{ID: e.EventID, Data: data, Part: c.partition(e)}, true, nil
 }

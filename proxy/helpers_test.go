@@ -25,7 +25,7 @@ type hits struct {
 	wait chan struct{} // when set, Track blocks until it is closed
 }
 
-func (h *hits) Track(ctx context.Context, hit collector.Hit) error {
+func (h *hits) Track(ctx context.Context, batch ...collector.Hit) error {
 	if h.wait != nil {
 		select {
 		case <-h.wait:
@@ -38,7 +38,7 @@ func (h *hits) Track(ctx context.Context, hit collector.Hit) error {
 	if h.fail != nil {
 		return h.fail
 	}
-	h.got = append(h.got, hit)
+	h.got = append(h.got, batch...)
 	return nil
 }
 

@@ -112,7 +112,7 @@ func New(o Options, t Tracker, reg prometheus.Registerer, log zerolog.Logger) (*
 	for _, u := range p.pool.ups {
 		m.healthy.WithLabelValues(u.url.Host).Set(1)
 	}
-	p.q = newQueue(o.QueueSize, 32, t, m, log)
+	p.q = newQueue(o.QueueSize, 4, t, m, log)
 	if o.RateLimitPerIP > 0 {
 		p.limiter = ratelimit.NewPerIP(o.RateLimitPerIP, o.RateBurstPerIP)
 	}

@@ -170,9 +170,10 @@ func TestTrackingNeverBlocksRequests(t *testing.T) {
 	if d := time.Since(began); d > 5*time.Second {
 		t.Errorf("200 requests took %v with the tracker stuck", d)
 	}
-	// 32 workers hold one event each and 5 wait in the queue; the rest are lost.
-	if lost := px.events("lost_queue_full"); lost < 200-32-5 {
-		t.Errorf("lost_queue_full %v, want at least %d", lost, 200-32-5)
+	// Each of the 4 workers holds one batch it took (its first event and at
+	// most the 5 then queued), 5 more wait in the queue; the rest are lost.
+	if lost := px.events("lost_queue_full"); lost < 200-4*6-5 {
+		t.Errorf("lost_queue_full %v, want at least %d", lost, 200-4*6-5)
 	}
 
 	failing := &hits{fail: errors.New("nats: no responders")}

@@ -24,7 +24,7 @@ import (
 // the reason it is not; concurrent calls may share one publish.
 // *collector.Collector is one.
 type Tracker interface {
-	Track(ctx context.Context, h collector.Hit) error
+	Track(ctx context.Context, hits ...collector.Hit) error
 }
 
 // filter says which paths are tracked: any include matches (or there are
@@ -149,8 +149,10 @@ func (c *countingBody) Read(p []byte) (int, error) {
 }
 
 // queue hands events to the Tracker off the request path: enqueue never
-// blocks; a full queue counts the event lost. Workers call Track
-// concurrently, so the collector's group commit publishes them together.
+// blocks; a full queue counts the event lost. Each worker takes what has
+// queued up (up to maxBatch) and hands it over in one call, which the
+// collector publishes as one message: a few workers keep up with any
+// request rate the proxy can serve.
 type queue struct {
 	ch      chan collector.Hit
 	t       Tracker
@@ -159,6 +161,8 @@ type queue struct {
 	workers int
 	wg      sync.WaitGroup
 }
+
+const maxBatch = 256
 
 func newQueue(size, workers int, t Tracker, m *metrics, log zerolog.Logger) *queue {
 	return &queue{ch: make(chan collector.Hit, size), t: t, m: m, log: log, workers: workers}
@@ -178,22 +182,17 @@ func (q *queue) run(ctx context.Context, drain time.Duration) {
 		q.wg.Add(1)
 		go func() {
 			defer q.wg.Done()
+			batch := make([]collector.Hit, 0, maxBatch)
 			for {
 				select {
 				case h := <-q.ch:
-					q.publish(h)
+					q.publish(q.fill(append(batch[:0], h)))
 				case <-ctx.Done():
-					deadline := time.After(drain)
-					for {
-						select {
-						case h := <-q.ch:
-							q.publish(h)
-						case <-deadline:
-							return
-						default:
-							return
-						}
+					end := time.Now().Add(drain)
+					for len(q.ch) > 0 && time.Now().Before(end) {
+						q.publish(q.fill(batch[:0]))
 					}
+					return
 				}
 			}
 		}()
@@ -204,15 +203,31 @@ func (q *queue) run(ctx context.Context, drain time.Duration) {
 	}
 }
 
-func (q *queue) publish(h collector.Hit) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := q.t.Track(ctx, h); err != nil {
-		q.m.events.WithLabelValues("lost_unavailable").Inc()
-		q.log.Warn().Err(err).Msg("proxy event not kept; the request was answered anyway")
+// fill adds what is queued now to batch, up to maxBatch.
+func (q *queue) fill(batch []collector.Hit) []collector.Hit {
+	for len(batch) < maxBatch {
+		select {
+		case h := <-q.ch:
+			batch = append(batch, h)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (q *queue) publish(batch []collector.Hit) {
+	if len(batch) == 0 {
 		return
 	}
-	q.m.events.WithLabelValues("tracked").Inc()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.t.Track(ctx, batch...); err != nil {
+		q.m.events.WithLabelValues("lost_unavailable").Add(float64(len(batch)))
+		q.log.Warn().Err(err).Int("events", len(batch)).Msg("proxy events not kept; the requests were answered anyway")
+		return
+	}
+	q.m.events.WithLabelValues("tracked").Add(float64(len(batch)))
 }
 
 // hitOf describes one proxied request as an event.

@@ -18,7 +18,7 @@ RUNS=${RUNS:-3} DURATION=${DURATION:-10s} CONNS=${CONNS:-64} CADDY=v2.11.9
 command -v wrk >/dev/null && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || { apt-get update -q && apt-get install -y -q wrk nginx-light; }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 W=.scratch/bench/proxy; rm -rf "$W"; mkdir -p "$W/nginx" "$W/out"
-[ -x .cache/bin/caddy ] && .cache/bin/caddy version | grep -q "$CADDY" ||
+[ -x .cache/bin/caddy ] && go version -m .cache/bin/caddy | grep -qE "caddyserver/caddy/v2\s+$CADDY" ||
   { say "building caddy $CADDY"; GOBIN=$PWD/.cache/bin go install "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY"; }
 go build -o "$W/spoor" ./cmd/spoor
 [ -x .cache/bin/nats-server ] || go build -o .cache/bin/nats-server github.com/nats-io/nats-server/v2

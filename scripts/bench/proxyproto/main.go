@@ -9,6 +9,7 @@ package main
 
 import (
 	"flag"
+	"io"
 	"log"
 	"net/http"
 	"net/http/httputil"
@@ -27,7 +28,8 @@ func main() {
 		u := &url.URL{Scheme: "http", Host: *upstream}
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 256
-		rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.SetXForwarded() }, Transport: tr}
+		rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.SetXForwarded() }, Transport: tr,
+			ErrorLog: log.New(io.Discard, "", 0)} // wrk hanging up at the end of a run is no error worth a line
 		log.Fatal(http.ListenAndServe(*addr, rp))
 	case "fasthttp":
 		c := &fasthttp.HostClient{Addr: *upstream, MaxConns: 256}
