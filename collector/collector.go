@@ -74,6 +74,8 @@ type Collector struct {
 	bots     *bots.Detector
 	en       Enrichment
 	dropBots map[string]bool
+
+	cookieAttrs, cookieAttrsSecure string // of the vid cookie (cookie.go)
 }
 
 // New builds a collector. reg receives the collector metrics; gather is
@@ -81,6 +83,7 @@ type Collector struct {
 func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather prometheus.Gatherer, log zerolog.Logger) (*Collector, error) {
 	c := &Collector{done: make(chan struct{}), cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight, cfg.Partitions),
 		ips: newIPHashes(cfg.HashKey), en: cfg.Enrichment, dropBots: map[string]bool{}}
+	c.cookieAttrs, c.cookieAttrsSecure = visitorCookieAttrs(cfg.HTTP, false), visitorCookieAttrs(cfg.HTTP, true)
 	if c.en.IPHandling == "" {
 		c.en.IPHandling = IPHash
 	}

@@ -1,8 +1,11 @@
 package collector
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/valyala/fasthttp"
 )
 
@@ -11,23 +14,31 @@ import (
 // scripts does not apply; HttpOnly unless configured otherwise; Secure
 // whenever the page reached us over HTTPS.
 func (c *Collector) setVisitorCookie(ctx *fasthttp.RequestCtx, vid string) {
-	if vid == "" {
+	if vid == "" || strings.ContainsAny(vid, ";, \"\\") { // nothing a cookie value cannot carry as it is
 		return
 	}
-	h := c.cfg.HTTP
-	ck := fasthttp.AcquireCookie()
-	defer fasthttp.ReleaseCookie(ck)
-	ck.SetKey("vid")
-	ck.SetValue(vid)
-	ck.SetPath("/")
-	ck.SetMaxAge(int(h.VIDCookieMaxAge / time.Second))
-	ck.SetHTTPOnly(h.VIDCookieHTTPOnly)
-	ck.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-	ck.SetSecure(c.https(ctx))
-	if h.VIDCookieDomain != "" {
-		ck.SetDomain(h.VIDCookieDomain)
+	attrs := c.cookieAttrs
+	if c.https(ctx) {
+		attrs = c.cookieAttrsSecure
 	}
-	ctx.Response.Header.SetCookie(ck)
+	ctx.Response.Header.Add("Set-Cookie", "vid="+vid+attrs)
+}
+
+// visitorCookieAttrs are the attributes after the value, fixed at start:
+// building a fasthttp.Cookie per request cost more than the rest of a
+// tracked GET's server fields together.
+func visitorCookieAttrs(h config.HTTP, secure bool) string {
+	a := "; Max-Age=" + strconv.Itoa(int(h.VIDCookieMaxAge/time.Second)) + "; Path=/"
+	if h.VIDCookieDomain != "" {
+		a += "; Domain=" + h.VIDCookieDomain
+	}
+	if h.VIDCookieHTTPOnly {
+		a += "; HttpOnly"
+	}
+	if secure {
+		a += "; Secure"
+	}
+	return a + "; SameSite=Lax"
 }
 
 // https reports whether the client reached us over HTTPS: our own TLS, or

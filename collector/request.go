@@ -65,24 +65,30 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		UserAgent:  string(ctx.UserAgent()),
 		VisitorID:  string(ctx.Request.Header.Cookie("vid")),
 	}
-	r := request{endpoint: endpoint, ip: ip, userAgent: info.UserAgent, method: string(ctx.Method()),
-		acceptLanguage: string(ctx.Request.Header.Peek("Accept-Language"))}
+	// What the bot signals read, without copying headers they only test.
+	r := request{endpoint: endpoint, ip: ip, userAgent: info.UserAgent, acceptLanguage: "-"}
 	if endpoint != "str" { // a customer's server is no browser: no header signals
-		r.purpose = string(ctx.Request.Header.Peek("Sec-Purpose")) + string(ctx.Request.Header.Peek("Purpose"))
-	} else {
-		r.method, r.acceptLanguage = "", "-"
+		if ctx.IsHead() {
+			r.method = fasthttp.MethodHead
+		}
+		if len(ctx.Request.Header.Peek("Accept-Language")) == 0 {
+			r.acceptLanguage = ""
+		}
+		if p := ctx.Request.Header.Peek("Sec-Purpose"); len(p) > 0 {
+			r.purpose = string(p)
+		} else if p := ctx.Request.Header.Peek("Purpose"); len(p) > 0 {
+			r.purpose = string(p)
+		}
 	}
 	c.derive(r, &info)
 	// The server's visitor cookie (http.vid_cookie): on the browser
 	// endpoints it is the visitor of the request's events; without one, the
-	// events' own visitor (the SDK's) becomes the cookie, or a new id.
+	// events' own visitor (the SDK's) becomes the cookie, or a new id,
+	// drawn only when an event has no visitor of its own.
 	browser := c.cfg.HTTP.VIDCookie && endpoint != "str"
-	cookieVID := ""
-	if browser {
-		cookieVID = info.VisitorID
-		if cookieVID == "" {
-			info.VisitorID = schema.NewEventID()
-		}
+	cookieVID, newVID := info.VisitorID, ""
+	if !browser {
+		cookieVID = ""
 	}
 	n := max(len(objs), 1)
 	out := make([]spool.Record, 0, n)
@@ -104,8 +110,14 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		}
 		clientIDs = clientIDs || b.HasEventID()
 		e := b.Finish(info)
-		if cookieVID != "" {
+		switch {
+		case cookieVID != "":
 			e.VisitorID = cookieVID
+		case browser && e.VisitorID == "":
+			if newVID == "" {
+				newVID = schema.NewEventID()
+			}
+			e.VisitorID = newVID
 		}
 		if c.cfg.Blocked.Visitor(e.VisitorID) {
 			c.release(b)
