@@ -4,10 +4,19 @@
     python analytics/report.py .scratch/analytics     (scripts/analytics-test.sh does it with DOCS=1)
 """
 import json
+import math
 import os
 import re
 import shutil
 import sys
+
+
+def ab_z(t):
+    """How many standard errors the sample's A/B difference lies from the set one."""
+    n, k = t["experiment"]["observed"], t["experiment"]["converted"]
+    pa, pb = k["A"] / n["A"], k["B"] / n["B"]
+    se = math.sqrt(pa * (1 - pa) / n["A"] + pb * (1 - pb) / n["B"])
+    return abs((pb - pa) - t["experiment"]["true_diff"]) / se
 
 
 def block(text, name, body):
@@ -40,7 +49,10 @@ def main(w):
         f"| what are they clicking on? | {', '.join(f'{k} ({v})' for k, v in clicks)} … |",
         f"| how many things did we sell, per day? | {', '.join(f'{k[5:]}: {v}' for k, v in sorted(a['items_sold_by_day'].items()))} |",
         f"| revenue in all | {', '.join(f'{cur} {cents / 100:,.2f}' for cur, cents in sorted(rev.items()))} |",
-        f"| is B better than A? | {a['experiment']['sentence']}; the set difference, {t['experiment']['true_diff'] * 100:+.1f} points, is inside the interval |",
+        f"| is B better than A? | {a['experiment']['sentence']}; the set difference, {t['experiment']['true_diff'] * 100:+.1f} points, "
+        + ("is inside the interval |" if a['experiment']['ci'][0] <= t['experiment']['true_diff'] <= a['experiment']['ci'][1] else
+           f"is outside it: with about 200 visitors per arm this sample's difference landed {ab_z(t):.1f} standard errors from it, "
+           "as happens to about one seed in twenty |"),
         f"| first checkout field clicked | {first[0]} ({first[1]} of {sum(a['form']['first_field'].values())}) |",
         f"| field at abandonment | {', '.join(f'{k} {v}' for k, v in aband)} |",
         f"| loss between page and collector | {loss_seen:.2f}% found from index gaps; {loss_true:.2f}% truly dropped (the difference: messages lost after a visitor's last arrived one) |",
