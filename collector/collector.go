@@ -18,6 +18,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/blocklist"
 	"github.com/spoor-dev/spoor/internal/bots"
 	"github.com/spoor-dev/spoor/internal/config"
+	"github.com/spoor-dev/spoor/internal/forwarded"
 	"github.com/spoor-dev/spoor/internal/ratelimit"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
@@ -61,7 +62,7 @@ type Collector struct {
 	log      zerolog.Logger
 	m        *Metrics
 	metrics  fasthttp.RequestHandler
-	proxies  []*net.IPNet
+	proxies  forwarded.Trust
 	cors     map[string]bool
 	corsAny  bool
 	stopping atomic.Bool
@@ -83,7 +84,7 @@ type Collector struct {
 func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather prometheus.Gatherer, log zerolog.Logger) (*Collector, error) {
 	c := &Collector{done: make(chan struct{}), cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight, cfg.Partitions),
 		ips: newIPHashes(cfg.HashKey), en: cfg.Enrichment, dropBots: map[string]bool{}}
-	c.cookieAttrs, c.cookieAttrsSecure = visitorCookieAttrs(cfg.HTTP, false), visitorCookieAttrs(cfg.HTTP, true)
+	c.cookieAttrs, c.cookieAttrsSecure = visitorCookieAttrs(cfg.HTTP, cfg.HTTP.VIDCookieMaxAge, false), visitorCookieAttrs(cfg.HTTP, cfg.HTTP.VIDCookieMaxAge, true)
 	if c.en.IPHandling == "" {
 		c.en.IPHandling = IPHash
 	}
@@ -97,12 +98,8 @@ func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather
 	if skipDurability {
 		log.Error().Msg("built with bench_nodurable: events are answered and dropped, for benchmarks only")
 	}
-	for _, p := range cfg.HTTP.TrustedProxies {
-		_, n, err := net.ParseCIDR(p)
-		if err != nil {
-			return nil, fmt.Errorf("parsing http.trusted_proxies %q: %w", p, err)
-		}
-		c.proxies = append(c.proxies, n)
+	if c.proxies, err = forwarded.Parse(cfg.HTTP.TrustedProxies); err != nil {
+		return nil, err
 	}
 	for _, o := range cfg.HTTP.CORSOrigins {
 		if o == "*" {
@@ -167,7 +164,7 @@ func (c *Collector) Shutdown() error {
 
 // blockedIP reports whether the client's address is on the block list.
 func (c *Collector) blockedIP(ctx *fasthttp.RequestCtx) bool {
-	return c.cfg.Blocked != nil && c.cfg.Blocked.IP(net.ParseIP(c.clientIP(ctx)))
+	return !c.cfg.Blocked.Empty() && c.cfg.Blocked.IP(net.ParseIP(c.clientIP(ctx)))
 }
 
 // limited reports whether the client is over its rate (http.rate_limit_per_ip).

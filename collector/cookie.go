@@ -27,8 +27,8 @@ func (c *Collector) setVisitorCookie(ctx *fasthttp.RequestCtx, vid string) {
 // visitorCookieAttrs are the attributes after the value, fixed at start:
 // building a fasthttp.Cookie per request cost more than the rest of a
 // tracked GET's server fields together.
-func visitorCookieAttrs(h config.HTTP, secure bool) string {
-	a := "; Max-Age=" + strconv.Itoa(int(h.VIDCookieMaxAge/time.Second)) + "; Path=/"
+func visitorCookieAttrs(h config.HTTP, maxAge time.Duration, secure bool) string {
+	a := "; Max-Age=" + strconv.Itoa(int(maxAge/time.Second)) + "; Path=/"
 	if h.VIDCookieDomain != "" {
 		a += "; Domain=" + h.VIDCookieDomain
 	}
@@ -47,27 +47,14 @@ func (c *Collector) https(ctx *fasthttp.RequestCtx) bool {
 	if ctx.IsTLS() {
 		return true
 	}
-	return c.trusted(ctx.RemoteIP()) && string(ctx.Request.Header.Peek("X-Forwarded-Proto")) == "https"
+	return c.proxies.Contains(ctx.RemoteIP()) && string(ctx.Request.Header.Peek("X-Forwarded-Proto")) == "https"
 }
 
 // forgetVisitor serves POST /tr/v1/forget: the SDK's consent(false) asks
 // for the visitor cookie to be expired, since scripts cannot delete an
 // HttpOnly cookie. Nothing is stored.
 func (c *Collector) forgetVisitor(ctx *fasthttp.RequestCtx) {
-	h := c.cfg.HTTP
-	ck := fasthttp.AcquireCookie()
-	defer fasthttp.ReleaseCookie(ck)
-	ck.SetKey("vid")
-	ck.SetValue("")
-	ck.SetPath("/")
-	ck.SetMaxAge(-1) // Max-Age=0: delete now
-	ck.SetHTTPOnly(h.VIDCookieHTTPOnly)
-	ck.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-	ck.SetSecure(c.https(ctx))
-	if h.VIDCookieDomain != "" {
-		ck.SetDomain(h.VIDCookieDomain)
-	}
-	ctx.Response.Header.SetCookie(ck)
+	ctx.Response.Header.Add("Set-Cookie", "vid="+visitorCookieAttrs(c.cfg.HTTP, 0, c.https(ctx)))
 	ctx.SetContentType("application/json")
 	ctx.SetBodyString(`{"forgotten":true}`)
 }

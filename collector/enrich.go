@@ -41,7 +41,7 @@ type request struct {
 // derive fills the request-wide server fields of info.
 func (c *Collector) derive(r request, info *schema.ServerInfo) {
 	if r.endpoint == "img" {
-		relay := c.appleRelay(net.ParseIP(r.ip))
+		relay := len(c.en.AppleRelay) > 0 && c.appleRelay(net.ParseIP(r.ip))
 		switch {
 		case r.userAgent == "Mozilla/5.0" || relay:
 			// Mail Privacy Protection prefetches with exactly this agent, from
@@ -109,8 +109,9 @@ func (c *Collector) geo(ip string) (country, city string) {
 	return rec.Country.ISOCode, rec.City.Names["en"]
 }
 
-// applyIP keeps what the event's app allows of the client's address.
-func (c *Collector) applyIP(e *schema.Event, ip string) {
+// applyIP keeps what the event's app allows of the client's address;
+// hash memoizes the address's HMAC across a request's events.
+func (c *Collector) applyIP(e *schema.Event, ip string, hash *string) {
 	mode := c.en.IPHandling
 	if m, ok := c.en.IPHandlingByApp[e.App]; ok {
 		mode = m
@@ -121,7 +122,10 @@ func (c *Collector) applyIP(e *schema.Event, ip string) {
 	case IPDrop:
 		e.IPHash, e.IPPrefix = "", ""
 	default:
-		e.IPHash, e.IPPrefix = c.ips.get(ip), ""
+		if *hash == "" {
+			*hash = c.ips.get(ip)
+		}
+		e.IPHash, e.IPPrefix = *hash, ""
 	}
 }
 

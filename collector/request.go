@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -86,7 +85,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 	// events' own visitor (the SDK's) becomes the cookie, or a new id,
 	// drawn only when an event has no visitor of its own.
 	browser := c.cfg.HTTP.VIDCookie && endpoint != "str"
-	cookieVID, newVID := info.VisitorID, ""
+	cookieVID, newVID, ipHash := info.VisitorID, "", ""
 	if !browser {
 		cookieVID = ""
 	}
@@ -123,7 +122,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 			c.release(b)
 			return nil, 0, false, errBlocked
 		}
-		c.applyIP(e, ip)
+		c.applyIP(e, ip, &ipHash)
 		if c.dropBot(e) {
 			dropped++
 			c.release(b)
@@ -251,36 +250,9 @@ func gunzip(body []byte, limit int) ([]byte, error) {
 	return out, nil
 }
 
-// clientIP is the socket's peer, unless that peer is a trusted proxy: then
-// the right-most X-Forwarded-For address that is not itself trusted.
-// Headers from untrusted peers are ignored.
+// clientIP is the client's address (internal/forwarded).
 func (c *Collector) clientIP(ctx *fasthttp.RequestCtx) string {
-	ip := ctx.RemoteIP()
-	if !c.trusted(ip) {
-		return ip.String()
-	}
-	xff := string(ctx.Request.Header.Peek("X-Forwarded-For"))
-	parts := strings.Split(xff, ",")
-	for i := len(parts) - 1; i >= 0; i-- {
-		cand := net.ParseIP(strings.TrimSpace(parts[i]))
-		if cand == nil {
-			break
-		}
-		if !c.trusted(cand) {
-			return cand.String()
-		}
-		ip = cand
-	}
-	return ip.String()
-}
-
-func (c *Collector) trusted(ip net.IP) bool {
-	for _, n := range c.proxies {
-		if n.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return c.proxies.Client(ctx.RemoteIP(), string(ctx.Request.Header.Peek("X-Forwarded-For"))).String()
 }
 
 // applyCORS answers for allowed origins only. "*" allows any origin but

@@ -63,7 +63,8 @@ func (c *Collector) hitRecord(h Hit) (spool.Record, bool, error) {
 	c.derive(request{endpoint: h.Endpoint, ip: h.IP, userAgent: h.UserAgent, method: h.Method, purpose: h.Purpose,
 		acceptLanguage: h.AcceptLanguage}, &info)
 	e := b.Finish(info)
-	c.applyIP(e, h.IP)
+	var ipHash string
+	c.applyIP(e, h.IP, &ipHash)
 	if c.dropBot(e) {
 		return spool.Record{}, false, nil
 	}

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"net"
 	"net/http/httptest"
 	"net/url"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/collector"
+	"github.com/spoor-dev/spoor/internal/forwarded"
 )
 
 // hits records what the proxy tracked. The proxy's own tests are about
@@ -85,16 +85,12 @@ func testOptions(upstreams ...string) Options {
 	return o
 }
 
-func cidrs(t *testing.T, list ...string) []*net.IPNet {
-	var out []*net.IPNet
-	for _, s := range list {
-		_, n, err := net.ParseCIDR(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, n)
+func cidrs(t *testing.T, list ...string) forwarded.Trust {
+	trust, err := forwarded.Parse(list)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return trust
 }
 
 type running struct {
@@ -122,7 +118,3 @@ func start(t *testing.T, o Options, tr Tracker) running {
 func (r running) events(outcome string) float64 {
 	return testutil.ToFloat64(r.p.m.events.WithLabelValues(outcome))
 }
-
-func nil2reg() *prometheus.Registry { return prometheus.NewRegistry() }
-
-func nopLog() zerolog.Logger { return zerolog.Nop() }

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/internal/blocklist"
+	"github.com/spoor-dev/spoor/internal/forwarded"
 	"github.com/spoor-dev/spoor/internal/ratelimit"
 	"github.com/spoor-dev/spoor/schema"
 )
@@ -29,9 +30,9 @@ import (
 // Options configure a Proxy (config.Proxy, parsed).
 type Options struct {
 	Upstreams             []*url.URL
-	TrustedProxies        []*net.IPNet // peers whose X-Forwarded-* headers are believed
-	Via                   string       // pseudonym for the Via header; empty: none
-	HealthPath            string       // active checks; empty: passive only
+	TrustedProxies        forwarded.Trust // peers whose X-Forwarded-* headers are believed
+	Via                   string          // pseudonym for the Via header; empty: none
+	HealthPath            string          // active checks; empty: passive only
 	HealthInterval        time.Duration
 	HealthTimeout         time.Duration
 	FailThreshold         int
@@ -198,7 +199,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			st.vid = schema.NewEventID()
 		}
 		st.setCookie = true
-		st.https = r.TLS != nil || (p.trusted(st.peer) && r.Header.Get("X-Forwarded-Proto") == "https")
+		st.https = r.TLS != nil || (p.o.TrustedProxies.Contains(st.peer) && r.Header.Get("X-Forwarded-Proto") == "https")
 	}
 	st.up = p.pool.pick(nil)
 	p.rp.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), stateKey, st)))
@@ -229,7 +230,7 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 }
 
 func (p *Proxy) forwarded(pr *httputil.ProxyRequest, st *state) {
-	if p.trusted(st.peer) {
+	if p.o.TrustedProxies.Contains(st.peer) {
 		for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"} {
 			if v := pr.In.Header.Values(h); len(v) > 0 {
 				pr.Out.Header[h] = v
@@ -321,42 +322,17 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// clientIP is the peer, or when the peer is a trusted proxy the right-most
-// X-Forwarded-For address that is not itself trusted (as the collector).
+// clientIP is the client's address (internal/forwarded) and the peer's.
 func (p *Proxy) clientIP(r *http.Request) (string, net.IP) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
 	peer := net.ParseIP(host)
-	if peer == nil || !p.trusted(peer) {
-		return host, peer
+	if peer == nil {
+		return host, nil
 	}
-	ip := peer
-	parts := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(parts) - 1; i >= 0; i-- {
-		cand := net.ParseIP(strings.TrimSpace(parts[i]))
-		if cand == nil {
-			break
-		}
-		ip = cand
-		if !p.trusted(cand) {
-			break
-		}
-	}
-	return ip.String(), peer
-}
-
-func (p *Proxy) trusted(ip net.IP) bool {
-	if ip == nil {
-		return false
-	}
-	for _, n := range p.o.TrustedProxies {
-		if n.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return p.o.TrustedProxies.Client(peer, strings.Join(r.Header.Values("X-Forwarded-For"), ",")).String(), peer
 }
 
 func statusClass(code int) string {

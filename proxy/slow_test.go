@@ -3,6 +3,8 @@ package proxy
 import (
 	"bufio"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"io"
 	"net"
 	"net/http"
@@ -76,7 +78,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	defer func() { rateGrace = old }()
 	o := testOptions(backend.URL)
 	o.BodyTimeout, o.MinBodyRate = 400*time.Millisecond, 512
-	p, err := New(o, &hits{}, nil2reg(), nopLog())
+	p, err := New(o, &hits{}, prometheus.NewRegistry(), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"io"
 	"math/big"
 	"net/http"
@@ -54,7 +56,7 @@ func TestTLSFromFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(testOptions(backend.URL), &hits{}, nil2reg(), nopLog())
+	p, err := New(testOptions(backend.URL), &hits{}, prometheus.NewRegistry(), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/config"
+	"github.com/spoor-dev/spoor/internal/forwarded"
 	"github.com/spoor-dev/spoor/proxy"
 )
 
@@ -44,16 +45,9 @@ func ProxyOptions(cfg config.Config, collectorAddr string) (proxy.Options, error
 		}
 		o.Upstreams = append(o.Upstreams, pu)
 	}
-	for _, t := range cfg.HTTP.TrustedProxies {
-		_, n, err := net.ParseCIDR(t)
-		if err != nil {
-			ip := net.ParseIP(t)
-			if ip == nil {
-				return o, fmt.Errorf("parsing http.trusted_proxies %q: %w", t, err)
-			}
-			n = &net.IPNet{IP: ip, Mask: net.CIDRMask(len(ip)*8, len(ip)*8)}
-		}
-		o.TrustedProxies = append(o.TrustedProxies, n)
+	var err error
+	if o.TrustedProxies, err = forwarded.Parse(cfg.HTTP.TrustedProxies); err != nil {
+		return o, err
 	}
 	target := p.CollectorURL
 	if target == "" && collectorAddr != "" {

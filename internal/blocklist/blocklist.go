@@ -162,6 +162,9 @@ func (l *List) reloadLogged(why string) {
 	l.log.Info().Str("why", why).Float64("entries", float64(l.set.Load().size())).Msg("block list reloaded")
 }
 
+// Empty reports whether nothing is blocked (callers skip finding the address).
+func (l *List) Empty() bool { return l == nil || l.set.Load().size() == 0 }
+
 // IP reports whether ip is blocked, and counts it when it is.
 func (l *List) IP(ip net.IP) bool {
 	if l == nil || ip == nil {
