@@ -150,7 +150,9 @@ func TestTrackedEvent(t *testing.T) {
 
 // Tracking never delays or fails a request: with the tracker stuck, the
 // queue fills and further events are counted lost while every request is
-// answered; with the tracker failing, each loss is counted.
+// answered; once the tracker moves again, every event is either tracked or
+// counted lost, none vanishes. With the tracker failing, each loss is
+// counted.
 func TestTrackingNeverBlocksRequests(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
 	defer backend.Close()
@@ -158,22 +160,36 @@ func TestTrackingNeverBlocksRequests(t *testing.T) {
 	o := testOptions(backend.URL)
 	o.QueueSize = 5
 	px := start(t, o, stuck)
-	t.Cleanup(func() { close(stuck.wait) })
-	began := time.Now()
-	for i := range 200 {
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(stuck.wait)
+		}
+	})
+	// The workers and the gatherer hold at most 5 batches of maxBatch
+	// events, the queue 5 more: past that, events are lost.
+	sent, began := 0, time.Now()
+	for ; px.events("lost_queue_full") < 10 && sent < 5*maxBatch+200; sent++ {
 		resp, err := http.Get(px.URL + "/page")
 		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("request %d: %v %v", i, resp, err)
+			t.Fatalf("request %d: %v %v", sent, resp, err)
 		}
 		resp.Body.Close()
 	}
-	if d := time.Since(began); d > 5*time.Second {
-		t.Errorf("200 requests took %v with the tracker stuck", d)
+	if d := time.Since(began); d > 10*time.Second {
+		t.Errorf("%d requests took %v with the tracker stuck", sent, d)
 	}
-	// Each of the 4 workers holds one batch it took (its first event and at
-	// most the 5 then queued), 5 more wait in the queue; the rest are lost.
-	if lost := px.events("lost_queue_full"); lost < 200-4*6-5 {
-		t.Errorf("lost_queue_full %v, want at least %d", lost, 200-4*6-5)
+	if lost := px.events("lost_queue_full"); lost < 10 {
+		t.Fatalf("lost_queue_full %v after %d requests with the tracker stuck, want at least 10", lost, sent)
+	}
+	close(stuck.wait)
+	released = true
+	deadline := time.Now().Add(5 * time.Second)
+	for float64(len(stuck.all()))+px.events("lost_queue_full") < float64(sent) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got, lost := len(stuck.all()), px.events("lost_queue_full"); float64(got)+lost != float64(sent) {
+		t.Errorf("%d requests: %d events tracked + %v counted lost", sent, got, lost)
 	}
 
 	failing := &hits{fail: errors.New("nats: no responders")}
@@ -185,7 +201,7 @@ func TestTrackingNeverBlocksRequests(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(5 * time.Second)
 	for px2.events("lost_unavailable") < 10 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}

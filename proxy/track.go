@@ -149,20 +149,25 @@ func (c *countingBody) Read(p []byte) (int, error) {
 }
 
 // queue hands events to the Tracker off the request path: enqueue never
-// blocks; a full queue counts the event lost. Each worker takes what has
-// queued up (up to maxBatch) and hands it over in one call, which the
-// collector publishes as one message: a few workers keep up with any
-// request rate the proxy can serve.
+// blocks; a full queue counts the event lost. One gatherer turns what is
+// queued into batches: the first event of a batch waits at most batchWait
+// for others (up to maxBatch), so a busy proxy publishes a few hundred
+// messages a second instead of one per request, which would cost the
+// proxy's own CPU (the NATS client's writes) and JetStream's. The workers
+// publish the batches, several at a time while PubAcks are outstanding.
+// The request was answered long before: the wait delays only the event.
 type queue struct {
 	ch      chan collector.Hit
 	t       Tracker
 	m       *metrics
 	log     zerolog.Logger
 	workers int
-	wg      sync.WaitGroup
 }
 
-const maxBatch = 256
+const (
+	maxBatch  = 256
+	batchWait = 5 * time.Millisecond
+)
 
 func newQueue(size, workers int, t Tracker, m *metrics, log zerolog.Logger) *queue {
 	return &queue{ch: make(chan collector.Hit, size), t: t, m: m, log: log, workers: workers}
@@ -178,38 +183,70 @@ func (q *queue) enqueue(h collector.Hit) {
 
 // run publishes until ctx ends, then what is still queued within drain.
 func (q *queue) run(ctx context.Context, drain time.Duration) {
+	batches := make(chan []collector.Hit)
+	var wg sync.WaitGroup
 	for range q.workers {
-		q.wg.Add(1)
+		wg.Add(1)
 		go func() {
-			defer q.wg.Done()
-			batch := make([]collector.Hit, 0, maxBatch)
-			for {
-				select {
-				case h := <-q.ch:
-					q.publish(q.fill(append(batch[:0], h)))
-				case <-ctx.Done():
-					end := time.Now().Add(drain)
-					for len(q.ch) > 0 && time.Now().Before(end) {
-						q.publish(q.fill(batch[:0]))
-					}
-					return
-				}
+			defer wg.Done()
+			for b := range batches {
+				q.publish(b)
 			}
 		}()
 	}
-	q.wg.Wait()
+	q.gather(ctx, batches)
+	end := time.Now().Add(drain)
+	for len(q.ch) > 0 && time.Now().Before(end) {
+		b := q.fill(make([]collector.Hit, 0, min(len(q.ch), maxBatch)), nil)
+		select {
+		case batches <- b:
+		case <-time.After(time.Until(end)):
+			q.m.events.WithLabelValues("lost_shutdown").Add(float64(len(b)))
+		}
+	}
+	close(batches)
+	wg.Wait()
 	if n := len(q.ch); n > 0 {
 		q.m.events.WithLabelValues("lost_shutdown").Add(float64(n))
 	}
 }
 
-// fill adds what is queued now to batch, up to maxBatch.
-func (q *queue) fill(batch []collector.Hit) []collector.Hit {
+// gather hands batches to the workers until ctx ends. A batch waits for a
+// free worker; meanwhile events queue up in ch (and past its size are
+// counted lost): the only back-pressure tracking applies.
+func (q *queue) gather(ctx context.Context, batches chan<- []collector.Hit) {
+	wait := time.NewTimer(batchWait)
+	wait.Stop()
+	for {
+		select {
+		case h := <-q.ch:
+			wait.Reset(batchWait)
+			b := q.fill(append(make([]collector.Hit, 0, 16), h), wait.C)
+			wait.Stop()
+			batches <- b // the workers never stop first; a publish ends within its timeout
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// fill adds queued events to batch, up to maxBatch: until done fires, or,
+// when done is nil, while events are waiting.
+func (q *queue) fill(batch []collector.Hit, done <-chan time.Time) []collector.Hit {
 	for len(batch) < maxBatch {
+		if done == nil {
+			select {
+			case h := <-q.ch:
+				batch = append(batch, h)
+				continue
+			default:
+				return batch
+			}
+		}
 		select {
 		case h := <-q.ch:
 			batch = append(batch, h)
-		default:
+		case <-done:
 			return batch
 		}
 	}
