@@ -8,7 +8,8 @@
 #             file store) on this machine before it counts; the sink runs elsewhere in production, so not here
 #   nethttp   scripts/bench/proxyproto on net/http's ReverseProxy, no tracking  } the measurement behind
 #   fasthttp  scripts/bench/proxyproto on fasthttp's HostClient, no tracking    } docs/decisions/0003
-# RUNS times each, alternated; medians into docs/benchmarks.md (BENCH:proxy).
+#   hybrid    scripts/bench/proxyproto: net/http's server, fasthttp's client    }
+# then every target's p99 at the same rate. RUNS times each, alternated; medians into docs/benchmarks.md (BENCH:proxy).
 #   bash scripts/bench/proxy.sh          (RUNS=3 DURATION=10s CONNS=64)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -61,9 +62,10 @@ SPOOR_DATA_DIR="$W/data" SPOOR_HTTP_ADDR=127.0.0.1:18095 SPOOR_LOG_LEVEL=warn SP
   SPOOR_PROXY_ADDR=127.0.0.1:18094 SPOOR_PROXY_UPSTREAMS=http://127.0.0.1:18092 "$W/spoor" -config config.json proxy 2> "$W/spoor.log" & PIDS+=($!)
 "$W/proxyproto" -impl nethttp -addr 127.0.0.1:18096 -upstream 127.0.0.1:18092 & PIDS+=($!)
 "$W/proxyproto" -impl fasthttp -addr 127.0.0.1:18097 -upstream 127.0.0.1:18092 & PIDS+=($!)
-declare -A PORT=([backend]=18092 [caddy]=18093 [spoor]=18094 [nethttp]=18096 [fasthttp]=18097)
+"$W/proxyproto" -impl hybrid -addr 127.0.0.1:18099 -upstream 127.0.0.1:18092 & PIDS+=($!)
+declare -A PORT=([backend]=18092 [caddy]=18093 [spoor]=18094 [nethttp]=18096 [fasthttp]=18097 [hybrid]=18099)
 for t in "${!PORT[@]}"; do wait_port 127.0.0.1 "${PORT[$t]}" 60 || { say "$t did not start"; exit 1; }; done
-TARGETS="backend caddy spoor nethttp fasthttp"
+TARGETS="backend caddy spoor nethttp fasthttp hybrid"
 for t in $TARGETS; do curl -fsS "http://127.0.0.1:${PORT[$t]}/warmup" >/dev/null; done
 for run in $(seq "$RUNS"); do
   for t in $TARGETS; do
@@ -77,7 +79,7 @@ print(int(statistics.median(float(re.search(r'Requests/sec:\s+([\d.]+)', open(f'
 half=$(( $(rps caddy) < $(rps spoor) ? $(rps caddy) / 2 : $(rps spoor) / 2 ))
 say "p99 at $half req/s (half the slower proxy's peak)"
 for run in $(seq "$RUNS"); do
-  for t in backend caddy spoor; do
+  for t in $TARGETS; do
     "$W/loadgen" -url "http://127.0.0.1:${PORT[$t]}/lat" -rate "$half" -duration 8s > "$W/out/lat.$t.$run.json"
     say "run $run $t: $(cat "$W/out/lat.$t.$run.json")"
   done
@@ -97,25 +99,27 @@ def lat(t):
     return med(j["p50_ms"] for j in js), med(j["p99_ms"] for j in js), sum(j["sent"] - j["ok"] for j in js)
 names = {"backend": "nginx alone (the backend)", "caddy": "Caddy v2.11.9 `reverse_proxy`",
          "spoor": "`spoor proxy` tracking every request (each event durable in JetStream)", "nethttp": "net/http `ReverseProxy`, no tracking (proxyproto)",
-         "fasthttp": "fasthttp `HostClient`, no tracking (proxyproto)"}
+         "fasthttp": "fasthttp `HostClient`, no tracking (proxyproto)",
+         "hybrid": "net/http server + fasthttp `HostClient`, no tracking (proxyproto)"}
 caddy = wrk("caddy")[0]
 print(f"Measured {datetime.date.today()} on 2 cores, loopback, one session: every target in front of the same nginx "
       f"(1 worker) answering a 1 KiB page; wrk -t2 -c{conns} -d{dur} GET, {runs} runs alternated, medians. "
       "wrk, nginx, the proxy (and for spoor the nats-server making each request's event durable) share the 2 cores.\n")
 print("| target | req/s | ÷ Caddy | non-2xx | per run |")
 print("|---|---|---|---|---|")
-for t in ("backend", "caddy", "spoor", "nethttp", "fasthttp"):
+for t in ("backend", "caddy", "spoor", "nethttp", "fasthttp", "hybrid"):
     m, rs, bad = wrk(t)
     print(f"| {names[t]} | {m:,.0f} | {'**%.2f×**' % (m / caddy) if t == 'spoor' else '%.2f×' % (m / caddy)} | {bad} | " + ", ".join(f"{x:,.0f}" for x in rs) + " |")
 b50, b99, _ = lat("backend")
 print(f"\nOpen-loop latency at {half:,} req/s (half the slower proxy's peak), POST, 8 s, medians of {runs} runs "
       "(scripts/bench/loadgen: from each request's scheduled start, no coordinated omission):\n")
-print("| target | p50 ms | p99 ms | p99 added over the backend alone | failed |")
-print("|---|---|---|---|---|")
-for t in ("backend", "caddy", "spoor"):
+print("| target | p50 ms | p99 ms | p99 added over the backend alone | p99 per run | failed |")
+print("|---|---|---|---|---|---|")
+for t in ("backend", "caddy", "spoor", "nethttp", "fasthttp", "hybrid"):
     p50, p99, bad = lat(t)
     added = "" if t == "backend" else (f"**{p99 - b99:+.2f} ms**" if t == "spoor" else f"{p99 - b99:+.2f} ms")
-    print(f"| {names[t]} | {p50:.2f} | {p99:.2f} | {added} | {bad} |")
+    runs99 = ", ".join(f"{json.load(open(f'{out}/lat.{t}.{r}.json'))['p99_ms']:.2f}" for r in range(1, runs + 1))
+    print(f"| {names[t]} | {p50:.2f} | {p99:.2f} | {added} | {runs99} | {bad} |")
 m = open(f"{out}/metrics.txt").read().strip()
 if m:
     print("\nspoor's counters at the end (every proxied request an event, none lost):\n\n```\n" + m + "\n```")
