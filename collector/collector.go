@@ -20,6 +20,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/internal/forwarded"
 	"github.com/spoor-dev/spoor/internal/ratelimit"
+	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -32,8 +33,9 @@ type Options struct {
 	MaxBatchEvents int
 	MaxEventBytes  int
 	HashKey        []byte
-	RedirectHosts  []string
-	RedirectTo     string // fallback target for a refused redirect
+	// Redirects: where /rdr/v1/ may go (allow-list, signed links).
+	Redirects  links.Policy
+	RedirectTo string // fallback target for a refused redirect
 	ServerTokens   []string
 	RetryAfterSec  int
 	Partitions     int // bus partitions: events go to the one of their visitor
@@ -48,8 +50,8 @@ type Options struct {
 func OptionsFrom(c config.Config, hashKey []byte) Options {
 	return Options{
 		HTTP: c.HTTP, AckTimeout: c.Collector.AckTimeout, MaxBatchEvents: c.Collector.MaxBatchEvents,
-		MaxEventBytes: c.Collector.MaxEventBytes, HashKey: hashKey, RedirectHosts: c.Collector.RedirectHosts,
-		RedirectTo: c.Collector.RedirectFallback, ServerTokens: c.Collector.ServerTokens, RetryAfterSec: c.Spool.RetryAfterSec,
+		MaxEventBytes: c.Collector.MaxEventBytes, HashKey: hashKey,
+		Redirects: links.Policy{Allowed: c.Collector.RedirectHosts, AppendFields: c.Links.AppendFields}, RedirectTo: c.Collector.RedirectFallback, ServerTokens: c.Collector.ServerTokens, RetryAfterSec: c.Spool.RetryAfterSec,
 		Partitions: c.NATS.Partitions,
 	}
 }

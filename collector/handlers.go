@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/spoor-dev/spoor/links"
+	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
 )
 
@@ -104,13 +105,21 @@ func (c *Collector) pixel(ctx *fasthttp.RequestCtx, tail string) {
 	ctx.SetBody(gif)
 }
 
-// redirect serves GET /rdr/v1/<tuplets>?url=<target>: records the click and
-// answers 302 to the target, but only to an allowed host; any other target
-// gets the configured fallback (no open redirect).
+// redirect serves GET /rdr/v1/<tuplets>?url=<target>[&sig=<sig>]: records
+// the click and answers 302 to the target when links.Policy allows it (a
+// local path, an allowed host, or a valid signature over the target and
+// every tracked field); any other target gets the configured fallback and
+// no event (no open redirect).
 func (c *Collector) redirect(ctx *fasthttp.RequestCtx, tail string) {
-	target := string(ctx.QueryArgs().Peek("url"))
-	if !c.redirectAllowed(target) {
-		c.m.Rejected.WithLabelValues("redirect_not_allowed").Inc()
+	args := ctx.QueryArgs()
+	raw, sig := string(args.Peek("url")), string(args.Peek("sig"))
+	var fields []links.Field
+	if sig != "" || len(c.cfg.Redirects.AppendFields) > 0 {
+		fields = redirectFields(args, tail)
+	}
+	target, refused := c.cfg.Redirects.Resolve(raw, fields, sig)
+	if refused != "" {
+		c.m.Rejected.WithLabelValues(refused).Inc()
 		target = c.cfg.RedirectTo
 	} else {
 		c.record(ctx, "rdr", tail)
@@ -118,6 +127,26 @@ func (c *Collector) redirect(ctx *fasthttp.RequestCtx, tail string) {
 	ctx.ResetBody()
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	ctx.Redirect(target, fasthttp.StatusFound)
+}
+
+// redirectFields are the fields a redirect's signature covers: its path
+// tuplets and its query but the target and the signature. A path that does
+// not parse has none (and its signature will not verify).
+func redirectFields(args *fasthttp.Args, tail string) []links.Field {
+	pairs, err := schema.ParseTuplets(tail)
+	if err != nil {
+		return nil
+	}
+	fields := make([]links.Field, 0, len(pairs)+args.Len())
+	for _, p := range pairs {
+		fields = append(fields, links.Field{Key: p.Key, Value: p.Value})
+	}
+	args.VisitAll(func(k, v []byte) {
+		if key := string(k); key != "url" && key != "sig" {
+			fields = append(fields, links.Field{Key: key, Value: string(v)})
+		}
+	})
+	return fields
 }
 
 // record parses and stores one event for the pixel and redirect endpoints,
@@ -149,29 +178,4 @@ func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string) {
 		c.m.Lost.WithLabelValues("unavailable").Add(float64(len(evs)))
 		c.log.Warn().Err(err).Str("endpoint", endpoint).Msg("event could not be stored; client answered anyway")
 	}
-}
-
-func (c *Collector) redirectAllowed(target string) bool {
-	if target == "" {
-		return false
-	}
-	u, err := url.Parse(target)
-	if err != nil {
-		return false
-	}
-	if u.Scheme == "" && u.Host == "" {
-		// A same-site path; "//host" and "/\host" are protocol-relative tricks.
-		return strings.HasPrefix(target, "/") && !strings.HasPrefix(target, "//") && !strings.HasPrefix(target, "/\\")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return false
-	}
-	host := strings.ToLower(u.Hostname())
-	for _, h := range c.cfg.RedirectHosts {
-		h = strings.ToLower(h)
-		if host == h || (strings.HasPrefix(h, ".") && strings.HasSuffix(host, h)) {
-			return true
-		}
-	}
-	return false
 }

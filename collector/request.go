@@ -51,6 +51,9 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		return nil, 0, false, badRequest("invalid_path", "%s", err)
 	}
 	ctx.QueryArgs().VisitAll(func(k, v []byte) {
+		if endpoint == "rdr" && string(k) == "sig" { // the link's signature is no field of the click
+			return
+		}
 		base = append(base, schema.Pair{Key: string(k), Value: string(v)})
 	})
 	objs, err := c.readBody(ctx, &base)

@@ -26,6 +26,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/blocklist"
 	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/internal/config"
+	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/sinks"
 	"github.com/spoor-dev/spoor/sinks/cassandra"
 	"github.com/spoor-dev/spoor/sinks/file"
@@ -186,6 +187,9 @@ func (a *App) startCollector(runCtx context.Context) error {
 	)
 	opts := collector.OptionsFrom(a.cfg, key)
 	opts.Blocked = a.block
+	if opts.Redirects.Signer, err = links.NewSigner(a.cfg.Links.SigningKeys); err != nil {
+		return fmt.Errorf("links.signing_keys: %w", err)
+	}
 	if opts.Enrichment, err = enrichment(a.cfg); err != nil {
 		return err
 	}

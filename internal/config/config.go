@@ -32,6 +32,7 @@ type Config struct {
 	File      File      `mapstructure:"file"`
 	Cassandra Cassandra `mapstructure:"cassandra"`
 	Proxy     Proxy     `mapstructure:"proxy"`
+	Links     Links     `mapstructure:"links"`
 }
 
 type Log struct {
@@ -184,6 +185,21 @@ type Proxy struct {
 	ACMECacheDir          string        `mapstructure:"acme_cache_dir"`
 }
 
+// Links are signed redirects and short links (links/, docs/links.md).
+type Links struct {
+	SigningKeys  []string      `mapstructure:"signing_keys"`
+	AppendFields []string      `mapstructure:"append_fields"`
+	BaseURL      string        `mapstructure:"base_url"`
+	Prefix       string        `mapstructure:"prefix"`
+	Hosts        []string      `mapstructure:"hosts"`
+	Store        string        `mapstructure:"store"`
+	AdminTokens  []string      `mapstructure:"admin_tokens"`
+	SlugLength   int           `mapstructure:"slug_length"`
+	CacheSize    int           `mapstructure:"cache_size"`
+	CacheTTL     time.Duration `mapstructure:"cache_ttl"`
+	UniqueWindow time.Duration `mapstructure:"unique_window"`
+}
+
 // StaticAssets is proxy.track_exclude's default: requests for these are
 // passed on but not tracked.
 const StaticAssets = `(?i)\.(css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|avif|woff2?|ttf|otf|eot|mp4|webm)$`
@@ -233,6 +249,10 @@ func Default() Config {
 			FirstPartyPrefix: "/_e", CollectorURL: "",
 			TLSAddr: "", TLSCertFile: "", TLSKeyFile: "", ACMEHosts: []string{}, ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory",
 			ACMEEmail: "", ACMECAFile: "", ACMECacheDir: "",
+		},
+		Links: Links{
+			SigningKeys: []string{}, AppendFields: []string{}, BaseURL: "", Prefix: "/l", Hosts: []string{}, Store: "auto",
+			AdminTokens: []string{}, SlugLength: 7, CacheSize: 100000, CacheTTL: time.Minute, UniqueWindow: time.Hour,
 		},
 	}
 }
@@ -403,6 +423,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateCassandra(bad)
 	c.validateProxy(bad)
+	c.validateLinks(bad)
 	c.validatePrivacy(bad)
 	for _, o := range c.HTTP.CORSOrigins {
 		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
