@@ -34,11 +34,11 @@ type Options struct {
 	MaxEventBytes  int
 	HashKey        []byte
 	// Redirects: where /rdr/v1/ may go (allow-list, signed links).
-	Redirects  links.Policy
-	RedirectTo string // fallback target for a refused redirect
-	ServerTokens   []string
-	RetryAfterSec  int
-	Partitions     int // bus partitions: events go to the one of their visitor
+	Redirects     links.Policy
+	RedirectTo    string // fallback target for a refused redirect
+	ServerTokens  []string
+	RetryAfterSec int
+	Partitions    int // bus partitions: events go to the one of their visitor
 	// Blocked: addresses and visitors whose events are refused (403 on the
 	// JSON endpoints; the pixel and the redirect answer as usual). nil: none.
 	Blocked *blocklist.List
