@@ -304,6 +304,11 @@ type ServerInfo struct {
 	OpenViaVerified bool
 	GeoCountry      string
 	GeoCity         string
+	Link            string // the short link's slug
+	QR              bool   // a scan of the short link's QR code
+	// Unique: for clicks and opens, whether this is the visitor's (or the
+	// address's) first on the link within the window; nil elsewhere.
+	Unique *bool
 }
 
 // HasEventID reports whether the client sent a valid event id, the one a
@@ -337,6 +342,11 @@ func (b *Builder) Finish(si ServerInfo) *Event {
 		e.Bot, e.BotFamily = &t, si.BotFamily
 	}
 	e.OpenVia, e.GeoCountry, e.GeoCity = si.OpenVia, si.GeoCountry, si.GeoCity
+	e.Link, e.Unique = si.Link, si.Unique
+	if si.QR {
+		t := true
+		e.QR = &t
+	}
 	if si.OpenViaVerified {
 		if e.Props == nil {
 			e.Props = map[string]json.RawMessage{}

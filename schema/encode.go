@@ -61,6 +61,15 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	str("open_via", e.OpenVia)
 	str("geo_country", e.GeoCountry)
 	str("geo_city", e.GeoCity)
+	str("link", e.Link)
+	if e.QR != nil {
+		dst = append(dst, `,"qr":`...)
+		dst = strconv.AppendBool(dst, *e.QR)
+	}
+	if e.Unique != nil {
+		dst = append(dst, `,"unique":`...)
+		dst = strconv.AppendBool(dst, *e.Unique)
+	}
 	str("visitor_id", e.VisitorID)
 	str("session_id", e.SessionID)
 	str("user_id", e.UserID)

@@ -35,6 +35,14 @@ type Event struct {
 	// before it was hashed, truncated or dropped (collector.geoip_db).
 	GeoCountry string `json:"geo_country,omitempty"`
 	GeoCity    string `json:"geo_city,omitempty"`
+	// Link is the short link (its slug) a click or an orphan visit came
+	// through (links/); QR is true when it was a scan of its QR code.
+	Link string `json:"link,omitempty"`
+	QR   *bool  `json:"qr,omitempty"`
+	// Unique is set on clicks and opens (/l/, /rdr/v1/, /img/v1/): true for
+	// the first of its visitor, or address, on that link within
+	// links.unique_window.
+	Unique *bool `json:"unique,omitempty"`
 
 	// Identity.
 	VisitorID string `json:"visitor_id,omitempty"`

@@ -122,6 +122,9 @@ var ServerFields = []struct{ Long, Type, Doc string }{
 	{"endpoint", "string", "Which endpoint took the event: `tr`, `img`, `rdr` or `str`."},
 	{"ip_hash", "string (HMAC-SHA256 hex)", "Keyed hash of the client IP. The raw IP is never stored."},
 	{"user_agent", "string", "The User-Agent header (on `/str/v1/`, the `ua` field of the event)."},
+	{"link", "string", "The short link (its slug) a click or orphan visit came through (`/l/<slug>`)."},
+	{"qr", "boolean", "`true` when the click was a scan of the short link's QR code."},
+	{"unique", "boolean", "On clicks and opens: whether it is the first of its visitor (or address) on that link within `links.unique_window`."},
 	{"props", "object", "Every field outside the dictionary, as sent: numbers stay numbers, strings stay strings, nested objects kept."},
 }
 

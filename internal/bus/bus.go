@@ -205,3 +205,22 @@ func (b *Bus) Close() {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// KeyValue creates or opens the key-value bucket name (file storage, the
+// streams' replicas, one value per key), retrying like EnsureStreams.
+func (b *Bus) KeyValue(ctx context.Context, name string) (jetstream.KeyValue, error) {
+	cfg := jetstream.KeyValueConfig{Bucket: name, Storage: jetstream.FileStorage, Replicas: max(b.opts.Replicas, 1), History: 1}
+	for {
+		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		kv, err := b.js.CreateOrUpdateKeyValue(actx, cfg)
+		cancel()
+		if err == nil {
+			return kv, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("creating key-value bucket %s: %w", name, err)
+		}
+		b.log.Warn().Err(err).Str("bucket", name).Msg("key-value bucket not ready yet, retrying")
+		time.Sleep(250 * time.Millisecond)
+	}
+}

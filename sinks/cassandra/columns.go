@@ -32,6 +32,9 @@ var eventColumns = func() []column {
 		strCol("open_via", func(e *schema.Event) *string { return &e.OpenVia }),
 		strCol("geo_country", func(e *schema.Event) *string { return &e.GeoCountry }),
 		strCol("geo_city", func(e *schema.Event) *string { return &e.GeoCity }),
+		strCol("link", func(e *schema.Event) *string { return &e.Link }),
+		{name: "qr", bind: func(e *schema.Event) any { return bindPtr(&e.QR) }, dest: func(e *schema.Event) any { return &e.QR }},
+		{name: "unique", bind: func(e *schema.Event) any { return bindPtr(&e.Unique) }, dest: func(e *schema.Event) any { return &e.Unique }},
 	}
 	for i := range schema.Fields {
 		fd := &schema.Fields[i]
