@@ -44,6 +44,8 @@ type Options struct {
 	Blocked *blocklist.List
 	// Enrichment: bots, mail-proxy opens, GeoIP, what is kept of the address.
 	Enrichment Enrichment
+	// Links: short links and their admin API.
+	Links LinkOptions
 }
 
 // OptionsFrom picks the collector's options out of the configuration.
@@ -53,6 +55,8 @@ func OptionsFrom(c config.Config, hashKey []byte) Options {
 		MaxEventBytes: c.Collector.MaxEventBytes, HashKey: hashKey,
 		Redirects: links.Policy{Allowed: c.Collector.RedirectHosts, AppendFields: c.Links.AppendFields}, RedirectTo: c.Collector.RedirectFallback, ServerTokens: c.Collector.ServerTokens, RetryAfterSec: c.Spool.RetryAfterSec,
 		Partitions: c.NATS.Partitions,
+		Links: LinkOptions{Prefix: c.Links.Prefix, Hosts: c.Links.Hosts, AdminTokens: c.Links.AdminTokens,
+			SlugLength: c.Links.SlugLength, BaseURL: c.Links.BaseURL, UniqueWindow: c.Links.UniqueWindow},
 	}
 }
 
@@ -77,6 +81,7 @@ type Collector struct {
 	bots     *bots.Detector
 	en       Enrichment
 	dropBots map[string]bool
+	seen     *firstSeen // the unique flag of clicks and opens
 
 	cookieAttrs, cookieAttrsSecure string // of the vid cookie (cookie.go)
 }
@@ -85,7 +90,7 @@ type Collector struct {
 // what /metrics exposes (the process's whole registry).
 func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather prometheus.Gatherer, log zerolog.Logger) (*Collector, error) {
 	c := &Collector{done: make(chan struct{}), cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight, cfg.Partitions),
-		ips: newIPHashes(cfg.HashKey), en: cfg.Enrichment, dropBots: map[string]bool{}}
+		ips: newIPHashes(cfg.HashKey), en: cfg.Enrichment, dropBots: map[string]bool{}, seen: newFirstSeen(cfg.Links.UniqueWindow)}
 	c.cookieAttrs, c.cookieAttrsSecure = visitorCookieAttrs(cfg.HTTP, cfg.HTTP.VIDCookieMaxAge, false), visitorCookieAttrs(cfg.HTTP, cfg.HTTP.VIDCookieMaxAge, true)
 	if c.en.IPHandling == "" {
 		c.en.IPHandling = IPHash
@@ -232,6 +237,15 @@ func (c *Collector) handle(ctx *fasthttp.RequestCtx) {
 	case path == "/metrics":
 		endpoint = "metrics"
 		c.metrics(ctx)
+	case hasPrefix(path, "/admin/api/links"):
+		endpoint = "admin"
+		c.linksAdmin(ctx, strings.TrimPrefix(path, "/admin/api/links"))
+	case c.cfg.Links.Cache != nil && hasPrefix(path, c.cfg.Links.Prefix):
+		endpoint = "link"
+		c.shortLink(ctx, strings.TrimPrefix(path, c.cfg.Links.Prefix+"/"))
+	case c.linkHost(ctx):
+		endpoint = "link"
+		c.shortLink(ctx, strings.TrimPrefix(path, "/"))
 	default:
 		jsonError(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+path)
 	}
@@ -243,7 +257,7 @@ func hasPrefix(path, p string) bool {
 
 func statusLabel(code int) string {
 	switch code {
-	case 200, 204, 302, 304, 400, 401, 404, 405, 413, 415, 429, 431, 500, 503:
+	case 200, 201, 204, 301, 302, 304, 307, 308, 400, 401, 403, 404, 405, 409, 410, 413, 415, 429, 431, 500, 503:
 		return fmt.Sprint(code)
 	}
 	return fmt.Sprintf("%dxx", code/100)

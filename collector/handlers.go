@@ -71,7 +71,7 @@ func (c *Collector) ingest(ctx *fasthttp.RequestCtx, endpoint, tail string, trus
 		jsonError(ctx, fasthttp.StatusTooManyRequests, "rate_limited", "too many requests from this address")
 		return
 	}
-	evs, dropped, clientIDs, err := c.readEvents(ctx, endpoint, tail, trusted)
+	evs, dropped, clientIDs, err := c.readEvents(ctx, endpoint, tail, trusted, nil)
 	if err != nil {
 		c.refuse(ctx, err)
 		return
@@ -96,7 +96,7 @@ var gif = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x21
 // pixel serves GET /img/v1/<tuplets> (e-mail opens). It always answers the
 // GIF, uncacheable; an event that cannot be kept is counted as lost.
 func (c *Collector) pixel(ctx *fasthttp.RequestCtx, tail string) {
-	c.record(ctx, "img", tail)
+	c.record(ctx, "img", tail, &linkHit{unique: "img" + tail})
 	ctx.ResetBody()
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType("image/gif")
@@ -122,7 +122,7 @@ func (c *Collector) redirect(ctx *fasthttp.RequestCtx, tail string) {
 		c.m.Rejected.WithLabelValues(refused).Inc()
 		target = c.cfg.RedirectTo
 	} else {
-		c.record(ctx, "rdr", tail)
+		c.record(ctx, "rdr", tail, &linkHit{unique: "rdr " + target})
 	}
 	ctx.ResetBody()
 	ctx.Response.Header.Set("Cache-Control", "no-store")
@@ -150,17 +150,18 @@ func redirectFields(args *fasthttp.Args, tail string) []links.Field {
 }
 
 // record parses and stores one event for the pixel and redirect endpoints,
-// which answer the same whatever happens here.
-func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string) {
+// which answer the same whatever happens here. It reports whether the
+// event was kept (made durable).
+func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string, lk *linkHit) bool {
 	if c.blockedIP(ctx) {
 		c.m.Lost.WithLabelValues("blocked").Inc()
-		return
+		return false
 	}
 	if c.limited(ctx) {
 		c.m.Lost.WithLabelValues("rate_limited").Inc()
-		return
+		return false
 	}
-	evs, _, clientIDs, err := c.readEvents(ctx, endpoint, tail, false)
+	evs, _, clientIDs, err := c.readEvents(ctx, endpoint, tail, false, lk)
 	if err != nil {
 		c.refuse(ctx, err)
 		why := "invalid"
@@ -168,14 +169,16 @@ func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string) {
 			why = "blocked"
 		}
 		c.m.Lost.WithLabelValues(why).Inc()
-		return
+		return false
 	}
 	c.m.Received.WithLabelValues(endpoint).Add(float64(len(evs)))
 	if len(evs) == 0 {
-		return
+		return false
 	}
 	if err := c.accept(context.Background(), evs, !clientIDs); err != nil {
 		c.m.Lost.WithLabelValues("unavailable").Add(float64(len(evs)))
 		c.log.Warn().Err(err).Str("endpoint", endpoint).Msg("event could not be stored; client answered anyway")
+		return false
 	}
+	return true
 }

@@ -45,17 +45,26 @@ func tooLarge(reason, format string, a ...any) error {
 //
 // Machine traffic an endpoint does not keep (collector.drop_bots) is left
 // out of evs and counted in dropped.
-func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool) (evs []spool.Record, dropped int, clientIDs bool, err error) {
+//
+// lk, for clicks and opens, adds what the request alone does not say (the
+// short link and its fields) and gets the unique flag computed.
+func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool, lk *linkHit) (evs []spool.Record, dropped int, clientIDs bool, err error) {
 	base, err := schema.ParseTuplets(tail)
 	if err != nil {
 		return nil, 0, false, badRequest("invalid_path", "%s", err)
 	}
 	ctx.QueryArgs().VisitAll(func(k, v []byte) {
-		if endpoint == "rdr" && string(k) == "sig" { // the link's signature is no field of the click
+		switch {
+		case endpoint == "rdr" && string(k) == "sig": // the link's signature is no field of the click
+			return
+		case endpoint == "link" && !bytes.HasPrefix(k, []byte("utm_")): // a short link's fields are its own, but campaign tags
 			return
 		}
 		base = append(base, schema.Pair{Key: string(k), Value: string(v)})
 	})
+	if lk != nil {
+		base = append(base, lk.fields...)
+	}
 	objs, err := c.readBody(ctx, &base)
 	if err != nil {
 		return nil, 0, false, err
@@ -83,6 +92,10 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		}
 	}
 	c.derive(r, &info)
+	if lk != nil {
+		info.Link, info.QR = lk.slug, lk.qr
+		lk.bot = info.Bot
+	}
 	// The server's visitor cookie (http.vid_cookie): on the browser
 	// endpoints it is the visitor of the request's events; without one, the
 	// events' own visitor (the SDK's) becomes the cookie, or a new id,
@@ -124,6 +137,14 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		if c.cfg.Blocked.Visitor(e.VisitorID) {
 			c.release(b)
 			return nil, 0, false, errBlocked
+		}
+		if lk != nil && lk.unique != "" {
+			who := e.VisitorID
+			if who == "" {
+				who = c.ips.get(ip)
+			}
+			first := c.seen.first(lk.unique, who, info.ReceivedAt)
+			e.Unique = &first
 		}
 		c.applyIP(e, ip, &ipHash)
 		if c.dropBot(e) {

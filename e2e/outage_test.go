@@ -129,8 +129,10 @@ func natsOutage(t *testing.T, partitions int) {
 	}
 }
 
-// With NATS down and the spool full, JSON endpoints answer 503 with
-// Retry-After and the pixel still answers its GIF.
+// With NATS down, the pixel and the redirect answer at once and their
+// events wait in the spool; with the spool full too, JSON endpoints answer
+// 503 with Retry-After, the pixel still answers its GIF and the redirect
+// its 302, each loss counted.
 func TestSpoolFullAnswers503(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(dir)
@@ -140,6 +142,14 @@ func TestSpoolFullAnswers503(t *testing.T) {
 	a := startRoles(t, cfg, app.Roles{Collector: true})
 	defer a.Stop()
 	base := "http://" + a.Addr()
+	open := do(t, "GET", base+"/img/v1/ename/open", nil, nil)
+	click := do(t, "GET", base+"/rdr/v1/ename/click?url=https://shop.example/x", nil, nil)
+	if open.status != 200 || !bytes.HasPrefix(open.body, []byte("GIF89a")) || click.status != 302 || click.header.Get("Location") != "https://shop.example/x" {
+		t.Fatalf("with NATS down: pixel %d, redirect %d %q", open.status, click.status, click.header.Get("Location"))
+	}
+	if _, n := a.SpoolSize(); n != 2 {
+		t.Fatalf("%d messages spooled, want the open and the click", n)
+	}
 	var last response
 	for i := 0; i < 50; i++ {
 		last = do(t, "POST", base+"/tr/v1/", []byte(`{"ename":"fill"}`), nil)
@@ -157,9 +167,13 @@ func TestSpoolFullAnswers503(t *testing.T) {
 	if r.status != 200 || !bytes.HasPrefix(r.body, []byte("GIF89a")) {
 		t.Fatalf("pixel: %d", r.status)
 	}
+	r = do(t, "GET", base+"/rdr/v1/ename/click?url=https://shop.example/x", nil, nil)
+	if r.status != 302 || r.header.Get("Location") != "https://shop.example/x" {
+		t.Fatalf("redirect: %d %q", r.status, r.header.Get("Location"))
+	}
 	m := do(t, "GET", base+"/metrics", nil, nil)
-	if !bytes.Contains(m.body, []byte(`spoor_collector_events_lost_total{reason="unavailable"} 1`)) {
-		t.Fatalf("the pixel's loss must be counted:\n%s", m.body)
+	if !bytes.Contains(m.body, []byte(`spoor_collector_events_lost_total{reason="unavailable"} 2`)) {
+		t.Fatalf("the pixel's and the redirect's losses must be counted:\n%s", m.body)
 	}
 }
 

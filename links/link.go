@@ -53,7 +53,9 @@ var slugRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // Validate checks a link before it is stored.
 func (l *Link) Validate() error {
-	bad := func(format string, a ...any) error { return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...)) }
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+	}
 	if !slugRE.MatchString(l.Slug) {
 		return bad("slug %q: 1 to 64 of A-Z a-z 0-9 _ -", l.Slug)
 	}
@@ -107,3 +109,6 @@ func NewSlug(n int) string {
 	}
 	return string(out)
 }
+
+// ValidSlug reports whether s can be a slug (custom or generated).
+func ValidSlug(s string) bool { return slugRE.MatchString(s) }

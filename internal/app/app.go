@@ -50,6 +50,8 @@ type App struct {
 	proxy  *proxyRole
 	block  *blocklist.List
 	geoip  interface{ Close() error } // the GeoIP database, when open
+	// linkSession: the Cassandra session of the short links, when they live there.
+	linkSession interface{ Close() }
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -190,6 +192,9 @@ func (a *App) startCollector(runCtx context.Context) error {
 	if opts.Redirects.Signer, err = links.NewSigner(a.cfg.Links.SigningKeys); err != nil {
 		return fmt.Errorf("links.signing_keys: %w", err)
 	}
+	if err := a.startLinks(runCtx, &opts.Links); err != nil {
+		return err
+	}
 	if opts.Enrichment, err = enrichment(a.cfg); err != nil {
 		return err
 	}
@@ -304,6 +309,9 @@ func (a *App) Stop() {
 		a.cancel()
 	}
 	a.wg.Wait()
+	if a.linkSession != nil {
+		a.linkSession.Close()
+	}
 	if a.spool != nil {
 		a.spool.Close()
 	}

@@ -224,3 +224,29 @@ func (b *Bus) KeyValue(ctx context.Context, name string) (jetstream.KeyValue, er
 		time.Sleep(250 * time.Millisecond)
 	}
 }
+
+// Announce publishes data on subject with core NATS (no stream, no ack):
+// a notice for whoever listens now, such as a changed short link.
+func (b *Bus) Announce(subject string, data []byte) error {
+	if err := b.nc.Publish(subject, data); err != nil {
+		return fmt.Errorf("announcing on %s: %w", subject, err)
+	}
+	return nil
+}
+
+// Listen calls fn with every message on subject until ctx ends.
+func (b *Bus) Listen(ctx context.Context, subject string, fn func(data []byte)) error {
+	sub, err := b.nc.Subscribe(subject, func(m *nats.Msg) { fn(m.Data) })
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", subject, err)
+	}
+	if err := b.nc.FlushTimeout(2 * time.Second); err != nil { // the server has the subscription before Listen returns
+		_ = sub.Unsubscribe()
+		return fmt.Errorf("listening on %s: %w", subject, err)
+	}
+	go func() {
+		<-ctx.Done()
+		_ = sub.Unsubscribe()
+	}()
+	return nil
+}

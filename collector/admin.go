@@ -1,0 +1,221 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spoor-dev/spoor/links"
+	"github.com/valyala/fasthttp"
+)
+
+// linksAdmin serves the short links' admin API under /admin/api/links,
+// behind a bearer token from links.admin_tokens (docs/links.md):
+//
+//	POST   /admin/api/links                 create (slug generated unless given)
+//	GET    /admin/api/links?after=&limit=   list, in slug order
+//	GET    /admin/api/links/<slug>          one link, with its counts
+//	PATCH  /admin/api/links/<slug>          change the fields sent
+//	POST   /admin/api/links/<slug>/disable  turn off (kept, answers 410)
+//	GET    /admin/api/links/<slug>/stats    clicks: all and human
+func (c *Collector) linksAdmin(ctx *fasthttp.RequestCtx, tail string) {
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	lo := c.cfg.Links
+	if len(lo.AdminTokens) == 0 || lo.Store == nil {
+		jsonError(ctx, fasthttp.StatusForbidden, "admin_off", "the links admin API is off: set links.admin_tokens")
+		return
+	}
+	if !c.adminAuthorized(ctx) {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="spoor"`)
+		jsonError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "a valid bearer token is required (Authorization: Bearer …)")
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	slug, action, _ := strings.Cut(strings.TrimPrefix(tail, "/"), "/")
+	method := string(ctx.Method())
+	switch {
+	case slug == "" && method == "GET":
+		c.adminList(rctx, ctx)
+	case slug == "" && method == "POST":
+		c.adminCreate(rctx, ctx)
+	case slug != "" && action == "" && method == "GET":
+		c.adminGet(rctx, ctx, slug)
+	case slug != "" && action == "" && method == "PATCH":
+		c.adminUpdate(rctx, ctx, slug, false)
+	case slug != "" && action == "disable" && method == "POST":
+		c.adminUpdate(rctx, ctx, slug, true)
+	case slug != "" && action == "stats" && method == "GET":
+		counts, err := lo.Cache.Stats(rctx, slug)
+		if err != nil {
+			adminStoreError(ctx, err)
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, counts)
+	default:
+		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", method+" "+string(ctx.Path())+" is not part of the links API")
+	}
+}
+
+// adminAuthorized compares the bearer token with every configured one in
+// constant time. Tokens are taken from the header only, never the URL.
+func (c *Collector) adminAuthorized(ctx *fasthttp.RequestCtx) bool {
+	got, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
+	if !ok || len(got) == 0 {
+		return false
+	}
+	match := 0
+	for _, t := range c.cfg.Links.AdminTokens {
+		match |= subtle.ConstantTimeCompare(got, []byte(t))
+	}
+	return match == 1
+}
+
+// linkView is a link as the API shows it.
+type linkView struct {
+	links.Link
+	ShortURL string        `json:"short_url"`
+	QRURL    string        `json:"qr_url"`
+	Counts   *links.Counts `json:"counts,omitempty"`
+}
+
+func (c *Collector) view(ctx *fasthttp.RequestCtx, l links.Link, counts *links.Counts) linkView {
+	u := c.shortURL(ctx, l.Slug)
+	return linkView{Link: l, ShortURL: u, QRURL: u + ".qr", Counts: counts}
+}
+
+func (c *Collector) adminList(rctx context.Context, ctx *fasthttp.RequestCtx) {
+	limit := 100
+	if s := ctx.QueryArgs().Peek("limit"); len(s) > 0 {
+		n, err := strconv.Atoi(string(s))
+		if err != nil || n < 1 || n > 1000 {
+			jsonError(ctx, fasthttp.StatusBadRequest, "invalid_limit", "limit must be 1..1000")
+			return
+		}
+		limit = n
+	}
+	page, next, err := c.cfg.Links.Store.List(rctx, string(ctx.QueryArgs().Peek("after")), limit)
+	if err != nil {
+		adminStoreError(ctx, err)
+		return
+	}
+	out := struct {
+		Links []linkView `json:"links"`
+		Next  string     `json:"next,omitempty"`
+	}{Links: make([]linkView, 0, len(page)), Next: next}
+	for _, l := range page {
+		out.Links = append(out.Links, c.view(ctx, l, nil))
+	}
+	writeJSON(ctx, fasthttp.StatusOK, out)
+}
+
+func (c *Collector) adminCreate(rctx context.Context, ctx *fasthttp.RequestCtx) {
+	var l links.Link
+	if err := decodeStrict(ctx.PostBody(), &l); err != nil {
+		jsonError(ctx, fasthttp.StatusBadRequest, "invalid_json", err.Error())
+		return
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	l.CreatedAt, l.UpdatedAt, l.Disabled = now, now, false
+	generated := l.Slug == ""
+	for attempt := 0; ; attempt++ {
+		if generated {
+			l.Slug = links.NewSlug(c.cfg.Links.SlugLength)
+		}
+		if err := l.Validate(); err != nil {
+			jsonError(ctx, fasthttp.StatusBadRequest, "invalid_link", err.Error())
+			return
+		}
+		err := c.cfg.Links.Store.Create(rctx, l)
+		if errors.Is(err, links.ErrExists) && generated && attempt < 5 {
+			continue
+		}
+		if errors.Is(err, links.ErrExists) {
+			jsonError(ctx, fasthttp.StatusConflict, "slug_taken", "the slug "+l.Slug+" is taken")
+			return
+		}
+		if err != nil {
+			adminStoreError(ctx, err)
+			return
+		}
+		break
+	}
+	c.cfg.Links.Cache.Invalidate(l.Slug) // an unknown slug cached here is now known
+	writeJSON(ctx, fasthttp.StatusCreated, c.view(ctx, l, nil))
+}
+
+func (c *Collector) adminGet(rctx context.Context, ctx *fasthttp.RequestCtx, slug string) {
+	l, err := c.cfg.Links.Store.Get(rctx, slug)
+	if err != nil {
+		adminStoreError(ctx, err)
+		return
+	}
+	counts, err := c.cfg.Links.Cache.Stats(rctx, slug)
+	if err != nil {
+		adminStoreError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, c.view(ctx, l, &counts))
+}
+
+// adminUpdate applies the fields in the body (PATCH) to the stored link,
+// or turns it off. The slug and the creation time cannot change.
+func (c *Collector) adminUpdate(rctx context.Context, ctx *fasthttp.RequestCtx, slug string, disable bool) {
+	l, err := c.cfg.Links.Store.Get(rctx, slug)
+	if err != nil {
+		adminStoreError(ctx, err)
+		return
+	}
+	created := l.CreatedAt
+	if disable {
+		l.Disabled = true
+	} else if err := decodeStrict(ctx.PostBody(), &l); err != nil {
+		jsonError(ctx, fasthttp.StatusBadRequest, "invalid_json", err.Error())
+		return
+	}
+	if l.Slug != slug {
+		jsonError(ctx, fasthttp.StatusBadRequest, "invalid_link", "the slug of a link cannot change")
+		return
+	}
+	l.CreatedAt, l.UpdatedAt = created, time.Now().UTC().Truncate(time.Millisecond)
+	if err := l.Validate(); err != nil {
+		jsonError(ctx, fasthttp.StatusBadRequest, "invalid_link", err.Error())
+		return
+	}
+	if err := c.cfg.Links.Store.Update(rctx, l); err != nil {
+		adminStoreError(ctx, err)
+		return
+	}
+	c.cfg.Links.Cache.Invalidate(slug)
+	writeJSON(ctx, fasthttp.StatusOK, c.view(ctx, l, nil))
+}
+
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+func adminStoreError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, links.ErrNotFound) {
+		jsonError(ctx, fasthttp.StatusNotFound, "no_such_link", err.Error())
+		return
+	}
+	jsonError(ctx, fasthttp.StatusServiceUnavailable, "store_unavailable", err.Error())
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		jsonError(ctx, fasthttp.StatusInternalServerError, "internal", err.Error())
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
