@@ -177,7 +177,9 @@ func (d *Detector) match(ua string) string {
 	return ""
 }
 
-// UserAgent says whether ua belongs to a crawler, scraper or headless browser.
+// UserAgent says whether ua belongs to a crawler, scraper, headless
+// browser, link previewer or mail scanner (the crawler list, then
+// scanners); verdicts are cached per agent.
 func (d *Detector) UserAgent(ua string) Verdict {
 	if ua == "" {
 		return Verdict{}
@@ -189,6 +191,8 @@ func (d *Detector) UserAgent(ua string) Verdict {
 		return v
 	}
 	if f := d.match(ua); f != "" {
+		v = Verdict{Bot: true, Family: f}
+	} else if f := scanner(ua); f != "" {
 		v = Verdict{Bot: true, Family: f}
 	}
 	d.mu.Lock()
@@ -218,6 +222,29 @@ type Request struct {
 	UserAgent      string
 	Purpose        string // Purpose or Sec-Purpose
 	AcceptLanguage string
+}
+
+// scanners are fetchers of links in mail and chat that the crawler list
+// lacks (checked against crawler-user-agents 1.60.0): mail-security
+// gateways that open every link of a message before the reader does, and
+// Outlook's link preview. Matched case-insensitively in the user agent.
+// Scanners that send a plain browser's agent (Microsoft Defender's Safe
+// Links, many gateways) cannot be told by it: docs/links.md says so.
+var scanners = []struct{ substr, family string }{
+	{"barracuda", "Barracuda"},
+	{"proofpoint", "Proofpoint"},
+	{"mimecast", "Mimecast"},
+	{"microsoft office/", "OutlookLinkPreview"},
+}
+
+func scanner(ua string) string {
+	lower := strings.ToLower(ua)
+	for _, s := range scanners {
+		if strings.Contains(lower, s.substr) {
+			return s.family
+		}
+	}
+	return ""
 }
 
 // Check flags r: the crawler list first, then the signals. A prefetch is

@@ -62,6 +62,15 @@ func TestVerdicts(t *testing.T) {
 		{"prefetch", Request{Method: "GET", UserAgent: chrome, AcceptLanguage: "en", Purpose: "prefetch;prerender"}, Verdict{true, "prefetch"}},
 		{"browser without Accept-Language", Request{Method: "GET", UserAgent: chrome}, Verdict{true, "no_accept_language"}},
 		{"app without Accept-Language", Request{Method: "POST", UserAgent: "ShopApp/3.2 (Android 15)"}, Verdict{}},
+		// Link previewers and mail scanners inflate click counts (docs/links.md).
+		{"slack preview", Request{UserAgent: "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"}, Verdict{true, "Slackbot"}},
+		{"twitter preview", Request{UserAgent: "Twitterbot/1.0"}, Verdict{true, "Twitterbot"}},
+		{"facebook preview", Request{UserAgent: "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"}, Verdict{true, "facebookexternalhit"}},
+		{"linkedin preview", Request{UserAgent: "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)"}, Verdict{true, "LinkedInBot"}},
+		{"barracuda", Request{UserAgent: "Mozilla/5.0 (compatible; Barracuda Sentinel (EE))", AcceptLanguage: "en"}, Verdict{true, "Barracuda"}},
+		{"mimecast", Request{UserAgent: "Mimecast URL Protect"}, Verdict{true, "Mimecast"}},
+		{"outlook preview", Request{UserAgent: "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.12026; Pro)", AcceptLanguage: "en"}, Verdict{true, "OutlookLinkPreview"}},
+		{"outlook showing images is a person", Request{UserAgent: "Mozilla/4.0 (compatible; ms-office; MSOffice 16)", AcceptLanguage: "en"}, Verdict{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := d.Check(tc.r); got != tc.want {
