@@ -9,14 +9,21 @@ import (
 // firstSeen answers the unique flag of clicks and opens: is this the first
 // of its visitor (or address hash) on this link within the window? Keys
 // are kept as 64-bit hashes (a collision makes one click look like a
-// repeat, once in billions), at most maxSeen of them; the map grows with
-// use, not at start. Per collector process: behind a load balancer, the
-// same visitor's repeat reaching another collector counts as unique there.
+// repeat, once in billions) in two generations: clicks go into cur, and
+// every window cur becomes prev and prev is dropped whole, so nothing ever
+// scans the table and a lookup needs at most the last two windows. A flood
+// rotates early at maxSeen/2 keys: memory stays bounded (about 40 MB at
+// most), at the price of a shorter memory under the flood. The maps grow
+// with use, not at start. Per collector process: behind a load balancer,
+// the same visitor's repeat reaching another collector counts as unique
+// there.
 type firstSeen struct {
-	window time.Duration
+	window int64 // nanoseconds
 	seed   maphash.Seed
 	mu     sync.Mutex
-	at     map[uint64]int64 // unix nanoseconds of the first click in the window
+	cur    map[uint64]int64 // key → unix nanoseconds of the first click
+	prev   map[uint64]int64
+	since  int64 // when cur began
 }
 
 const maxSeen = 1 << 20
@@ -25,7 +32,7 @@ func newFirstSeen(window time.Duration) *firstSeen {
 	if window <= 0 {
 		window = time.Hour
 	}
-	return &firstSeen{window: window, seed: maphash.MakeSeed(), at: map[uint64]int64{}}
+	return &firstSeen{window: int64(window), seed: maphash.MakeSeed(), cur: map[uint64]int64{}, prev: map[uint64]int64{}}
 }
 
 // first reports whether who's click on link at now is the first within
@@ -39,29 +46,18 @@ func (f *firstSeen) first(link, who string, now time.Time) bool {
 	key, t := h.Sum64(), now.UnixNano()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if prev, ok := f.at[key]; ok && t-prev < int64(f.window) {
+	if f.since == 0 {
+		f.since = t
+	}
+	if t-f.since >= f.window || len(f.cur) >= maxSeen/2 {
+		f.prev, f.cur, f.since = f.cur, make(map[uint64]int64, len(f.cur)/2), t
+	}
+	if at, ok := f.cur[key]; ok && t-at < f.window {
 		return false
 	}
-	if len(f.at) >= maxSeen {
-		f.prune(t)
+	if at, ok := f.prev[key]; ok && t-at < f.window {
+		return false
 	}
-	f.at[key] = t
+	f.cur[key] = t
 	return true
-}
-
-// prune drops the entries past the window, and if that is not enough, any
-// tenth (the map is full of clicks younger than the window: a flood).
-func (f *firstSeen) prune(now int64) {
-	for k, t := range f.at {
-		if now-t >= int64(f.window) {
-			delete(f.at, k)
-		}
-	}
-	drop := maxSeen / 10
-	for k := range f.at {
-		if len(f.at) < maxSeen-drop {
-			break
-		}
-		delete(f.at, k)
-	}
 }

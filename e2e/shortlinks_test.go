@@ -77,6 +77,7 @@ func shortLinks(t *testing.T, store func(*config.Config)) {
 	cfg := testConfig(dir)
 	cfg.NATS.Listen = freePort(t) // the second collector joins through it
 	cfg.Links.AdminTokens = []string{adminToken}
+	cfg.Links.Hosts = []string{"go.example"} // a host for short links only
 	store(&cfg)
 	a := start(t, cfg)
 	defer a.Stop()
@@ -153,6 +154,12 @@ func shortLinks(t *testing.T, store func(*config.Config)) {
 	expect("/l/bots", browser, 302, "https://shop.example/b")
 	expect("/l/bots", browser, 410, "")
 	expect("/l/over", browser, 302, "https://shop.example/sorry")
+	if r := do(t, "GET", base+"/over", nil, map[string]string{"Host": "go.example"}); r.status != 302 || r.header.Get("Location") != "https://shop.example/sorry" {
+		t.Fatalf("a short link on its own host: %d %q", r.status, r.header.Get("Location"))
+	}
+	if r := do(t, "GET", base+"/over", nil, nil); r.status != 404 {
+		t.Fatalf("/over on the collector's host: %d, want 404 (not a short link there)", r.status)
+	}
 	expect("/l/gone", browser, 410, "")
 	expect("/l/nothing-here", browser, 404, "")
 	expect("/l/", browser, 404, "")
@@ -161,8 +168,8 @@ func shortLinks(t *testing.T, store func(*config.Config)) {
 	}
 	expect("/l/"+gen.Slug, browser, 410, "")
 
-	// What was recorded: 6 clicks and 7 orphan visits, flagged.
-	evs := waitStored(t, dir, 13, 10*time.Second)
+	// What was recorded: 6 clicks and 8 orphan visits, flagged.
+	evs := waitStored(t, dir, 14, 10*time.Second)
 	var clicks, orphans []*schema.Event
 	for _, e := range evs {
 		switch e.EventName {
@@ -172,8 +179,8 @@ func shortLinks(t *testing.T, store func(*config.Config)) {
 			orphans = append(orphans, e)
 		}
 	}
-	if len(clicks) != 6 || len(orphans) != 7 {
-		t.Fatalf("%d clicks and %d orphan visits stored, want 6 and 7", len(clicks), len(orphans))
+	if len(clicks) != 6 || len(orphans) != 8 {
+		t.Fatalf("%d clicks and %d orphan visits stored, want 6 and 8", len(clicks), len(orphans))
 	}
 	bySlug := map[string][]*schema.Event{}
 	for _, e := range clicks {
@@ -205,7 +212,10 @@ func shortLinks(t *testing.T, store func(*config.Config)) {
 	for _, e := range orphans {
 		reasons[e.Link+":"+strings.Trim(string(e.Props["orphan"]), `"`)]++
 	}
-	for _, want := range []string{"spring:max_clicks", "bots:max_clicks", "over:expired", "gone:expired", "nothing-here:unknown", ":unknown", gen.Slug + ":disabled"} {
+	if reasons["over:expired"] != 2 { // by the prefix and on its own host
+		t.Errorf("orphan visit over:expired recorded %d times, want 2", reasons["over:expired"])
+	}
+	for _, want := range []string{"spring:max_clicks", "bots:max_clicks", "gone:expired", "nothing-here:unknown", ":unknown", gen.Slug + ":disabled"} {
 		if reasons[want] != 1 {
 			t.Errorf("orphan visit %s recorded %d times (all: %v)", want, reasons[want], reasons)
 		}

@@ -29,6 +29,7 @@ func main() {
 	inflight := flag.Int("inflight", 512, "requests in flight at most")
 	app := flag.String("app", "loadgen", "app field of the events")
 	clientIDs := flag.Bool("client-ids", false, "send a client event id with every event")
+	method := flag.String("method", "POST", "POST (a JSON event per request) or GET (the URL as given, no body)")
 	flag.Parse()
 
 	u, err := url.Parse(*target)
@@ -51,10 +52,19 @@ func main() {
 			defer wg.Done()
 			req, res := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 			req.SetRequestURI(*target)
-			req.Header.SetMethod("POST")
-			req.Header.SetContentType("application/json")
+			req.Header.SetMethod(*method)
+			if *method == "POST" {
+				req.Header.SetContentType("application/json")
+			}
 			for i := range jobs {
 				sched := start.Add(time.Duration(float64(i) / *rate * float64(time.Second)))
+				if *method == "GET" {
+					if err := client.Do(req, res); err == nil {
+						codes[i] = res.StatusCode()
+					}
+					lat[i] = time.Since(sched)
+					continue
+				}
 				body := fmt.Sprintf(`{"ename":"load","app":%q,"vid":"v-%d","url":"https://shop.example/p/%d"}`, *app, i%5000, i%300)
 				if *clientIDs {
 					body = fmt.Sprintf(`{"eid":%q,`, uuid.Must(uuid.NewV7()).String()) + body[1:]
@@ -78,7 +88,7 @@ func main() {
 	elapsed := time.Since(start)
 	ok := 0
 	for _, c := range codes {
-		if c == 200 {
+		if c == 200 || c == 302 && *method == "GET" {
 			ok++
 		}
 	}
