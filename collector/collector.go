@@ -46,6 +46,8 @@ type Options struct {
 	Enrichment Enrichment
 	// Links: short links and their admin API.
 	Links LinkOptions
+	// Segment: the Segment-compatible API.
+	Segment SegmentOptions
 }
 
 // OptionsFrom picks the collector's options out of the configuration.
@@ -55,6 +57,7 @@ func OptionsFrom(c config.Config, hashKey []byte) Options {
 		MaxEventBytes: c.Collector.MaxEventBytes, HashKey: hashKey,
 		Redirects: links.Policy{Allowed: c.Collector.RedirectHosts, AppendFields: c.Links.AppendFields}, RedirectTo: c.Collector.RedirectFallback, ServerTokens: c.Collector.ServerTokens, RetryAfterSec: c.Spool.RetryAfterSec,
 		Partitions: c.NATS.Partitions,
+		Segment:    segmentOptions(c.Segment),
 		Links: LinkOptions{Prefix: c.Links.Prefix, Hosts: c.Links.Hosts, AdminTokens: c.Links.AdminTokens,
 			SlugLength: c.Links.SlugLength, BaseURL: c.Links.BaseURL, UniqueWindow: c.Links.UniqueWindow},
 	}
@@ -237,6 +240,9 @@ func (c *Collector) handle(ctx *fasthttp.RequestCtx) {
 	case path == "/metrics":
 		endpoint = "metrics"
 		c.metrics(ctx)
+	case strings.HasPrefix(path, "/v1/"):
+		endpoint = "segment"
+		c.segment(ctx, strings.TrimPrefix(path, "/v1/"))
 	case hasPrefix(path, "/admin/api/links"):
 		endpoint = "admin"
 		c.linksAdmin(ctx, strings.TrimPrefix(path, "/admin/api/links"))

@@ -34,6 +34,12 @@ type HitField struct {
 // one publish (group commit), or the reason none is. Machine traffic its
 // endpoint does not keep (collector.drop_bots) is left out and counted.
 func (c *Collector) Track(ctx context.Context, hits ...Hit) error {
+	return c.acceptHits(ctx, hits, true)
+}
+
+// acceptHits accepts hits; shared is false when their event ids came from the
+// client (a Segment messageId), so their message keeps a dedup id.
+func (c *Collector) acceptHits(ctx context.Context, hits []Hit, shared bool) error {
 	recs := make([]spool.Record, 0, len(hits))
 	for _, h := range hits {
 		rec, keep, err := c.hitRecord(h)
@@ -47,8 +53,10 @@ func (c *Collector) Track(ctx context.Context, hits ...Hit) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	c.m.Received.WithLabelValues(hits[0].Endpoint).Add(float64(len(recs)))
-	return c.accept(ctx, recs, true)
+	if hits[0].Endpoint != "segment" { // counted by its handler, which sees the dropped ones too
+		c.m.Received.WithLabelValues(hits[0].Endpoint).Add(float64(len(recs)))
+	}
+	return c.accept(ctx, recs, shared)
 }
 
 func (c *Collector) hitRecord(h Hit) (spool.Record, bool, error) {

@@ -33,6 +33,7 @@ type Config struct {
 	Cassandra Cassandra `mapstructure:"cassandra"`
 	Proxy     Proxy     `mapstructure:"proxy"`
 	Links     Links     `mapstructure:"links"`
+	Segment   Segment   `mapstructure:"segment"`
 }
 
 type Log struct {
@@ -200,6 +201,16 @@ type Links struct {
 	UniqueWindow time.Duration `mapstructure:"unique_window"`
 }
 
+// Segment is the Segment-compatible HTTP Tracking API (/v1/…; docs/events.md).
+type Segment struct {
+	// WriteKeys maps each write key to the app its events belong to;
+	// empty: the /v1/ endpoints are off.
+	WriteKeys map[string]string `mapstructure:"write_keys"`
+	// TrustedKeys are write keys used by servers: their messages'
+	// context.ip is believed (for the address hash and GeoIP).
+	TrustedKeys []string `mapstructure:"trusted_keys"`
+}
+
 // StaticAssets is proxy.track_exclude's default: requests for these are
 // passed on but not tracked.
 const StaticAssets = `(?i)\.(css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|avif|woff2?|ttf|otf|eot|mp4|webm)$`
@@ -254,6 +265,7 @@ func Default() Config {
 			SigningKeys: []string{}, AppendFields: []string{}, BaseURL: "", Prefix: "/l", Hosts: []string{}, Store: "auto",
 			AdminTokens: []string{}, SlugLength: 7, CacheSize: 100000, CacheTTL: time.Minute, UniqueWindow: time.Hour,
 		},
+		Segment: Segment{WriteKeys: map[string]string{}, TrustedKeys: []string{}},
 	}
 }
 
@@ -280,9 +292,13 @@ func Load(path string) (Config, error) {
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
 		stringToIntSlice,
+		stringToStringMap,
 	)
 	if err := v.UnmarshalExact(&c, viper.DecodeHook(hook)); err != nil {
 		return Config{}, fmt.Errorf("decoding config: %w", err)
+	}
+	if err := c.exactWriteKeys(path); err != nil {
+		return Config{}, err
 	}
 	c.resolvePaths()
 	if err := c.Validate(); err != nil {
@@ -424,6 +440,7 @@ func (c *Config) Validate() error {
 	c.validateCassandra(bad)
 	c.validateProxy(bad)
 	c.validateLinks(bad)
+	c.validateSegment(bad)
 	c.validatePrivacy(bad)
 	for _, o := range c.HTTP.CORSOrigins {
 		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
@@ -520,7 +537,8 @@ func Keys() map[string]any { return flatten(Default()) }
 // keys, durations as strings ("30s"), secrets (passwords, keys, tokens)
 // replaced by "<redacted>" when set. `spoor config` prints it.
 func (c Config) Tree() map[string]any {
-	secret := map[string]bool{"password": true, "hash_key": true, "server_tokens": true}
+	secret := map[string]bool{"password": true, "hash_key": true, "server_tokens": true, "signing_keys": true, "admin_tokens": true,
+		"write_keys": true, "trusted_keys": true}
 	var walk func(v reflect.Value) map[string]any
 	walk = func(v reflect.Value) map[string]any {
 		out := map[string]any{}

@@ -127,3 +127,39 @@ func TestTreeRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// Write keys are case-sensitive secrets; viper lower-cases map keys, so the
+// file's are read again exactly, and the env's parsed as key=app pairs.
+func TestSegmentWriteKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(path, []byte(`{"segment": {"write_keys": {"wk_MixedCase_01": "shop"}, "trusted_keys": ["wk_MixedCase_01"]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Segment.WriteKeys["wk_MixedCase_01"] != "shop" || len(c.Segment.WriteKeys) != 1 {
+		t.Errorf("from the file: %v", c.Segment.WriteKeys)
+	}
+	t.Setenv("SPOOR_SEGMENT_WRITE_KEYS", "wk_Env_Key_1=shop, wk_Env_Key_2=blog")
+	t.Setenv("SPOOR_SEGMENT_TRUSTED_KEYS", "wk_Env_Key_2")
+	if c, err = Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Segment.WriteKeys) != 2 || c.Segment.WriteKeys["wk_Env_Key_1"] != "shop" || c.Segment.WriteKeys["wk_Env_Key_2"] != "blog" {
+		t.Errorf("from the env: %v", c.Segment.WriteKeys)
+	}
+	for env, want := range map[string]string{"wk_only_a_key": "not key=value", "short=shop": "shorter than 8"} {
+		t.Setenv("SPOOR_SEGMENT_WRITE_KEYS", env)
+		t.Setenv("SPOOR_SEGMENT_TRUSTED_KEYS", "")
+		if _, err := Load(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", env, err, want)
+		}
+	}
+	t.Setenv("SPOOR_SEGMENT_WRITE_KEYS", "wk_Env_Key_1=shop")
+	t.Setenv("SPOOR_SEGMENT_TRUSTED_KEYS", "wk_not_a_write_key")
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "segment.trusted_keys") {
+		t.Errorf("a trusted key that is no write key: %v", err)
+	}
+}
