@@ -170,4 +170,3 @@ func idText(raw json.RawMessage) string {
 	}
 	return ""
 }
-
