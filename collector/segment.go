@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/spoor-dev/spoor/internal/config"
+	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
 )
 
@@ -72,50 +75,162 @@ func (c *Collector) segment(ctx *fasthttp.RequestCtx, call string) {
 	ctx.SetBodyString(`{"success":true}`)
 }
 
-// segmentBody is a request: one message, or a batch.
-type segmentBody struct {
-	Batch    []json.RawMessage `json:"batch"`
-	WriteKey string            `json:"writeKey"`
-	SentAt   string            `json:"sentAt"`
-	Context  json.RawMessage   `json:"context"`
+// segmentMessage is one call's payload: the spec's common fields and each
+// call's own, read off the collector's JSON scanner (no reflection).
+type segmentMessage struct {
+	Type, Event, Name                              string
+	MessageID, UserID, AnonymousID                 json.RawMessage
+	GroupID, PreviousID                            json.RawMessage
+	Properties, Traits, Context                    json.RawMessage
+	Timestamp, OriginalTimestamp, SentAt, WriteKey string
+	Batch                                          json.RawMessage // of a /v1/batch body
+	size                                           int             // bytes, about
 }
 
-// segmentMessage is one call's payload (the spec's common fields and each
-// call's own).
-type segmentMessage struct {
-	Type              string          `json:"type"`
-	Event             string          `json:"event"`
-	Name              string          `json:"name"`
-	MessageID         json.RawMessage `json:"messageId"`
-	UserID            json.RawMessage `json:"userId"`
-	AnonymousID       json.RawMessage `json:"anonymousId"`
-	GroupID           json.RawMessage `json:"groupId"`
-	PreviousID        json.RawMessage `json:"previousId"`
-	Properties        json.RawMessage `json:"properties"`
-	Traits            json.RawMessage `json:"traits"`
-	Context           json.RawMessage `json:"context"`
-	Timestamp         string          `json:"timestamp"`
-	OriginalTimestamp string          `json:"originalTimestamp"`
-	SentAt            string          `json:"sentAt"`
-	WriteKey          string          `json:"writeKey"`
+func readSegmentMessage(obj schema.Object) segmentMessage {
+	m := segmentMessage{size: 2}
+	for _, mb := range obj {
+		m.size += len(mb.Key) + len(mb.Value) + 4
+		switch mb.Key {
+		case "type":
+			m.Type = jsonText(mb.Value)
+		case "event":
+			m.Event = jsonText(mb.Value)
+		case "name":
+			m.Name = jsonText(mb.Value)
+		case "messageId":
+			m.MessageID = mb.Value
+		case "userId":
+			m.UserID = mb.Value
+		case "anonymousId":
+			m.AnonymousID = mb.Value
+		case "groupId":
+			m.GroupID = mb.Value
+		case "previousId":
+			m.PreviousID = mb.Value
+		case "properties":
+			m.Properties = mb.Value
+		case "traits":
+			m.Traits = mb.Value
+		case "context":
+			m.Context = mb.Value
+		case "timestamp":
+			m.Timestamp = jsonText(mb.Value)
+		case "originalTimestamp":
+			m.OriginalTimestamp = jsonText(mb.Value)
+		case "sentAt":
+			m.SentAt = jsonText(mb.Value)
+		case "writeKey":
+			m.WriteKey = jsonText(mb.Value)
+		case "batch":
+			m.Batch = mb.Value
+		}
+	}
+	return m
 }
 
 type segmentContext struct {
-	IP        string `json:"ip"`
-	UserAgent string `json:"userAgent"`
-	Locale    string `json:"locale"`
-	Timezone  string `json:"timezone"`
-	Page      struct {
-		URL, Referrer, Title string
-	} `json:"page"`
-	Campaign struct {
-		Name, Source, Medium, Term, Content string
-	} `json:"campaign"`
-	Library struct{ Name, Version string }    `json:"library"`
-	Screen  struct{ Width, Height *int64 }    `json:"screen"`
-	Device  struct{ ID, Type, Model string }  `json:"device"`
-	OS      struct{ Name, Version string }    `json:"os"`
-	App     struct{ Version json.RawMessage } `json:"app"`
+	IP, UserAgent, Locale, Timezone   string
+	PageURL, PageReferrer, PageTitle  string
+	Campaign                          [5]string // name, source, medium, term, content
+	LibraryName, LibraryVersion       string
+	ScreenWidth, ScreenHeight         string
+	DeviceID, DeviceType, DeviceModel string
+	OSName, OSVersion                 string
+	AppVersion                        string
+}
+
+// readSegmentContext reads context's members over what sc holds (a
+// batch's context, then the message's own).
+func readSegmentContext(raw json.RawMessage, sc *segmentContext) error {
+	ctx, err := object(raw)
+	if err != nil {
+		return err
+	}
+	for _, mb := range ctx {
+		// sub reads a nested object's members into the fields pick names.
+		sub := func(pick func(key string) *string) error {
+			obj, err := object(mb.Value)
+			if err != nil {
+				return err
+			}
+			for _, f := range obj {
+				if p := pick(f.Key); p != nil {
+					*p = scalarText(f.Value)
+				}
+			}
+			return nil
+		}
+		switch mb.Key {
+		case "ip":
+			sc.IP = jsonText(mb.Value)
+		case "userAgent":
+			sc.UserAgent = jsonText(mb.Value)
+		case "locale":
+			sc.Locale = jsonText(mb.Value)
+		case "timezone":
+			sc.Timezone = jsonText(mb.Value)
+		case "page":
+			err = sub(func(k string) *string {
+				return pick3(k, "url", &sc.PageURL, "referrer", &sc.PageReferrer, "title", &sc.PageTitle)
+			})
+		case "campaign":
+			c := &sc.Campaign
+			err = sub(func(k string) *string {
+				if p := pick3(k, "name", &c[0], "source", &c[1], "medium", &c[2]); p != nil {
+					return p
+				}
+				return pick3(k, "term", &c[3], "content", &c[4], "", nil)
+			})
+		case "library":
+			err = sub(func(k string) *string {
+				return pick3(k, "name", &sc.LibraryName, "version", &sc.LibraryVersion, "", nil)
+			})
+		case "screen":
+			err = sub(func(k string) *string { return pick3(k, "width", &sc.ScreenWidth, "height", &sc.ScreenHeight, "", nil) })
+		case "device":
+			err = sub(func(k string) *string {
+				return pick3(k, "id", &sc.DeviceID, "type", &sc.DeviceType, "model", &sc.DeviceModel)
+			})
+		case "os":
+			err = sub(func(k string) *string { return pick3(k, "name", &sc.OSName, "version", &sc.OSVersion, "", nil) })
+		case "app":
+			err = sub(func(k string) *string { return pick3(k, "version", &sc.AppVersion, "", nil, "", nil) })
+		}
+		if err != nil {
+			return fmt.Errorf("context.%s: %w", mb.Key, err)
+		}
+	}
+	return nil
+}
+
+// pick3 is the field of up to three (name, field) pairs that k names.
+func pick3(k, n1 string, p1 *string, n2 string, p2 *string, n3 string, p3 *string) *string {
+	switch {
+	case k == n1:
+		return p1
+	case k == n2:
+		return p2
+	case k == n3 && n3 != "":
+		return p3
+	}
+	return nil
+}
+
+// object reads raw as one JSON object (null or absent: none).
+func object(raw json.RawMessage) (schema.Object, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, errors.New("not an object")
+	}
+	objs, err := schema.ParseJSONBody(raw, 1)
+	if err != nil {
+		return nil, err
+	}
+	return objs[0], nil
 }
 
 func (c *Collector) segmentHits(ctx *fasthttp.RequestCtx, call string, single bool) ([]Hit, error) {
@@ -134,27 +249,34 @@ func (c *Collector) segmentHits(ctx *fasthttp.RequestCtx, call string, single bo
 	if !single && len(body) > segmentMaxBatch {
 		return nil, badRequest("batch_too_large", "the batch is %d bytes; the limit is 500 KB", len(body))
 	}
-	var top segmentBody
-	if err := json.Unmarshal(body, &top); err != nil {
+	if i := bytes.IndexFunc(body, func(r rune) bool { return r != ' ' && r != '\t' && r != '\n' && r != '\r' }); i < 0 || body[i] != '{' {
+		return nil, badRequest("invalid_json", "the body must be a JSON object")
+	}
+	objs, err := schema.ParseJSONBody(body, 1)
+	if err != nil {
 		return nil, badRequest("invalid_json", "%s", err)
 	}
-	raws := []json.RawMessage{body}
+	top := readSegmentMessage(objs[0])
+	msgs := []segmentMessage{top}
 	if !single {
-		if len(top.Batch) == 0 {
+		if b := bytes.TrimSpace(top.Batch); len(b) == 0 || b[0] != '[' {
+			return nil, badRequest("empty_batch", "the body holds no batch array")
+		}
+		items, err := schema.ParseJSONBody(top.Batch, segmentMaxEvents)
+		var tm *schema.TooManyError
+		switch {
+		case errors.Is(err, schema.ErrEmptyBatch):
 			return nil, badRequest("empty_batch", "the batch holds no messages")
+		case errors.As(err, &tm):
+			return nil, badRequest("batch_too_large", "the batch holds %d messages; the limit is %d", tm.Got, segmentMaxEvents)
+		case err != nil:
+			return nil, badRequest("invalid_json", "batch: %s", err)
 		}
-		if len(top.Batch) > segmentMaxEvents {
-			return nil, badRequest("batch_too_large", "the batch holds %d messages; the limit is %d", len(top.Batch), segmentMaxEvents)
-		}
-		raws = top.Batch
-	}
-	msgs := make([]segmentMessage, len(raws))
-	for i, raw := range raws {
-		if len(raw) > segmentMaxEvent {
-			return nil, badRequest("event_too_large", "message %d is %d bytes; the limit is 32 KB", i, len(raw))
-		}
-		if err := json.Unmarshal(raw, &msgs[i]); err != nil {
-			return nil, badRequest("invalid_json", "message %d: %s", i, err)
+		msgs = make([]segmentMessage, len(items))
+		for i, it := range items {
+			if msgs[i] = readSegmentMessage(it); msgs[i].size > segmentMaxEvent {
+				return nil, badRequest("event_too_large", "message %d is about %d bytes; the limit is 32 KB", i, msgs[i].size)
+			}
 		}
 	}
 	key := c.segmentKey(ctx, top.WriteKey, msgs)
@@ -168,6 +290,12 @@ func (c *Collector) segmentHits(ctx *fasthttp.RequestCtx, call string, single bo
 	lang := "-" // a server's request says nothing about its user's browser
 	if l := ctx.Request.Header.Peek("Accept-Language"); len(l) > 0 {
 		lang = string(l)
+	}
+	var batchCtx segmentContext
+	if !single {
+		if err := readSegmentContext(top.Context, &batchCtx); err != nil {
+			return nil, badRequest("invalid_json", "the batch's %s", err)
+		}
 	}
 	hits := make([]Hit, 0, len(msgs))
 	for i := range msgs {
@@ -184,11 +312,9 @@ func (c *Collector) segmentHits(ctx *fasthttp.RequestCtx, call string, single bo
 			return nil, badRequest(errReason(err), "message %d: %s", i, err)
 		}
 		// The batch's context first, the message's own over it.
-		var sc segmentContext
-		for _, ctxJSON := range []json.RawMessage{top.Context, m.Context} {
-			if len(ctxJSON) > 0 && json.Unmarshal(ctxJSON, &sc) != nil {
-				return nil, badRequest("invalid_json", "message %d: context is not an object", i)
-			}
+		sc := batchCtx
+		if err := readSegmentContext(m.Context, &sc); err != nil {
+			return nil, badRequest("invalid_json", "message %d: %s", i, err)
 		}
 		h.Fields = append(h.Fields, contextFields(&sc, m, typ)...)
 		// The user agent is the end user's (context.userAgent, which

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -101,47 +100,42 @@ func segmentTime(m *segmentMessage, now time.Time) (time.Time, bool) {
 // contextFields maps context onto the event dictionary; the page's url and
 // referrer only when properties do not carry them already.
 func contextFields(sc *segmentContext, m *segmentMessage, typ string) []HitField {
-	var own struct{ URL, Referrer *string }
-	if len(m.Properties) > 0 {
-		_ = json.Unmarshal(m.Properties, &own)
+	hasURL, hasRef := false, false
+	if props, err := object(m.Properties); err == nil {
+		for _, mb := range props {
+			hasURL = hasURL || mb.Key == "url"
+			hasRef = hasRef || mb.Key == "referrer"
+		}
 	}
-	var f []HitField
+	f := make([]HitField, 0, 12)
 	add := func(name, v string) {
 		if v != "" {
 			f = append(f, HitField{Name: name, Value: schema.TextValue(v)})
 		}
 	}
-	if own.URL == nil {
-		add("url", sc.Page.URL)
+	if !hasURL {
+		add("url", sc.PageURL)
 	}
-	if own.Referrer == nil {
-		add("last", sc.Page.Referrer)
+	if !hasRef {
+		add("last", sc.PageReferrer)
 	}
 	if typ != "page" {
-		add("page_title", sc.Page.Title)
+		add("page_title", sc.PageTitle)
 	}
-	add("campaign", sc.Campaign.Name)
-	add("source", sc.Campaign.Source)
-	add("medium", sc.Campaign.Medium)
-	add("term", sc.Campaign.Term)
-	add("content", sc.Campaign.Content)
-	if sc.Library.Name != "" {
-		add("lv", strings.TrimSuffix(sc.Library.Name+"@"+sc.Library.Version, "@"))
+	for i, name := range [5]string{"campaign", "source", "medium", "term", "content"} {
+		add(name, sc.Campaign[i])
+	}
+	if sc.LibraryName != "" {
+		add("lv", strings.TrimSuffix(sc.LibraryName+"@"+sc.LibraryVersion, "@"))
 	}
 	add("lang", sc.Locale)
 	add("tz", sc.Timezone)
-	if sc.Screen.Width != nil {
-		add("w", strconv.FormatInt(*sc.Screen.Width, 10))
-	}
-	if sc.Screen.Height != nil {
-		add("h", strconv.FormatInt(*sc.Screen.Height, 10))
-	}
-	add("did", sc.Device.ID)
-	add("device", firstOf(sc.Device.Model, sc.Device.Type))
-	add("os", strings.TrimSpace(sc.OS.Name+" "+sc.OS.Version))
-	if v := idText(sc.App.Version); v != "" {
-		add("rel", v)
-	}
+	add("w", sc.ScreenWidth)
+	add("h", sc.ScreenHeight)
+	add("did", sc.DeviceID)
+	add("device", firstOf(sc.DeviceModel, sc.DeviceType))
+	add("os", strings.TrimSpace(sc.OSName+" "+sc.OSVersion))
+	add("rel", sc.AppVersion)
 	return f
 }
 
@@ -155,18 +149,35 @@ func firstOf(a, b string) string {
 // idText reads an id the spec allows as a string or a number.
 func idText(raw json.RawMessage) string {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-		return ""
-	}
-	if raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9' {
+	if len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
 		return string(raw)
 	}
-	return ""
+	return jsonText(raw)
+}
+
+// scalarText is a string's text, or a number's or a boolean's as written.
+func scalarText(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] != '"' && raw[0] != '{' && raw[0] != '[' && string(raw) != "null" {
+		return string(raw)
+	}
+	return jsonText(raw)
+}
+
+// jsonText is the text of a JSON string ("" for anything else). The
+// scanner has validated it: without escapes, the bytes between the quotes
+// are the text.
+func jsonText(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '"' {
+		return ""
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1])
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
 }

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The Segment-compatible API's throughput: POST /v1/batch with 100 track messages (as the SDKs send),
+# against nginx answering 204 to the same POST and against spoor's own /tr/v1/ batch of the same 100 events
+# (native JSON, each with its own event id), in one session; wrk -t2 -c32, RUNS times each,
+# alternated, medians into docs/benchmarks.md (BENCH:segment).
+#   bash scripts/bench/segment.sh          (RUNS=3 DURATION=10s CONNS=32)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. scripts/lib.sh
+SAY_AS=bench/segment
+RUNS=${RUNS:-3} DURATION=${DURATION:-10s} CONNS=${CONNS:-32}
+command -v wrk >/dev/null && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || { apt-get update -q && apt-get install -y -q wrk nginx-light; }
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+W=.scratch/bench/segment; rm -rf "$W"; mkdir -p "$W/nginx" "$W/out"
+go build -o "$W/spoor" ./cmd/spoor
+sed "s#NGINX_DIR#$PWD/$W/nginx#g" scripts/bench/nginx.conf > "$W/nginx/nginx.conf"
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
+"$NGINX" -c "$PWD/$W/nginx/nginx.conf" -e "$PWD/$W/nginx/error.log" & PIDS+=($!)
+SPOOR_DATA_DIR="$W/data" SPOOR_HTTP_ADDR=127.0.0.1:18280 SPOOR_LOG_LEVEL=warn SPOOR_SEGMENT_WRITE_KEYS=wk_bench_key_01=bench \
+  "$W/spoor" -config config.json run 2> "$W/spoor.log" & PIDS+=($!)
+wait_port 127.0.0.1 18280 60; wait_port 127.0.0.1 18081 10
+declare -A URL=([nginx]=http://127.0.0.1:18081/v1/batch [spoor]=http://127.0.0.1:18280/v1/batch [native]=http://127.0.0.1:18280/tr/v1/)
+declare -A LUA=([nginx]=segment_batch100 [spoor]=segment_batch100 [native]=native_batch100)
+for run in $(seq "$RUNS"); do
+  for t in nginx spoor native; do
+    wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s scripts/bench/${LUA[$t]}.lua "${URL[$t]}" > "$W/out/wrk.$t.$run.txt"
+    say "run $run $t: $(grep Requests/sec "$W/out/wrk.$t.$run.txt")"
+  done
+done
+curl -s http://127.0.0.1:18280/metrics | grep -E '^spoor_collector_(events_acked|rejected)_total|^spoor_collector_events_received_total\{endpoint="segment"' > "$W/out/metrics.txt" || true
+python3 - "$W/out" "$RUNS" "$CONNS" "$DURATION" > "$W/table.md" <<'PY'
+import re, statistics, sys, datetime
+out, runs, conns, dur = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def wrk(t):
+    rs = [open(f"{out}/wrk.{t}.{r}.txt").read() for r in range(1, runs + 1)]
+    rps = [float(re.search(r"Requests/sec:\s+([\d.]+)", x).group(1)) for x in rs]
+    bad = sum(int(m.group(1)) for x in rs for m in [re.search(r"Non-2xx or 3xx responses: (\d+)", x)] if m)
+    return statistics.median(rps), rps, bad
+ng, sp, nat = wrk("nginx"), wrk("spoor"), wrk("native")
+print(f"Measured {datetime.date.today()} on 2 cores, loopback, one session: wrk -t2 -c{conns} -d{dur}, POST /v1/batch of 100 track "
+      f"messages (~23 KB, each with its own messageId; scripts/bench/segment_batch100.lua), {runs} runs alternated, medians. "
+      "`spoor run` (embedded JetStream, file sink) makes every message durable before its 200; nginx answers 204 unread.\n")
+print("| target | requests/s | events/s | ÷ nginx (requests) | ÷ spoor's own batch | non-2xx | per run (requests/s) |")
+print("|---|---|---|---|---|---|---|")
+for name, (m, rs, bad) in (("nginx `return 204` (the Segment body, unread)", ng), ("spoor `/v1/batch` (Segment)", sp),
+                           ("spoor `/tr/v1/` (the same 100 events in spoor's JSON)", nat)):
+    print(f"| {name} | {m:,.0f} | {m*100:,.0f} | {m/ng[0]:.2f}× | {m/nat[0]:.2f}× | {bad} | " + ", ".join(f"{x:,.0f}" for x in rs) + " |")
+m = open(f"{out}/metrics.txt").read().strip()
+if m:
+    print("\n```\n" + m + "\n```")
+PY
+cat "$W/table.md"
+grep -q '<!-- BENCH:segment -->' docs/benchmarks.md || printf '\n## The Segment API (`bash scripts/bench/segment.sh`)\n\n<!-- BENCH:segment -->\n<!-- /BENCH:segment -->\n' >> docs/benchmarks.md
+python3 scripts/bench/report.py --update docs/benchmarks.md "$W/table.md" segment
