@@ -30,6 +30,7 @@ func init() {
 		short: "print a signed redirect link (links.signing_keys' first key) to any host, with tracked fields",
 		flags: func(fs *flag.FlagSet) {
 			to = fs.String("to", "", "the target URL (http or https)")
+			fields = nil // a fresh list per invocation (tests run several in one process)
 			fs.Var(&fields, "field", "a tracked field k=v, in the link's path (repeatable: --field ename=click --field utm_campaign=spring)")
 		},
 		run: func(c *invocation) int {

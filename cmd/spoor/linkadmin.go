@@ -39,6 +39,7 @@ func init() {
 			maxClicks = fs.Int64("max-clicks", 0, "human clicks after which the link is used up (0: no limit)")
 			status = fs.Int("status", 0, "redirect status: 302 (default), 301, 307 or 308")
 			forward = fs.Bool("forward-query", false, "append the click's query to the target")
+			fields = nil // a fresh list per invocation (tests run several in one process)
 			fs.Var(&fields, "field", "a field recorded with every click, k=v (repeatable: --field campaign=spring)")
 		},
 		run: func(c *invocation) int {
