@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/importer"
@@ -61,7 +62,7 @@ func runImport(c *invocation, format, mappingFile, api string) int {
 		total := st.Size()
 		o.Progress = func(n int64) {
 			fmt.Fprintf(os.Stderr, "\rspoor import: %5.1f%% of %s, %d rows/s   ", 100*float64(n)/float64(max(total, 1)),
-				c.args[0], int(float64(s.sent)/time.Since(start).Seconds()))
+				c.args[0], int(float64(s.sent.Load())/time.Since(start).Seconds()))
 		}
 	}
 	res, err := importer.Import(f, c.args[0], o, s)
@@ -94,7 +95,7 @@ func runImport(c *invocation, format, mappingFile, api string) int {
 type httpSender struct {
 	url, token string
 	client     *http.Client
-	sent       int
+	sent       atomic.Int64
 }
 
 func (s *httpSender) Send(events []json.RawMessage) error {
@@ -128,7 +129,7 @@ func (s *httpSender) Send(events []json.RawMessage) error {
 		res.Body.Close()
 		switch {
 		case res.StatusCode == 200:
-			s.sent += len(events)
+			s.sent.Add(int64(len(events)))
 			return nil
 		case (res.StatusCode == 429 || res.StatusCode == 503) && attempt < 20:
 			wait, _ := strconv.Atoi(res.Header.Get("Retry-After"))

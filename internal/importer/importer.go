@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 	"github.com/spoor-dev/spoor/schema"
@@ -28,6 +30,7 @@ type Bad struct {
 
 // Sender takes a batch of events, each a JSON object, and returns once
 // they are durable, or the reason they are not (which ends the import).
+// Send is called from Options.InFlight goroutines at once.
 type Sender interface {
 	Send(events []json.RawMessage) error
 }
@@ -37,7 +40,9 @@ type Options struct {
 	Format    string            // "csv" or "ndjson"; "" from the file name
 	Mapping   map[string]string // CSV column → field name; absent: the header names
 	BatchSize int               // events per Send (500)
-	// Progress, when set, is called after each batch with the bytes read.
+	InFlight  int               // batches being sent at once (4)
+	// Progress, when set, is called after each batch sent with the bytes
+	// read so far, one call at a time.
 	Progress func(bytes int64)
 }
 
@@ -71,8 +76,15 @@ func Import(r io.Reader, name string, o Options, s Sender) (Result, error) {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
 	}
+	if o.InFlight <= 0 {
+		o.InFlight = 4
+	}
 	cr := &countingReader{r: r}
-	b := &batcher{s: s, size: o.BatchSize, progress: o.Progress, cr: cr}
+	b := &batcher{s: s, size: o.BatchSize, progress: o.Progress, cr: cr, out: make(chan []json.RawMessage)}
+	for range o.InFlight {
+		b.wg.Add(1)
+		go b.send()
+	}
 	var err error
 	switch format {
 	case "csv":
@@ -85,9 +97,17 @@ func Import(r io.Reader, name string, o Options, s Sender) (Result, error) {
 	if err == nil {
 		err = b.flush()
 	}
+	close(b.out)
+	b.wg.Wait()
+	if err == nil {
+		err = b.sendErr
+	}
 	return b.res, err
 }
 
+// batcher checks rows and hands full batches to InFlight senders. A
+// failed batch stops the import (what was sent before it stays: a re-run
+// stores nothing twice).
 type batcher struct {
 	s        Sender
 	size     int
@@ -96,6 +116,34 @@ type batcher struct {
 	progress func(int64)
 	cr       *countingReader
 	builder  *schema.Builder
+
+	out     chan []json.RawMessage
+	wg      sync.WaitGroup
+	mu      sync.Mutex // guards res.Imported and sendErr for the senders
+	sendErr error
+}
+
+func (b *batcher) send() {
+	defer b.wg.Done()
+	for batch := range b.out {
+		b.mu.Lock()
+		failed := b.sendErr != nil
+		b.mu.Unlock()
+		if failed {
+			continue // drain: the import is over
+		}
+		err := b.s.Send(batch)
+		b.mu.Lock()
+		if err != nil && b.sendErr == nil {
+			b.sendErr = fmt.Errorf("sending a batch of %d rows: %w", len(batch), err)
+		} else if err == nil {
+			b.res.Imported += len(batch)
+			if b.progress != nil {
+				b.progress(b.cr.bytes())
+			}
+		}
+		b.mu.Unlock()
+	}
 }
 
 // row checks one event (members as JSON) and queues it with its id.
@@ -134,17 +182,17 @@ func (b *batcher) row(line int, obj schema.Object, raw []byte) error {
 }
 
 func (b *batcher) flush() error {
+	b.mu.Lock()
+	err := b.sendErr
+	b.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	if len(b.batch) == 0 {
 		return nil
 	}
-	if err := b.s.Send(b.batch); err != nil {
-		return fmt.Errorf("sending rows %d…: %w", b.res.Imported+1, err)
-	}
-	b.res.Imported += len(b.batch)
-	b.batch = b.batch[:0]
-	if b.progress != nil {
-		b.progress(b.cr.n)
-	}
+	b.out <- b.batch
+	b.batch = make([]json.RawMessage, 0, b.size)
 	return nil
 }
 
@@ -244,11 +292,13 @@ func readCSV(r io.Reader, mapping map[string]string, b *batcher) error {
 
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
+
+func (c *countingReader) bytes() int64 { return c.n.Load() }

@@ -7,12 +7,19 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
-type collect struct{ got []map[string]any }
+type collect struct {
+	mu  sync.Mutex
+	got []map[string]any
+}
 
 func (c *collect) Send(evs []json.RawMessage) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, e := range evs {
 		var m map[string]any
 		if err := json.Unmarshal(e, &m); err != nil {
@@ -30,7 +37,7 @@ func TestCSV(t *testing.T) {
 		"purchase,u3\n" + // too few columns
 		`refund,"u4, the second",2026-11-02T09:00:00Z,-5,,z` + "\n"
 	c := &collect{}
-	res, err := Import(strings.NewReader(in), "orders.csv", Options{Mapping: map[string]string{"Order total": "revenue", "Internal": ""}, BatchSize: 2}, c)
+	res, err := Import(strings.NewReader(in), "orders.csv", Options{Mapping: map[string]string{"Order total": "revenue", "Internal": ""}, BatchSize: 2, InFlight: 1}, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +54,7 @@ func TestCSV(t *testing.T) {
 		}
 	}
 	again := &collect{}
-	if _, err := Import(strings.NewReader(in), "orders.csv", Options{Mapping: map[string]string{"Order total": "revenue", "Internal": ""}}, again); err != nil {
+	if _, err := Import(strings.NewReader(in), "orders.csv", Options{Mapping: map[string]string{"Order total": "revenue", "Internal": ""}, InFlight: 1}, again); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(c.got, again.got) {
@@ -65,7 +72,7 @@ not json
 ["an array"]
 `
 	c := &collect{}
-	res, err := Import(strings.NewReader(in), "events.ndjson", Options{}, c)
+	res, err := Import(strings.NewReader(in), "events.ndjson", Options{InFlight: 1}, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,9 +111,9 @@ func (r *rows) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-type discard struct{ n int }
+type discard struct{ n atomic.Int64 }
 
-func (d *discard) Send(evs []json.RawMessage) error { d.n += len(evs); return nil }
+func (d *discard) Send(evs []json.RawMessage) error { d.n.Add(int64(len(evs))); return nil }
 
 // 300,000 rows (15 MB) stream through in flat memory.
 func TestStreams(t *testing.T) {
@@ -121,10 +128,32 @@ func TestStreams(t *testing.T) {
 		peak = max(peak, m.HeapInuse)
 	}}
 	res, err := Import(&rows{n: 300_000}, "big.csv", o, d)
-	if err != nil || res.Imported != 300_000 || d.n != 300_000 {
+	if err != nil || res.Imported != 300_000 || d.n.Load() != 300_000 {
 		t.Fatalf("%+v %v", res, err)
 	}
 	if peak > 16<<20 {
 		t.Errorf("heap in use reached %d MB for a streamed import", peak>>20)
+	}
+}
+
+type failing struct{ calls atomic.Int64 }
+
+func (f *failing) Send(evs []json.RawMessage) error {
+	if f.calls.Add(1) == 3 {
+		return fmt.Errorf("collector said 400")
+	}
+	return nil
+}
+
+// A refused batch ends the import with its reason; what was sent before
+// is counted, nothing after is sent.
+func TestSendFailureStops(t *testing.T) {
+	f := &failing{}
+	res, err := Import(&rows{n: 10_000}, "x.csv", Options{BatchSize: 100}, f)
+	if err == nil || !strings.Contains(err.Error(), "collector said 400") {
+		t.Fatalf("err %v", err)
+	}
+	if res.Imported > 9_900 || f.calls.Load() >= 100 {
+		t.Errorf("imported %d in %d calls after a failure on the third", res.Imported, f.calls.Load())
 	}
 }
