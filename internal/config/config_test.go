@@ -70,6 +70,18 @@ func TestRejects(t *testing.T) {
 		{"no partitions", `{"nats": {"partitions": 0}}`, "nats.partitions"},
 		{"sink partition out of range", `{"nats": {"partitions": 3}, "sink": {"partitions": [3]}}`, "sink.partitions"},
 		{"sink partition twice", `{"nats": {"partitions": 3}, "sink": {"partitions": [1, 1]}}`, "sink.partitions"},
+		{"short signing key", `{"links": {"signing_keys": ["short"]}}`, "links.signing_keys"},
+		{"short admin token", `{"links": {"admin_tokens": ["short"]}}`, "links.admin_tokens"},
+		{"link prefix on a collector path", `{"links": {"prefix": "/rdr"}}`, "links.prefix"},
+		{"link prefix on the Segment API", `{"links": {"prefix": "/v1"}}`, "links.prefix"},
+		{"link prefix of two segments", `{"links": {"prefix": "/go/to"}}`, "links.prefix"},
+		{"links in cassandra without hosts", `{"links": {"store": "cassandra"}}`, "links.store"},
+		{"unknown link store", `{"links": {"store": "redis"}}`, "links.store"},
+		{"base url with a slash", `{"links": {"base_url": "https://t.example/"}}`, "links.base_url"},
+		{"slug too short", `{"links": {"slug_length": 2}}`, "links.slug_length"},
+		{"no unique window", `{"links": {"unique_window": "0s"}}`, "links.unique_window"},
+		{"short write key", `{"segment": {"write_keys": {"abc": "shop"}}}`, "segment.write_keys"},
+		{"write key without app", `{"segment": {"write_keys": {"wk_0123456789": ""}}}`, "segment.write_keys"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 
 // reservedPrefixes are the collector's own paths: a short-link prefix may
 // not shadow them.
-var reservedPrefixes = []string{"/tr", "/str", "/img", "/rdr", "/sdk", "/admin", "/ping", "/healthz", "/readyz", "/metrics"}
+var reservedPrefixes = []string{"/tr", "/str", "/img", "/rdr", "/sdk", "/admin", "/v1", "/ping", "/healthz", "/readyz", "/metrics"}
 
 func (c *Config) validateLinks(bad func(key, format string, a ...any)) {
 	l := c.Links
