@@ -172,6 +172,10 @@ func (c *Collector) adminUpdate(rctx context.Context, ctx *fasthttp.RequestCtx, 
 		return
 	}
 	created := l.CreatedAt
+	var sent map[string]json.RawMessage
+	if !disable && json.Unmarshal(ctx.PostBody(), &sent) == nil && sent["fields"] != nil {
+		l.Fields = nil // fields sent replace the link's, not merge into them
+	}
 	if disable {
 		l.Disabled = true
 	} else if err := decodeStrict(ctx.PostBody(), &l); err != nil {

@@ -279,11 +279,15 @@ func shortLinks(t *testing.T, store func(*config.Config)) {
 	cfg2.Sink.Type = cfg.Sink.Type
 	b := startRoles(t, cfg2, app.Roles{Collector: true})
 	defer b.Stop()
-	create(map[string]any{"slug": "moving", "to": "https://shop.example/one"})
+	create(map[string]any{"slug": "moving", "to": "https://shop.example/one", "fields": map[string]string{"campaign": "a", "app": "x"}})
 	second := "http://" + b.Addr()
 	waitLocation(t, second+"/l/moving", "https://shop.example/one", 5*time.Second)
-	if r := admin(t, "PATCH", api+"/moving", map[string]any{"to": "https://shop.example/two"}); r.status != 200 {
+	if r := admin(t, "PATCH", api+"/moving", map[string]any{"to": "https://shop.example/two", "fields": map[string]string{"campaign": "b"}}); r.status != 200 {
 		t.Fatalf("patch: %d %s", r.status, r.body)
+	}
+	var patched struct{ Fields map[string]string }
+	if err := json.Unmarshal(admin(t, "GET", api+"/moving", nil).body, &patched); err != nil || len(patched.Fields) != 1 || patched.Fields["campaign"] != "b" {
+		t.Errorf("after PATCH the fields are %v, want exactly the ones sent", patched.Fields)
 	}
 	waitLocation(t, second+"/l/moving", "https://shop.example/two", time.Second)
 }
