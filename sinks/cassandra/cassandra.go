@@ -114,8 +114,9 @@ func Day(t time.Time) time.Time {
 // is split into independent tasks, each a single-partition unlogged batch
 // (one mutation on the replica): the events_by_day rows of one
 // (app, day, bucket); and per visitor, its events_by_visitor rows with its
-// first/last-touch updates (the same partition key); the session markers of
-// the batch's visitors, per marker partition. Tasks run concurrently under
+// first/last-touch updates (the same partition key); per identity link
+// (identity.go), its row in each direction; the session markers of the
+// batch's visitors, per marker partition. Tasks run concurrently under
 // cassandra.concurrency.
 func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 	errs := make([]error, len(events))
@@ -153,6 +154,7 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 	// The visitors of the events that parsed, taken before any task runs:
 	// the tasks record their failures in errs concurrently.
 	vs := touches(events, slices.Clone(errs))
+	ls := links(events, errs)
 	sem := make(chan struct{}, s.opts.Concurrency)
 	var wg sync.WaitGroup
 	spawn := func(fn func()) {
@@ -179,6 +181,13 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 		spawn(func() {
 			if err := s.writeVisitor(ctx, events, ids, v); err != nil {
 				fail(v.idx, err)
+			}
+		})
+	}
+	for _, l := range ls {
+		spawn(func() {
+			if err := s.writeLink(ctx, l); err != nil {
+				fail(l.idx, err)
 			}
 		})
 	}

@@ -2,7 +2,9 @@ package cassandra
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"reflect"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"testing"
@@ -281,5 +283,66 @@ func TestSessionizerInBackground(t *testing.T) {
 	}
 	if got := owners(); got[owner2] != pendingShards {
 		t.Fatalf("after the first sink closed, leases %v, want all with the second", got)
+	}
+}
+
+// Identity links (decision 0004): an identify, an alias and a logged-in
+// event link a visitor and a user both ways, with the earliest and the
+// latest time and how they were first linked, whatever the arrival order;
+// a second user on the same browser is a second link, not a merge; a
+// redelivery changes nothing; an event without both ids links nothing.
+func TestIdentityLinks(t *testing.T) {
+	s, ks, sink := openSink(t)
+	ctx := context.Background()
+	base := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	ev := func(min int, name, vid, uid string, props map[string]string) *schema.Event {
+		e := &schema.Event{EventID: schema.NewEventID(), ReceivedAt: base.Add(time.Duration(min) * time.Minute), App: "shop",
+			EventName: name, VisitorID: vid, UserID: uid}
+		for k, v := range props {
+			if e.Props == nil {
+				e.Props = map[string]json.RawMessage{}
+			}
+			b, _ := json.Marshal(v)
+			e.Props[k] = b
+		}
+		return e
+	}
+	anon := ev(0, "page_view", "v1", "", nil)                                           // before sign-up: no link
+	signup := ev(5, "identify", "v1", "u1", nil)                                        // the first link
+	later := ev(30, "page_view", "v1", "u1", nil)                                       // seen again
+	shared := ev(40, "page_view", "v1", "u2", nil)                                      // another user on the same browser
+	alias := ev(50, "alias", "", "u1", map[string]string{"previous_id": "v-app"})       // the app's anonymous id
+	for _, batch := range [][]*schema.Event{{later, shared}, {alias}, {anon, signup}} { // out of order
+		if err := sink.Write(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sink.Write(ctx, []*schema.Event{signup, later}); err != nil { // a redelivery
+		t.Fatal(err)
+	}
+	byVisitor, err := ReadLinks(ctx, s, ks, "shop", "visitor", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Link{
+		{Visitor: "v1", User: "u1", FirstSeen: signup.ReceivedAt, LastSeen: later.ReceivedAt, Via: "identify"},
+		{Visitor: "v1", User: "u2", FirstSeen: shared.ReceivedAt, LastSeen: shared.ReceivedAt, Via: "event"},
+	}
+	if !reflect.DeepEqual(byVisitor, want) {
+		t.Errorf("links of v1:\n got %+v\nwant %+v", byVisitor, want)
+	}
+	byUser, err := ReadLinks(ctx, s, ks, "shop", "user", "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUser := []Link{
+		{Visitor: "v-app", User: "u1", FirstSeen: alias.ReceivedAt, LastSeen: alias.ReceivedAt, Via: "alias"},
+		{Visitor: "v1", User: "u1", FirstSeen: signup.ReceivedAt, LastSeen: later.ReceivedAt, Via: "identify"},
+	}
+	if !reflect.DeepEqual(byUser, wantUser) {
+		t.Errorf("links of u1:\n got %+v\nwant %+v", byUser, wantUser)
+	}
+	if none, _ := ReadLinks(ctx, s, ks, "shop", "visitor", "nobody"); len(none) != 0 {
+		t.Errorf("links of an unknown visitor: %+v", none)
 	}
 }
