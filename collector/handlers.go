@@ -60,15 +60,24 @@ func (c *Collector) authorized(ctx *fasthttp.RequestCtx) bool {
 	return false
 }
 
-func (c *Collector) ingest(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool) {
+// admit answers a request from a blocked address (403) or over the per-IP
+// rate (429) on the JSON endpoints, and reports whether it may go on.
+func (c *Collector) admit(ctx *fasthttp.RequestCtx) bool {
 	if c.blockedIP(ctx) {
 		c.refuse(ctx, errBlocked)
-		return
+		return false
 	}
 	if c.limited(ctx) {
 		c.m.Rejected.WithLabelValues("rate_limited").Inc()
 		ctx.Response.Header.Set("Retry-After", "1")
 		jsonError(ctx, fasthttp.StatusTooManyRequests, "rate_limited", "too many requests from this address")
+		return false
+	}
+	return true
+}
+
+func (c *Collector) ingest(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool) {
+	if !c.admit(ctx) {
 		return
 	}
 	evs, dropped, clientIDs, err := c.readEvents(ctx, endpoint, tail, trusted, nil)

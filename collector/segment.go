@@ -29,6 +29,9 @@ const (
 	segmentMaxEvents = 2500
 )
 
+// segmentSingle are the calls whose body is one message.
+var segmentSingle = map[string]bool{"track": true, "page": true, "screen": true, "identify": true, "group": true, "alias": true}
+
 // segmentNS names the event ids derived from messageIds that are no UUID.
 var segmentNS = uuid.MustParse("6f3c1d2e-5b7a-4c89-9e1f-2a4b6c8d0e13")
 
@@ -42,8 +45,7 @@ func (c *Collector) segment(ctx *fasthttp.RequestCtx, call string) {
 			"the Segment API is off: set segment.write_keys (SPOOR_SEGMENT_WRITE_KEYS=key=app,…)")
 		return
 	}
-	single := map[string]bool{"track": true, "page": true, "screen": true, "identify": true, "group": true, "alias": true}
-	if !single[call] && call != "batch" && call != "import" {
+	if !segmentSingle[call] && call != "batch" && call != "import" {
 		jsonError(ctx, fasthttp.StatusNotFound, "not_found", "no such Segment call: /v1/"+call)
 		return
 	}
@@ -51,17 +53,10 @@ func (c *Collector) segment(ctx *fasthttp.RequestCtx, call string) {
 		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use POST")
 		return
 	}
-	if c.blockedIP(ctx) {
-		c.refuse(ctx, errBlocked)
+	if !c.admit(ctx) {
 		return
 	}
-	if c.limited(ctx) {
-		c.m.Rejected.WithLabelValues("rate_limited").Inc()
-		ctx.Response.Header.Set("Retry-After", "1")
-		jsonError(ctx, fasthttp.StatusTooManyRequests, "rate_limited", "too many requests from this address")
-		return
-	}
-	hits, err := c.segmentHits(ctx, call, single[call])
+	hits, err := c.segmentHits(ctx, call, segmentSingle[call])
 	if err != nil {
 		c.refuse(ctx, err)
 		return

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -65,8 +64,7 @@ func (s *KV) Update(ctx context.Context, l Link) error {
 	return nil
 }
 
-// List reads every key of the bucket and pages in memory: fine for the
-// hundreds of thousands of links a campaign tool holds.
+// List reads every key of the bucket and pages in memory (Page).
 func (s *KV) List(ctx context.Context, after string, limit int) ([]Link, string, error) {
 	lister, err := s.kv.ListKeysFiltered(ctx, "l.>")
 	if err != nil {
@@ -78,11 +76,7 @@ func (s *KV) List(ctx context.Context, after string, limit int) ([]Link, string,
 			slugs = append(slugs, slug)
 		}
 	}
-	sort.Strings(slugs)
-	next := ""
-	if len(slugs) > limit {
-		slugs, next = slugs[:limit], slugs[limit-1]
-	}
+	slugs, next := Page(slugs, limit)
 	out := make([]Link, 0, len(slugs))
 	for _, slug := range slugs {
 		l, err := s.Get(ctx, slug)

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/links/storetest"
 )
@@ -16,16 +14,7 @@ import (
 // The contract against JetStream's key-value store on a real (embedded)
 // NATS server, one bucket per test.
 func TestKVStore(t *testing.T) {
-	srv, err := bus.StartEmbedded(t.TempDir(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	b, err := bus.Connect(bus.Options{Name: "links-test", ConnectTimeout: 5 * time.Second, MaxPending: 64}, srv, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
+	b := storetest.Bus(t)
 	var n atomic.Int32
 	storetest.Run(t, func(t *testing.T) links.Store {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -1,6 +1,9 @@
 package links
 
-import "context"
+import (
+	"context"
+	"sort"
+)
 
 // Store keeps short links and their click counts. KV (JetStream's
 // key-value store) and Cassandra are the two; storetest holds the contract
@@ -25,4 +28,16 @@ type Store interface {
 	// Watch calls changed with the slug of every link created or updated
 	// after it starts, until ctx ends; it returns once watching.
 	Watch(ctx context.Context, changed func(slug string)) error
+}
+
+// Page sorts the slugs a store listed (all after the caller's "after") and
+// cuts the first limit, with the slug to continue after ("" at the end).
+// Both stores list every slug and page in memory: fine for the hundreds of
+// thousands of links a campaign tool holds.
+func Page(slugs []string, limit int) ([]string, string) {
+	sort.Strings(slugs)
+	if len(slugs) > limit {
+		return slugs[:limit], slugs[limit-1]
+	}
+	return slugs, ""
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/spoor-dev/spoor/links"
@@ -106,11 +105,7 @@ func (st *Store) List(ctx context.Context, after string, limit int) ([]links.Lin
 	if err := iter.Close(); err != nil {
 		return nil, "", fmt.Errorf("listing links: %w", err)
 	}
-	sort.Strings(slugs)
-	next := ""
-	if len(slugs) > limit {
-		slugs, next = slugs[:limit], slugs[limit-1]
-	}
+	slugs, next := links.Page(slugs, limit)
 	out := make([]links.Link, 0, len(slugs))
 	for _, s := range slugs {
 		l, err := st.Get(ctx, s)

@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/rs/zerolog"
-	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/internal/cassandratest"
 	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/links/cqlstore"
@@ -19,16 +16,7 @@ import (
 // keyspace per test) with change notices on a real, embedded NATS.
 func TestCassandraStore(t *testing.T) {
 	s := cassandratest.Session(t)
-	srv, err := bus.StartEmbedded(t.TempDir(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	b, err := bus.Connect(bus.Options{Name: "cqlstore-test", ConnectTimeout: 5 * time.Second, MaxPending: 64}, srv, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
+	b := storetest.Bus(t)
 	var n atomic.Int32
 	storetest.Run(t, func(t *testing.T) links.Store {
 		ks := cassandratest.Keyspace(t, s)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/links"
 )
 
@@ -218,4 +220,22 @@ func watch(t *testing.T, s links.Store) {
 			t.Fatalf("changes to %v not seen within a second", want)
 		}
 	}
+}
+
+// Bus starts a real NATS server (embedded, JetStream on) for one test and
+// connects to it: the KV store lives on it, and the Cassandra store sends
+// its change notices through it.
+func Bus(t *testing.T) *bus.Bus {
+	t.Helper()
+	srv, err := bus.StartEmbedded(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	b, err := bus.Connect(bus.Options{Name: "links-test", ConnectTimeout: 5 * time.Second, MaxPending: 64}, srv, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
 }
