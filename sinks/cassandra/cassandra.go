@@ -154,7 +154,7 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 	// The visitors of the events that parsed, taken before any task runs:
 	// the tasks record their failures in errs concurrently.
 	vs := touches(events, slices.Clone(errs))
-	ls := links(events, errs)
+	ls := schema.Links(events, func(i int) bool { return errs[i] != nil })
 	sem := make(chan struct{}, s.opts.Concurrency)
 	var wg sync.WaitGroup
 	spawn := func(fn func()) {
@@ -187,7 +187,7 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 	for _, l := range ls {
 		spawn(func() {
 			if err := s.writeLink(ctx, l); err != nil {
-				fail(l.idx, err)
+				fail(l.Idx, err)
 			}
 		})
 	}

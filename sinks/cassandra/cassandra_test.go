@@ -74,6 +74,17 @@ func TestContract(t *testing.T) {
 			}
 			return evs
 		},
+		Links: func(t *testing.T, app, by, id string) []sinktest.Link {
+			ls, err := ReadLinks(context.Background(), s, ksFor(t), app, by, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []sinktest.Link
+			for _, l := range ls {
+				out = append(out, sinktest.Link{Visitor: l.Visitor, User: l.User, Via: l.Via, First: l.FirstSeen, Last: l.LastSeen})
+			}
+			return out
+		},
 	})
 }
 

@@ -2,7 +2,6 @@ package cassandra
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -10,74 +9,21 @@ import (
 	"github.com/spoor-dev/spoor/schema"
 )
 
-// link is a visitor and a user of one app seen together in a batch, with
-// the earliest and latest events that showed it.
-type link struct {
-	app, visitor, user string
-	via                string // of the earliest: identify, alias or event
-	first, last        time.Time
-	idx                []int // the events that showed it
-}
-
-// links finds the identity links in events that parsed (errs[i] nil): an
-// identify or any event with both ids, and an alias's previous_id (as the
-// visitor) with its user.
-func links(events []*schema.Event, errs []error) []*link {
-	by := map[[3]string]*link{}
-	var order []*link
-	add := func(i int, e *schema.Event, visitor, via string) {
-		if visitor == "" || e.UserID == "" {
-			return
-		}
-		k := [3]string{e.App, visitor, e.UserID}
-		l := by[k]
-		if l == nil {
-			l = &link{app: e.App, visitor: visitor, user: e.UserID, via: via, first: e.ReceivedAt, last: e.ReceivedAt}
-			by[k] = l
-			order = append(order, l)
-		}
-		if e.ReceivedAt.Before(l.first) {
-			l.first, l.via = e.ReceivedAt, via
-		}
-		if e.ReceivedAt.After(l.last) {
-			l.last = e.ReceivedAt
-		}
-		l.idx = append(l.idx, i)
-	}
-	for i, e := range events {
-		if errs[i] != nil {
-			continue
-		}
-		via := "event"
-		if e.EventName == "identify" {
-			via = "identify"
-		}
-		add(i, e, e.VisitorID, via)
-		if e.EventName == "alias" {
-			var prev string
-			if json.Unmarshal(e.Props["previous_id"], &prev) == nil {
-				add(i, e, prev, "alias")
-			}
-		}
-	}
-	return order
-}
-
 // writeLink stores one link both ways: one single-partition batch each.
-func (s *Sink) writeLink(ctx context.Context, l *link) error {
-	firstTS, lastTS := firstTouchTimestamp(l.first), l.last.UnixMicro()
+func (s *Sink) writeLink(ctx context.Context, l *schema.Link) error {
+	firstTS, lastTS := firstTouchTimestamp(l.First), l.Last.UnixMicro()
 	for _, q := range []struct {
 		table, key, other string
 		k, o              string
 	}{
-		{"identity_by_visitor", "visitor_id", "user_id", l.visitor, l.user},
-		{"identity_by_user", "user_id", "visitor_id", l.user, l.visitor},
+		{"identity_by_visitor", "visitor_id", "user_id", l.VisitorID, l.UserID},
+		{"identity_by_user", "user_id", "visitor_id", l.UserID, l.VisitorID},
 	} {
 		b := s.newBatch()
 		add(b, fmt.Sprintf("UPDATE %s.%s USING TIMESTAMP ? SET first_seen = ?, via = ? WHERE app = ? AND %s = ? AND %s = ?",
-			s.opts.Keyspace, q.table, q.key, q.other), firstTS, l.first, l.via, l.app, q.k, q.o)
+			s.opts.Keyspace, q.table, q.key, q.other), firstTS, l.First, l.Via, l.App, q.k, q.o)
 		add(b, fmt.Sprintf("UPDATE %s.%s USING TIMESTAMP ? SET last_seen = ? WHERE app = ? AND %s = ? AND %s = ?",
-			s.opts.Keyspace, q.table, q.key, q.other), lastTS, l.last, l.app, q.k, q.o)
+			s.opts.Keyspace, q.table, q.key, q.other), lastTS, l.Last, l.App, q.k, q.o)
 		if err := s.execBatch(ctx, b, 2); err != nil {
 			return err
 		}

@@ -38,6 +38,10 @@ type Options struct {
 	RollBytes    int64
 	RollInterval time.Duration
 	DedupWindow  int
+	// IdentityDir receives the identity links (identity.go) as
+	// <IdentityDir>/dt=YYYY-MM-DD/part-*.ndjson.gz. Empty: "identity" next
+	// to Dir, outside it so globs over the events never read links.
+	IdentityDir string
 	// WriterID names this sink process in file names, so several sink
 	// processes can share one directory and each recovers only its own
 	// in-progress files after a crash. Empty: the host name.
@@ -49,7 +53,7 @@ type Sink struct {
 	opts  Options
 	log   zerolog.Logger
 	mu    sync.Mutex
-	parts map[string]*part // by partition dir
+	parts map[string]*part // by partition dir, Dir or IdentityDir joined
 	seen  *recent
 	zw    *gzip.Writer // reused: a compressor's state is large
 
@@ -74,6 +78,9 @@ func New(opts Options, log zerolog.Logger) *Sink {
 		opts.WriterID, _ = os.Hostname()
 	}
 	opts.WriterID = safeName(opts.WriterID)
+	if opts.IdentityDir == "" {
+		opts.IdentityDir = filepath.Join(filepath.Dir(filepath.Clean(opts.Dir)), "identity")
+	}
 	return &Sink{opts: opts, log: log, parts: map[string]*part{}, seen: newRecent(opts.DedupWindow)}
 }
 
@@ -103,7 +110,7 @@ func partition(t time.Time) string {
 func (s *Sink) partitionOf(t time.Time) string {
 	h := t.Truncate(time.Hour)
 	if !h.Equal(s.lastHour) || s.lastPart == "" {
-		s.lastHour, s.lastPart = h, partition(t)
+		s.lastHour, s.lastPart = h, filepath.Join(s.opts.Dir, partition(t))
 	}
 	return s.lastPart
 }
@@ -115,16 +122,24 @@ func (s *Sink) Write(_ context.Context, events []*schema.Event) error {
 	groups := map[string][]int{}
 	var order []string
 	inBatch := map[string]bool{}
+	var fresh []int
 	for i, e := range events {
 		if s.seen.has(e.EventID) || inBatch[e.EventID] {
 			continue // redelivery: already stored
 		}
 		inBatch[e.EventID] = true
+		fresh = append(fresh, i)
 		p := s.partitionOf(e.ReceivedAt)
 		if _, ok := groups[p]; !ok {
 			order = append(order, p)
 		}
 		groups[p] = append(groups[p], i)
+	}
+	// Links first: if the events' write fails, their redelivery writes
+	// the links again (a fold over link lines is idempotent); the other
+	// way round, a redelivery would be skipped as seen and its link lost.
+	if err := s.writeLinks(events, fresh); err != nil {
+		return err
 	}
 	var errs []error
 	for _, p := range order {
@@ -148,14 +163,7 @@ func (s *Sink) Write(_ context.Context, events []*schema.Event) error {
 }
 
 func (s *Sink) writeGroup(p string, events []*schema.Event, idx []int) error {
-	buf := &s.buf
-	buf.Reset()
-	if s.zw == nil {
-		s.zw, _ = gzip.NewWriterLevel(buf, gzip.BestSpeed)
-	} else {
-		s.zw.Reset(buf)
-	}
-	zw := s.zw
+	zw := s.member()
 	var line []byte
 	for _, i := range idx {
 		if raw := events[i].Raw; len(raw) > 0 {
@@ -165,6 +173,24 @@ func (s *Sink) writeGroup(p string, events []*schema.Event, idx []int) error {
 		}
 		zw.Write(line)
 	}
+	return s.appendMember(p, zw)
+}
+
+// member starts a gzip member in s.buf, reusing the compressor.
+func (s *Sink) member() *gzip.Writer {
+	s.buf.Reset()
+	if s.zw == nil {
+		s.zw, _ = gzip.NewWriterLevel(&s.buf, gzip.BestSpeed)
+	} else {
+		s.zw.Reset(&s.buf)
+	}
+	return s.zw
+}
+
+// appendMember closes the member and appends it to partition p's
+// in-progress file, fsynced; a failed write is cut back off.
+func (s *Sink) appendMember(p string, zw *gzip.Writer) error {
+	buf := &s.buf
 	if err := zw.Close(); err != nil {
 		return fmt.Errorf("compressing batch: %w", err)
 	}
@@ -191,7 +217,7 @@ func (s *Sink) partFor(p string) (*part, error) {
 	if pt := s.parts[p]; pt != nil {
 		return pt, nil
 	}
-	dir := filepath.Join(s.opts.Dir, p)
+	dir := p
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating partition dir: %w", err)
 	}

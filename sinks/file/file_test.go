@@ -37,6 +37,19 @@ func TestContract(t *testing.T) {
 			}
 			return evs
 		},
+		Links: func(t *testing.T, app, by, id string) []sinktest.Link {
+			ls, err := ReadLinks(filepath.Join(filepath.Dir(dirFor(t)), "identity"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []sinktest.Link
+			for _, l := range ls {
+				if l.App == app && (by == "visitor" && l.VisitorID == id || by == "user" && l.UserID == id) {
+					out = append(out, sinktest.Link{Visitor: l.VisitorID, User: l.UserID, Via: l.Via, First: l.FirstSeen, Last: l.LastSeen})
+				}
+			}
+			return out
+		},
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -21,7 +22,19 @@ import (
 // cut back to their last complete gzip member (every acknowledged batch is
 // one). Other writers' files in a shared directory are theirs to recover.
 func (s *Sink) recover() error {
-	return filepath.WalkDir(s.opts.Dir, func(path string, d fs.DirEntry, err error) error {
+	for _, dir := range []string{s.opts.Dir, s.opts.IdentityDir} {
+		if err := s.recoverDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Sink) recoverDir(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && path == dir {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
