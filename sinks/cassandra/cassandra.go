@@ -40,6 +40,8 @@ type Sink struct {
 	z       *sessionizer
 
 	insertDay, insertVisitor, firstTouch, lastTouch string
+	insertUser, insertTrait                         string
+	forgotten                                       forgottenSet
 }
 
 // New returns a sink; nothing connects until Open.
@@ -58,6 +60,8 @@ func New(opts Options, log zerolog.Logger) *Sink {
 		WHERE app = ? AND visitor_id = ?`, ks)
 	s.lastTouch = fmt.Sprintf(`UPDATE %s.visitors USING TIMESTAMP ? SET last_seen = ?, last_event_id = ?, last_url = ?, user_id = ?
 		WHERE app = ? AND visitor_id = ?`, ks)
+	s.insertUser = userInsert(ks)
+	s.insertTrait = fmt.Sprintf("INSERT INTO %s.user_traits (app, user_id, trait, set_at, value, event_id) VALUES (?, ?, ?, ?, ?, ?)", ks)
 	return s
 }
 
@@ -118,7 +122,47 @@ func Day(t time.Time) time.Time {
 // (identity.go), its row in each direction; the session markers of the
 // batch's visitors, per marker partition. Tasks run concurrently under
 // cassandra.concurrency.
+//
+// Events of forgotten people (person.go) are dropped first: stored
+// nowhere, reported as handled.
 func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
+	if err := s.refreshForgotten(ctx); err != nil {
+		return err
+	}
+	skip := make([]bool, len(events))
+	n := s.dropForgotten(events, skip)
+	if n == 0 {
+		return s.write(ctx, events)
+	}
+	s.log.Info().Int("events", n).Msg("dropped events of forgotten people on arrival")
+	s.forgotten.mu.Lock()
+	s.forgotten.dropped += int64(n)
+	s.forgotten.mu.Unlock()
+	var kept []*schema.Event
+	var at []int
+	for i, e := range events {
+		if !skip[i] {
+			kept, at = append(kept, e), append(at, i)
+		}
+	}
+	err := s.write(ctx, kept)
+	if err == nil {
+		return nil
+	}
+	errs := make([]error, len(events))
+	for k, i := range at {
+		errs[i] = err
+		if be := (*sinks.BatchError)(nil); errors.As(err, &be) {
+			errs[i] = be.Errs[k]
+		}
+	}
+	return &sinks.BatchError{Errs: errs}
+}
+
+func (s *Sink) write(ctx context.Context, events []*schema.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
 	errs := make([]error, len(events))
 	var mu sync.Mutex
 	fail := func(idx []int, err error) {
@@ -154,6 +198,7 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 	// The visitors of the events that parsed, taken before any task runs:
 	// the tasks record their failures in errs concurrently.
 	vs := touches(events, slices.Clone(errs))
+	us := byUser(events, errs)
 	ls := schema.Links(events, func(i int) bool { return errs[i] != nil })
 	sem := make(chan struct{}, s.opts.Concurrency)
 	var wg sync.WaitGroup
@@ -181,6 +226,13 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 		spawn(func() {
 			if err := s.writeVisitor(ctx, events, ids, v); err != nil {
 				fail(v.idx, err)
+			}
+		})
+	}
+	for _, idx := range us {
+		spawn(func() {
+			if err := s.writeUser(ctx, events, ids, idx); err != nil {
+				fail(idx, err)
 			}
 		})
 	}

@@ -72,6 +72,25 @@ func TestContract(t *testing.T) {
 			if len(byVisitor) != withVisitor {
 				t.Fatalf("events_by_visitor has %d rows, want %d", len(byVisitor), withVisitor)
 			}
+			byUser, err := ReadTable(context.Background(), s, ksFor(t), "events_by_user")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{}
+			for _, e := range evs {
+				if e.UserID != "" {
+					b, _ := e.Encode()
+					want[e.EventID] = string(b)
+				}
+			}
+			if len(byUser) != len(want) {
+				t.Fatalf("events_by_user has %d rows, want %d", len(byUser), len(want))
+			}
+			for _, e := range byUser {
+				if b, _ := e.Encode(); string(b) != want[e.EventID] {
+					t.Fatalf("events_by_user row differs:\n got %s\nwant %s", b, want[e.EventID])
+				}
+			}
 			return evs
 		},
 		Links: func(t *testing.T, app, by, id string) []sinktest.Link {

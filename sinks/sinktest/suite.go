@@ -116,6 +116,9 @@ func Events(n int, base time.Time) []*schema.Event {
 		} else {
 			e.IPHash, e.UserAgent = "9f86d081884c7d65", "Mozilla/5.0 (X11; Linux x86_64)"
 		}
+		if i%4 == 1 {
+			e.UserID = fmt.Sprintf("u-%d", i%2)
+		}
 		if i%5 == 0 {
 			e.Props["big"] = json.RawMessage(`"` + strings.Repeat("x", 6000) + `"`)
 		}
