@@ -93,3 +93,30 @@ func ReadVisitor(ctx context.Context, s *gocql.Session, keyspace, app, visitorID
 	v.FirstSeen, v.LastSeen = v.FirstSeen.UTC(), v.LastSeen.UTC()
 	return v, nil
 }
+
+// ReadPartition reads up to limit events (0: all) of one partition of
+// events_by_visitor (id is a visitor) or events_by_user (id is a user),
+// newest first, received at or after from and before before (zero times:
+// unbounded). One partition, read in clustering order.
+func ReadPartition(ctx context.Context, s *gocql.Session, keyspace, table, app, id string, from, before time.Time, limit int) ([]*schema.Event, error) {
+	key := "visitor_id"
+	if table == "events_by_user" {
+		key = "user_id"
+	} else if table != "events_by_visitor" {
+		return nil, fmt.Errorf("ReadPartition: %s is not a partition-per-person table", table)
+	}
+	q := fmt.Sprintf("SELECT %s FROM %s.%s WHERE app = ? AND %s = ?", columnList("app, event_id, ts, visitor_id"), keyspace, table, key)
+	args := []any{app, id}
+	if !from.IsZero() {
+		q += " AND ts >= ?"
+		args = append(args, from)
+	}
+	if !before.IsZero() {
+		q += " AND ts < ?"
+		args = append(args, before)
+	}
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	return scanEvents(s.Query(q, args...).WithContext(ctx).PageSize(5000).Iter(), keyspace+"."+table)
+}
