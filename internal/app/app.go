@@ -247,6 +247,11 @@ func (a *App) startSink(ctx, runCtx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if f, ok := a.sink.(interface{ ForgottenDropped() int64 }); ok {
+		a.Reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spoor_sink_forgotten_events_total",
+			Help: "Events dropped on arrival because their person was forgotten (spoor forget)."},
+			func() float64 { return float64(f.ForgottenDropped()) }))
+	}
 	s := a.cfg.Sink
 	w := sinks.NewWorker(a.sink, cons, a.Bus, sinks.WorkerOptions{Consumer: s.Consumer, BatchSize: s.BatchSize, BatchWait: s.BatchWait,
 		RateLimit: s.RateLimit, Backoff: s.Backoff, WriteTimeout: s.WriteTimeout, AckWait: s.AckWait}, a.Reg, a.log)

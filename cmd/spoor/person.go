@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/internal/config"
+	"github.com/spoor-dev/spoor/person"
+	"github.com/spoor-dev/spoor/schema"
+	"github.com/spoor-dev/spoor/sinks/cassandra"
+)
+
+// who holds the flags that name a person, shared by person and forget.
+type who struct{ app, uid, vid *string }
+
+func whoFlags(fs *flag.FlagSet) who {
+	return who{app: fs.String("app", "", "the app (events sent without one have the empty app)"),
+		uid: fs.String("uid", "", "a user id"), vid: fs.String("vid", "", "a visitor id")}
+}
+
+func (w who) parse(cmd string) (kind, id string, ok bool) {
+	switch {
+	case (*w.uid == "") == (*w.vid == ""):
+		fmt.Fprintf(os.Stderr, "spoor %s: give exactly one of --uid and --vid\n", cmd)
+		return "", "", false
+	case *w.uid != "":
+		return "user", *w.uid, true
+	}
+	return "visitor", *w.vid, true
+}
+
+// openPeople connects to the Cassandra store, the only one that keeps
+// people's links in tables (the file store keeps them as files, for
+// DuckDB and Spark: docs/identity.md).
+func openPeople(cfg config.Config, cmd string) (person.Store, func(), bool) {
+	if cfg.SinkType() != "cassandra" {
+		fmt.Fprintf(os.Stderr, "spoor %s: reads the Cassandra store; set cassandra.hosts (SPOOR_CASSANDRA_HOSTS). With the file store, query data/identity and data/events with DuckDB (docs/identity.md)\n", cmd)
+		return person.Store{}, nil, false
+	}
+	cl, err := cassandra.NewCluster(cfg.Cassandra, zerolog.Nop())
+	if err == nil {
+		var s person.Store
+		if s.Session, err = cl.CreateSession(); err == nil {
+			s.Keyspace = cfg.Cassandra.Keyspace
+			return s, s.Session.Close, true
+		}
+	}
+	fmt.Fprintf(os.Stderr, "spoor %s: connecting to cassandra %v: %v\n", cmd, cfg.Cassandra.Hosts, err)
+	return person.Store{}, nil, false
+}
+
+func init() {
+	var w who
+	var limit *int
+	var before *string
+	var asJSON *bool
+	register(command{name: "person", usage: "--uid U | --vid V [--app A] [--limit N] [--before T] [--json]",
+		short: "print a person's linked ids, traits and events (newest first, paged) from Cassandra",
+		flags: func(fs *flag.FlagSet) {
+			w = whoFlags(fs)
+			limit = fs.Int("limit", 50, "events per page")
+			before = fs.String("before", "", "only events received before this time (RFC 3339): the next page")
+			asJSON = fs.Bool("json", false, "print one JSON document")
+		},
+		run: func(c *invocation) int {
+			kind, id, ok := w.parse("person")
+			if !ok {
+				return 2
+			}
+			var at time.Time
+			if *before != "" {
+				var err error
+				if at, err = time.Parse(time.RFC3339Nano, *before); err != nil {
+					fmt.Fprintln(os.Stderr, "spoor person: --before:", err)
+					return 2
+				}
+			}
+			s, done, ok := openPeople(c.cfg, "person")
+			if !ok {
+				return 1
+			}
+			defer done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			p, err := s.Resolve(ctx, *w.app, kind, id)
+			var traits []person.TraitValue
+			var tl []*schema.Event
+			if err == nil {
+				traits, err = s.Traits(ctx, p)
+			}
+			if err == nil {
+				tl, err = s.Timeline(ctx, p, at, *limit)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "spoor person:", err)
+				return 1
+			}
+			if *asJSON {
+				return printPersonJSON(os.Stdout, p, traits, tl, *limit)
+			}
+			printPerson(os.Stdout, p, traits, tl, *limit)
+			return 0
+		}})
+}
+
+func printPersonJSON(out io.Writer, p *person.Person, traits []person.TraitValue, tl []*schema.Event, limit int) int {
+	doc := map[string]any{"app": p.App, "users": p.Users, "visitors": p.Visitors, "links": p.Links, "cut": p.Cut,
+		"traits": traits, "events": tl}
+	if limit > 0 && len(tl) == limit {
+		doc["next_before"] = tl[len(tl)-1].ReceivedAt
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		fmt.Fprintln(os.Stderr, "spoor person:", err)
+		return 1
+	}
+	return 0
+}
+
+func printPerson(out io.Writer, p *person.Person, traits []person.TraitValue, tl []*schema.Event, limit int) {
+	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") }
+	fmt.Fprintf(out, "app %q: %d user id(s), %d visitor id(s)\n", p.App, len(p.Users), len(p.Visitors))
+	if p.Cut {
+		fmt.Fprintf(out, "(the walk stopped at %d ids: more are linked)\n", person.MaxIDs)
+	}
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	if len(p.Links) > 0 {
+		fmt.Fprintln(tw, "\nVISITOR\tUSER\tVIA\tFIRST SEEN\tLAST SEEN")
+		for _, l := range p.Links {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Visitor, l.User, l.Via, ts(l.FirstSeen), ts(l.LastSeen))
+		}
+	}
+	for _, v := range p.Visitors {
+		if v.Shared {
+			var ws []string
+			for _, w := range v.Windows {
+				ws = append(ws, ts(w.From)+" – "+ts(w.To))
+			}
+			win := "its whole history (no user of it was asked for)"
+			if len(ws) > 0 {
+				win = "only its events " + strings.Join(ws, ", ")
+			}
+			fmt.Fprintf(tw, "\nvisitor %s is shared with %d other user(s): %s\n", v.ID, v.OtherUsers, win)
+		}
+	}
+	if len(traits) > 0 {
+		sort.SliceStable(traits, func(a, b int) bool { return traits[a].User < traits[b].User })
+		fmt.Fprintln(tw, "\nUSER\tTRAIT\tVALUE\tCHANGED\tLAST SET")
+		for _, t := range traits {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.User, t.Name, t.Value, ts(t.ChangedAt), ts(t.SetAt))
+		}
+	}
+	fmt.Fprintf(tw, "\nRECEIVED\tEVENT\tVISITOR\tUSER\tURL\n")
+	for _, e := range tl {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ts(e.ReceivedAt), e.EventName, e.VisitorID, e.UserID, e.URL)
+	}
+	tw.Flush()
+	if limit > 0 && len(tl) == limit {
+		fmt.Fprintf(out, "\nmore: --before %s\n", tl[len(tl)-1].ReceivedAt.UTC().Format(time.RFC3339Nano))
+	}
+}
+
+func init() {
+	var w who
+	var by *string
+	var grace *time.Duration
+	register(command{name: "forget", usage: "--uid U | --vid V [--app A] [--by NAME]",
+		short: "delete one person's data from Cassandra, following their identity links, and record the request",
+		flags: func(fs *flag.FlagSet) {
+			w = whoFlags(fs)
+			by = fs.String("by", "", "who asks, for the audit log (default: the OS user and host)")
+			grace = fs.Duration("grace", -1, "wait before deleting, for the sinks to see the forgotten ids (default: sink.write_timeout + 2s)")
+		},
+		run: func(c *invocation) int {
+			kind, id, ok := w.parse("forget")
+			if !ok {
+				return 2
+			}
+			if *by == "" {
+				u, _ := user.Current()
+				h, _ := os.Hostname()
+				if u != nil {
+					*by = u.Username + "@" + h
+				}
+			}
+			g := *grace
+			if g < 0 {
+				g = c.cfg.Sink.WriteTimeout + 2*cassandra.ForgottenRefresh
+			}
+			s, done, ok := openPeople(c.cfg, "forget")
+			if !ok {
+				return 1
+			}
+			defer done()
+			fmt.Fprintf(os.Stderr, "spoor forget: %s %s of app %q: ids recorded as forgotten; deleting in %s (sinks finish writes in flight)\n", kind, id, *w.app, g)
+			r, err := s.Forget(context.Background(), *w.app, kind, id, *by, g)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "spoor forget:", err)
+				return 1
+			}
+			printReport(os.Stdout, r)
+			return 0
+		}})
+}
+
+func printReport(out io.Writer, r person.Report) {
+	fmt.Fprintf(out, "request %s: forgot %s\n", r.RequestID, strings.Join(r.IDs, ", "))
+	if r.Total() == 0 {
+		fmt.Fprintln(out, "nothing was stored for them (a repeat, or never seen): recorded as a no-op")
+		return
+	}
+	var tables []string
+	for t := range r.Removed {
+		tables = append(tables, t)
+	}
+	sort.Strings(tables)
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tREMOVED")
+	for _, t := range tables {
+		fmt.Fprintf(tw, "%s\t%d\n", t, r.Removed[t])
+	}
+	tw.Flush()
+}

@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/app"
+	"github.com/spoor-dev/spoor/internal/cassandratest"
+	"github.com/spoor-dev/spoor/sinks/cassandra"
+)
+
+// spoorCLI runs the spoor binary against the test's Cassandra keyspace.
+func spoorCLI(t *testing.T, ks string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(spoorBinary(t), append([]string{"-config", "../config.json"}, args...)...)
+	cmd.Env = append(cmd.Environ(), "SPOOR_CASSANDRA_HOSTS="+strings.Join(cassandratest.Hosts(), ","),
+		"SPOOR_CASSANDRA_KEYSPACE="+ks, "SPOOR_DATA_DIR="+t.TempDir())
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("spoor %v: %v\n%s%s", args, err, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+// A person across sign-up, seen with `spoor person`, then forgotten with
+// `spoor forget` while more of their events wait in JetStream (the sink
+// stopped): those are dropped on arrival, a bystander's are stored.
+func TestPersonAndForgetWithEventsInFlight(t *testing.T) {
+	s := cassandratest.Session(t)
+	ks := cassandratest.Keyspace(t, s)
+	dir := t.TempDir()
+	cfg := cassandraConfig(t, dir, ks)
+	// Browser events on /tr/v1/; server-side ones (a user id, no cookie) on
+	// /str/v1/, where the collector mints no visitor id.
+	post := func(base, body string) {
+		t.Helper()
+		path := "/tr/v1/"
+		if !strings.Contains(body, `"vid"`) {
+			path = "/str/v1/"
+		}
+		if r := do(t, "POST", base+path, []byte(body), nil); r.status != 200 {
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+	}
+	a := start(t, cfg)
+	base := "http://" + a.Addr()
+	post(base, `{"app":"shop","ename":"anon_view","vid":"v1","url":"https://shop.example/"}`)
+	post(base, `{"app":"shop","ename":"identify","vid":"v1","uid":"u1","props":{"plan":"pro"}}`)
+	post(base, `{"app":"shop","ename":"purchase","uid":"u1","props":{"total":12.5}}`)
+	post(base, `{"app":"shop","ename":"bystander","vid":"v5","uid":"u5"}`)
+	waitRows(t, ks, 4, 30*time.Second)
+	a.Stop()
+
+	out := spoorCLI(t, ks, "person", "--app", "shop", "--uid", "u1")
+	for _, want := range []string{"v1       u1    identify", "plan", `"pro"`, "purchase", "identify", "anon_view"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("spoor person lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "bystander") {
+		t.Fatalf("spoor person shows someone else:\n%s", out)
+	}
+
+	// The sink is down: these wait in JetStream.
+	c := startRoles(t, cfg, app.Roles{Collector: true})
+	base = "http://" + c.Addr()
+	post(base, `{"app":"shop","ename":"late_view","vid":"v1"}`)
+	post(base, `{"app":"shop","ename":"late_server","uid":"u1"}`)
+	post(base, `{"app":"shop","ename":"bystander_late","vid":"v5"}`)
+	c.Stop()
+
+	out = spoorCLI(t, ks, "forget", "--app", "shop", "--uid", "u1", "--by", "dpo@shop.example",
+		"--grace", (cassandra.ForgottenRefresh + 200*time.Millisecond).String())
+	for _, want := range []string{"forgot user:u1, visitor:v1", "events_by_day", "user_traits"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("spoor forget lacks %q:\n%s", want, out)
+		}
+	}
+
+	a = start(t, cfg)
+	defer a.Stop()
+	evs := waitRows(t, ks, 2, 30*time.Second) // the two bystander events
+	for _, e := range evs {
+		if e.VisitorID != "v5" {
+			t.Fatalf("after forget, events_by_day holds %s of %s/%s", e.EventName, e.VisitorID, e.UserID)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := do(t, "GET", "http://"+a.Addr()+"/metrics", nil, nil)
+		if bytes.Contains(m.body, []byte("spoor_sink_forgotten_events_total 2")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the two late events must be counted as dropped:\n%s", grep(m.body, "forgotten"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var n int
+	if err := s.Query(fmt.Sprintf("SELECT count(*) FROM %s.events_by_visitor WHERE app = 'shop' AND visitor_id = 'v1'", ks)).
+		WithContext(context.Background()).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("v1 has %d rows left (%v)", n, err)
+	}
+	if out := spoorCLI(t, ks, "forget", "--app", "shop", "--uid", "u1", "--grace", "0s"); !strings.Contains(out, "no-op") {
+		t.Fatalf("a repeat must be a no-op:\n%s", out)
+	}
+}
+
+func grep(b []byte, s string) string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
