@@ -48,6 +48,8 @@ type Options struct {
 	Links LinkOptions
 	// Segment: the Segment-compatible API.
 	Segment SegmentOptions
+	// Forget: the admin API's forget endpoint (forget.go).
+	Forget ForgetOptions
 }
 
 // OptionsFrom picks the collector's options out of the configuration.
@@ -77,6 +79,7 @@ type Collector struct {
 	stopping atomic.Bool
 	srv      *fasthttp.Server
 	limiter  *ratelimit.PerIP // nil: no per-IP limit
+	forgets  forgetJobs
 	done     chan struct{}
 	groups   *grouper
 	ips      *ipHashes
@@ -243,6 +246,9 @@ func (c *Collector) handle(ctx *fasthttp.RequestCtx) {
 	case strings.HasPrefix(path, "/v1/"):
 		endpoint = "segment"
 		c.segment(ctx, strings.TrimPrefix(path, "/v1/"))
+	case hasPrefix(path, "/admin/api/forget"):
+		endpoint = "admin"
+		c.forgetAdmin(ctx, strings.TrimPrefix(path, "/admin/api/forget"))
 	case hasPrefix(path, "/admin/api/links"):
 		endpoint = "admin"
 		c.linksAdmin(ctx, strings.TrimPrefix(path, "/admin/api/links"))

@@ -121,3 +121,58 @@ func grep(b []byte, s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// The admin API forgets in the background: 401 without the token, 202 and
+// a status URL with it, then the report; the request is in forget_log.
+func TestForgetAdminAPI(t *testing.T) {
+	s := cassandratest.Session(t)
+	ks := cassandratest.Keyspace(t, s)
+	cfg := cassandraConfig(t, t.TempDir(), ks)
+	cfg.Links.AdminTokens = []string{"admin-token-0123456789"}
+	cfg.Sink.WriteTimeout, cfg.Sink.AckWait = 2*time.Second, 4*time.Second
+	a := start(t, cfg)
+	defer a.Stop()
+	base := "http://" + a.Addr()
+	for _, b := range []string{`{"app":"blog","ename":"read","vid":"v7"}`, `{"app":"blog","ename":"read","vid":"v8"}`} {
+		if r := do(t, "POST", base+"/tr/v1/", []byte(b), nil); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	waitRows(t, ks, 2, 30*time.Second)
+	body := []byte(`{"app":"blog","vid":"v7","by":"ticket 42"}`)
+	if r := do(t, "POST", base+"/admin/api/forget", body, nil); r.status != 401 {
+		t.Fatalf("without a token: %d", r.status)
+	}
+	auth := map[string]string{"Authorization": "Bearer admin-token-0123456789"}
+	if r := do(t, "POST", base+"/admin/api/forget", []byte(`{"app":"blog"}`), auth); r.status != 400 || reason(t, r) != "missing_id" {
+		t.Fatalf("no id: %d %s", r.status, r.body)
+	}
+	r := do(t, "POST", base+"/admin/api/forget", body, auth)
+	if r.status != 202 {
+		t.Fatalf("forget: %d %s", r.status, r.body)
+	}
+	status := r.header.Get("Location")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r = do(t, "GET", base+status, nil, auth)
+		if bytes.Contains(r.body, []byte(`"status":"done"`)) {
+			break
+		}
+		if r.status != 200 || bytes.Contains(r.body, []byte(`"failed"`)) || time.Now().After(deadline) {
+			t.Fatalf("status: %d %s", r.status, r.body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !bytes.Contains(r.body, []byte(`"events_by_day":1`)) || !bytes.Contains(r.body, []byte(`"visitor:v7"`)) {
+		t.Fatalf("report: %s", r.body)
+	}
+	evs := waitRows(t, ks, 1, 5*time.Second)
+	if evs[0].VisitorID != "v8" {
+		t.Fatalf("left %s", evs[0].VisitorID)
+	}
+	var by string
+	if err := s.Query(fmt.Sprintf("SELECT requested_by FROM %s.forget_log WHERE app = 'blog'", ks)).Scan(&by); err != nil ||
+		!strings.HasPrefix(by, "admin-api token ") || !strings.HasSuffix(by, " for ticket 42") || strings.Contains(by, "0123456789") {
+		t.Fatalf("forget_log requested_by %q (%v)", by, err)
+	}
+}

@@ -11,6 +11,20 @@ import (
 	"github.com/spoor-dev/spoor/sinks/cassandra"
 )
 
+// Request names the person to forget and who asks.
+type Request struct {
+	App, Kind, ID string // Kind: "user" or "visitor"
+	By            string // who asks, for forget_log
+	// Grace is the wait between recording the ids as forgotten and
+	// deleting: at least one sink write (sink.write_timeout) and
+	// cassandra.ForgottenRefresh, so no event in flight lands after it.
+	Grace     time.Duration
+	RequestID string // empty: a new one
+}
+
+// NewRequestID returns a fresh request id.
+func NewRequestID() string { return gocql.MustRandomUUID().String() }
+
 // Report is what one forget removed, per table (rows, or partitions where
 // a whole partition went), and the ids it resolved.
 type Report struct {
@@ -45,12 +59,16 @@ func (r Report) Total() int64 {
 //     data) in forget_log.
 //
 // A repeat finds nothing left and records a no-op.
-func (s Store) Forget(ctx context.Context, app, kind, id, by string, grace time.Duration) (Report, error) {
+func (s Store) Forget(ctx context.Context, req Request) (Report, error) {
+	app, kind, id := req.App, req.Kind, req.ID
 	p, err := s.Resolve(ctx, app, kind, id)
 	if err != nil {
 		return Report{}, err
 	}
-	r := Report{RequestID: gocql.MustRandomUUID().String(), App: app, Removed: map[string]int64{}, Cut: p.Cut}
+	if req.RequestID == "" {
+		req.RequestID = NewRequestID()
+	}
+	r := Report{RequestID: req.RequestID, App: app, Removed: map[string]int64{}, Cut: p.Cut}
 	now := time.Now().UTC()
 	var whole []Visitor // visitors forgotten whole
 	for _, u := range p.Users {
@@ -72,7 +90,7 @@ func (s Store) Forget(ctx context.Context, app, kind, id, by string, grace time.
 		}
 	}
 	select {
-	case <-time.After(grace):
+	case <-time.After(req.Grace):
 	case <-ctx.Done():
 		return r, ctx.Err()
 	}
@@ -144,7 +162,7 @@ func (s Store) Forget(ctx context.Context, app, kind, id, by string, grace time.
 	}
 	sort.Strings(r.IDs)
 	err = s.exec(ctx, "INSERT INTO %s.forget_log (app, requested_at, request_id, requested_by, ids, removed) VALUES (?, ?, ?, ?, ?, ?)",
-		app, now, r.RequestID, by, r.IDs, r.Removed)
+		app, now, r.RequestID, req.By, r.IDs, r.Removed)
 	return r, err
 }
 

@@ -28,7 +28,7 @@ func TestForgetRemovesThePersonEverywhereAndOnlyThem(t *testing.T) {
 	w.write(w.ev(20, "bystander", "v5", "u5"))
 	ctx := context.Background()
 	grace := cassandra.ForgottenRefresh + 100*time.Millisecond
-	r, err := w.store.Forget(ctx, "shop", "user", "u1", "test@example.com", grace)
+	r, err := w.store.Forget(ctx, Request{App: "shop", Kind: "user", ID: "u1", By: "test@example.com", Grace: grace})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestForgetRemovesThePersonEverywhereAndOnlyThem(t *testing.T) {
 	}
 
 	// A repeat finds nothing, and both requests are in the log, without data.
-	r2, err := w.store.Forget(ctx, "shop", "user", "u1", "test@example.com", 0)
+	r2, err := w.store.Forget(ctx, Request{App: "shop", Kind: "user", ID: "u1", By: "test@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}

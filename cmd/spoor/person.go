@@ -204,7 +204,7 @@ func init() {
 			}
 			defer done()
 			fmt.Fprintf(os.Stderr, "spoor forget: %s %s of app %q: ids recorded as forgotten; deleting in %s (sinks finish writes in flight)\n", kind, id, *w.app, g)
-			r, err := s.Forget(context.Background(), *w.app, kind, id, *by, g)
+			r, err := s.Forget(context.Background(), person.Request{App: *w.app, Kind: kind, ID: id, By: *by, Grace: g})
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "spoor forget:", err)
 				return 1

@@ -52,6 +52,7 @@ type App struct {
 	geoip  interface{ Close() error } // the GeoIP database, when open
 	// linkSession: the Cassandra session of the short links, when they live there.
 	linkSession interface{ Close() }
+	people      *people // the forget endpoint's store (person.go)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -189,6 +190,7 @@ func (a *App) startCollector(runCtx context.Context) error {
 	)
 	opts := collector.OptionsFrom(a.cfg, key)
 	opts.Blocked = a.block
+	opts.Forget = a.forgetOptions()
 	if opts.Redirects.Signer, err = links.NewSigner(a.cfg.Links.SigningKeys); err != nil {
 		return fmt.Errorf("links.signing_keys: %w", err)
 	}
@@ -317,6 +319,7 @@ func (a *App) Stop() {
 	if a.linkSession != nil {
 		a.linkSession.Close()
 	}
+	a.people.close()
 	if a.spool != nil {
 		a.spool.Close()
 	}
