@@ -15,7 +15,7 @@ import (
 // ForgetOptions wire the admin API's forget endpoint to the store.
 type ForgetOptions struct {
 	// Do forgets one person (person.Store.Forget). nil: the endpoint is
-	// off (the file store keeps no tables to forget from).
+	// off.
 	Do    func(ctx context.Context, req person.Request) (person.Report, error)
 	Grace time.Duration // person.Request.Grace
 }
@@ -45,7 +45,7 @@ type forgetJobs struct {
 func (c *Collector) forgetAdmin(ctx *fasthttp.RequestCtx, tail string) {
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	if len(c.cfg.Links.AdminTokens) == 0 || c.cfg.Forget.Do == nil {
-		jsonError(ctx, fasthttp.StatusForbidden, "admin_off", "forgetting needs the Cassandra store and an admin token (links.admin_tokens)")
+		jsonError(ctx, fasthttp.StatusForbidden, "admin_off", "the forget API is off: set links.admin_tokens")
 		return
 	}
 	if !c.adminAuthorized(ctx) {

@@ -17,9 +17,14 @@ import (
 // spoorCLI runs the spoor binary against the test's Cassandra keyspace.
 func spoorCLI(t *testing.T, ks string, args ...string) string {
 	t.Helper()
+	return spoorCLIEnv(t, []string{"SPOOR_CASSANDRA_HOSTS=" + strings.Join(cassandratest.Hosts(), ","),
+		"SPOOR_CASSANDRA_KEYSPACE=" + ks, "SPOOR_DATA_DIR=" + t.TempDir()}, args...)
+}
+
+func spoorCLIEnv(t *testing.T, env []string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(spoorBinary(t), append([]string{"-config", "../config.json"}, args...)...)
-	cmd.Env = append(cmd.Environ(), "SPOOR_CASSANDRA_HOSTS="+strings.Join(cassandratest.Hosts(), ","),
-		"SPOOR_CASSANDRA_KEYSPACE="+ks, "SPOOR_DATA_DIR="+t.TempDir())
+	cmd.Env = append(cmd.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -174,5 +179,63 @@ func TestForgetAdminAPI(t *testing.T) {
 	if err := s.Query(fmt.Sprintf("SELECT requested_by FROM %s.forget_log WHERE app = 'blog'", ks)).Scan(&by); err != nil ||
 		!strings.HasPrefix(by, "admin-api token ") || !strings.HasSuffix(by, " for ticket 42") || strings.Contains(by, "0123456789") {
 		t.Fatalf("forget_log requested_by %q (%v)", by, err)
+	}
+}
+
+// On the embedded default (the file store): `spoor person` reads the
+// identity and event files of a running `spoor run`, and the admin API
+// forgets a person by rewriting the files.
+func TestPersonAndForgetInTheFileStore(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.Links.AdminTokens = []string{"admin-token-0123456789"}
+	a := start(t, cfg)
+	defer a.Stop()
+	base := "http://" + a.Addr()
+	for _, b := range []string{
+		`{"app":"shop","ename":"anon_view","vid":"v1"}`,
+		`{"app":"shop","ename":"identify","vid":"v1","uid":"u1","props":{"plan":"pro"}}`,
+		`{"app":"shop","ename":"bystander","vid":"v5"}`,
+	} {
+		if r := do(t, "POST", base+"/tr/v1/", []byte(b), nil); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	if r := do(t, "POST", base+"/str/v1/", []byte(`{"app":"shop","ename":"purchase","uid":"u1"}`), nil); r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	waitStored(t, dir, 4, 10*time.Second)
+	out := spoorCLIEnv(t, []string{"SPOOR_DATA_DIR=" + dir}, "person", "--app", "shop", "--vid", "v1")
+	for _, want := range []string{"v1       u1    identify", `plan   "pro"`, "purchase", "anon_view"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("spoor person lacks %q:\n%s", want, out)
+		}
+	}
+	auth := map[string]string{"Authorization": "Bearer admin-token-0123456789"}
+	r := do(t, "POST", base+"/admin/api/forget", []byte(`{"app":"shop","vid":"v1"}`), auth)
+	if r.status != 202 {
+		t.Fatalf("forget: %d %s", r.status, r.body)
+	}
+	status := r.header.Get("Location")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r = do(t, "GET", base+status, nil, auth)
+		if bytes.Contains(r.body, []byte(`"status":"done"`)) {
+			break
+		}
+		if r.status != 200 || bytes.Contains(r.body, []byte(`"failed"`)) || time.Now().After(deadline) {
+			t.Fatalf("status: %d %s", r.status, r.body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !bytes.Contains(r.body, []byte(`"events":3`)) {
+		t.Fatalf("report: %s", r.body)
+	}
+	evs := waitStored(t, dir, 1, 5*time.Second)
+	if evs[0].EventName != "bystander" {
+		t.Fatalf("left: %s", evs[0].EventName)
+	}
+	if out := spoorCLIEnv(t, []string{"SPOOR_DATA_DIR=" + dir}, "person", "--app", "shop", "--uid", "u1"); strings.Contains(out, "purchase") {
+		t.Fatalf("spoor person still finds them:\n%s", out)
 	}
 }

@@ -19,11 +19,11 @@ import (
 // in a browser (v1) after an identify, 5,000 server-side; two traits.
 var benchWorld struct {
 	once  sync.Once
-	store Store
+	store Cassandra
 	err   error
 }
 
-func seedBench(b *testing.B) Store {
+func seedBench(b *testing.B) Cassandra {
 	benchWorld.once.Do(func() {
 		cl := cassandratest.Cluster()
 		cl.Timeout = 30 * time.Second
@@ -61,7 +61,7 @@ func seedBench(b *testing.B) Store {
 				batch = nil
 			}
 		}
-		benchWorld.store = Store{Session: s, Keyspace: ks}
+		benchWorld.store = Cassandra{Session: s, Keyspace: ks}
 	})
 	if benchWorld.err != nil {
 		b.Fatal(benchWorld.err)
@@ -109,7 +109,7 @@ func BenchmarkPersonAll(b *testing.B) {
 
 // rawRead is the baseline: the same two partitions read with plain CQL,
 // every column, no resolution, no merge.
-func rawRead(b *testing.B, s Store, limit string) int {
+func rawRead(b *testing.B, s Cassandra, limit string) int {
 	n := 0
 	for _, q := range []string{"SELECT * FROM %s.events_by_user WHERE app = 'shop' AND user_id = 'u1'" + limit,
 		"SELECT * FROM %s.events_by_visitor WHERE app = 'shop' AND visitor_id = 'v1'" + limit} {
@@ -143,4 +143,3 @@ func BenchmarkRawCQLAll(b *testing.B) {
 		}
 	}
 }
-

@@ -1,14 +1,9 @@
 package person
 
 import (
-	"context"
-	"fmt"
-	"sort"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
-	"github.com/spoor-dev/spoor/schema"
-	"github.com/spoor-dev/spoor/sinks/cassandra"
 )
 
 // Request names the person to forget and who asks.
@@ -44,192 +39,6 @@ func (r Report) Total() int64 {
 	return n
 }
 
-// Forget deletes one person's data (docs/identity.md, "Forgetting"):
-//
-//  1. resolve the person; a shared visitor is not theirs, only its events
-//     inside their login windows are;
-//  2. record their ids in `forgotten`: from then on the sinks drop their
-//     events on arrival, including those still in JetStream;
-//  3. wait grace, for every sink to reload that set
-//     (cassandra.ForgottenRefresh) and finish a write it had begun;
-//  4. delete their rows in every table that holds them: events_by_day,
-//     events_by_visitor, events_by_user by key, their visitors,
-//     sessions, identity links and traits;
-//  5. record the request (who, when, which ids, the counts; never the
-//     data) in forget_log.
-//
-// A repeat finds nothing left and records a no-op.
-func (s Store) Forget(ctx context.Context, req Request) (Report, error) {
-	app, kind, id := req.App, req.Kind, req.ID
-	p, err := s.Resolve(ctx, app, kind, id)
-	if err != nil {
-		return Report{}, err
-	}
-	if req.RequestID == "" {
-		req.RequestID = NewRequestID()
-	}
-	r := Report{RequestID: req.RequestID, App: app, Removed: map[string]int64{}, Cut: p.Cut}
-	now := time.Now().UTC()
-	var whole []Visitor // visitors forgotten whole
-	for _, u := range p.Users {
-		r.IDs = append(r.IDs, "user:"+u)
-	}
-	for _, v := range p.Visitors {
-		if !v.Shared || len(v.Windows) == 0 {
-			whole = append(whole, v)
-			r.IDs = append(r.IDs, "visitor:"+v.ID)
-		}
-	}
-	if len(p.Users) == 0 && len(p.Visitors) == 0 && kind == "user" {
-		r.IDs = append(r.IDs, "user:"+id) // never seen: still refuse it from now on
-	}
-	for _, fid := range r.IDs {
-		k, v := splitID(fid)
-		if err := s.exec(ctx, "INSERT INTO %s.forgotten (app, kind, id, at, request_id) VALUES (?, ?, ?, ?, ?)", app, k, v, now, r.RequestID); err != nil {
-			return r, err
-		}
-	}
-	select {
-	case <-time.After(req.Grace):
-	case <-ctx.Done():
-		return r, ctx.Err()
-	}
-
-	// Every event of the person, with the keys of its rows.
-	events := map[string]*schema.Event{}
-	for _, pt := range p.parts(time.Time{}) {
-		evs, err := cassandra.ReadPartition(ctx, s.Session, s.Keyspace, pt.table, app, pt.id, pt.from, pt.to, 0)
-		if err != nil {
-			return r, err
-		}
-		for _, e := range evs {
-			events[e.EventID] = e
-		}
-	}
-	buckets, err := s.buckets(ctx)
-	if err != nil {
-		return r, err
-	}
-	for _, e := range events {
-		id, err := gocql.ParseUUID(e.EventID)
-		if err != nil {
-			continue
-		}
-		ts := e.ReceivedAt.UTC().Truncate(time.Millisecond)
-		if err := s.del(ctx, &r, "events_by_day", "app = ? AND day = ? AND bucket = ? AND ts = ? AND event_id = ?",
-			app, cassandra.Day(ts), cassandra.Bucket(e.EventID, buckets), ts, id); err != nil {
-			return r, err
-		}
-		if e.VisitorID != "" {
-			if err := s.del(ctx, &r, "events_by_visitor", "app = ? AND visitor_id = ? AND ts = ? AND event_id = ?", app, e.VisitorID, ts, id); err != nil {
-				return r, err
-			}
-		}
-		if e.UserID != "" {
-			if err := s.del(ctx, &r, "events_by_user", "app = ? AND user_id = ? AND ts = ? AND event_id = ?", app, e.UserID, ts, id); err != nil {
-				return r, err
-			}
-		}
-	}
-	for _, v := range whole {
-		for _, t := range []string{"visitors", "sessions"} {
-			if err := s.delPartition(ctx, &r, t, "visitor_id", app, v.ID); err != nil {
-				return r, err
-			}
-		}
-	}
-	for _, v := range p.Visitors {
-		for _, w := range v.Windows {
-			if v.Shared {
-				if err := s.del(ctx, &r, "sessions", "app = ? AND visitor_id = ? AND session_start >= ? AND session_start <= ?", app, v.ID, w.From, w.To); err != nil {
-					return r, err
-				}
-			}
-		}
-	}
-	for _, l := range p.Links {
-		if err := s.del(ctx, &r, "identity_by_visitor", "app = ? AND visitor_id = ? AND user_id = ?", app, l.Visitor, l.User); err != nil {
-			return r, err
-		}
-		if err := s.del(ctx, &r, "identity_by_user", "app = ? AND user_id = ? AND visitor_id = ?", app, l.User, l.Visitor); err != nil {
-			return r, err
-		}
-	}
-	for _, u := range p.Users {
-		if err := s.delPartition(ctx, &r, "user_traits", "user_id", app, u); err != nil {
-			return r, err
-		}
-	}
-	sort.Strings(r.IDs)
-	err = s.exec(ctx, "INSERT INTO %s.forget_log (app, requested_at, request_id, requested_by, ids, removed) VALUES (?, ?, ?, ?, ?, ?)",
-		app, now, r.RequestID, req.By, r.IDs, r.Removed)
-	return r, err
-}
-
-func splitID(s string) (kind, id string) {
-	for i := range s {
-		if s[i] == ':' {
-			return s[:i], s[i+1:]
-		}
-	}
-	return "", s
-}
-
-func (s Store) exec(ctx context.Context, stmt string, args ...any) error {
-	q := fmt.Sprintf(stmt, s.Keyspace)
-	if err := s.Session.Query(q, args...).WithContext(ctx).ExecContext(ctx); err != nil {
-		return fmt.Errorf("forgetting: %s: %w", q, err)
-	}
-	return nil
-}
-
-// firstTouchTables hold cells written with a timestamp that falls as the
-// event time rises (the earliest wins: sinks/cassandra), far in the
-// future of any clock. Only a delete at the top timestamp shadows them; it
-// also shadows later writes to the same key, which for a forgotten person
-// is what is wanted (the sinks drop their events anyway).
-var firstTouchTables = map[string]bool{"visitors": true, "identity_by_visitor": true, "identity_by_user": true}
-
-const maxTimestamp = 1<<62 - 1
-
-// del deletes one row by its full key, counting it if it was there.
-func (s Store) del(ctx context.Context, r *Report, table, where string, args ...any) error {
-	var n int64
-	q := fmt.Sprintf("SELECT count(*) FROM %s.%s WHERE %s", s.Keyspace, table, where)
-	if err := s.Session.Query(q, args...).WithContext(ctx).Scan(&n); err != nil {
-		return fmt.Errorf("forgetting: counting %s: %w", table, err)
-	}
-	if n == 0 {
-		return nil
-	}
-	using := ""
-	if firstTouchTables[table] {
-		using = fmt.Sprintf(" USING TIMESTAMP %d", maxTimestamp)
-	}
-	if err := s.exec(ctx, "DELETE FROM %s."+table+using+" WHERE "+where, args...); err != nil {
-		return err
-	}
-	r.Removed[table] += n
-	return nil
-}
-
-// delPartition deletes a whole (app, key) partition, counting its rows.
-func (s Store) delPartition(ctx context.Context, r *Report, table, key, app, id string) error {
-	return s.del(ctx, r, table, "app = ? AND "+key+" = ?", app, id)
-}
-
-func (s Store) buckets(ctx context.Context) (int, error) {
-	var v string
-	if err := s.Session.Query(fmt.Sprintf("SELECT value FROM %s.settings WHERE name = 'buckets'", s.Keyspace)).WithContext(ctx).Scan(&v); err != nil {
-		return 0, fmt.Errorf("reading the bucket count: %w", err)
-	}
-	var n int
-	if _, err := fmt.Sscan(v, &n); err != nil || n <= 0 {
-		return 0, fmt.Errorf("settings.buckets is %q", v)
-	}
-	return n, nil
-}
-
 // Log is one forget_log row.
 type Log struct {
 	RequestedAt time.Time
@@ -239,19 +48,21 @@ type Log struct {
 	Removed     map[string]int64
 }
 
-// ReadLog reads an app's forget requests, newest first.
-func (s Store) ReadLog(ctx context.Context, app string) ([]Log, error) {
-	iter := s.Session.Query(fmt.Sprintf("SELECT requested_at, request_id, requested_by, ids, removed FROM %s.forget_log WHERE app = ?", s.Keyspace), app).
-		WithContext(ctx).Iter()
-	var out []Log
-	var l Log
-	for iter.Scan(&l.RequestedAt, &l.RequestID, &l.By, &l.IDs, &l.Removed) {
-		l.RequestedAt = l.RequestedAt.UTC()
-		out = append(out, l)
-		l = Log{}
+// plan is what forgetting p covers: the ids recorded as forgotten
+// ("user:…", "visitor:…") and the visitors deleted whole. A shared
+// visitor is neither: only its events inside p's windows go.
+func plan(p *Person, kind, id string) (ids []string, whole []Visitor) {
+	for _, u := range p.Users {
+		ids = append(ids, "user:"+u)
 	}
-	if err := iter.Close(); err != nil {
-		return nil, fmt.Errorf("reading forget_log: %w", err)
+	for _, v := range p.Visitors {
+		if !v.Shared || len(v.Windows) == 0 {
+			whole = append(whole, v)
+			ids = append(ids, "visitor:"+v.ID)
+		}
 	}
-	return out, nil
+	if len(p.Users) == 0 && len(p.Visitors) == 0 && kind == "user" {
+		ids = append(ids, "user:"+id) // never seen: still refuse it from now on
+	}
+	return ids, whole
 }

@@ -3,20 +3,25 @@ package person
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spoor-dev/spoor/schema"
 	"github.com/spoor-dev/spoor/sinks/cassandra"
+	"github.com/spoor-dev/spoor/sinks/file"
 )
 
 // count reads how many rows a partition query finds.
 func (w *world) count(table, where string, args ...any) int {
 	w.t.Helper()
 	var n int
-	q := fmt.Sprintf("SELECT count(*) FROM %s.%s WHERE %s ALLOW FILTERING", w.store.Keyspace, table, where)
-	if err := w.store.Session.Query(q, args...).Scan(&n); err != nil {
+	q := fmt.Sprintf("SELECT count(*) FROM %s.%s WHERE %s ALLOW FILTERING", w.cql.Keyspace, table, where)
+	if err := w.cql.Session.Query(q, args...).Scan(&n); err != nil {
 		w.t.Fatal(err)
 	}
 	return n
@@ -70,9 +75,9 @@ func TestForgetRemovesThePersonEverywhereAndOnlyThem(t *testing.T) {
 
 	// Events of the person still in flight arrive after the forget: the
 	// sink drops them, and a bystander in the same batch is stored.
-	before := w.sink.ForgottenDropped()
+	before := w.sink.(*cassandra.Sink).ForgottenDropped()
 	w.write(w.ev(30, "late_view", "v1", ""), w.ev(31, "late_server", "", "u1"), w.ev(32, "bystander_again", "v5", ""))
-	if d := w.sink.ForgottenDropped() - before; d != 2 {
+	if d := w.sink.(*cassandra.Sink).ForgottenDropped() - before; d != 2 {
 		t.Fatalf("dropped %d late events, want 2", d)
 	}
 	if n := w.count("events_by_visitor", "app = 'shop' AND visitor_id = ?", "v1"); n != 0 {
@@ -90,7 +95,7 @@ func TestForgetRemovesThePersonEverywhereAndOnlyThem(t *testing.T) {
 	if r2.Total() != 0 {
 		t.Fatalf("repeat removed %v", r2.Removed)
 	}
-	logs, err := w.store.ReadLog(ctx, "shop")
+	logs, err := w.cql.ReadLog(ctx, "shop")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,5 +105,130 @@ func TestForgetRemovesThePersonEverywhereAndOnlyThem(t *testing.T) {
 	sort.Strings(logs[0].IDs)
 	if !strings.Contains(fmt.Sprint(logs[0].IDs), "user:u1") || len(logs[0].Removed) != 0 {
 		t.Fatalf("repeat's log row %+v", logs[0])
+	}
+}
+
+// allLines returns every line of every published file under dir.
+func allLines(t *testing.T, dir string) []string {
+	t.Helper()
+	paths, err := file.Files(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range paths {
+		if err := file.Scan(p, func(l []byte) error { out = append(out, string(l)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func countWith(lines []string, subs ...string) int {
+	n := 0
+	for _, l := range lines {
+		for _, s := range subs {
+			if strings.Contains(l, s) {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+func TestForgetInTheFileStore(t *testing.T) {
+	w := newFileWorld(t)
+	story(w)
+	w.write(w.ev(20, "bystander", "v5", "u5"))
+	ctx := context.Background()
+	// An in-progress file (the sink's, not yet published) holding the
+	// person: the forget waits for the sink to publish it, then rewrites it.
+	grace := file.ForgottenRefresh + 100*time.Millisecond
+	w.sink.Write(ctx, []*schema.Event{w.ev(21, "in_progress", "v1", "")})
+	go func() {
+		time.Sleep(grace + 500*time.Millisecond)
+		w.sink.Close() // publishes the in-progress file, after the grace
+	}()
+	r, err := w.store.Forget(ctx, Request{App: "shop", Kind: "user", ID: "u1", By: "test", Grace: grace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 9 of the story's + the in-progress one; the links (v1, u1), (v9, u1).
+	if fmt.Sprint(r.IDs) != "[user:u1 visitor:v1]" || r.Removed["events"] != 10 || r.Removed["identity_links"] != 2 {
+		t.Fatalf("report %+v", r)
+	}
+	evs := allLines(t, w.files.Events)
+	if n := countWith(evs, `"user_id":"u1"`, `"visitor_id":"v1"`); n != 0 {
+		t.Fatalf("%d lines of the person left", n)
+	}
+	if n := countWith(evs, `"visitor_id":"v9"`); n != 3 {
+		t.Fatalf("the shared browser keeps %d lines, want 3 (the other user's and the anonymous one)", n)
+	}
+	if n := countWith(evs, `"visitor_id":"v5"`); n != 1 {
+		t.Fatalf("the bystander has %d lines", n)
+	}
+	links := allLines(t, w.files.Identity)
+	if countWith(links, `"user_id":"u1"`) != 0 || countWith(links, `"user_id":"u2"`) != 1 {
+		t.Fatalf("links left: %v", links)
+	}
+	for _, dir := range []string{w.files.Events, w.files.Identity} {
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && strings.HasPrefix(d.Name(), ".forget-") {
+				t.Errorf("temporary file left: %s", p)
+			}
+			return nil
+		})
+	}
+
+	// Late events of the person are dropped by the sink; a bystander's stored.
+	late := fileSink(*w.files)
+	if err := late.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	raw := func(e *schema.Event) *schema.Event {
+		b, _ := e.Encode()
+		h, _ := schema.DecodeHead(b)
+		return h
+	}
+	if err := late.Write(ctx, []*schema.Event{raw(w.ev(30, "late", "v1", "")), raw(w.ev(31, "late_server", "", "u1")),
+		raw(w.ev(32, "bystander_again", "v5", ""))}); err != nil {
+		t.Fatal(err)
+	}
+	if d := late.ForgottenDropped(); d != 2 {
+		t.Fatalf("dropped %d, want 2", d)
+	}
+	late.Close()
+	evs = allLines(t, w.files.Events)
+	if countWith(evs, `"visitor_id":"v1"`, `"user_id":"u1"`) != 0 || countWith(evs, "bystander_again") != 1 {
+		t.Fatal("a late event of the person landed, or the bystander's did not")
+	}
+
+	r2, err := w.store.Forget(ctx, Request{App: "shop", Kind: "user", ID: "u1", By: "test"})
+	if err != nil || r2.Total() != 0 {
+		t.Fatalf("repeat: %v %v", r2.Removed, err)
+	}
+	b, err := os.ReadFile(w.files.ForgetLog)
+	if err != nil || strings.Count(string(b), "\n") != 2 || !strings.Contains(string(b), r.RequestID) || strings.Contains(string(b), "Ann") {
+		t.Fatalf("forget log: %s %v", b, err)
+	}
+}
+
+// An in-progress file that never publishes (no sink running to roll it)
+// stops the forget with a message saying what to do; the ids are already
+// refused.
+func TestForgetInTheFileStoreWaitsForInProgressFiles(t *testing.T) {
+	w := newFileWorld(t)
+	story(w)
+	w.sink.Write(context.Background(), []*schema.Event{w.ev(21, "in_progress", "v1", "")})
+	s := w.store.(Files)
+	s.Settle = 300 * time.Millisecond
+	_, err := s.Forget(context.Background(), Request{App: "shop", Kind: "visitor", ID: "v1"})
+	if err == nil || !strings.Contains(err.Error(), "not published") || !strings.Contains(err.Error(), "forget again") {
+		t.Fatalf("err = %v", err)
+	}
+	ids, _ := file.ReadForgotten(w.files.Forgotten)
+	if !ids[[3]string{"shop", "visitor", "v1"}] || !ids[[3]string{"shop", "user", "u1"}] {
+		t.Fatalf("forgotten: %v", ids)
 	}
 }

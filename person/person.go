@@ -7,21 +7,43 @@ package person
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
-	"github.com/spoor-dev/spoor/sinks/cassandra"
+	"github.com/spoor-dev/spoor/schema"
 )
 
 // MaxIDs caps a resolution: past it the walk stops and Person.Cut is set.
 const MaxIDs = 1000
 
-// Store reads and deletes people in one keyspace.
-type Store struct {
-	Session  *gocql.Session
-	Keyspace string
+// Store reads and forgets people: Cassandra (cql.go) or the file store
+// (files.go).
+type Store interface {
+	// Resolve finds the person an id (kind "visitor" or "user") belongs
+	// to, by the rules of docs/identity.md.
+	Resolve(ctx context.Context, app, kind, id string) (*Person, error)
+	// Traits returns the latest traits of the person's users.
+	Traits(ctx context.Context, p *Person) ([]TraitValue, error)
+	// Timeline returns up to limit (0: all) of the person's events
+	// received before before (zero: no bound), newest first, each once.
+	Timeline(ctx context.Context, p *Person, before time.Time, limit int) ([]*schema.Event, error)
+	// Forget deletes the person everywhere this store keeps them, after
+	// recording their ids so the sinks drop their events in flight, and
+	// records the request. A repeat removes nothing and is recorded.
+	Forget(ctx context.Context, req Request) (Report, error)
 }
+
+// Link is one identity link of a person.
+type Link struct {
+	Visitor, User       string
+	FirstSeen, LastSeen time.Time
+	Via                 string
+}
+
+// linksOf returns the links of one visitor (kind "visitor") or user.
+type linksOf func(ctx context.Context, kind, id string) ([]Link, error)
 
 // Window is a span of receive times, both ends included.
 type Window struct{ From, To time.Time }
@@ -44,27 +66,27 @@ type Person struct {
 	App      string
 	Users    []string // sorted
 	Visitors []Visitor
-	Links    []cassandra.Link
+	Links    []Link
 	Cut      bool // the walk stopped at MaxIDs
 }
 
-// Resolve walks the identity links from one id (kind "visitor" or "user")
+// resolve walks the identity links from one id (kind "visitor" or "user")
 // breadth first. A user reaches its visitors; a visitor reaches its user
 // only when it has exactly one (a shared browser merges no one); an id
 // reached by an alias is walked as a user too, and every user as a
 // visitor too (an alias's previous_id may name an earlier user id), so
 // alias chains resolve both ways. Nothing but the links is read: no IP, no hash, no guess.
-func (s Store) Resolve(ctx context.Context, app, kind, id string) (*Person, error) {
+func resolve(ctx context.Context, app, kind, id string, read linksOf) (*Person, error) {
 	if id == "" || kind != "visitor" && kind != "user" {
 		return nil, fmt.Errorf("resolving a person: need a visitor or user id")
 	}
 	type item struct{ kind, id string }
 	queue := []item{{kind, id}}
-	users, visitors := map[string]bool{}, map[string][]cassandra.Link{}
+	users, visitors := map[string]bool{}, map[string][]Link{}
 	seen := map[item]bool{}
 	linkSeen := map[[2]string]bool{}
 	p := &Person{App: app}
-	addLink := func(l cassandra.Link) {
+	addLink := func(l Link) {
 		if k := [2]string{l.Visitor, l.User}; !linkSeen[k] {
 			linkSeen[k] = true
 			p.Links = append(p.Links, l)
@@ -81,7 +103,7 @@ func (s Store) Resolve(ctx context.Context, app, kind, id string) (*Person, erro
 			break
 		}
 		seen[it] = true
-		ls, err := cassandra.ReadLinks(ctx, s.Session, s.Keyspace, app, it.kind, it.id)
+		ls, err := read(ctx, it.kind, it.id)
 		if err != nil {
 			return nil, err
 		}
@@ -146,4 +168,35 @@ func (s Store) Resolve(ctx context.Context, app, kind, id string) (*Person, erro
 		return p.Links[a].User < p.Links[b].User
 	})
 	return p, nil
+}
+
+// Owns reports whether e is one of p's events: it carries one of p's user
+// ids, or one of p's visitors (a shared one inside p's windows).
+func (p *Person) Owns(e *schema.Event) bool {
+	if e.App != p.App {
+		return false
+	}
+	if e.UserID != "" {
+		if _, ok := slices.BinarySearch(p.Users, e.UserID); ok {
+			return true
+		}
+	}
+	if e.VisitorID == "" {
+		return false
+	}
+	i, ok := slices.BinarySearchFunc(p.Visitors, e.VisitorID, func(v Visitor, id string) int { return strings.Compare(v.ID, id) })
+	if !ok {
+		return false
+	}
+	v := p.Visitors[i]
+	if !v.Shared || len(v.Windows) == 0 {
+		return true
+	}
+	t := e.ReceivedAt.Truncate(time.Millisecond)
+	for _, w := range v.Windows {
+		if !t.Before(w.From) && !t.After(w.To) {
+			return true
+		}
+	}
+	return false
 }

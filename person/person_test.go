@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,16 +13,44 @@ import (
 	"github.com/spoor-dev/spoor/internal/cassandratest"
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/schema"
+	"github.com/spoor-dev/spoor/sinks"
 	"github.com/spoor-dev/spoor/sinks/cassandra"
+	"github.com/spoor-dev/spoor/sinks/file"
 )
 
-// world is a keyspace with a running Cassandra sink, and helpers to send
-// it events at minutes after base.
+// world is a store with its running sink, and helpers to send it events
+// at minutes after base.
 type world struct {
 	t     *testing.T
 	store Store
-	sink  *cassandra.Sink
+	cql   Cassandra // the Cassandra world's store
+	sink  sinks.Sink
 	base  time.Time
+	// files: the file world's layout; its sink is closed and reopened
+	// after each write, so the files are published.
+	files *file.Paths
+}
+
+// eachStore runs fn on a Cassandra world and on a file-store world.
+func eachStore(t *testing.T, fn func(t *testing.T, w *world)) {
+	t.Run("cassandra", func(t *testing.T) { fn(t, newWorld(t)) })
+	t.Run("files", func(t *testing.T) { fn(t, newFileWorld(t)) })
+}
+
+func fileSink(p file.Paths) *file.Sink {
+	return file.New(file.Options{Dir: p.Events, RollBytes: 1 << 20, RollInterval: time.Hour, DedupWindow: 1000}, zerolog.Nop())
+}
+
+func newFileWorld(t *testing.T) *world {
+	p := file.PathsOf(filepath.Join(t.TempDir(), "events"))
+	sink := fileSink(p)
+	if err := sink.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, store: Files{Paths: p, Settle: 5 * time.Second}, sink: sink, files: &p,
+		base: time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Millisecond)}
+	t.Cleanup(func() { w.sink.Close() })
+	return w
 }
 
 func newWorld(t *testing.T) *world {
@@ -35,7 +64,8 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sink.Close() })
-	return &world{t: t, store: Store{Session: s, Keyspace: ks}, sink: sink,
+	cql := Cassandra{Session: s, Keyspace: ks}
+	return &world{t: t, store: cql, cql: cql, sink: sink,
 		base: time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Millisecond)}
 }
 
@@ -55,10 +85,34 @@ func (w *world) ev(min int, name, visitor, user string, props ...string) *schema
 	return e
 }
 
+// write hands evs to the sink as the worker does (a RawSink gets the
+// canonical bytes with only the head decoded).
 func (w *world) write(evs ...*schema.Event) {
 	w.t.Helper()
+	if w.files != nil {
+		raw := make([]*schema.Event, len(evs))
+		for i, e := range evs {
+			b, err := e.Encode()
+			if err == nil {
+				raw[i], err = schema.DecodeHead(b)
+			}
+			if err != nil {
+				w.t.Fatal(err)
+			}
+		}
+		evs = raw
+	}
 	if err := w.sink.Write(context.Background(), evs); err != nil {
 		w.t.Fatal(err)
+	}
+	if w.files != nil {
+		if err := w.sink.Close(); err != nil {
+			w.t.Fatal(err)
+		}
+		w.sink = fileSink(*w.files)
+		if err := w.sink.Open(context.Background()); err != nil {
+			w.t.Fatal(err)
+		}
 	}
 }
 
@@ -99,128 +153,132 @@ func story(w *world) {
 }
 
 func TestResolveAcrossSignUpAndSharedBrowser(t *testing.T) {
-	w := newWorld(t)
-	story(w)
-	ctx := context.Background()
-	for _, c := range []struct{ kind, id string }{{"user", "u1"}, {"visitor", "v1"}} {
-		p, err := w.store.Resolve(ctx, "shop", c.kind, c.id)
+	eachStore(t, func(t *testing.T, w *world) {
+		story(w)
+		ctx := context.Background()
+		for _, c := range []struct{ kind, id string }{{"user", "u1"}, {"visitor", "v1"}} {
+			p, err := w.store.Resolve(ctx, "shop", c.kind, c.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(p.Users) != "[u1]" || len(p.Visitors) != 2 {
+				t.Fatalf("%s %s: users %v visitors %+v", c.kind, c.id, p.Users, p.Visitors)
+			}
+			v9 := p.Visitors[1]
+			if v9.ID != "v9" || !v9.Shared || v9.OtherUsers != 1 || len(v9.Windows) != 1 ||
+				!v9.Windows[0].From.Equal(w.at(8)) || !v9.Windows[0].To.Equal(w.at(9)) {
+				t.Fatalf("shared browser: %+v", v9)
+			}
+			if p.Visitors[0].Shared {
+				t.Fatalf("v1 is not shared: %+v", p.Visitors[0])
+			}
+			tl, err := w.store.Timeline(ctx, p, time.Time{}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "identify identify ann_view ann_login server_purchase logged_view identify anon_click anon_view"
+			if got := strings.Join(names(tl), " "); got != want {
+				t.Fatalf("timeline of %s %s:\n got %s\nwant %s", c.kind, c.id, got, want)
+			}
+		}
+		// The shared browser asked for itself is the browser, nobody's person.
+		p, err := w.store.Resolve(ctx, "shop", "visitor", "v9")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fmt.Sprint(p.Users) != "[u1]" || len(p.Visitors) != 2 {
-			t.Fatalf("%s %s: users %v visitors %+v", c.kind, c.id, p.Users, p.Visitors)
+		if len(p.Users) != 0 || len(p.Visitors) != 1 || !p.Visitors[0].Shared || p.Visitors[0].OtherUsers != 2 {
+			t.Fatalf("v9 alone: %+v", p)
 		}
-		v9 := p.Visitors[1]
-		if v9.ID != "v9" || !v9.Shared || v9.OtherUsers != 1 || len(v9.Windows) != 1 ||
-			!v9.Windows[0].From.Equal(w.at(8)) || !v9.Windows[0].To.Equal(w.at(9)) {
-			t.Fatalf("shared browser: %+v", v9)
-		}
-		if p.Visitors[0].Shared {
-			t.Fatalf("v1 is not shared: %+v", p.Visitors[0])
+		// u2 gets the family computer only inside their own window.
+		p, err = w.store.Resolve(ctx, "shop", "user", "u2")
+		if err != nil {
+			t.Fatal(err)
 		}
 		tl, err := w.store.Timeline(ctx, p, time.Time{}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "identify identify ann_view ann_login server_purchase logged_view identify anon_click anon_view"
-		if got := strings.Join(names(tl), " "); got != want {
-			t.Fatalf("timeline of %s %s:\n got %s\nwant %s", c.kind, c.id, got, want)
+		// u2's window is 7..10, so u1's login inside it shows: a shared browser
+		// is an approximation, and the docs say so.
+		if got := strings.Join(names(tl), " "); got != "other_again ann_view ann_login other_login" {
+			t.Fatalf("u2's timeline: %s", got)
 		}
-	}
-	// The shared browser asked for itself is the browser, nobody's person.
-	p, err := w.store.Resolve(ctx, "shop", "visitor", "v9")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.Users) != 0 || len(p.Visitors) != 1 || !p.Visitors[0].Shared || p.Visitors[0].OtherUsers != 2 {
-		t.Fatalf("v9 alone: %+v", p)
-	}
-	// u2 gets the family computer only inside their own window.
-	p, err = w.store.Resolve(ctx, "shop", "user", "u2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tl, err := w.store.Timeline(ctx, p, time.Time{}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// u2's window is 7..10, so u1's login inside it shows: a shared browser
-	// is an approximation, and the docs say so.
-	if got := strings.Join(names(tl), " "); got != "other_again ann_view ann_login other_login" {
-		t.Fatalf("u2's timeline: %s", got)
-	}
+	})
 }
 
 func TestTimelinePages(t *testing.T) {
-	w := newWorld(t)
-	story(w)
-	ctx := context.Background()
-	p, err := w.store.Resolve(ctx, "shop", "user", "u1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all []string
-	before := time.Time{}
-	for page := 0; page < 10; page++ {
-		tl, err := w.store.Timeline(ctx, p, before, 2)
+	eachStore(t, func(t *testing.T, w *world) {
+		story(w)
+		ctx := context.Background()
+		p, err := w.store.Resolve(ctx, "shop", "user", "u1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(tl) == 0 {
-			break
+		var all []string
+		before := time.Time{}
+		for page := 0; page < 10; page++ {
+			tl, err := w.store.Timeline(ctx, p, before, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tl) == 0 {
+				break
+			}
+			if len(tl) > 2 {
+				t.Fatalf("page of %d", len(tl))
+			}
+			all = append(all, names(tl)...)
+			before = tl[len(tl)-1].ReceivedAt
 		}
-		if len(tl) > 2 {
-			t.Fatalf("page of %d", len(tl))
+		want := "identify identify ann_view ann_login server_purchase logged_view identify anon_click anon_view"
+		if got := strings.Join(all, " "); got != want {
+			t.Fatalf("paged:\n got %s\nwant %s", got, want)
 		}
-		all = append(all, names(tl)...)
-		before = tl[len(tl)-1].ReceivedAt
-	}
-	want := "identify identify ann_view ann_login server_purchase logged_view identify anon_click anon_view"
-	if got := strings.Join(all, " "); got != want {
-		t.Fatalf("paged:\n got %s\nwant %s", got, want)
-	}
+	})
 }
 
 func TestAliasChainsResolve(t *testing.T) {
-	w := newWorld(t)
-	alias := func(min int, prev, user string) *schema.Event {
-		return w.ev(min, "alias", "", user, fmt.Sprintf(`previous_id=%q`, prev))
-	}
-	w.write(w.ev(1, "anon_view", "a", ""), alias(2, "a", "b"), w.ev(3, "as_b", "", "b"), alias(4, "b", "c"), w.ev(5, "as_c", "", "c"))
-	ctx := context.Background()
-	for _, c := range []struct{ kind, id string }{{"user", "c"}, {"user", "b"}, {"visitor", "a"}, {"user", "a"}} {
-		p, err := w.store.Resolve(ctx, "shop", c.kind, c.id)
-		if err != nil {
-			t.Fatal(err)
+	eachStore(t, func(t *testing.T, w *world) {
+		alias := func(min int, prev, user string) *schema.Event {
+			return w.ev(min, "alias", "", user, fmt.Sprintf(`previous_id=%q`, prev))
 		}
-		tl, err := w.store.Timeline(ctx, p, time.Time{}, 0)
-		if err != nil {
-			t.Fatal(err)
+		w.write(w.ev(1, "anon_view", "a", ""), alias(2, "a", "b"), w.ev(3, "as_b", "", "b"), alias(4, "b", "c"), w.ev(5, "as_c", "", "c"))
+		ctx := context.Background()
+		for _, c := range []struct{ kind, id string }{{"user", "c"}, {"user", "b"}, {"visitor", "a"}, {"user", "a"}} {
+			p, err := w.store.Resolve(ctx, "shop", c.kind, c.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tl, err := w.store.Timeline(ctx, p, time.Time{}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(names(tl), " "); got != "as_c alias as_b alias anon_view" {
+				t.Errorf("from %s %s: users %v visitors %+v timeline %s", c.kind, c.id, p.Users, p.Visitors, got)
+			}
 		}
-		if got := strings.Join(names(tl), " "); got != "as_c alias as_b alias anon_view" {
-			t.Errorf("from %s %s: users %v visitors %+v timeline %s", c.kind, c.id, p.Users, p.Visitors, got)
-		}
-	}
+	})
 }
 
 func TestTraitsLatestAndWhenChanged(t *testing.T) {
-	w := newWorld(t)
-	story(w)
-	story(w) // replayed: changes nothing
-	p, err := w.store.Resolve(context.Background(), "shop", "user", "u1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, err := w.store.Traits(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, tr := range ts {
-		got = append(got, fmt.Sprintf("%s=%s set %d changed %d", tr.Name, tr.Value, tr.SetAt.Sub(w.base)/time.Minute, tr.ChangedAt.Sub(w.base)/time.Minute))
-	}
-	want := `name="Ann" set 11 changed 3; plan="pro" set 12 changed 11`
-	if strings.Join(got, "; ") != want {
-		t.Fatalf("traits:\n got %s\nwant %s", strings.Join(got, "; "), want)
-	}
+	eachStore(t, func(t *testing.T, w *world) {
+		story(w)
+		story(w) // replayed: changes nothing
+		p, err := w.store.Resolve(context.Background(), "shop", "user", "u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, err := w.store.Traits(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, tr := range ts {
+			got = append(got, fmt.Sprintf("%s=%s set %d changed %d", tr.Name, tr.Value, tr.SetAt.Sub(w.base)/time.Minute, tr.ChangedAt.Sub(w.base)/time.Minute))
+		}
+		want := `name="Ann" set 11 changed 3; plan="pro" set 12 changed 11`
+		if strings.Join(got, "; ") != want {
+			t.Fatalf("traits:\n got %s\nwant %s", strings.Join(got, "; "), want)
+		}
+	})
 }

@@ -47,7 +47,7 @@ func (p *Person) parts(before time.Time) []part {
 // order up to limit, then merged. An event in two partitions (it carries
 // both ids) appears once. The next page starts before the last one's
 // received_at.
-func (s Store) Timeline(ctx context.Context, p *Person, before time.Time, limit int) ([]*schema.Event, error) {
+func (s Cassandra) Timeline(ctx context.Context, p *Person, before time.Time, limit int) ([]*schema.Event, error) {
 	ps := p.parts(before)
 	res := make([][]*schema.Event, len(ps))
 	errs := make([]error, len(ps))

@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"bytes"
 	"encoding/json"
+	"sort"
 	"time"
 )
 
@@ -62,4 +64,50 @@ func Links(events []*Event, skip func(i int) bool) []*Link {
 		}
 	}
 	return order
+}
+
+// Trait is one trait an identify set: its name and its value as JSON.
+type Trait struct{ Name, Value string }
+
+// Traits are what an identify sets: its props as sent, and email_hash
+// (traits.email is kept only as its keyed hash, as on every event). Sorted
+// by name.
+func Traits(e *Event) []Trait {
+	out := make([]Trait, 0, len(e.Props)+1)
+	for k, v := range e.Props {
+		out = append(out, Trait{k, string(v)})
+	}
+	if e.EmailHash != "" {
+		b, _ := json.Marshal(e.EmailHash)
+		out = append(out, Trait{"email_hash", string(b)})
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// PeekIDs reads app, visitor_id and user_id from an event's canonical encoding
+// without decoding it: only the dictionary part (before "props") is
+// searched, so a prop of that name is never taken for the field. ok is
+// false when an id holds an escape (decode the event instead).
+func PeekIDs(raw []byte) (app, visitor, user string, ok bool) {
+	dict := raw
+	if i := bytes.Index(raw, []byte(`,"props":{`)); i >= 0 {
+		dict = raw[:i]
+	}
+	peek := func(key string) (string, bool) {
+		i := bytes.Index(dict, []byte(key))
+		if i < 0 {
+			return "", true
+		}
+		rest := dict[i+len(key):]
+		j := bytes.IndexByte(rest, '"')
+		if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+			return "", false
+		}
+		return string(rest[:j]), true
+	}
+	app, ok0 := peek(`,"app":"`)
+	visitor, ok1 := peek(`,"visitor_id":"`)
+	user, ok2 := peek(`,"user_id":"`)
+	return app, visitor, user, ok0 && ok1 && ok2
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/spoor-dev/spoor/person"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/spoor-dev/spoor/sinks/cassandra"
+	"github.com/spoor-dev/spoor/sinks/file"
 )
 
 // who holds the flags that name a person, shared by person and forget.
@@ -39,24 +40,33 @@ func (w who) parse(cmd string) (kind, id string, ok bool) {
 	return "visitor", *w.vid, true
 }
 
-// openPeople connects to the Cassandra store, the only one that keeps
-// people's links in tables (the file store keeps them as files, for
-// DuckDB and Spark: docs/identity.md).
+// openPeople opens the store the configuration writes to: Cassandra's
+// tables, or the file store's identity and event files.
 func openPeople(cfg config.Config, cmd string) (person.Store, func(), bool) {
 	if cfg.SinkType() != "cassandra" {
-		fmt.Fprintf(os.Stderr, "spoor %s: reads the Cassandra store; set cassandra.hosts (SPOOR_CASSANDRA_HOSTS). With the file store, query data/identity and data/events with DuckDB (docs/identity.md)\n", cmd)
-		return person.Store{}, nil, false
+		return person.Files{Paths: file.PathsOf(cfg.File.Dir), Settle: fileSettle(cfg)}, func() {}, true
 	}
 	cl, err := cassandra.NewCluster(cfg.Cassandra, zerolog.Nop())
 	if err == nil {
-		var s person.Store
+		var s person.Cassandra
 		if s.Session, err = cl.CreateSession(); err == nil {
 			s.Keyspace = cfg.Cassandra.Keyspace
 			return s, s.Session.Close, true
 		}
 	}
 	fmt.Fprintf(os.Stderr, "spoor %s: connecting to cassandra %v: %v\n", cmd, cfg.Cassandra.Hosts, err)
-	return person.Store{}, nil, false
+	return nil, nil, false
+}
+
+// fileSettle is how long a forget in the file store waits for the sink to
+// publish its in-progress files: a roll interval and a write, with room.
+func fileSettle(cfg config.Config) time.Duration {
+	return 2*cfg.File.RollInterval + cfg.Sink.WriteTimeout
+}
+
+// forgetGrace is the wait between recording the ids and deleting.
+func forgetGrace(cfg config.Config) time.Duration {
+	return cfg.Sink.WriteTimeout + 2*max(cassandra.ForgottenRefresh, file.ForgottenRefresh)
 }
 
 func init() {
@@ -65,7 +75,7 @@ func init() {
 	var before *string
 	var asJSON *bool
 	register(command{name: "person", usage: "--uid U | --vid V [--app A] [--limit N] [--before T] [--json]",
-		short: "print a person's linked ids, traits and events (newest first, paged) from Cassandra",
+		short: "print a person's linked ids, traits and events (newest first, paged)",
 		flags: func(fs *flag.FlagSet) {
 			w = whoFlags(fs)
 			limit = fs.Int("limit", 50, "events per page")
@@ -176,7 +186,7 @@ func init() {
 	var by *string
 	var grace *time.Duration
 	register(command{name: "forget", usage: "--uid U | --vid V [--app A] [--by NAME]",
-		short: "delete one person's data from Cassandra, following their identity links, and record the request",
+		short: "delete one person's data everywhere, following their identity links, and record the request",
 		flags: func(fs *flag.FlagSet) {
 			w = whoFlags(fs)
 			by = fs.String("by", "", "who asks, for the audit log (default: the OS user and host)")
@@ -196,7 +206,7 @@ func init() {
 			}
 			g := *grace
 			if g < 0 {
-				g = c.cfg.Sink.WriteTimeout + 2*cassandra.ForgottenRefresh
+				g = forgetGrace(c.cfg)
 			}
 			s, done, ok := openPeople(c.cfg, "forget")
 			if !ok {

@@ -9,6 +9,7 @@ import (
 	"github.com/spoor-dev/spoor/collector"
 	"github.com/spoor-dev/spoor/person"
 	"github.com/spoor-dev/spoor/sinks/cassandra"
+	"github.com/spoor-dev/spoor/sinks/file"
 )
 
 // people connects to Cassandra on the first forget, not at start: a
@@ -19,14 +20,16 @@ type people struct {
 	session *gocql.Session
 }
 
-// forgetOptions turn the admin API's forget endpoint on when the store is
-// Cassandra.
+// forgetOptions turn the admin API's forget endpoint on, for the store
+// the sink writes to.
 func (a *App) forgetOptions() collector.ForgetOptions {
+	grace := a.cfg.Sink.WriteTimeout + 2*max(cassandra.ForgottenRefresh, file.ForgottenRefresh)
 	if a.cfg.SinkType() != "cassandra" {
-		return collector.ForgetOptions{}
+		s := person.Files{Paths: file.PathsOf(a.cfg.File.Dir), Settle: 2*a.cfg.File.RollInterval + a.cfg.Sink.WriteTimeout}
+		return collector.ForgetOptions{Do: s.Forget, Grace: grace}
 	}
 	a.people = &people{a: a}
-	return collector.ForgetOptions{Do: a.people.forget, Grace: a.cfg.Sink.WriteTimeout + 2*cassandra.ForgottenRefresh}
+	return collector.ForgetOptions{Do: a.people.forget, Grace: grace}
 }
 
 func (p *people) forget(ctx context.Context, req person.Request) (person.Report, error) {
@@ -41,7 +44,7 @@ func (p *people) forget(ctx context.Context, req person.Request) (person.Report,
 			return person.Report{}, fmt.Errorf("connecting to cassandra to forget: %w", err)
 		}
 	}
-	s := person.Store{Session: p.session, Keyspace: p.a.cfg.Cassandra.Keyspace}
+	s := person.Cassandra{Session: p.session, Keyspace: p.a.cfg.Cassandra.Keyspace}
 	p.mu.Unlock()
 	return s.Forget(ctx, req)
 }

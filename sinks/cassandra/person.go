@@ -2,9 +2,7 @@ package cassandra
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -59,7 +57,7 @@ func (s *Sink) writeUser(ctx context.Context, events []*schema.Event, ids []gocq
 		if e.EventName != "identify" {
 			continue
 		}
-		for _, t := range Traits(e) {
+		for _, t := range schema.Traits(e) {
 			add(b, s.insertTrait, e.App, e.UserID, t.Name, e.ReceivedAt.UTC().Truncate(time.Millisecond), t.Value, e.EventID)
 			if len(b.Entries) == maxBatchRows {
 				if err := s.execBatch(ctx, b, len(b.Entries)); err != nil {
@@ -73,25 +71,6 @@ func (s *Sink) writeUser(ctx context.Context, events []*schema.Event, ids []gocq
 		return s.execBatch(ctx, b, len(b.Entries))
 	}
 	return nil
-}
-
-// Trait is one trait an identify set: its name and its value as JSON.
-type Trait struct{ Name, Value string }
-
-// Traits are what an identify sets: its props as sent, and email_hash
-// (traits.email is kept only as its keyed hash, as on every event). Sorted
-// by name.
-func Traits(e *schema.Event) []Trait {
-	out := make([]Trait, 0, len(e.Props)+1)
-	for k, v := range e.Props {
-		out = append(out, Trait{k, string(v)})
-	}
-	if e.EmailHash != "" {
-		b, _ := json.Marshal(e.EmailHash)
-		out = append(out, Trait{"email_hash", string(b)})
-	}
-	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
-	return out
 }
 
 // forgottenSet is every forgotten id, loaded whole and refreshed: people

@@ -55,6 +55,7 @@ type Sink struct {
 	mu    sync.Mutex
 	parts map[string]*part // by partition dir, Dir or IdentityDir joined
 	seen  *recent
+	gone  forgottenSet // forgotten people (forgotten.go)
 	zw    *gzip.Writer // reused: a compressor's state is large
 
 	lastHour time.Time // partitionOf's memo
@@ -78,10 +79,12 @@ func New(opts Options, log zerolog.Logger) *Sink {
 		opts.WriterID, _ = os.Hostname()
 	}
 	opts.WriterID = safeName(opts.WriterID)
+	paths := PathsOf(opts.Dir)
 	if opts.IdentityDir == "" {
-		opts.IdentityDir = filepath.Join(filepath.Dir(filepath.Clean(opts.Dir)), "identity")
+		opts.IdentityDir = paths.Identity
 	}
-	return &Sink{opts: opts, log: log, parts: map[string]*part{}, seen: newRecent(opts.DedupWindow)}
+	return &Sink{opts: opts, log: log, parts: map[string]*part{}, seen: newRecent(opts.DedupWindow),
+		gone: forgottenSet{path: paths.Forgotten}}
 }
 
 // Open creates the directory, publishes in-progress files a crash left
@@ -123,9 +126,17 @@ func (s *Sink) Write(_ context.Context, events []*schema.Event) error {
 	var order []string
 	inBatch := map[string]bool{}
 	var fresh []int
+	if err := s.gone.refresh(); err != nil {
+		return err
+	}
+	dropped := 0
 	for i, e := range events {
 		if s.seen.has(e.EventID) || inBatch[e.EventID] {
 			continue // redelivery: already stored
+		}
+		if s.gone.has(e) {
+			dropped++
+			continue // a forgotten person's: stored nowhere
 		}
 		inBatch[e.EventID] = true
 		fresh = append(fresh, i)
@@ -134,6 +145,10 @@ func (s *Sink) Write(_ context.Context, events []*schema.Event) error {
 			order = append(order, p)
 		}
 		groups[p] = append(groups[p], i)
+	}
+	if dropped > 0 {
+		s.gone.dropped += int64(dropped)
+		s.log.Info().Int("events", dropped).Msg("dropped events of forgotten people on arrival")
 	}
 	// Links first: if the events' write fails, their redelivery writes
 	// the links again (a fold over link lines is idempotent); the other
@@ -284,9 +299,10 @@ func (s *Sink) roller() {
 
 // Close publishes every open file.
 func (s *Sink) Close() error {
-	if s.stop != nil {
+	if s.stop != nil { // a second Close finds nothing to stop
 		close(s.stop)
 		<-s.done
+		s.stop = nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -297,6 +313,14 @@ func (s *Sink) Close() error {
 		}
 	}
 	return first
+}
+
+// ForgottenDropped counts the events dropped on arrival because their
+// person was forgotten (the metric spoor_sink_forgotten_events_total).
+func (s *Sink) ForgottenDropped() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gone.dropped
 }
 
 // StoresRaw: the file sink writes the canonical bytes it receives.

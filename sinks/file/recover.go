@@ -143,6 +143,9 @@ func Files(dir string) ([]string, error) {
 	return out, nil
 }
 
+// Scan calls fn with each line of a published file, in order.
+func Scan(path string, fn func(line []byte) error) error { return scan(path, fn) }
+
 func scan(path string, fn func(line []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
