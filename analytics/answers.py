@@ -120,6 +120,14 @@ def email(ev):
             "clicks": {r["content"]: r["count"] for r in e if r["event_name"] == "link_click"}}
 
 
+def identity(ev, links):
+    """People who signed up (distinct users in the identity links) and every event of their browsers,
+    before and after sign-up: the links joined back onto the events."""
+    l = links.select("visitor_id", "user_id").distinct().cache()
+    return {"people": l.select("user_id").distinct().count(),
+            "events": ev.join(l.select("visitor_id").distinct(), "visitor_id", "left_semi").count()}
+
+
 def funnel(humans):
     """Sessions that viewed a product, added to the cart, reached checkout, bought (for the chart)."""
     s = humans.where(F.col("session_id").isNotNull())

@@ -84,3 +84,12 @@ SELECT day AS k, sum(gap) AS v, sum(gap + 1) AS v2 FROM b GROUP BY 1;
 
 -- name: email
 SELECT event_name AS k, content AS k2, count(*) AS v FROM ev WHERE event_name IN ('email_open', 'link_click') GROUP BY 1, 2;
+
+-- name: identity
+-- The identity links (data/identity, next to data/events): people who signed up, and every event of
+-- their browsers, before and after sign-up.
+WITH links AS (
+  SELECT DISTINCT visitor_id, user_id FROM read_ndjson(getvariable('dir') || '/../identity/**/*.ndjson.gz',
+    columns = {app: 'VARCHAR', visitor_id: 'VARCHAR', user_id: 'VARCHAR'}) WHERE app = getvariable('app'))
+SELECT (SELECT count(DISTINCT user_id) FROM links) AS people,
+       (SELECT count(*) FROM ev WHERE visitor_id IN (SELECT visitor_id FROM links)) AS events;

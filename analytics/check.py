@@ -64,6 +64,7 @@ def main(answers_path, truth_path):
             bad.append(f"loss on {d}: found {got}%, true {true_pct}% (more than 1 point apart)")
     same("newsletter opens", a["email"]["opens"], t["email"]["opens"])
     same("newsletter link clicks", a["email"]["clicks"], t["email"]["clicks"])
+    same("identity: people who signed up, and their events before and after", a["identity"], t["identity"])
     if bad:
         print(f"{answers_path} does not match {truth_path}:")
         for b in bad:

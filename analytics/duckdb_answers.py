@@ -54,6 +54,7 @@ def main():
                     "visible_pct": {r[0]: round(r[1] / r[2] * 100, 4) if r[2] else 0.0 for r in rows["loss"]}},
            "email": {"opens": {r[1]: r[2] for r in rows["email"] if r[0] == "email_open"},
                      "clicks": {r[1]: r[2] for r in rows["email"] if r[0] == "link_click"}},
+           "identity": {"people": rows["identity"][0][0], "events": rows["identity"][0][1]},
            "cost": {"seconds": round(time.time() - t0, 2)}}
     with open(os.path.join(a.out, "answers.json"), "w") as f:
         json.dump(out, f, indent=2, sort_keys=True, default=int)

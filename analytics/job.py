@@ -85,6 +85,9 @@ def main():
     t_read = time.time() - t1
     t2 = time.time()
     out = answers.all_answers(ev)
+    # identity_by_visitor is read for the app: a scan of the (small) links table, filtered.
+    links = spark.read.format("org.apache.spark.sql.cassandra").options(keyspace=a.keyspace, table="identity_by_visitor").load()
+    out["identity"] = answers.identity(ev, links.where(F.col("app") == a.app))
     t_answers = time.time() - t2
     out["cost"] = {"partitions_read": len(a.received) * nb, "rows_scanned": rows, "session_seconds": round(t_session, 2),
                    "read_seconds": round(t_read, 2), "answers_seconds": round(t_answers, 2),

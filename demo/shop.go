@@ -125,6 +125,9 @@ func (o Options) visitor(i int) ([]Request, *Truth) {
 		v.simulateHuman()
 	}
 	v.finishLoss()
+	if v.uid != "" {
+		v.t.Identity.People, v.t.Identity.Events = 1, v.t.Events
+	}
 	return v.reqs, v.t
 }
 

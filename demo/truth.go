@@ -65,6 +65,14 @@ type Truth struct {
 		Opens  map[string]int64 `json:"opens"`
 		Clicks map[string]int64 `json:"clicks"`
 	} `json:"email"`
+
+	// Identity: the visitors who signed up (a user id, at their first
+	// purchase), and every event of theirs that arrived, before and after
+	// sign-up: what the identity links must join back to them.
+	Identity struct {
+		People int   `json:"people"`
+		Events int64 `json:"events"`
+	} `json:"identity"`
 }
 
 func newTruth() *Truth {
@@ -97,6 +105,8 @@ func (t *Truth) add(o *Truth) {
 		}
 	}
 	t.Form.Abandoned += o.Form.Abandoned
+	t.Identity.People += o.Identity.People
+	t.Identity.Events += o.Identity.Events
 	for d, cur := range o.RevenueCents {
 		if t.RevenueCents[d] == nil {
 			t.RevenueCents[d] = map[string]int64{}

@@ -34,3 +34,30 @@ func TestPeekIDs(t *testing.T) {
 		})
 	}
 }
+
+// FuzzPeekIDs: for any ids and props, PeekIDs on the canonical encoding
+// agrees with a full decode, or asks for one (ok false). It never takes a
+// prop for a field.
+func FuzzPeekIDs(f *testing.F) {
+	f.Add("shop", "v1", "u1", "visitor_id", `"v9"`)
+	f.Add("", `v"1`, "", "user_id", `{"a":"\"user_id\":\"x\""}`)
+	f.Add("a,\"app\":\"b", "ü", "🎉", "props", `[1,2]`)
+	f.Fuzz(func(t *testing.T, app, visitor, user, prop, value string) {
+		e := &Event{EventID: NewEventID(), ReceivedAt: time.Now(), App: app, VisitorID: visitor, UserID: user}
+		if json.Valid([]byte(value)) {
+			e.Props = map[string]json.RawMessage{prop: json.RawMessage(value)}
+		}
+		raw, err := e.Encode()
+		if err != nil {
+			return
+		}
+		d, err := Decode(raw)
+		if err != nil {
+			t.Fatalf("decoding %s: %v", raw, err)
+		}
+		a, v, u, ok := PeekIDs(raw)
+		if ok && (a != d.App || v != d.VisitorID || u != d.UserID) {
+			t.Fatalf("PeekIDs(%s) = %q %q %q, decode says %q %q %q", raw, a, v, u, d.App, d.VisitorID, d.UserID)
+		}
+	})
+}
