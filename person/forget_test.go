@@ -146,10 +146,13 @@ func TestForgetInTheFileStore(t *testing.T) {
 	// person: the forget waits for the sink to publish it, then rewrites it.
 	grace := file.ForgottenRefresh + 100*time.Millisecond
 	w.sink.Write(ctx, []*schema.Event{w.ev(21, "in_progress", "v1", "")})
+	closed := make(chan struct{})
 	go func() {
+		defer close(closed)
 		time.Sleep(grace + 500*time.Millisecond)
 		w.sink.Close() // publishes the in-progress file, after the grace
 	}()
+	defer func() { <-closed }()
 	r, err := w.store.Forget(ctx, Request{App: "shop", Kind: "user", ID: "u1", By: "test", Grace: grace})
 	if err != nil {
 		t.Fatal(err)

@@ -63,6 +63,7 @@ type Sink struct {
 	buf      bytes.Buffer
 	stop     chan struct{}
 	done     chan struct{}
+	stopOnce sync.Once
 }
 
 type part struct {
@@ -299,11 +300,12 @@ func (s *Sink) roller() {
 
 // Close publishes every open file.
 func (s *Sink) Close() error {
-	if s.stop != nil { // a second Close finds nothing to stop
-		close(s.stop)
-		<-s.done
-		s.stop = nil
-	}
+	s.stopOnce.Do(func() { // a second Close finds nothing to stop
+		if s.stop != nil {
+			close(s.stop)
+			<-s.done
+		}
+	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var first error
