@@ -3,7 +3,6 @@ package collector
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -30,7 +29,7 @@ func (c *Collector) linksAdmin(ctx *fasthttp.RequestCtx, tail string) {
 		jsonError(ctx, fasthttp.StatusForbidden, "admin_off", "the links admin API is off: set links.admin_tokens")
 		return
 	}
-	if !c.adminAuthorized(ctx) {
+	if !c.adminRequest(ctx) {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="spoor"`)
 		jsonError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "a valid bearer token is required (Authorization: Bearer …)")
 		return
@@ -66,14 +65,7 @@ func (c *Collector) linksAdmin(ctx *fasthttp.RequestCtx, tail string) {
 // constant time. Tokens are taken from the header only, never the URL.
 func (c *Collector) adminAuthorized(ctx *fasthttp.RequestCtx) bool {
 	got, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
-	if !ok || len(got) == 0 {
-		return false
-	}
-	match := 0
-	for _, t := range c.cfg.Links.AdminTokens {
-		match |= subtle.ConstantTimeCompare(got, []byte(t))
-	}
-	return match == 1
+	return ok && c.tokenValid(got)
 }
 
 // linkView is a link as the API shows it.

@@ -50,6 +50,8 @@ type Options struct {
 	Segment SegmentOptions
 	// Forget: the admin API's forget endpoint (forget.go).
 	Forget ForgetOptions
+	// Live: the live view (live.go) and the dashboard (dashboard.go).
+	Live LiveOptions
 }
 
 // OptionsFrom picks the collector's options out of the configuration.
@@ -246,12 +248,21 @@ func (c *Collector) handle(ctx *fasthttp.RequestCtx) {
 	case strings.HasPrefix(path, "/v1/"):
 		endpoint = "segment"
 		c.segment(ctx, strings.TrimPrefix(path, "/v1/"))
+	case path == "/admin/api/sign":
+		endpoint = "admin"
+		c.signLink(ctx)
+	case path == "/admin/api/tail":
+		endpoint = "admin"
+		c.liveTail(ctx)
 	case hasPrefix(path, "/admin/api/forget"):
 		endpoint = "admin"
 		c.forgetAdmin(ctx, strings.TrimPrefix(path, "/admin/api/forget"))
 	case hasPrefix(path, "/admin/api/links"):
 		endpoint = "admin"
 		c.linksAdmin(ctx, strings.TrimPrefix(path, "/admin/api/links"))
+	case path == "/admin" || strings.HasPrefix(path, "/admin/"):
+		endpoint = "admin"
+		c.dashboard(ctx, strings.TrimPrefix(path, "/admin"))
 	case c.cfg.Links.Cache != nil && hasPrefix(path, c.cfg.Links.Prefix):
 		endpoint = "link"
 		c.shortLink(ctx, strings.TrimPrefix(path, c.cfg.Links.Prefix+"/"))

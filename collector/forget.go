@@ -48,7 +48,7 @@ func (c *Collector) forgetAdmin(ctx *fasthttp.RequestCtx, tail string) {
 		jsonError(ctx, fasthttp.StatusForbidden, "admin_off", "the forget API is off: set links.admin_tokens")
 		return
 	}
-	if !c.adminAuthorized(ctx) {
+	if !c.adminRequest(ctx) {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="spoor"`)
 		jsonError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "a valid bearer token is required (Authorization: Bearer …)")
 		return

@@ -183,8 +183,9 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 // linkAPI calls the admin API and decodes its answer into out; it prints
 // the API's error and returns the exit code on failure.
 func linkAPI(c *invocation, api, method, path string, body, out any) int {
-	if len(c.cfg.Links.AdminTokens) == 0 {
-		fmt.Fprintln(os.Stderr, "spoor link: set links.admin_tokens (SPOOR_LINKS_ADMIN_TOKENS), the same as the collector's")
+	tok, err := adminToken(c.cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "spoor link:", err)
 		return 2
 	}
 	if api == "" {
@@ -200,7 +201,7 @@ func linkAPI(c *invocation, api, method, path string, body, out any) int {
 		fmt.Fprintln(os.Stderr, "spoor link:", err)
 		return 2
 	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Links.AdminTokens[0])
+	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "application/json")
 	res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {

@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/spoor-dev/spoor/internal/app"
+	"github.com/spoor-dev/spoor/internal/config"
 )
 
 func init() {
@@ -66,9 +70,28 @@ func serve(c *invocation, name string, roles app.Roles) int {
 		ev = ev.Str("events", cfg.File.Dir+"/dt=YYYY-MM-DD/hour=HH/part-*.ndjson.gz")
 	}
 	ev.Msg("spoor started")
+	if a.Addr() != "" && roles.Collector {
+		fmt.Fprint(os.Stderr, startHint(cfg, a.Addr(), roles.Sink))
+	}
 	<-ctx.Done()
 	log.Info().Msg("shutting down")
 	a.Stop()
 	log.Info().Msg("stopped")
 	return 0
+}
+
+// startHint tells a new user where to send events, how to watch them, and
+// when the file store shows them.
+func startHint(cfg config.Config, addr string, sink bool) string {
+	host := addr
+	if h, port, err := net.SplitHostPort(addr); err == nil && (h == "" || h == "0.0.0.0" || h == "::") {
+		host = net.JoinHostPort("127.0.0.1", port)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n  send an event:   curl -X POST -d '{\"ename\":\"hello\",\"vid\":\"v1\"}' http://%s/tr/v1/\n", host)
+	fmt.Fprintf(&b, "  watch them live: spoor tail            (or open http://%s/admin/)\n", host)
+	if sink && cfg.SinkType() != "cassandra" {
+		fmt.Fprintf(&b, "  stored in:       %s, a file per hour, visible once it rolls (file.roll_interval: %s)\n", cfg.File.Dir, cfg.File.RollInterval)
+	}
+	return b.String() + "\n"
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -191,6 +192,12 @@ func (a *App) startCollector(runCtx context.Context) error {
 	opts := collector.OptionsFrom(a.cfg, key)
 	opts.Blocked = a.block
 	opts.Forget = a.forgetOptions()
+	opts.Live = a.liveOptions()
+	local, err := localAdminToken(a.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	opts.Links.AdminTokens = append(slices.Clone(opts.Links.AdminTokens), local)
 	if opts.Redirects.Signer, err = links.NewSigner(a.cfg.Links.SigningKeys); err != nil {
 		return fmt.Errorf("links.signing_keys: %w", err)
 	}
