@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"sort"
+	"strconv"
 	"html"
 	"path"
 	"strings"
@@ -63,27 +64,11 @@ func (c *Collector) sessionOK(ctx *fasthttp.RequestCtx) bool {
 }
 
 func (c *Collector) setSession(ctx *fasthttp.RequestCtx, v string, maxAge int) {
-	a := "; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=" + itoa(maxAge)
+	a := "; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=" + strconv.Itoa(max(maxAge, 0))
 	if c.https(ctx) {
 		a += "; Secure"
 	}
 	ctx.Response.Header.Add("Set-Cookie", sessionCookie+"="+v+a)
-}
-
-func itoa(n int) string {
-	if n < 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
 }
 
 func (c *Collector) dashboardFile(ctx *fasthttp.RequestCtx, name string) {
