@@ -3,10 +3,10 @@ package collector
 import (
 	"embed"
 	"errors"
-	"sort"
-	"strconv"
 	"html"
 	"path"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
