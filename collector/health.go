@@ -38,23 +38,14 @@ func (c *Collector) health(ctx context.Context) Health {
 				seen[mf.GetName()] = true
 				for _, m := range mf.GetMetric() {
 					v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
-					if mf.GetName() == "spoor_sink_messages_total" {
-						ack := false
-						for _, l := range m.GetLabel() {
-							ack = ack || l.GetName() == "verdict" && l.GetValue() == "ack"
-						}
-						if !ack {
-							continue
-						}
-					}
 					sum[mf.GetName()] += v
 				}
 			}
 			h.Received, h.Acked = sum["spoor_collector_events_received_total"], sum["spoor_collector_events_acked_total"]
 			h.Published, h.Spooled = sum["spoor_collector_events_published_total"], sum["spoor_collector_events_spooled_total"]
 			h.Lost, h.SpoolRecords, h.SpoolBytes = sum["spoor_collector_events_lost_total"], sum["spoor_spool_records"], sum["spoor_spool_bytes"]
-			if seen["spoor_sink_messages_total"] || seen["spoor_sink_store_down"] {
-				stored, dead := sum["spoor_sink_messages_total"], sum["spoor_sink_dead_letters_total"]
+			if seen["spoor_sink_events_stored_total"] {
+				stored, dead := sum["spoor_sink_events_stored_total"], sum["spoor_sink_dead_letters_total"]
 				h.Stored, h.DeadLettered, h.StoreDown = &stored, &dead, sum["spoor_sink_store_down"] > 0
 			}
 		}

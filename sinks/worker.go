@@ -55,6 +55,7 @@ type workerMetrics struct {
 	write    prometheus.Histogram
 	held     prometheus.Counter
 	holding  prometheus.Gauge
+	stored   prometheus.Counter
 }
 
 // NewWorker builds a worker; reg receives its metrics.
@@ -73,7 +74,9 @@ func NewWorker(sink Sink, src Source, dlq DeadLetterer, opts WorkerOptions, reg 
 		holding: prometheus.NewGauge(prometheus.GaugeOpts{Name: "spoor_sink_store_down",
 			Help: "1 while the worker holds a batch the store refused whole, retrying it until the store is back."}),
 	}
-	reg.MustRegister(m.verdicts, m.dead, m.batch, m.write, m.held, m.holding)
+	m.stored = prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_sink_events_stored_total",
+		Help: "Events whose message was acknowledged after the store took them (a redelivery counts again)."})
+	reg.MustRegister(m.verdicts, m.dead, m.batch, m.write, m.held, m.holding, m.stored)
 	w := &Worker{sink: sink, src: src, dlq: dlq, opts: opts, log: log, m: m}
 	if opts.RateLimit > 0 {
 		w.limiter = rate.NewLimiter(rate.Limit(opts.RateLimit), max(opts.BatchSize, int(opts.RateLimit)))
@@ -262,10 +265,12 @@ func (w *Worker) settle(m *bus.Msg, items []item) {
 			err = m.Term(dead[0].Reason)
 		default:
 			err = m.Ack()
+			w.m.stored.Add(float64(len(items) - len(dead)))
 		}
 	default:
 		verdict = Ack
 		err = m.Ack()
+		w.m.stored.Add(float64(len(items)))
 	}
 	w.m.verdicts.WithLabelValues(verdict.String()).Inc()
 	if err != nil {

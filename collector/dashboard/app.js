@@ -98,15 +98,16 @@ function table (id, key, now) {
 }
 
 const fmt = (n) => (n == null ? 'n/a' : Number(n).toLocaleString())
+const count = (n, one, many) => fmt(n) + ' ' + (n === 1 ? one : many)
 
 function showHealth (h) {
   $('h-received').textContent = fmt(h.received)
   $('h-acked').textContent = fmt(h.acked)
   $('h-published').textContent = fmt(h.published)
-  $('h-spool').textContent = fmt(h.spool_records) + (h.spool_records ? ` (${fmt(h.spool_bytes)} bytes)` : '')
-  $('h-stored').textContent = h.stored == null ? 'n/a: the sink runs elsewhere' : fmt(h.stored) + ' messages'
+  $('h-spool').textContent = count(h.spool_records, 'message', 'messages') + (h.spool_records ? ` (${fmt(h.spool_bytes)} bytes)` : '')
+  $('h-stored').textContent = h.stored == null ? 'n/a: the sink runs elsewhere' : fmt(h.stored)
   $('h-dead').textContent = fmt(h.dead_lettered)
-  $('h-lag').textContent = h.lag == null ? 'unknown' : fmt(h.lag) + ' messages'
+  $('h-lag').textContent = h.lag == null ? 'unknown' : count(h.lag, 'message', 'messages')
   $('h-lost').textContent = fmt(h.lost)
   if (h.lag != null) {
     lagHistory.push(h.lag)
@@ -114,11 +115,11 @@ function showHealth (h) {
   }
   const warn = []
   if (!h.nats_connected) warn.push(['bad', 'The collector cannot reach NATS: events are answered from the local spool and replayed when NATS is back.'])
-  if (h.spool_records > 0) warn.push(['', `${fmt(h.spool_records)} events wait in the spool (${fmt(h.spool_bytes)} bytes).`])
+  if (h.spool_records > 0) warn.push(['', `${count(h.spool_records, 'message waits', 'messages wait')} in the spool (${fmt(h.spool_bytes)} bytes).`])
   if (h.store_down) warn.push(['bad', 'The store refuses writes: the sink holds its batch and retries until the store is back.'])
   const growing = lagHistory.length >= 5 && lagHistory[lagHistory.length - 1] > lagHistory[0] && lagHistory[lagHistory.length - 1] > 1000
   if (growing) warn.push(['', `The store is falling behind: ${fmt(h.lag)} messages not stored yet, and growing.`])
-  if (h.live_dropped) warn.push(['', `This page missed ${fmt(h.live_dropped)} events (50 a second at most are sent; the rates count them all).`])
+  $('missed').textContent = h.live_dropped ? `${fmt(h.live_dropped)} not shown so far.` : ''
   const box = $('warnings')
   box.replaceChildren(...warn.map(([cls, text]) => { const p = document.createElement('p'); p.className = cls; p.textContent = text; return p }))
 }

@@ -39,7 +39,7 @@ async function login (s, token = TOKEN) {
 }
 
 async function send (s, events) {
-  const res = await fetch(s.url + '/tr/v1/', { method: 'POST', body: events.map((e) => JSON.stringify(e)).join('\n') })
+  const res = await fetch(s.url + '/tr/v1/', { method: 'POST', body: JSON.stringify(events) })
   assert.equal(res.status, 200, await res.text())
 }
 
@@ -107,10 +107,13 @@ test('the health panel shows the spool when NATS is unreachable', async () => {
   try {
     const { ctx, page } = await login(lone)
     await send(lone, [{ app: 'spooled', ename: 'x', vid: 'v1' }, { app: 'spooled', ename: 'y', vid: 'v1' }])
-    await waitFor('the spool in the health panel', async () => (await page.textContent('#h-spool')).startsWith('2'), 3000)
+    await send(lone, [{ app: 'spooled', ename: 'z', vid: 'v2' }])
+    // A request's events are one message in the spool.
+    await waitFor('the spool in the health panel', async () => (await page.textContent('#h-spool')).startsWith('2 messages'), 3000)
     const warnings = await page.textContent('#warnings')
     assert.match(warnings, /cannot reach NATS/)
-    assert.match(warnings, /2 events wait in the spool/)
+    assert.match(warnings, /2 messages wait in the spool/)
+    assert.match(await page.textContent('#h-received'), /^3$/)
     assert.match(await page.textContent('#h-stored'), /n\/a/)
     await ctx.close()
   } finally {
