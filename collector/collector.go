@@ -82,6 +82,7 @@ type Collector struct {
 	srv      *fasthttp.Server
 	limiter  *ratelimit.PerIP // nil: no per-IP limit
 	forgets  forgetJobs
+	healthC  healthCache
 	done     chan struct{}
 	groups   *grouper
 	ips      *ipHashes

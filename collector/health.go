@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -24,6 +25,24 @@ type Health struct {
 	Viewers       int       `json:"viewers"`        // live views open on this collector
 	LiveDropped   int64     `json:"live_dropped"`   // events this viewer missed (too slow)
 	LagError      string    `json:"lag_error,omitempty"`
+}
+
+// healthCache shares one reading a second among every open dashboard: a
+// Gather of the registry and the consumers' state per viewer per second
+// would cost the collector more than the viewers themselves.
+type healthCache struct {
+	mu sync.Mutex
+	h  Health
+}
+
+// sharedHealth is health, read at most once a second.
+func (c *Collector) sharedHealth(ctx context.Context) Health {
+	c.healthC.mu.Lock()
+	defer c.healthC.mu.Unlock()
+	if time.Since(c.healthC.h.At) >= 900*time.Millisecond {
+		c.healthC.h = c.health(ctx)
+	}
+	return c.healthC.h
 }
 
 // health reads the counters from the registry, and the lag from the bus.

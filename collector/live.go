@@ -105,6 +105,18 @@ func (c *Collector) liveTail(ctx *fasthttp.RequestCtx) {
 		if !write(": spoor live view\n\n") {
 			return
 		}
+		format := func(it live.Item) string {
+			if it.Rate != nil {
+				b, _ := json.Marshal(it.Rate)
+				out := "event: rate\ndata: " + string(b) + "\n\n"
+				if d := sub.Dropped.Load(); d != reported {
+					reported = d
+					out += fmt.Sprintf("event: dropped\ndata: {\"dropped\":%d}\n\n", d)
+				}
+				return out
+			}
+			return "event: event\ndata: " + string(it.Event) + "\n\n"
+		}
 		for {
 			var out string
 			select {
@@ -113,7 +125,7 @@ func (c *Collector) liveTail(ctx *fasthttp.RequestCtx) {
 			case <-keep.C:
 				out = ": keep-alive\n\n"
 			case <-healthC:
-				h := c.health(context.Background())
+				h := c.sharedHealth(context.Background())
 				h.LiveDropped = sub.Dropped.Load()
 				b, _ := json.Marshal(h)
 				out = "event: health\ndata: " + string(b) + "\n\n"
@@ -121,15 +133,19 @@ func (c *Collector) liveTail(ctx *fasthttp.RequestCtx) {
 				if !ok {
 					return
 				}
-				if it.Rate != nil {
-					b, _ := json.Marshal(it.Rate)
-					out = "event: rate\ndata: " + string(b) + "\n\n"
-					if d := sub.Dropped.Load(); d != reported {
-						reported = d
-						out += fmt.Sprintf("event: dropped\ndata: {\"dropped\":%d}\n\n", d)
+				out = format(it)
+				// Whatever else is already waiting goes in the same write.
+				for n := 0; n < 256; n++ {
+					select {
+					case it, ok := <-items:
+						if !ok {
+							return
+						}
+						out += format(it)
+						continue
+					default:
 					}
-				} else {
-					out = "event: event\ndata: " + string(it.Event) + "\n\n"
+					break
 				}
 			}
 			if !write(out) {

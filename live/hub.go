@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/spoor-dev/spoor/schema"
 )
 
 // Source is where the events come from (bus.Bus.Tail): every message the
@@ -158,19 +157,20 @@ func (s *Sub) send(it Item) {
 	}
 }
 
-// deliver handles one stream message: one or more event lines.
+// deliver handles one stream message: one or more event lines, peeked at,
+// not decoded (FieldsOf).
 func (h *Hub) deliver(data []byte) {
 	for _, line := range bytes.Split(data, []byte{'\n'}) {
-		e, err := schema.Decode(line)
+		e, err := FieldsOf(line)
 		if err != nil {
 			continue
 		}
 		h.mu.Lock()
 		h.rate.Total++
-		h.rate.ByEvent[e.EventName]++
+		h.rate.ByEvent[e.Event]++
 		h.rate.ByEndpoint[e.Endpoint]++
 		for s := range h.subs {
-			if s.max < 0 || !s.filter.Match(e) {
+			if s.max < 0 || !s.filter.MatchFields(e) {
 				continue
 			}
 			if s.max > 0 && s.sent >= s.max {

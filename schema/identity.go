@@ -85,6 +85,50 @@ func Traits(e *Event) []Trait {
 	return out
 }
 
+// Peek reads one top-level string field (by its long name) from an
+// event's canonical encoding without decoding it, searching only the
+// dictionary part (before "props"). ok is false when the value holds an
+// escape: decode the event instead. An absent field is "", true.
+func Peek(raw []byte, field string) (string, bool) {
+	dict := raw
+	if i := bytes.Index(raw, []byte(`,"props":{`)); i >= 0 {
+		dict = raw[:i]
+	}
+	return peekIn(dict, field)
+}
+
+// PeekInto reads several top-level string fields into out (same order as
+// fields), with one search for where props begin; false as for Peek.
+func PeekInto(raw []byte, fields []string, out []string) bool {
+	dict := raw
+	if i := bytes.Index(raw, []byte(`,"props":{`)); i >= 0 {
+		dict = raw[:i]
+	}
+	for i, f := range fields {
+		v, ok := peekIn(dict, f)
+		if !ok {
+			return false
+		}
+		out[i] = v
+	}
+	return true
+}
+
+func peekIn(dict []byte, field string) (string, bool) {
+	key := make([]byte, 0, len(field)+5)
+	key = append(append(append(key, ',', '"'), field...), '"', ':', '"')
+	i := bytes.Index(dict, key)
+	if i < 0 {
+		return "", true
+	}
+	rest := dict[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+		return "", false
+	}
+	return string(rest[:j]), true
+}
+
 // PeekIDs reads app, visitor_id and user_id from an event's canonical encoding
 // without decoding it: only the dictionary part (before "props") is
 // searched, so a prop of that name is never taken for the field. ok is
@@ -94,20 +138,8 @@ func PeekIDs(raw []byte) (app, visitor, user string, ok bool) {
 	if i := bytes.Index(raw, []byte(`,"props":{`)); i >= 0 {
 		dict = raw[:i]
 	}
-	peek := func(key string) (string, bool) {
-		i := bytes.Index(dict, []byte(key))
-		if i < 0 {
-			return "", true
-		}
-		rest := dict[i+len(key):]
-		j := bytes.IndexByte(rest, '"')
-		if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
-			return "", false
-		}
-		return string(rest[:j]), true
-	}
-	app, ok0 := peek(`,"app":"`)
-	visitor, ok1 := peek(`,"visitor_id":"`)
-	user, ok2 := peek(`,"user_id":"`)
+	app, ok0 := peekIn(dict, "app")
+	visitor, ok1 := peekIn(dict, "visitor_id")
+	user, ok2 := peekIn(dict, "user_id")
 	return app, visitor, user, ok0 && ok1 && ok2
 }
