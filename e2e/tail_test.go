@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +138,39 @@ func TestTailNeedsTheAdminToken(t *testing.T) {
 	b, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(b), "no admin token") {
 		t.Fatalf("spoor tail without a token: %v\n%s", err, b)
+	}
+}
+
+// On a cluster (nats.url, three partitions at R3), `spoor tail` reads the
+// streams directly, every partition, with no admin token.
+func TestTailOnACluster(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.NATS.URL = startNATSCluster(t, filepath.Join(dir, "nats")).URL()
+	cfg.NATS.Replicas, cfg.NATS.Partitions = 3, 3
+	a := start(t, cfg)
+	defer a.Stop()
+	var body []string
+	for v := range 12 {
+		body = append(body, fmt.Sprintf(`{"app":"cl","ename":"step","vid":"visitor-%02d"}`, v))
+	}
+	if r := do(t, "POST", "http://"+a.Addr()+"/tr/v1/", []byte("["+strings.Join(body, ",")+"]"), nil); r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	cmd := exec.Command(spoorBinary(t), "-config", "../config.json", "tail", "--since", "1m", "--app", "cl", "-n", "12")
+	cmd.Env = append(cmd.Environ(), "SPOOR_DATA_DIR="+t.TempDir(), "SPOOR_NATS_URL="+cfg.NATS.URL, "SPOOR_NATS_PARTITIONS=3")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	waitExit(t, cmd, 20*time.Second)
+	seen := map[string]bool{}
+	for _, e := range decodeLines(t, out.Bytes()) {
+		seen[e.VisitorID] = true
+	}
+	if len(seen) != 12 {
+		t.Fatalf("saw %d of 12 visitors (3 partitions):\n%s\n%s", len(seen), out.String(), errb.String())
 	}
 }

@@ -122,6 +122,17 @@ test('the health panel shows the spool when NATS is unreachable', async () => {
   }
 })
 
+test('the page fits a phone: nothing wider than the screen but the tail, which scrolls in its box', async () => {
+  const { ctx, page, errors } = await login(spoor)
+  await page.setViewportSize({ width: 390, height: 844 })
+  await send(spoor, [{ app: 'phone', ename: 'a_rather_long_event_name_for_a_small_screen', vid: 'v-0123456789abcdef', url: 'https://shop.example/' + 'x'.repeat(120) }])
+  await waitFor('the row', async () => (await page.textContent('#tail')).includes('a_rather_long_event_name'), 3000)
+  const width = await page.evaluate(() => document.documentElement.scrollWidth)
+  assert.ok(width <= 391, `the page is ${width}px wide on a 390px screen`)
+  assert.deepEqual(errors, [])
+  await ctx.close()
+})
+
 test("the link builder's output is accepted by the collector", async () => {
   const { ctx, page, errors } = await login(spoor)
   const app = 'builder-' + Date.now()
