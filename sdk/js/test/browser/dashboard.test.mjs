@@ -38,6 +38,19 @@ async function login (s, token = TOKEN) {
   return { ctx, page, errors }
 }
 
+// warm waits until the page's stream is live end to end: the collector's
+// subscription starts at the next message, so a marker event is sent
+// until the page shows one (matching the page's filters, if any).
+async function warm (s, page, marker) {
+  const end = Date.now() + 10000
+  for (;;) {
+    await send(s, [marker])
+    await sleep(200)
+    if ((await page.textContent('#tail')).includes(marker.ename)) return
+    if (Date.now() > end) throw new Error('the page never showed the marker event')
+  }
+}
+
 async function send (s, events) {
   const res = await fetch(s.url + '/tr/v1/', { method: 'POST', body: JSON.stringify(events) })
   assert.equal(res.status, 200, await res.text())
@@ -73,8 +86,8 @@ test('the page refuses a missing or wrong token, and loads with the right one', 
 test('events sent to the collector appear in the tail and in the rate within two seconds', async () => {
   const { ctx, page, errors } = await login(spoor)
   await waitFor('the live badge', async () => (await page.textContent('#conn')) === 'live', 5000)
-  await sleep(300) // the stream subscription starts at the next message
   const app = 'dash-' + Date.now()
+  await warm(spoor, page, { app: 'warm', ename: 'warm_up_1', vid: 'v3' })
   const sent = Date.now()
   await send(spoor, [1, 2, 3, 4, 5].map((i) => ({ app, ename: 'dash_click', vid: 'v' + i, url: `https://shop.example/p/${i}` })))
   await waitFor('5 rows in the tail', async () =>
@@ -84,7 +97,8 @@ test('events sent to the collector appear in the tail and in the rate within two
   assert.ok(Date.now() - sent < 3000)
   // A filter: only visitor v3.
   await page.fill('#filters input[name=visitor]', 'v3')
-  await sleep(1200)
+  await sleep(400) // the page reconnects with the filter
+  await warm(spoor, page, { app: 'warm', ename: 'warm_up_2', vid: 'v3' })
   await page.$$eval('#tail tbody tr', (rows) => rows.forEach((r) => r.remove()))
   await send(spoor, [{ app, ename: 'dash_click', vid: 'v1' }, { app, ename: 'dash_click', vid: 'v3' }])
   await waitFor('the filtered row', async () => (await page.$$('#tail tbody tr')).length === 1, 2000)
@@ -92,7 +106,8 @@ test('events sent to the collector appear in the tail and in the rate within two
   assert.deepEqual(await page.$$eval('#tail tbody tr', (rows) => rows.map((r) => r.cells[4].textContent)), ['v3'])
   // Event data is shown as text, never as markup.
   await page.fill('#filters input[name=visitor]', '')
-  await sleep(1200)
+  await sleep(400)
+  await warm(spoor, page, { app: 'warm', ename: 'warm_up_3', vid: 'v1' })
   await send(spoor, [{ app, ename: '<img src=x onerror=alert(1)>', vid: '<b>v</b>' }])
   await waitFor('the hostile row', async () => (await page.textContent('#tail')).includes('<b>v</b>'), 2000)
   assert.equal(await page.$('#tail b'), null)
@@ -125,6 +140,7 @@ test('the health panel shows the spool when NATS is unreachable', async () => {
 test('the page fits a phone: nothing wider than the screen but the tail, which scrolls in its box', async () => {
   const { ctx, page, errors } = await login(spoor)
   await page.setViewportSize({ width: 390, height: 844 })
+  await warm(spoor, page, { app: 'warm', ename: 'warm_up_4', vid: 'v1' })
   await send(spoor, [{ app: 'phone', ename: 'a_rather_long_event_name_for_a_small_screen', vid: 'v-0123456789abcdef', url: 'https://shop.example/' + 'x'.repeat(120) }])
   await waitFor('the row', async () => (await page.textContent('#tail')).includes('a_rather_long_event_name'), 3000)
   const width = await page.evaluate(() => document.documentElement.scrollWidth)
