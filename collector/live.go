@@ -172,7 +172,7 @@ func (c *Collector) lookBack(f live.Filter, since time.Duration, sub *live.Sub) 
 					}
 				}
 			}
-		})
+		}, nil)
 		if err != nil {
 			c.log.Warn().Err(err).Msg("live view: look back failed")
 		}

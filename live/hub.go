@@ -12,9 +12,10 @@ import (
 )
 
 // Source is where the events come from (bus.Bus.Tail): every message the
-// stream acknowledged from now on, or since ago.
+// stream acknowledged from now on, or since ago; ready is called once
+// messages published from then on are delivered.
 type Source interface {
-	Tail(ctx context.Context, since time.Duration, fn func(data []byte)) error
+	Tail(ctx context.Context, since time.Duration, fn func(data []byte), ready func()) error
 }
 
 // Rate is one second's events: all of them, by event name and by
@@ -45,6 +46,7 @@ type Hub struct {
 	subs   map[*Sub]struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
+	ready  chan struct{} // closed once the running subscription delivers
 	rate   Rate
 }
 
@@ -67,20 +69,31 @@ type Sub struct {
 
 // Subscribe adds a viewer of the events f matches (at most max a second,
 // 0: all, below 0: none), and of each second's rates when rates is set.
+// It returns once events published from then on reach the viewer, or
+// after ReadyWait if the stream cannot be followed yet (NATS down: the
+// hub keeps trying).
 func (h *Hub) Subscribe(f Filter, rates bool, max int) *Sub {
 	s := &Sub{c: make(chan Item, 1024), filter: f, rates: rates, max: max}
 	s.C = s.c
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.subs[s] = struct{}{}
 	if h.cancel == nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		h.cancel, h.done = cancel, make(chan struct{})
+		h.cancel, h.done, h.ready = cancel, make(chan struct{}), make(chan struct{})
 		h.rate = newRate()
-		go h.run(ctx, h.done)
+		go h.run(ctx, h.done, h.ready)
+	}
+	ready := h.ready
+	h.mu.Unlock()
+	select {
+	case <-ready:
+	case <-time.After(ReadyWait):
 	}
 	return s
 }
+
+// ReadyWait bounds how long Subscribe waits for the stream.
+const ReadyWait = 3 * time.Second
 
 // Unsubscribe removes a viewer; the last one stops the subscription.
 func (h *Hub) Unsubscribe(s *Sub) {
@@ -110,8 +123,10 @@ func newRate() Rate {
 
 // run follows the stream (again after a failure: NATS down) and ticks the
 // rates every second, until ctx ends.
-func (h *Hub) run(ctx context.Context, done chan struct{}) {
+func (h *Hub) run(ctx context.Context, done, ready chan struct{}) {
 	defer close(done)
+	var once sync.Once
+	markReady := func() { once.Do(func() { close(ready) }) }
 	go func() {
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
@@ -125,7 +140,7 @@ func (h *Hub) run(ctx context.Context, done chan struct{}) {
 		}
 	}()
 	for ctx.Err() == nil {
-		if err := h.src.Tail(ctx, 0, h.deliver); err != nil {
+		if err := h.src.Tail(ctx, 0, h.deliver, markReady); err != nil {
 			h.log.Warn().Err(err).Msg("live view: following the stream failed; retrying")
 			select {
 			case <-ctx.Done():

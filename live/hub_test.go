@@ -85,7 +85,6 @@ func TestHubFansOutWithFiltersAndRates(t *testing.T) {
 	all := h.Subscribe(Filter{}, true, 0)
 	clicks := h.Subscribe(Filter{Event: "click", App: "shop"}, false, 0)
 	v2 := h.Subscribe(Filter{Visitor: "v2", Endpoint: "img,rdr"}, false, 0)
-	time.Sleep(300 * time.Millisecond) // the ordered consumers start at the next message
 	publish(t, b, ev("shop", "click", "v1", "tr"), ev("shop", "page_view", "v1", "tr"))
 	publish(t, b, ev("blog", "click", "v2", "img"))
 	publish(t, b, ev("shop", "click", "v3", "str"))
@@ -142,7 +141,6 @@ func TestHubSlowAndCappedViewers(t *testing.T) {
 	fast := h.Subscribe(Filter{}, false, 0)
 	defer h.Unsubscribe(slow)
 	defer h.Unsubscribe(capped)
-	time.Sleep(300 * time.Millisecond)
 	const n = 1500 // more than a viewer's buffer (1024)
 	got := make(chan int)
 	go func() {

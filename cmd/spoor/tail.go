@@ -99,14 +99,13 @@ func tailBus(ctx context.Context, cfg config.Config, f live.Filter, since time.D
 		return err
 	}
 	defer b.Close()
-	fmt.Fprintf(os.Stderr, "spoor tail: following %s on %s (Ctrl-C to stop)\n", cfg.NATS.Stream, cfg.NATS.URL)
 	return b.Tail(ctx, since, func(data []byte) {
 		for _, line := range strings.Split(string(data), "\n") {
 			if e, err := schema.Decode([]byte(line)); err == nil && f.Match(e) {
 				print([]byte(line), e)
 			}
 		}
-	})
+	}, func() { fmt.Fprintf(os.Stderr, "spoor tail: following %s on %s (Ctrl-C to stop)\n", cfg.NATS.Stream, cfg.NATS.URL) })
 }
 
 // tailHTTP reads a collector's live view (GET /admin/api/tail, server-sent

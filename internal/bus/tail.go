@@ -13,9 +13,10 @@ import (
 // acking nothing, invisible to the sinks' durable consumer. It starts at
 // the newest message, or at since ago when since > 0, and calls fn with
 // each message's data (one or more event lines), never concurrently,
-// until ctx ends. Messages are what JetStream acknowledged to a
+// until ctx ends. ready, when not nil, is called once every partition's
+// consumer is in place: a message published after it is delivered. Messages are what JetStream acknowledged to a
 // collector: the events the pipeline holds, before any store has them.
-func (b *Bus) Tail(ctx context.Context, since time.Duration, fn func(data []byte)) error {
+func (b *Bus) Tail(ctx context.Context, since time.Duration, fn func(data []byte), ready func()) error {
 	var mu sync.Mutex
 	var stops []jetstream.ConsumeContext
 	defer func() {
@@ -44,6 +45,9 @@ func (b *Bus) Tail(ctx context.Context, since time.Duration, fn func(data []byte
 			return fmt.Errorf("following stream %s: %w", b.StreamName(part), err)
 		}
 		stops = append(stops, cc)
+	}
+	if ready != nil {
+		ready()
 	}
 	<-ctx.Done()
 	return nil
