@@ -105,7 +105,9 @@ func tailBus(ctx context.Context, cfg config.Config, f live.Filter, since time.D
 				print([]byte(line), e)
 			}
 		}
-	}, func() { fmt.Fprintf(os.Stderr, "spoor tail: following %s on %s (Ctrl-C to stop)\n", cfg.NATS.Stream, cfg.NATS.URL) })
+	}, func() {
+		fmt.Fprintf(os.Stderr, "spoor tail: following %s on %s (Ctrl-C to stop)\n", cfg.NATS.Stream, cfg.NATS.URL)
+	})
 }
 
 // tailHTTP reads a collector's live view (GET /admin/api/tail, server-sent
