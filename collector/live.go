@@ -35,6 +35,7 @@ const MaxSince = time.Hour
 //	event: event    data: the event's canonical JSON (personal fields already hashed)
 //	event: rate     data: a second's counts, overall, by event name and by endpoint (rates=1)
 //	event: dropped  data: {"dropped": n}, the events this viewer missed so far
+//	event: ready    data: {}, once every event acknowledged from then on reaches this viewer
 //
 // Query: app, event, visitor, endpoint (filters, comma lists), since (a
 // look back, e.g. 30s, at most MaxSince), rates=1, health=1 (the
@@ -88,6 +89,7 @@ func (c *Collector) liveTail(ctx *fasthttp.RequestCtx) {
 		defer stopBack()
 		keep := time.NewTicker(15 * time.Second)
 		defer keep.Stop()
+		readyC := sub.Ready
 		var healthC <-chan time.Time
 		if withHealth {
 			t := time.NewTicker(time.Second)
@@ -124,6 +126,9 @@ func (c *Collector) liveTail(ctx *fasthttp.RequestCtx) {
 				return
 			case <-keep.C:
 				out = ": keep-alive\n\n"
+			case <-readyC:
+				readyC = nil
+				out = "event: ready\ndata: {}\n\n"
 			case <-healthC:
 				h := c.sharedHealth(context.Background())
 				h.LiveDropped = sub.Dropped.Load()

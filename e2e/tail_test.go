@@ -81,7 +81,10 @@ func TestTailFollowsTheStream(t *testing.T) {
 
 	// Live: the first two clicks of visitor v1 sent after the tail started.
 	cmd, out, stderr := tailCmd(t, dir, a.Addr(), "--event", "click", "--visitor", "v1", "-n", "2")
-	if !stderr.Scan() || !strings.Contains(stderr.Text(), "following") {
+	// "following" comes once the collector's subscription delivers.
+	for stderr.Scan() && !strings.Contains(stderr.Text(), "following") {
+	}
+	if !strings.Contains(stderr.Text(), "following") {
 		t.Fatalf("spoor tail did not start: %q", stderr.Text())
 	}
 	// The tail's subscription starts at the next message: send until it has

@@ -58,6 +58,7 @@ func NewHub(src Source, log zerolog.Logger) *Hub {
 // Sub is one viewer.
 type Sub struct {
 	C      <-chan Item
+	Ready  <-chan struct{} // closed once the stream delivers to this viewer
 	c      chan Item
 	filter Filter
 	rates  bool
@@ -69,9 +70,8 @@ type Sub struct {
 
 // Subscribe adds a viewer of the events f matches (at most max a second,
 // 0: all, below 0: none), and of each second's rates when rates is set.
-// It returns once events published from then on reach the viewer, or
-// after ReadyWait if the stream cannot be followed yet (NATS down: the
-// hub keeps trying).
+// Sub.Ready closes once events published from then on reach the viewer
+// (never while NATS cannot be reached; the hub keeps trying).
 func (h *Hub) Subscribe(f Filter, rates bool, max int) *Sub {
 	s := &Sub{c: make(chan Item, 1024), filter: f, rates: rates, max: max}
 	s.C = s.c
@@ -83,17 +83,10 @@ func (h *Hub) Subscribe(f Filter, rates bool, max int) *Sub {
 		h.rate = newRate()
 		go h.run(ctx, h.done, h.ready)
 	}
-	ready := h.ready
+	s.Ready = h.ready
 	h.mu.Unlock()
-	select {
-	case <-ready:
-	case <-time.After(ReadyWait):
-	}
 	return s
 }
-
-// ReadyWait bounds how long Subscribe waits for the stream.
-const ReadyWait = 3 * time.Second
 
 // Unsubscribe removes a viewer; the last one stops the subscription.
 func (h *Hub) Unsubscribe(s *Sub) {

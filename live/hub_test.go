@@ -54,6 +54,15 @@ func publish(t *testing.T, b *bus.Bus, evs ...*schema.Event) {
 	}
 }
 
+func waitReady(t *testing.T, s *Sub) {
+	t.Helper()
+	select {
+	case <-s.Ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hub's subscription never became ready")
+	}
+}
+
 func ev(app, name, visitor, endpoint string) *schema.Event {
 	return &schema.Event{EventID: schema.NewEventID(), ReceivedAt: time.Now().UTC(), App: app, EventName: name, VisitorID: visitor, Endpoint: endpoint}
 }
@@ -85,6 +94,7 @@ func TestHubFansOutWithFiltersAndRates(t *testing.T) {
 	all := h.Subscribe(Filter{}, true, 0)
 	clicks := h.Subscribe(Filter{Event: "click", App: "shop"}, false, 0)
 	v2 := h.Subscribe(Filter{Visitor: "v2", Endpoint: "img,rdr"}, false, 0)
+	waitReady(t, all)
 	publish(t, b, ev("shop", "click", "v1", "tr"), ev("shop", "page_view", "v1", "tr"))
 	publish(t, b, ev("blog", "click", "v2", "img"))
 	publish(t, b, ev("shop", "click", "v3", "str"))
@@ -141,6 +151,7 @@ func TestHubSlowAndCappedViewers(t *testing.T) {
 	fast := h.Subscribe(Filter{}, false, 0)
 	defer h.Unsubscribe(slow)
 	defer h.Unsubscribe(capped)
+	waitReady(t, fast)
 	const n = 1500 // more than a viewer's buffer (1024)
 	got := make(chan int)
 	go func() {

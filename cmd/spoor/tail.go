@@ -140,7 +140,7 @@ func tailHTTP(ctx context.Context, cfg config.Config, base string, f live.Filter
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
 		return fmt.Errorf("%s: %s %s", u, res.Status, strings.TrimSpace(string(b)))
 	}
-	fmt.Fprintf(os.Stderr, "spoor tail: following %s (Ctrl-C to stop)\n", base)
+	fmt.Fprintf(os.Stderr, "spoor tail: connected to %s, waiting for the stream\n", base)
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	var event string
@@ -158,6 +158,8 @@ func tailHTTP(ctx context.Context, cfg config.Config, base string, f live.Filter
 				}
 			case "dropped":
 				fmt.Fprintf(os.Stderr, "spoor tail: too slow, missed events: %s\n", data)
+			case "ready":
+				fmt.Fprintf(os.Stderr, "spoor tail: following %s (Ctrl-C to stop)\n", base)
 			}
 		case line == "":
 			event = ""
