@@ -29,9 +29,7 @@ func (c *Collector) linksAdmin(ctx *fasthttp.RequestCtx, tail string) {
 		jsonError(ctx, fasthttp.StatusForbidden, "admin_off", "the links admin API is off: set links.admin_tokens")
 		return
 	}
-	if !c.adminRequest(ctx) {
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="spoor"`)
-		jsonError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "a valid bearer token is required (Authorization: Bearer …)")
+	if !c.adminGate(ctx) {
 		return
 	}
 	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

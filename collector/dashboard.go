@@ -101,6 +101,17 @@ func (c *Collector) loginPage(ctx *fasthttp.RequestCtx, status int, msg string) 
 	ctx.SetBodyString(page)
 }
 
+// adminGate answers 401 unless the request is an admin's (adminRequest),
+// and reports whether it may go on.
+func (c *Collector) adminGate(ctx *fasthttp.RequestCtx) bool {
+	if c.adminRequest(ctx) {
+		return true
+	}
+	ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="spoor"`)
+	jsonError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "a valid admin token is required (Authorization: Bearer …)")
+	return false
+}
+
 // adminRequest: a GET needs a token or a session; anything else
 // adminWrite.
 func (c *Collector) adminRequest(ctx *fasthttp.RequestCtx) bool {
@@ -125,12 +136,11 @@ func (c *Collector) adminWrite(ctx *fasthttp.RequestCtx) bool {
 // builder.
 func (c *Collector) signLink(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	if !c.adminWrite(ctx) {
-		jsonError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "a valid admin token is required")
-		return
-	}
 	if !ctx.IsPost() {
 		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "POST only")
+		return
+	}
+	if !c.adminGate(ctx) {
 		return
 	}
 	var body struct {

@@ -48,9 +48,7 @@ func (c *Collector) forgetAdmin(ctx *fasthttp.RequestCtx, tail string) {
 		jsonError(ctx, fasthttp.StatusForbidden, "admin_off", "the forget API is off: set links.admin_tokens")
 		return
 	}
-	if !c.adminRequest(ctx) {
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="spoor"`)
-		jsonError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "a valid bearer token is required (Authorization: Bearer …)")
+	if !c.adminGate(ctx) {
 		return
 	}
 	id := strings.TrimPrefix(tail, "/")

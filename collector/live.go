@@ -48,9 +48,7 @@ func (c *Collector) liveTail(ctx *fasthttp.RequestCtx) {
 		jsonError(ctx, fasthttp.StatusNotFound, "not_found", "the live view is off")
 		return
 	}
-	if !c.adminRequest(ctx) {
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="spoor"`)
-		jsonError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "a valid admin token is required (Authorization: Bearer …)")
+	if !c.adminGate(ctx) {
 		return
 	}
 	if !ctx.IsGet() {

@@ -117,6 +117,22 @@ func TestPersonAndForgetWithEventsInFlight(t *testing.T) {
 	}
 }
 
+// forgetDone polls a forget request's status URL until it is done.
+func forgetDone(t *testing.T, base, status string, auth map[string]string) response {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := do(t, "GET", base+status, nil, auth)
+		if bytes.Contains(r.body, []byte(`"status":"done"`)) {
+			return r
+		}
+		if r.status != 200 || bytes.Contains(r.body, []byte(`"failed"`)) || time.Now().After(deadline) {
+			t.Fatalf("status: %d %s", r.status, r.body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func grep(b []byte, s string) string {
 	var out []string
 	for _, l := range strings.Split(string(b), "\n") {
@@ -156,18 +172,7 @@ func TestForgetAdminAPI(t *testing.T) {
 	if r.status != 202 {
 		t.Fatalf("forget: %d %s", r.status, r.body)
 	}
-	status := r.header.Get("Location")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r = do(t, "GET", base+status, nil, auth)
-		if bytes.Contains(r.body, []byte(`"status":"done"`)) {
-			break
-		}
-		if r.status != 200 || bytes.Contains(r.body, []byte(`"failed"`)) || time.Now().After(deadline) {
-			t.Fatalf("status: %d %s", r.status, r.body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	r = forgetDone(t, base, r.header.Get("Location"), auth)
 	if !bytes.Contains(r.body, []byte(`"events_by_day":1`)) || !bytes.Contains(r.body, []byte(`"visitor:v7"`)) {
 		t.Fatalf("report: %s", r.body)
 	}
@@ -216,18 +221,7 @@ func TestPersonAndForgetInTheFileStore(t *testing.T) {
 	if r.status != 202 {
 		t.Fatalf("forget: %d %s", r.status, r.body)
 	}
-	status := r.header.Get("Location")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r = do(t, "GET", base+status, nil, auth)
-		if bytes.Contains(r.body, []byte(`"status":"done"`)) {
-			break
-		}
-		if r.status != 200 || bytes.Contains(r.body, []byte(`"failed"`)) || time.Now().After(deadline) {
-			t.Fatalf("status: %d %s", r.status, r.body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	r = forgetDone(t, base, r.header.Get("Location"), auth)
 	if !bytes.Contains(r.body, []byte(`"events":3`)) {
 		t.Fatalf("report: %s", r.body)
 	}

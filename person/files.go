@@ -119,16 +119,7 @@ func (s Files) Timeline(_ context.Context, p *Person, before time.Time, limit in
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(all, func(a, b int) bool {
-		if !all[a].ReceivedAt.Equal(all[b].ReceivedAt) {
-			return all[a].ReceivedAt.After(all[b].ReceivedAt)
-		}
-		return all[a].EventID > all[b].EventID
-	})
-	if limit > 0 && len(all) > limit {
-		all = all[:limit]
-	}
-	return all, nil
+	return newestFirst(all, limit), nil
 }
 
 // Traits folds the identify events of p's users found in the event files.

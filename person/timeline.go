@@ -75,6 +75,12 @@ func (s Cassandra) Timeline(ctx context.Context, p *Person, before time.Time, li
 			}
 		}
 	}
+	return newestFirst(all, limit), nil
+}
+
+// newestFirst sorts events by receive time, newest first (ties by id),
+// and keeps up to limit (0: all).
+func newestFirst(all []*schema.Event, limit int) []*schema.Event {
 	sort.Slice(all, func(a, b int) bool {
 		if !all[a].ReceivedAt.Equal(all[b].ReceivedAt) {
 			return all[a].ReceivedAt.After(all[b].ReceivedAt)
@@ -84,5 +90,5 @@ func (s Cassandra) Timeline(ctx context.Context, p *Person, before time.Time, li
 	if limit > 0 && len(all) > limit {
 		all = all[:limit]
 	}
-	return all, nil
+	return all
 }
