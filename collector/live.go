@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spoor-dev/spoor/live"
-	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
 )
 
@@ -167,7 +166,7 @@ func (c *Collector) lookBack(f live.Filter, since time.Duration, sub *live.Sub) 
 	go func() {
 		err := c.cfg.Live.Source.Tail(ctx, since, func(data []byte) {
 			for _, line := range bytes.Split(data, []byte{'\n'}) {
-				if e, err := schema.Decode(line); err == nil && f.Match(e) {
+				if x, err := live.FieldsOf(line); err == nil && f.MatchFields(x) {
 					select {
 					case out <- live.Item{Event: line}:
 					case <-ctx.Done():

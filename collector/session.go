@@ -54,11 +54,7 @@ func (c *Collector) sessionValid(v string, now time.Time) bool {
 
 // adminAllowed: a bearer admin token, or a dashboard session.
 func (c *Collector) adminAllowed(ctx *fasthttp.RequestCtx) bool {
-	if c.adminAuthorized(ctx) {
-		return true
-	}
-	v := ctx.Request.Header.Cookie(sessionCookie)
-	return len(v) > 0 && c.sessionValid(string(v), time.Now())
+	return c.adminAuthorized(ctx) || c.sessionOK(ctx)
 }
 
 // tokenValid compares a token with every configured one in constant time.

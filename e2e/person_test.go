@@ -11,7 +11,7 @@ import (
 
 	"github.com/spoor-dev/spoor/internal/app"
 	"github.com/spoor-dev/spoor/internal/cassandratest"
-	"github.com/spoor-dev/spoor/sinks/cassandra"
+	"github.com/spoor-dev/spoor/sinks"
 )
 
 // spoorCLI runs the spoor binary against the test's Cassandra keyspace.
@@ -81,7 +81,7 @@ func TestPersonAndForgetWithEventsInFlight(t *testing.T) {
 	c.Stop()
 
 	out = spoorCLI(t, ks, "forget", "--app", "shop", "--uid", "u1", "--by", "dpo@shop.example",
-		"--grace", (cassandra.ForgottenRefresh + 200*time.Millisecond).String())
+		"--grace", (sinks.ForgottenRefresh + 200*time.Millisecond).String())
 	for _, want := range []string{"forgot user:u1, visitor:v1", "events_by_day", "user_traits"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("spoor forget lacks %q:\n%s", want, out)

@@ -18,7 +18,7 @@ import (
 //  2. record their ids in `forgotten`: from then on the sinks drop their
 //     events on arrival, including those still in JetStream;
 //  3. wait grace, for every sink to reload that set
-//     (cassandra.ForgottenRefresh) and finish a write it had begun;
+//     (sinks.ForgottenRefresh) and finish a write it had begun;
 //  4. delete their rows in every table that holds them: events_by_day,
 //     events_by_visitor, events_by_user by key, their visitors,
 //     sessions, identity links and traits;

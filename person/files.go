@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spoor-dev/spoor/schema"
@@ -59,21 +61,11 @@ func (p *Person) mayOwn(raw []byte) bool {
 	if app != p.App {
 		return false
 	}
-	if _, found := sort.Find(len(p.Users), func(i int) int { return cmpStr(user, p.Users[i]) }); found && user != "" {
+	if _, found := slices.BinarySearch(p.Users, user); found && user != "" {
 		return true
 	}
-	_, found := sort.Find(len(p.Visitors), func(i int) int { return cmpStr(visitor, p.Visitors[i].ID) })
+	_, found := slices.BinarySearchFunc(p.Visitors, visitor, func(v Visitor, id string) int { return strings.Compare(v.ID, id) })
 	return found && visitor != ""
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // each calls fn with every event of p in the event files.

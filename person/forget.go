@@ -12,7 +12,7 @@ type Request struct {
 	By            string // who asks, for forget_log
 	// Grace is the wait between recording the ids as forgotten and
 	// deleting: at least one sink write (sink.write_timeout) and
-	// cassandra.ForgottenRefresh, so no event in flight lands after it.
+	// sinks.ForgottenRefresh, so no event in flight lands after it.
 	Grace     time.Duration
 	RequestID string // empty: a new one
 }

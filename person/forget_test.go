@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/schema"
+	"github.com/spoor-dev/spoor/sinks"
 	"github.com/spoor-dev/spoor/sinks/cassandra"
 	"github.com/spoor-dev/spoor/sinks/file"
 )
@@ -32,7 +33,7 @@ func TestForgetRemovesThePersonEverywhereAndOnlyThem(t *testing.T) {
 	story(w)
 	w.write(w.ev(20, "bystander", "v5", "u5"))
 	ctx := context.Background()
-	grace := cassandra.ForgottenRefresh + 100*time.Millisecond
+	grace := sinks.ForgottenRefresh + 100*time.Millisecond
 	r, err := w.store.Forget(ctx, Request{App: "shop", Kind: "user", ID: "u1", By: "test@example.com", Grace: grace})
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +145,7 @@ func TestForgetInTheFileStore(t *testing.T) {
 	ctx := context.Background()
 	// An in-progress file (the sink's, not yet published) holding the
 	// person: the forget waits for the sink to publish it, then rewrites it.
-	grace := file.ForgottenRefresh + 100*time.Millisecond
+	grace := sinks.ForgottenRefresh + 100*time.Millisecond
 	w.sink.Write(ctx, []*schema.Event{w.ev(21, "in_progress", "v1", "")})
 	closed := make(chan struct{})
 	go func() {

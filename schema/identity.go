@@ -85,20 +85,11 @@ func Traits(e *Event) []Trait {
 	return out
 }
 
-// Peek reads one top-level string field (by its long name) from an
-// event's canonical encoding without decoding it, searching only the
-// dictionary part (before "props"). ok is false when the value holds an
-// escape: decode the event instead. An absent field is "", true.
-func Peek(raw []byte, field string) (string, bool) {
-	dict := raw
-	if i := bytes.Index(raw, []byte(`,"props":{`)); i >= 0 {
-		dict = raw[:i]
-	}
-	return peekIn(dict, field)
-}
-
-// PeekInto reads several top-level string fields into out (same order as
-// fields), with one search for where props begin; false as for Peek.
+// PeekInto reads top-level string fields (by their long names) from an
+// event's canonical encoding into out (same order as fields), without
+// decoding it: only the dictionary part (before "props") is searched, so
+// a prop of that name is never taken for the field. An absent field is
+// "". False when a value holds an escape: decode the event instead.
 func PeekInto(raw []byte, fields []string, out []string) bool {
 	dict := raw
 	if i := bytes.Index(raw, []byte(`,"props":{`)); i >= 0 {
@@ -134,12 +125,11 @@ func peekIn(dict []byte, field string) (string, bool) {
 // searched, so a prop of that name is never taken for the field. ok is
 // false when an id holds an escape (decode the event instead).
 func PeekIDs(raw []byte) (app, visitor, user string, ok bool) {
-	dict := raw
-	if i := bytes.Index(raw, []byte(`,"props":{`)); i >= 0 {
-		dict = raw[:i]
+	var v [3]string
+	if !PeekInto(raw, idFields, v[:]) {
+		return "", "", "", false
 	}
-	app, ok0 := peekIn(dict, "app")
-	visitor, ok1 := peekIn(dict, "visitor_id")
-	user, ok2 := peekIn(dict, "user_id")
-	return app, visitor, user, ok0 && ok1 && ok2
+	return v[0], v[1], v[2], true
 }
+
+var idFields = []string{"app", "visitor_id", "user_id"}

@@ -17,6 +17,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/person"
 	"github.com/spoor-dev/spoor/schema"
+	"github.com/spoor-dev/spoor/sinks"
 	"github.com/spoor-dev/spoor/sinks/cassandra"
 	"github.com/spoor-dev/spoor/sinks/file"
 )
@@ -66,7 +67,7 @@ func fileSettle(cfg config.Config) time.Duration {
 
 // forgetGrace is the wait between recording the ids and deleting.
 func forgetGrace(cfg config.Config) time.Duration {
-	return cfg.Sink.WriteTimeout + 2*max(cassandra.ForgottenRefresh, file.ForgottenRefresh)
+	return cfg.Sink.WriteTimeout + 2*sinks.ForgottenRefresh
 }
 
 func init() {

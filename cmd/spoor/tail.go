@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -100,9 +101,11 @@ func tailBus(ctx context.Context, cfg config.Config, f live.Filter, since time.D
 	}
 	defer b.Close()
 	return b.Tail(ctx, since, func(data []byte) {
-		for _, line := range strings.Split(string(data), "\n") {
-			if e, err := schema.Decode([]byte(line)); err == nil && f.Match(e) {
-				print([]byte(line), e)
+		for _, line := range bytes.Split(data, []byte{'\n'}) {
+			if x, err := live.FieldsOf(line); err == nil && f.MatchFields(x) {
+				if e, err := schema.Decode(line); err == nil {
+					print(line, e)
+				}
 			}
 		}
 	}, func() {

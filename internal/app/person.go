@@ -8,6 +8,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/spoor-dev/spoor/collector"
 	"github.com/spoor-dev/spoor/person"
+	"github.com/spoor-dev/spoor/sinks"
 	"github.com/spoor-dev/spoor/sinks/cassandra"
 	"github.com/spoor-dev/spoor/sinks/file"
 )
@@ -23,7 +24,7 @@ type people struct {
 // forgetOptions turn the admin API's forget endpoint on, for the store
 // the sink writes to.
 func (a *App) forgetOptions() collector.ForgetOptions {
-	grace := a.cfg.Sink.WriteTimeout + 2*max(cassandra.ForgottenRefresh, file.ForgottenRefresh)
+	grace := a.cfg.Sink.WriteTimeout + 2*sinks.ForgottenRefresh
 	if a.cfg.SinkType() != "cassandra" {
 		s := person.Files{Paths: file.PathsOf(a.cfg.File.Dir), Settle: 2*a.cfg.File.RollInterval + a.cfg.Sink.WriteTimeout}
 		return collector.ForgetOptions{Do: s.Forget, Grace: grace}

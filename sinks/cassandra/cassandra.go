@@ -41,7 +41,7 @@ type Sink struct {
 
 	insertDay, insertVisitor, firstTouch, lastTouch string
 	insertUser, insertTrait                         string
-	forgotten                                       forgottenSet
+	forgotten                                       sinks.Forgotten
 }
 
 // New returns a sink; nothing connects until Open.
@@ -129,22 +129,22 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 	if err := s.refreshForgotten(ctx); err != nil {
 		return err
 	}
-	skip := make([]bool, len(events))
-	n := s.dropForgotten(events, skip)
+	if s.forgotten.Empty() {
+		return s.write(ctx, events)
+	}
+	var kept []*schema.Event
+	var at []int
+	for i, e := range events {
+		if !s.forgotten.Has(e.App, e.VisitorID, e.UserID) {
+			kept, at = append(kept, e), append(at, i)
+		}
+	}
+	n := len(events) - len(kept)
 	if n == 0 {
 		return s.write(ctx, events)
 	}
 	s.log.Info().Int("events", n).Msg("dropped events of forgotten people on arrival")
-	s.forgotten.mu.Lock()
-	s.forgotten.dropped += int64(n)
-	s.forgotten.mu.Unlock()
-	var kept []*schema.Event
-	var at []int
-	for i, e := range events {
-		if !skip[i] {
-			kept, at = append(kept, e), append(at, i)
-		}
-	}
+	s.forgotten.Drop(n)
 	err := s.write(ctx, kept)
 	if err == nil {
 		return nil

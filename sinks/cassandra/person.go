@@ -3,7 +3,6 @@ package cassandra
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -73,27 +72,10 @@ func (s *Sink) writeUser(ctx context.Context, events []*schema.Event, ids []gocq
 	return nil
 }
 
-// forgottenSet is every forgotten id, loaded whole and refreshed: people
-// who asked to be forgotten are few, and a map lookup per event costs the
-// sink's path nothing, where a read per visitor would double its load.
-type forgottenSet struct {
-	mu      sync.RWMutex
-	ids     map[[3]string]bool // app, kind, id
-	loaded  time.Time
-	dropped int64
-}
-
-// ForgottenRefresh is how often the sink reloads the forgotten ids: a
-// forget waits for it (and one write) before it deletes, so that no event
-// in flight lands after the delete.
-const ForgottenRefresh = time.Second
-
+// refreshForgotten reloads the forgotten ids (a scan of the small
+// forgotten table) when they are stale.
 func (s *Sink) refreshForgotten(ctx context.Context) error {
-	f := &s.forgotten
-	f.mu.RLock()
-	fresh := time.Since(f.loaded) < ForgottenRefresh
-	f.mu.RUnlock()
-	if fresh {
+	if !s.forgotten.Stale(time.Now()) {
 		return nil
 	}
 	iter := s.session.Query(fmt.Sprintf("SELECT app, kind, id FROM %s.forgotten", s.opts.Keyspace)).WithContext(ctx).Iter()
@@ -105,36 +87,10 @@ func (s *Sink) refreshForgotten(ctx context.Context) error {
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("reading forgotten ids: %w", classify(err))
 	}
-	f.mu.Lock()
-	f.ids, f.loaded = ids, time.Now()
-	f.mu.Unlock()
+	s.forgotten.Set(ids, time.Now())
 	return nil
-}
-
-// dropForgotten marks the events of forgotten people as handled (errs
-// stays nil: they are acked) and returns how many; the caller writes none
-// of them.
-func (s *Sink) dropForgotten(events []*schema.Event, skip []bool) int {
-	f := &s.forgotten
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if len(f.ids) == 0 {
-		return 0
-	}
-	n := 0
-	for i, e := range events {
-		if f.ids[[3]string{e.App, "visitor", e.VisitorID}] || f.ids[[3]string{e.App, "user", e.UserID}] {
-			skip[i] = true
-			n++
-		}
-	}
-	return n
 }
 
 // ForgottenDropped counts the events dropped on arrival because their
 // person was forgotten (the metric spoor_sink_forgotten_events_total).
-func (s *Sink) ForgottenDropped() int64 {
-	s.forgotten.mu.RLock()
-	defer s.forgotten.mu.RUnlock()
-	return s.forgotten.dropped
-}
+func (s *Sink) ForgottenDropped() int64 { return s.forgotten.Dropped() }

@@ -55,8 +55,8 @@ type Sink struct {
 	mu    sync.Mutex
 	parts map[string]*part // by partition dir, Dir or IdentityDir joined
 	seen  *recent
-	gone  forgottenSet // forgotten people (forgotten.go)
-	zw    *gzip.Writer // reused: a compressor's state is large
+	gone  forgottenFile // forgotten people (forgotten.go)
+	zw    *gzip.Writer  // reused: a compressor's state is large
 
 	lastHour time.Time // partitionOf's memo
 	lastPart string
@@ -85,7 +85,7 @@ func New(opts Options, log zerolog.Logger) *Sink {
 		opts.IdentityDir = paths.Identity
 	}
 	return &Sink{opts: opts, log: log, parts: map[string]*part{}, seen: newRecent(opts.DedupWindow),
-		gone: forgottenSet{path: paths.Forgotten}}
+		gone: forgottenFile{path: paths.Forgotten}}
 }
 
 // Open creates the directory, publishes in-progress files a crash left
@@ -148,7 +148,7 @@ func (s *Sink) Write(_ context.Context, events []*schema.Event) error {
 		groups[p] = append(groups[p], i)
 	}
 	if dropped > 0 {
-		s.gone.dropped += int64(dropped)
+		s.gone.set.Drop(dropped)
 		s.log.Info().Int("events", dropped).Msg("dropped events of forgotten people on arrival")
 	}
 	// Links first: if the events' write fails, their redelivery writes
@@ -319,11 +319,7 @@ func (s *Sink) Close() error {
 
 // ForgottenDropped counts the events dropped on arrival because their
 // person was forgotten (the metric spoor_sink_forgotten_events_total).
-func (s *Sink) ForgottenDropped() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.gone.dropped
-}
+func (s *Sink) ForgottenDropped() int64 { return s.gone.set.Dropped() }
 
 // StoresRaw: the file sink writes the canonical bytes it receives.
 func (s *Sink) StoresRaw() {}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/schema"
+	"github.com/spoor-dev/spoor/sinks"
 )
 
 // Paths are where the file store keeps what is not events, next to the
@@ -90,48 +91,45 @@ func ReadForgotten(path string) (map[[3]string]bool, error) {
 	return set, nil
 }
 
-// ForgottenRefresh is how often the sink looks at the forgotten file.
-const ForgottenRefresh = time.Second
-
-// forgottenSet is the sink's copy of the forgotten ids, reloaded when the
-// file changes (checked at most every ForgottenRefresh).
-type forgottenSet struct {
-	path    string
-	checked time.Time
-	mod     time.Time
-	size    int64
-	ids     map[[3]string]bool
-	dropped int64
+// forgottenFile keeps the sink's sinks.Forgotten in step with the
+// forgotten file, reread only when its size or time changes.
+type forgottenFile struct {
+	path string
+	mod  time.Time
+	size int64
+	set  sinks.Forgotten
 }
 
-func (f *forgottenSet) refresh() error {
-	if time.Since(f.checked) < ForgottenRefresh {
+func (f *forgottenFile) refresh() error {
+	now := time.Now()
+	if !f.set.Stale(now) {
 		return nil
 	}
 	st, err := os.Stat(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		f.checked, f.ids = time.Now(), nil
+		f.set.Set(nil, now)
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("checking forgotten ids: %w", err)
 	}
-	if st.ModTime().Equal(f.mod) && st.Size() == f.size && f.ids != nil {
-		f.checked = time.Now()
+	if st.ModTime().Equal(f.mod) && st.Size() == f.size {
+		f.set.Checked(now)
 		return nil
 	}
 	ids, err := ReadForgotten(f.path)
 	if err != nil {
 		return err
 	}
-	f.ids, f.mod, f.size, f.checked = ids, st.ModTime(), st.Size(), time.Now()
+	f.mod, f.size = st.ModTime(), st.Size()
+	f.set.Set(ids, now)
 	return nil
 }
 
 // has reports whether e's person was forgotten. e may hold only its
-// canonical bytes (a RawSink's event).
-func (f *forgottenSet) has(e *schema.Event) bool {
-	if len(f.ids) == 0 {
+// canonical bytes (a RawSink's event): its ids are peeked at.
+func (f *forgottenFile) has(e *schema.Event) bool {
+	if f.set.Empty() {
 		return false
 	}
 	app, visitor, user := e.App, e.VisitorID, e.UserID
@@ -145,5 +143,5 @@ func (f *forgottenSet) has(e *schema.Event) bool {
 			app, visitor, user = d.App, d.VisitorID, d.UserID
 		}
 	}
-	return visitor != "" && f.ids[[3]string{app, "visitor", visitor}] || user != "" && f.ids[[3]string{app, "user", user}]
+	return f.set.Has(app, visitor, user)
 }
