@@ -26,10 +26,16 @@ func hashKeyOf(t *testing.T, dir string) []byte {
 	return []byte(strings.TrimSpace(string(b)))
 }
 
-// The proxy inside `spoor run`: a proxied page view and a first-party SDK
-// event (forwarded to this process's collector under /_e) both reach the
-// store through the real JetStream and sink.
+// The proxy inside `spoor run`, on each proxy.engine: a proxied page view
+// and a first-party SDK event (forwarded to this process's collector under
+// /_e) both reach the store through the real JetStream and sink.
 func TestProxyTracksIntoTheStore(t *testing.T) {
+	for _, engine := range []string{"fasthttp", "net/http"} {
+		t.Run(strings.ReplaceAll(engine, "/", ""), func(t *testing.T) { testProxyTracksIntoTheStore(t, engine) })
+	}
+}
+
+func testProxyTracksIntoTheStore(t *testing.T, engine string) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		fmt.Fprint(w, "<html>shop</html>")
@@ -38,6 +44,7 @@ func TestProxyTracksIntoTheStore(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(dir)
 	cfg.Proxy.Enabled, cfg.Proxy.Addr, cfg.Proxy.Upstreams, cfg.Proxy.App = true, "127.0.0.1:0", []string{backend.URL}, "shop"
+	cfg.Proxy.Engine = engine
 	cfg.HTTP.TrustedProxies = []string{"127.0.0.1/32"} // the proxy forwards first-party requests from loopback
 	a := startRoles(t, cfg, app.Roles{Collector: true, Sink: true, Proxy: true})
 	defer a.Stop()

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+
+	"github.com/valyala/fasthttp"
 )
 
 // First-party mode: under a prefix on the customer's own domain the proxy
@@ -47,4 +49,27 @@ func (p *Proxy) collectorError(w http.ResponseWriter, r *http.Request, err error
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	fmt.Fprintln(w, `{"error":"collector_unavailable","reason":"the collector behind this site cannot be reached; retry later"}`)
+}
+
+// fastFirstParty is rewriteFirstParty and the forwarding for the fasthttp
+// engine: the request goes to the collector with the prefix removed.
+func (p *Proxy) fastFirstParty(ctx *fasthttp.RequestCtx, st *state) {
+	out := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(out)
+	p.fastOutgoing(ctx, out, st, false)
+	raw := strings.TrimPrefix(string(ctx.Request.Header.RequestURI()), p.o.FirstPartyPrefix)
+	out.SetRequestURI(singleJoin(p.o.Collector.Path, raw))
+	if cl := ctx.Request.Header.ContentLength(); cl > 0 || cl == -1 {
+		out.SetBodyStream(ctx.RequestBodyStream(), cl)
+	}
+	resp := &ctx.Response
+	if err := p.fpFast.Do(out, resp); err != nil {
+		p.log.Warn().Err(err).Str("path", string(ctx.Path())).Msg("collector unreachable for a first-party request")
+		resp.Reset()
+		ctx.SetConnectionClose()
+		fastJSON(ctx, http.StatusServiceUnavailable, `{"error":"collector_unavailable","reason":"the collector behind this site cannot be reached; retry later"}`)
+		return
+	}
+	stripHopResponse(&resp.Header)
+	resp.Header.SetNoDefaultContentType(true)
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"net"
 	"net/http/httptest"
 	"net/url"
 	"sync"
@@ -94,13 +95,29 @@ func cidrs(t *testing.T, list ...string) forwarded.Trust {
 }
 
 type running struct {
-	*httptest.Server
+	URL string
 	p   *Proxy
 	reg *prometheus.Registry
 }
 
+// engine is the HTTP library a test serves the proxy with; every proxy
+// test runs against both (decision 0003).
+type engine string
+
+const (
+	netHTTP  engine = "nethttp"
+	fastHTTP engine = "fasthttp"
+)
+
+// eachEngine runs f once per engine, as subtests named after them.
+func eachEngine(t *testing.T, f func(t *testing.T, e engine)) {
+	for _, e := range []engine{netHTTP, fastHTTP} {
+		t.Run(string(e), func(t *testing.T) { f(t, e) })
+	}
+}
+
 // start runs a proxy with o in front of its upstreams; it stops with the test.
-func start(t *testing.T, o Options, tr Tracker) running {
+func start(t *testing.T, e engine, o Options, tr Tracker) running {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	p, err := New(o, tr, reg, zerolog.Nop())
@@ -110,9 +127,39 @@ func start(t *testing.T, o Options, tr Tracker) running {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx, time.Second); close(done) }()
-	srv := httptest.NewServer(p)
-	t.Cleanup(func() { srv.Close(); cancel(); <-done })
-	return running{Server: srv, p: p, reg: reg}
+	url := serve(t, e, p, ServerLimits{ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute})
+	t.Cleanup(func() { cancel(); <-done })
+	return running{URL: url, p: p, reg: reg}
+}
+
+// serve serves p with engine e on a loopback port until the test ends.
+func serve(t *testing.T, e engine, p *Proxy, l ServerLimits) string {
+	t.Helper()
+	if e == netHTTP {
+		srv := httptest.NewUnstartedServer(p)
+		srv.Config.ReadHeaderTimeout, srv.Config.IdleTimeout = l.ReadHeaderTimeout, l.IdleTimeout
+		srv.Start()
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := p.FastServer(l)
+	// fasthttp keeps idle workers (goroutines) for 10 s; the slow-client
+	// test counts goroutines, and this one counts as left over.
+	srv.MaxIdleWorkerDuration = 200 * time.Millisecond
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(ln); close(done) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.ShutdownWithContext(ctx)
+		ln.Close()
+		<-done
+	})
+	return "http://" + ln.Addr().String()
 }
 
 func (r running) events(outcome string) float64 {

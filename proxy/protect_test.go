@@ -30,7 +30,9 @@ func blockList(t *testing.T, lines string) *blocklist.List {
 
 // A blocked address or visitor is passed on (the site is not ours to
 // close) but never tracked, and counted.
-func TestBlockedClientsAreNotTracked(t *testing.T) {
+func TestBlockedClientsAreNotTracked(t *testing.T) { eachEngine(t, testBlockedClientsAreNotTracked) }
+
+func testBlockedClientsAreNotTracked(t *testing.T, e engine) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer backend.Close()
 	for _, tc := range []struct {
@@ -45,7 +47,7 @@ func TestBlockedClientsAreNotTracked(t *testing.T) {
 			o := testOptions(backend.URL)
 			o.Blocked = blockList(t, tc.list)
 			tr := &hits{}
-			px := start(t, o, tr)
+			px := start(t, e, o, tr)
 			req, _ := http.NewRequest("GET", px.URL+"/page", nil)
 			if tc.cookie != "" {
 				req.AddCookie(&http.Cookie{Name: "vid", Value: tc.cookie})
@@ -69,12 +71,14 @@ func TestBlockedClientsAreNotTracked(t *testing.T) {
 
 // The per-address rate limit answers 429 with a JSON reason once the
 // burst is spent.
-func TestProxyRateLimit(t *testing.T) {
+func TestProxyRateLimit(t *testing.T) { eachEngine(t, testProxyRateLimit) }
+
+func testProxyRateLimit(t *testing.T, e engine) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer backend.Close()
 	o := testOptions(backend.URL)
 	o.RateLimitPerIP, o.RateBurstPerIP = 0.001, 3
-	px := start(t, o, &hits{})
+	px := start(t, e, o, &hits{})
 	var codes []int
 	var last *http.Response
 	for range 5 {
@@ -103,7 +107,9 @@ func TestProxyRateLimit(t *testing.T) {
 // the request has none (HttpOnly, SameSite=Lax, Secure behind HTTPS),
 // refreshed when it has one, never on a response a shared cache may keep,
 // and the event carries the same visitor.
-func TestVisitorCookie(t *testing.T) {
+func TestVisitorCookie(t *testing.T) { eachEngine(t, testVisitorCookie) }
+
+func testVisitorCookie(t *testing.T, e engine) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/cached" {
 			w.Header().Set("Cache-Control", "public, max-age=600")
@@ -114,7 +120,7 @@ func TestVisitorCookie(t *testing.T) {
 	o.VisitorCookie = &VisitorCookie{Domain: "shop.example", MaxAge: 400 * 24 * time.Hour, HTTPOnly: true}
 	o.TrustedProxies = cidrs(t, "127.0.0.0/8")
 	tr := &hits{}
-	px := start(t, o, tr)
+	px := start(t, e, o, tr)
 	get := func(path string, h map[string]string) *http.Response {
 		req, _ := http.NewRequest("GET", px.URL+path, nil)
 		for k, v := range h {

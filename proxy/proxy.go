@@ -25,6 +25,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/forwarded"
 	"github.com/spoor-dev/spoor/internal/ratelimit"
 	"github.com/spoor-dev/spoor/schema"
+	"github.com/valyala/fasthttp"
 )
 
 // Options configure a Proxy (config.Proxy, parsed).
@@ -67,6 +68,7 @@ type Proxy struct {
 	o       Options
 	rp      *httputil.ReverseProxy
 	fp      *httputil.ReverseProxy // first party, to the collector
+	fpFast  *fasthttp.HostClient   // the same for the fasthttp engine
 	pool    *pool
 	filter  filter
 	q       *queue
@@ -112,6 +114,7 @@ func New(o Options, t Tracker, reg prometheus.Registerer, log zerolog.Logger) (*
 	})
 	for _, u := range p.pool.ups {
 		m.healthy.WithLabelValues(u.url.Host).Set(1)
+		u.fast = p.fastClient(u)
 	}
 	p.q = newQueue(o.QueueSize, 4, t, m, log)
 	if o.RateLimitPerIP > 0 {
@@ -139,6 +142,7 @@ func New(o Options, t Tracker, reg prometheus.Registerer, log zerolog.Logger) (*
 	}
 	if o.Collector != nil && o.FirstPartyPrefix != "" {
 		p.fp = &httputil.ReverseProxy{Rewrite: p.rewriteFirstParty, Transport: tr, ErrorHandler: p.collectorError}
+		p.fpFast = p.fastClient(&upstream{url: o.Collector})
 	}
 	return p, nil
 }
@@ -214,7 +218,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case blocked:
 		p.m.events.WithLabelValues("blocked").Inc()
 	default:
-		p.q.enqueue(p.hitOf(r, rec, in, st, start))
+		var bytesIn int64
+		if in != nil {
+			bytesIn = in.n
+		}
+		p.q.enqueue(p.hitOf(viewOf(r), rec.status, bytesIn, rec.bytes, st, start))
 	}
 }
 
@@ -335,7 +343,12 @@ func (p *Proxy) clientIP(r *http.Request) (string, net.IP) {
 	return p.o.TrustedProxies.Client(peer, strings.Join(r.Header.Values("X-Forwarded-For"), ",")).String(), peer
 }
 
+var classes = [...]string{"none", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
 func statusClass(code int) string {
+	if c := code / 100; c >= 1 && c <= 5 {
+		return classes[c]
+	}
 	if code == 0 {
 		return "none"
 	}

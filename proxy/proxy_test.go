@@ -37,7 +37,9 @@ func parseEcho(t *testing.T, body string) map[string]string {
 // the client's address (the older Tracker believed any X-Forwarded-For);
 // a trusted one's chain is kept and extended. Hop-by-hop headers never
 // pass either way.
-func TestForwardedHeaders(t *testing.T) {
+func TestForwardedHeaders(t *testing.T) { eachEngine(t, testForwardedHeaders) }
+
+func testForwardedHeaders(t *testing.T, e engine) {
 	backend := httptest.NewServer(http.HandlerFunc(echoHeaders))
 	defer backend.Close()
 	for _, tc := range []struct {
@@ -60,7 +62,7 @@ func TestForwardedHeaders(t *testing.T) {
 			o := testOptions(backend.URL)
 			o.TrustedProxies = cidrs(t, tc.trusted...)
 			tr := &hits{}
-			px := start(t, o, tr)
+			px := start(t, e, o, tr)
 			req, _ := http.NewRequest("GET", px.URL+"/page", nil)
 			req.Host = "site.example"
 			if tc.xff != "" {
@@ -100,7 +102,9 @@ func TestForwardedHeaders(t *testing.T) {
 // Each proxied request becomes one event with what a Snowplow or Segment
 // user expects of a server-side page record; paths the filter excludes
 // pass without one.
-func TestTrackedEvent(t *testing.T) {
+func TestTrackedEvent(t *testing.T) { eachEngine(t, testTrackedEvent) }
+
+func testTrackedEvent(t *testing.T, e engine) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusCreated)
@@ -108,7 +112,7 @@ func TestTrackedEvent(t *testing.T) {
 	}))
 	defer backend.Close()
 	tr := &hits{}
-	px := start(t, testOptions(backend.URL), tr)
+	px := start(t, e, testOptions(backend.URL), tr)
 	req, _ := http.NewRequest("POST", px.URL+"/cart/add?sku=42", strings.NewReader("0123456789"))
 	req.Header.Set("Referer", "https://site.example/p/42")
 	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
@@ -153,13 +157,15 @@ func TestTrackedEvent(t *testing.T) {
 // answered; once the tracker moves again, every event is either tracked or
 // counted lost, none vanishes. With the tracker failing, each loss is
 // counted.
-func TestTrackingNeverBlocksRequests(t *testing.T) {
+func TestTrackingNeverBlocksRequests(t *testing.T) { eachEngine(t, testTrackingNeverBlocksRequests) }
+
+func testTrackingNeverBlocksRequests(t *testing.T, e engine) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
 	defer backend.Close()
 	stuck := &hits{wait: make(chan struct{})}
 	o := testOptions(backend.URL)
 	o.QueueSize = 5
-	px := start(t, o, stuck)
+	px := start(t, e, o, stuck)
 	released := false
 	t.Cleanup(func() {
 		if !released {
@@ -193,7 +199,7 @@ func TestTrackingNeverBlocksRequests(t *testing.T) {
 	}
 
 	failing := &hits{fail: errors.New("nats: no responders")}
-	px2 := start(t, testOptions(backend.URL), failing)
+	px2 := start(t, e, testOptions(backend.URL), failing)
 	for range 10 {
 		resp, err := http.Get(px2.URL + "/page")
 		if err != nil || resp.StatusCode != 200 {
@@ -213,7 +219,9 @@ func TestTrackingNeverBlocksRequests(t *testing.T) {
 // Round robin over healthy upstreams; a refused connection takes its
 // upstream out of rotation (passive) and the request is retried on
 // another, so the client never sees the dead one.
-func TestUpstreamsPassiveHealth(t *testing.T) {
+func TestUpstreamsPassiveHealth(t *testing.T) { eachEngine(t, testUpstreamsPassiveHealth) }
+
+func testUpstreamsPassiveHealth(t *testing.T, e engine) {
 	var seen [2]atomic.Int64
 	mk := func(i int) *httptest.Server {
 		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen[i].Add(1) }))
@@ -224,7 +232,7 @@ func TestUpstreamsPassiveHealth(t *testing.T) {
 	dead, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadURL := "http://" + dead.Addr().String()
 	dead.Close() // nothing listens there now: connections are refused
-	px := start(t, testOptions(a.URL, deadURL, b.URL), &hits{})
+	px := start(t, e, testOptions(a.URL, deadURL, b.URL), &hits{})
 	for i := range 40 {
 		resp, err := http.Get(px.URL + "/x")
 		if err != nil || resp.StatusCode != 200 {
@@ -242,7 +250,9 @@ func TestUpstreamsPassiveHealth(t *testing.T) {
 
 // Active checks take an upstream whose health path fails out of rotation
 // and bring it back when it passes again.
-func TestUpstreamsActiveHealth(t *testing.T) {
+func TestUpstreamsActiveHealth(t *testing.T) { eachEngine(t, testUpstreamsActiveHealth) }
+
+func testUpstreamsActiveHealth(t *testing.T, e engine) {
 	var sick = make(chan bool, 1)
 	sick <- true
 	isSick := func() bool { v := <-sick; sick <- v; return v }
@@ -256,7 +266,7 @@ func TestUpstreamsActiveHealth(t *testing.T) {
 	defer b.Close()
 	o := testOptions(a.URL, b.URL)
 	o.HealthPath = "/health"
-	px := start(t, o, &hits{})
+	px := start(t, e, o, &hits{})
 	waitFor(t, func() bool { return !px.p.pool.ups[0].healthy(time.Now()) }, "the failing upstream leaves rotation")
 	<-sick
 	sick <- false
@@ -276,7 +286,9 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 
 // text/event-stream is flushed event by event: the client reads the first
 // event while the backend is still holding the response open.
-func TestEventStreamFlushes(t *testing.T) {
+func TestEventStreamFlushes(t *testing.T) { eachEngine(t, testEventStreamFlushes) }
+
+func testEventStreamFlushes(t *testing.T, e engine) {
 	release := make(chan struct{})
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -287,7 +299,7 @@ func TestEventStreamFlushes(t *testing.T) {
 	}))
 	defer backend.Close()
 	defer close(release)
-	px := start(t, testOptions(backend.URL), &hits{})
+	px := start(t, e, testOptions(backend.URL), &hits{})
 	resp, err := http.Get(px.URL + "/events")
 	if err != nil {
 		t.Fatal(err)
@@ -309,7 +321,9 @@ func TestEventStreamFlushes(t *testing.T) {
 }
 
 // A WebSocket upgrade passes through: after the 101 the proxy is a pipe.
-func TestWebSocketUpgradePasses(t *testing.T) {
+func TestWebSocketUpgradePasses(t *testing.T) { eachEngine(t, testWebSocketUpgradePasses) }
+
+func testWebSocketUpgradePasses(t *testing.T, e engine) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "websocket" {
 			http.Error(w, "not an upgrade", 400)
@@ -329,7 +343,7 @@ func TestWebSocketUpgradePasses(t *testing.T) {
 	}))
 	defer backend.Close()
 	tr := &hits{}
-	px := start(t, testOptions(backend.URL), tr)
+	px := start(t, e, testOptions(backend.URL), tr)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(px.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +374,9 @@ func TestWebSocketUpgradePasses(t *testing.T) {
 // First-party mode: the collector's browser endpoints under the prefix go
 // to the collector with the prefix removed and the client's address in
 // X-Forwarded-For; anything else under the prefix goes to the backend.
-func TestFirstParty(t *testing.T) {
+func TestFirstParty(t *testing.T) { eachEngine(t, testFirstParty) }
+
+func testFirstParty(t *testing.T, e engine) {
 	coll := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "collector %s xff=%s", r.URL.EscapedPath(), r.Header.Get("X-Forwarded-For"))
 	}))
@@ -370,7 +386,7 @@ func TestFirstParty(t *testing.T) {
 	o := testOptions(backend.URL)
 	o.FirstPartyPrefix = "/_e"
 	o.Collector, _ = (&http.Request{}).URL.Parse(coll.URL)
-	px := start(t, o, &hits{})
+	px := start(t, e, o, &hits{})
 	for path, want := range map[string]string{
 		"/_e/tr/v1/ename/click/vid/v%2F1": "collector /tr/v1/ename/click/vid/v%2F1 xff=127.0.0.1",
 		"/_e/sdk/spoor.js":                "collector /sdk/spoor.js xff=127.0.0.1",

@@ -64,7 +64,9 @@ func longest(ds []time.Duration) time.Duration {
 // Slowloris: headers sent a byte at a time, bodies that trickle or stall.
 // The server cuts every such connection after its timeout, and once they
 // are gone nothing of them is left: no goroutine, no heap.
-func TestSlowClientsAreCutOff(t *testing.T) {
+func TestSlowClientsAreCutOff(t *testing.T) { eachEngine(t, testSlowClientsAreCutOff) }
+
+func testSlowClientsAreCutOff(t *testing.T, e engine) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := io.Copy(io.Discard, r.Body)
 		if err != nil {
@@ -82,11 +84,8 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(p)
-	srv.Config.ReadHeaderTimeout = 500 * time.Millisecond
-	srv.Start()
-	defer srv.Close()
-	addr := strings.TrimPrefix(srv.URL, "http://")
+	url := serve(t, e, p, ServerLimits{ReadHeaderTimeout: 500 * time.Millisecond})
+	addr := strings.TrimPrefix(url, "http://")
 
 	runtime.GC()
 	goroutines := runtime.NumGoroutine()
@@ -110,7 +109,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		})
 	}
 	// A normal client is still served.
-	resp, err := http.Post(srv.URL+"/upload", "text/plain", strings.NewReader("hello"))
+	resp, err := http.Post(url+"/upload", "text/plain", strings.NewReader("hello"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,9 @@ func rssMB(t *testing.T) float64 {
 // memory: bodies stream, nothing is buffered whole (the older Tracker read
 // every body before it proxied). The resident memory of this whole test
 // process (client, proxy and backend) may not grow by 50 MB.
-func TestStreamsOneGiBBothWays(t *testing.T) {
+func TestStreamsOneGiBBothWays(t *testing.T) { eachEngine(t, testStreamsOneGiBBothWays) }
+
+func testStreamsOneGiBBothWays(t *testing.T, e engine) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodPut:
@@ -79,7 +81,7 @@ func TestStreamsOneGiBBothWays(t *testing.T) {
 	}))
 	defer backend.Close()
 	tr := &hits{}
-	px := start(t, testOptions(backend.URL), tr)
+	px := start(t, e, testOptions(backend.URL), tr)
 
 	before := rssMB(t)
 	var peak atomic.Uint64

@@ -267,45 +267,52 @@ func (q *queue) publish(batch []collector.Hit) {
 	q.m.events.WithLabelValues("tracked").Add(float64(len(batch)))
 }
 
-// hitOf describes one proxied request as an event.
-func (p *Proxy) hitOf(r *http.Request, rec *recorder, in *countingBody, st *state, start time.Time) collector.Hit {
+// view is what an event records of a request, whichever engine (net/http
+// or fasthttp) served it.
+type view struct {
+	scheme, host, uri, method, path, referer, userAgent, purpose, acceptLanguage string
+}
+
+func viewOf(r *http.Request) view {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
+	return view{scheme: scheme, host: r.Host, uri: r.URL.RequestURI(), method: r.Method, path: r.URL.Path, referer: r.Referer(),
+		userAgent: r.UserAgent(), purpose: r.Header.Get("Sec-Purpose") + r.Header.Get("Purpose"), acceptLanguage: r.Header.Get("Accept-Language")}
+}
+
+// hitOf describes one proxied request as an event.
+func (p *Proxy) hitOf(v view, status int, bytesIn, bytesOut int64, st *state, start time.Time) collector.Hit {
 	text := func(name, v string) collector.HitField {
 		return collector.HitField{Name: name, Value: schema.TextValue(v)}
 	}
 	num := func(name string, v int64) collector.HitField {
 		return collector.HitField{Name: name, Value: schema.JSONValue(json.RawMessage(strconv.FormatInt(v, 10)))}
 	}
-	var bytesIn int64
-	if in != nil {
-		bytesIn = in.n
-	}
 	f := []collector.HitField{
 		text("ename", p.o.EventName),
 		text("etyp", "server"),
-		text("url", scheme+"://"+r.Host+r.URL.RequestURI()),
-		text("method", r.Method),
-		text("host", r.Host),
-		text("path", r.URL.Path),
-		num("status", int64(rec.status)),
+		text("url", v.scheme+"://"+v.host+v.uri),
+		text("method", v.method),
+		text("host", v.host),
+		text("path", v.path),
+		num("status", int64(status)),
 		num("duration", time.Since(start).Milliseconds()),
 		num("bytes_in", bytesIn),
-		num("bytes_out", rec.bytes),
+		num("bytes_out", bytesOut),
 	}
 	if p.o.App != "" {
 		f = append(f, text("app", p.o.App))
 	}
-	if ref := r.Referer(); ref != "" {
-		f = append(f, text("last", ref))
+	if v.referer != "" {
+		f = append(f, text("last", v.referer))
 	}
 	if st.up != nil {
 		f = append(f, text("upstream", st.up.url.Host))
 	}
-	return collector.Hit{Endpoint: "proxy", Fields: f, IP: st.client, UserAgent: r.UserAgent(), VisitorID: st.vid, At: start,
-		Method: r.Method, Purpose: r.Header.Get("Sec-Purpose") + r.Header.Get("Purpose"), AcceptLanguage: r.Header.Get("Accept-Language")}
+	return collector.Hit{Endpoint: "proxy", Fields: f, IP: st.client, UserAgent: v.userAgent, VisitorID: st.vid, At: start,
+		Method: v.method, Purpose: v.purpose, AcceptLanguage: v.acceptLanguage}
 }
 
 // visitorOf is the request's first-party visitor cookie ("" when none).

@@ -7,11 +7,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // upstream is one of the customer's backends and what the checks know of it.
 type upstream struct {
-	url *url.URL
+	url  *url.URL
+	fast *fasthttp.HostClient // the fasthttp engine's client
 
 	mu        sync.Mutex
 	fails     int       // consecutive failures (connections refused, checks failed)

@@ -14,13 +14,14 @@ import (
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/internal/forwarded"
 	"github.com/spoor-dev/spoor/proxy"
+	"github.com/valyala/fasthttp"
 )
 
 // proxyRole is the tracking reverse proxy on proxy.addr, publishing its
 // events through this process's collector (its group commit and spool).
 type proxyRole struct {
-	srvs   []*http.Server // the proxy, and with HTTPS the plain-HTTP redirector
-	ln     net.Listener   // where the proxy itself answers
+	srvs   []server     // the proxy, and with HTTPS the plain-HTTP redirector
+	ln     net.Listener // where the proxy itself answers
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -97,10 +98,15 @@ func (a *App) startProxy(withCollector bool) error {
 	main := &http.Server{Handler: px, ReadHeaderTimeout: p.ReadHeaderTimeout, IdleTimeout: p.IdleTimeout,
 		MaxHeaderBytes: a.cfg.HTTP.MaxHeaderBytes}
 	if !t.Enabled() {
-		if r.ln, err = a.serveProxy(main, p.Addr, nil); err != nil {
+		var srv server = main
+		if p.Engine == "fasthttp" {
+			srv = fastServer{px.FastServer(proxy.ServerLimits{ReadHeaderTimeout: p.ReadHeaderTimeout, IdleTimeout: p.IdleTimeout,
+				MaxHeaderBytes: a.cfg.HTTP.MaxHeaderBytes})}
+		}
+		if r.ln, err = a.serveProxy(srv, p.Addr, nil); err != nil {
 			return err
 		}
-		a.log.Info().Str("addr", r.ln.Addr().String()).Strs("upstreams", p.Upstreams).Msg("proxy listening")
+		a.log.Info().Str("addr", r.ln.Addr().String()).Str("engine", p.Engine).Strs("upstreams", p.Upstreams).Msg("proxy listening")
 		return nil
 	}
 	_, port, _ := net.SplitHostPort(p.TLSAddr)
@@ -122,8 +128,32 @@ func (a *App) startProxy(withCollector bool) error {
 	return nil
 }
 
-// serveProxy serves srv on addr, over TLS when tlsCfg is set.
-func (a *App) serveProxy(srv *http.Server, addr string, tlsCfg *tls.Config) (net.Listener, error) {
+// server is a listener's HTTP server, net/http's or fasthttp's.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	Close() error
+}
+
+// fastServer is fasthttp's server as a server.
+type fastServer struct{ *fasthttp.Server }
+
+func (f fastServer) Shutdown(ctx context.Context) error { return f.Server.ShutdownWithContext(ctx) }
+
+// Close stops listening and closes the idle connections without waiting
+// for those still busy (net/http's Close cuts them; here the process's
+// end does).
+func (f fastServer) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := f.Server.ShutdownWithContext(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// serveProxy serves srv on addr, over TLS when tlsCfg is set (net/http only).
+func (a *App) serveProxy(srv server, addr string, tlsCfg *tls.Config) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
@@ -135,7 +165,7 @@ func (a *App) serveProxy(srv *http.Server, addr string, tlsCfg *tls.Config) (net
 		defer r.wg.Done()
 		var err error
 		if tlsCfg != nil {
-			err = srv.ServeTLS(ln, "", "") // certificates come from TLSConfig; HTTP/2 is offered
+			err = srv.(*http.Server).ServeTLS(ln, "", "") // certificates come from TLSConfig; HTTP/2 is offered
 		} else {
 			err = srv.Serve(ln)
 		}

@@ -156,6 +156,7 @@ type File struct {
 type Proxy struct {
 	Enabled               bool          `mapstructure:"enabled"`
 	Addr                  string        `mapstructure:"addr"`
+	Engine                string        `mapstructure:"engine"`
 	Upstreams             []string      `mapstructure:"upstreams"`
 	Via                   string        `mapstructure:"via"`
 	HealthPath            string        `mapstructure:"health_path"`
@@ -252,7 +253,7 @@ func Default() Config {
 			Buckets: 16, TTL: 0, SessionGap: 30 * time.Minute, Sessions: true, SessionsDelay: 30 * time.Second, ApplySchema: true,
 		},
 		Proxy: Proxy{
-			Enabled: false, Addr: "127.0.0.1:8090", Upstreams: []string{}, Via: "spoor", HealthPath: "", HealthInterval: 5 * time.Second,
+			Enabled: false, Addr: "127.0.0.1:8090", Engine: "fasthttp", Upstreams: []string{}, Via: "spoor", HealthPath: "", HealthInterval: 5 * time.Second,
 			HealthTimeout: 2 * time.Second, FailThreshold: 3, FailCooldown: 10 * time.Second, DialTimeout: 5 * time.Second,
 			ResponseHeaderTimeout: 60 * time.Second, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 			BodyTimeout: 30 * time.Second, MinBodyRate: 512,

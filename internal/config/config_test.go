@@ -65,6 +65,7 @@ func TestRejects(t *testing.T) {
 		{"bad duration", `{"http": {"read_timeout": "soon"}}`, "read_timeout"},
 		{"negative body", `{"http": {"max_body_bytes": -1}}`, "http.max_body_bytes"},
 		{"bad level", `{"log": {"level": "loud"}}`, "log.level"},
+		{"bad proxy engine", `{"proxy": {"engine": "nginx"}}`, "proxy.engine"},
 		{"replicas on embedded", `{"nats": {"replicas": 3}}`, "nats.replicas"},
 		{"bad cors", `{"http": {"cors_origins": ["example.com"]}}`, "cors_origins"},
 		{"no partitions", `{"nats": {"partitions": 0}}`, "nats.partitions"},

@@ -24,6 +24,9 @@ func (c *Config) validateProxy(bad func(key, format string, a ...any)) {
 	if p.Addr == "" {
 		bad("proxy.addr", "must not be empty")
 	}
+	if p.Engine != "fasthttp" && p.Engine != "net/http" {
+		bad("proxy.engine", "must be fasthttp or net/http, got %q", p.Engine)
+	}
 	for key, d := range map[string]time.Duration{"proxy.health_interval": p.HealthInterval, "proxy.health_timeout": p.HealthTimeout,
 		"proxy.fail_cooldown": p.FailCooldown, "proxy.dial_timeout": p.DialTimeout, "proxy.response_header_timeout": p.ResponseHeaderTimeout,
 		"proxy.read_header_timeout": p.ReadHeaderTimeout, "proxy.idle_timeout": p.IdleTimeout, "proxy.body_timeout": p.BodyTimeout} {
