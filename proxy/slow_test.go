@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -67,7 +68,18 @@ func longest(ds []time.Duration) time.Duration {
 func TestSlowClientsAreCutOff(t *testing.T) { eachEngine(t, testSlowClientsAreCutOff) }
 
 func testSlowClientsAreCutOff(t *testing.T, e engine) {
+	var cut atomic.Bool // the download nobody read was cut off at the backend
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/download" {
+			block := make([]byte, 32<<10)
+			for range 2048 { // 64 MiB, more than every buffer on the way
+				if _, err := w.Write(block); err != nil {
+					cut.Store(true)
+					return
+				}
+			}
+			return
+		}
 		n, err := io.Copy(io.Discard, r.Body)
 		if err != nil {
 			return
@@ -132,4 +144,23 @@ func testSlowClientsAreCutOff(t *testing.T, e engine) {
 	if grew := int64(after.HeapInuse) - int64(before.HeapInuse); grew > 8<<20 {
 		t.Errorf("heap in use grew by %d MB after %d slow connections were cut", grew>>20, 3*n)
 	}
+	// (After the count of what the slow connections left behind.) A client
+	// that stops reading a download: once every buffer is full,
+	// the next write waits at most the body timeout, then the proxy drops
+	// both connections.
+	t.Run("a client that stops reading", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprint(c, "GET /download HTTP/1.1\r\nHost: site.example\r\n\r\n")
+		deadline := time.Now().Add(5 * time.Second)
+		for !cut.Load() && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !cut.Load() {
+			t.Fatal("5 s after the client stopped reading, the proxy still holds its download (body timeout 400 ms)")
+		}
+	})
 }
