@@ -269,11 +269,52 @@ func (x *exchange) answer(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 		x.done(ctx.Conn())
 		return
 	}
+	a := &fastAnswer{x: x, resp: resp, r: bs, conn: ctx.Conn(), timeout: p.o.BodyTimeout}
 	cl := resp.Header.ContentLength()
+	if cl < 0 && !ctx.Request.Header.IsHTTP11() {
+		unchunked(ctx, a)
+		return
+	}
 	if cl < 0 {
 		cl = -1 // chunked to the client, a chunk (and a flush) per read
 	}
-	ctx.Response.SetBodyStream(&fastAnswer{x: x, resp: resp, r: bs, conn: ctx.Conn(), timeout: p.o.BodyTimeout}, cl)
+	ctx.Response.SetBodyStream(a, cl)
+}
+
+// unchunked sends an answer of unknown length to an HTTP/1.0 client, which
+// knows no chunks: the body as it comes, its end the connection's close.
+// fasthttp would chunk it, so the connection is taken over.
+func unchunked(ctx *fasthttp.RequestCtx, a *fastAnswer) {
+	h := &ctx.Response.Header
+	head := append([]byte("HTTP/1.0 "), strconv.Itoa(h.StatusCode())...)
+	head = append(append(append(head, ' '), fasthttp.StatusMessage(h.StatusCode())...), "\r\n"...)
+	for k, v := range h.All() {
+		switch strings.ToLower(string(k)) {
+		case "transfer-encoding", "content-length", "connection":
+			continue
+		}
+		head = append(append(append(append(head, k...), ": "...), v...), "\r\n"...)
+	}
+	head = append(head, "Connection: close\r\n\r\n"...)
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(c net.Conn) {
+		defer a.Close()
+		if _, err := c.Write(head); err != nil {
+			return
+		}
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := a.Read(buf)
+			if n > 0 {
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
 }
 
 // finish answers with an error of the proxy's own.
@@ -389,6 +430,7 @@ var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-A
 func (p *Proxy) fastOutgoing(ctx *fasthttp.RequestCtx, out *fasthttp.Request, st *state, upgrade bool) {
 	in := &ctx.Request.Header
 	in.CopyTo(&out.Header)
+	out.Header.SetProtocol("HTTP/1.1") // whatever the client spoke, as net/http's ReverseProxy does
 	out.Header.ResetConnectionClose()
 	if !upgrade {
 		for _, v := range peekAll(in, "Connection") {

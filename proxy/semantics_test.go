@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -32,6 +33,11 @@ func answerAsSent(w http.ResponseWriter, r *http.Request, slow *atomic.Int32) {
 		w.Header().Add("X-Dup", "one")
 		w.Header().Add("X-Dup", "two")
 		return
+	case "/stream":
+		w.Write([]byte("part one, "))
+		w.(http.Flusher).Flush()
+		w.Write([]byte("part two"))
+		return
 	case "/ws-refused":
 		http.Error(w, "no websocket here", http.StatusBadRequest)
 		return
@@ -47,8 +53,8 @@ func answerAsSent(w http.ResponseWriter, r *http.Request, slow *atomic.Int32) {
 		return
 	}
 	b, _ := io.ReadAll(r.Body)
-	fmt.Fprintf(w, "%s %s te=%s len=%d body=%q multi=%s",
-		r.Method, r.RequestURI, strings.Join(r.TransferEncoding, ","), r.ContentLength, b, strings.Join(r.Header.Values("X-Multi"), "|"))
+	fmt.Fprintf(w, "%s %s te=%s len=%d body=%q multi=%s proto=%s",
+		r.Method, r.RequestURI, strings.Join(r.TransferEncoding, ","), r.ContentLength, b, strings.Join(r.Header.Values("X-Multi"), "|"), r.Proto)
 }
 
 // What passes is HTTP as the client and the backend sent it, on both
@@ -149,6 +155,34 @@ func testPassesHTTPAsSent(t *testing.T, e engine) {
 		}
 		if n := slow.Load(); n != 1 { // a request that timed out is not sent again
 			t.Fatalf("the slow upstream got the request %d times", n)
+		}
+	})
+	t.Run("an HTTP/1.0 client gets no chunks", func(t *testing.T) {
+		c, err := net.Dial("tcp", strings.TrimPrefix(px.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprint(c, "GET /stream HTTP/1.0\r\nHost: site.example\r\n\r\n")
+		raw, err := io.ReadAll(c) // HTTP/1.0: the body ends when the connection does
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+		if !strings.HasPrefix(head, "HTTP/1.0 200 OK\r\n") || strings.Contains(strings.ToLower(head), "chunked") || body != "part one, part two" {
+			t.Fatalf("answer %q", raw)
+		}
+		// and upstream the proxy speaks HTTP/1.1 (keep-alive, chunks) whatever the client spoke
+		c2, err := net.Dial("tcp", strings.TrimPrefix(px.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c2.Close()
+		c2.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprint(c2, "GET /echo HTTP/1.0\r\nHost: site.example\r\n\r\n")
+		if raw, _ := io.ReadAll(c2); !strings.HasSuffix(string(raw), "proto=HTTP/1.1") {
+			t.Fatalf("upstream request: %q", raw)
 		}
 	})
 	t.Run("an upgrade the upstream refuses", func(t *testing.T) {
