@@ -250,7 +250,7 @@ func (x *exchange) answer(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 		h.Add("Set-Cookie", ck.String())
 	}
 	if p.o.Via != "" {
-		h.Add("Via", via(1, b2i(resp.Header.IsHTTP11()), p.o.Via))
+		h.Add("Via", p.via[b2i(resp.Header.IsHTTP11())])
 	}
 	bs := resp.BodyStream()
 	if bs == nil || ctx.IsHead() { // no body, or one already read (an upgrade refused)
@@ -331,13 +331,13 @@ func (x *exchange) inBytes(n int64) { x.inN += n }
 func (x *exchange) done(net.Conn) {
 	x.once.Do(func() {
 		p := x.p
-		p.m.requests.WithLabelValues(statusClass(x.status)).Inc()
+		p.m.answered(x.status)
 		p.m.latency.Observe(time.Since(x.start).Seconds())
 		switch {
 		case !x.tracked:
-			p.m.events.WithLabelValues("excluded").Inc()
+			p.m.excluded.Inc()
 		case x.blocked:
-			p.m.events.WithLabelValues("blocked").Inc()
+			p.m.blocked.Inc()
 		default:
 			in := x.inN
 			if x.in != nil {
@@ -433,10 +433,12 @@ func (p *Proxy) fastOutgoing(ctx *fasthttp.RequestCtx, out *fasthttp.Request, st
 	out.Header.SetProtocol("HTTP/1.1") // whatever the client spoke, as net/http's ReverseProxy does
 	out.Header.ResetConnectionClose()
 	if !upgrade {
-		for _, v := range peekAll(in, "Connection") {
-			for _, name := range strings.Split(v, ",") {
-				if name = strings.TrimSpace(name); name != "" {
-					out.Header.Del(name)
+		if namesHeaders(in.Peek("Connection")) {
+			for _, v := range peekAll(in, "Connection") {
+				for _, name := range strings.Split(v, ",") {
+					if name = strings.TrimSpace(name); name != "" {
+						out.Header.Del(name)
+					}
 				}
 			}
 		}
@@ -447,9 +449,12 @@ func (p *Proxy) fastOutgoing(ctx *fasthttp.RequestCtx, out *fasthttp.Request, st
 	out.Header.Del("Expect") // fasthttp answered 100-continue itself
 	out.Header.Del("Forwarded")
 	trusted := p.o.TrustedProxies.Contains(st.peer)
-	xff := strings.Join(peekAll(in, "X-Forwarded-For"), ", ")
-	proto, host := string(in.Peek("X-Forwarded-Proto")), string(in.Peek("X-Forwarded-Host"))
-	for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"} {
+	var xff, proto, host string
+	if trusted {
+		xff = strings.Join(peekAll(in, "X-Forwarded-For"), ", ")
+		proto, host = string(in.Peek("X-Forwarded-Proto")), string(in.Peek("X-Forwarded-Host"))
+	}
+	for _, h := range forwardedHeaders {
 		out.Header.Del(h)
 	}
 	peer := ""
@@ -474,13 +479,28 @@ func (p *Proxy) fastOutgoing(ctx *fasthttp.RequestCtx, out *fasthttp.Request, st
 	out.Header.Set("X-Forwarded-Host", host)
 	out.Header.Set("X-Forwarded-Proto", proto)
 	if p.o.Via != "" {
-		out.Header.Add("Via", via(1, b2i(in.IsHTTP11()), p.o.Via))
+		out.Header.Add("Via", p.via[b2i(in.IsHTTP11())])
 	}
+}
+
+var forwardedHeaders = []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"}
+
+// namesHeaders: a Connection header that may name headers (anything but
+// the usual keep-alive or close).
+func namesHeaders(v []byte) bool {
+	return len(v) > 0 && !bytes.EqualFold(v, []byte("keep-alive")) && !bytes.EqualFold(v, []byte("close"))
 }
 
 // stripHopResponse removes the hop-by-hop headers from an answer; fasthttp
 // sets its own Connection, Content-Length and Transfer-Encoding.
 func stripHopResponse(h *fasthttp.ResponseHeader) {
+	if !namesHeaders(h.Peek("Connection")) {
+		h.ResetConnectionClose()
+		for _, n := range hopByHop {
+			h.Del(n)
+		}
+		return
+	}
 	for _, v := range peekAll(h, "Connection") {
 		for _, name := range strings.Split(v, ",") {
 			if name = strings.TrimSpace(name); name != "" && !strings.EqualFold(name, "close") {
@@ -527,6 +547,9 @@ func (p *Proxy) fastClientIP(ctx *fasthttp.RequestCtx) (string, net.IP) {
 	peer := ctx.RemoteIP()
 	if peer == nil || peer.IsUnspecified() {
 		return ctx.RemoteAddr().String(), nil
+	}
+	if !p.o.TrustedProxies.Contains(peer) { // its X-Forwarded-For is not read at all
+		return peer.String(), peer
 	}
 	return p.o.TrustedProxies.Client(peer, strings.Join(peekAll(&ctx.Request.Header, "X-Forwarded-For"), ",")).String(), peer
 }

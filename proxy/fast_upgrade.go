@@ -74,7 +74,7 @@ func (p *Proxy) fastUpgrade(ctx *fasthttp.RequestCtx, x *exchange) {
 		head = append(append(append(append(head, k...), ": "...), v...), "\r\n"...)
 	}
 	if p.o.Via != "" {
-		head = append(head, "Via: "+via(1, 1, p.o.Via)+"\r\n"...)
+		head = append(head, "Via: "+p.via[1]+"\r\n"...)
 	}
 	head = append(head, "\r\n"...)
 	fasthttp.ReleaseResponse(resp)

@@ -7,11 +7,13 @@ import (
 )
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	events   *prometheus.CounterVec
-	healthy  *prometheus.GaugeVec
-	retries  prometheus.Counter
-	latency  prometheus.Histogram
+	byClass           [6]prometheus.Counter // requests by statusClass: none, 1xx..5xx
+	excluded, blocked prometheus.Counter
+	requests          *prometheus.CounterVec
+	events            *prometheus.CounterVec
+	healthy           *prometheus.GaugeVec
+	retries           prometheus.Counter
+	latency           prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -35,5 +37,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, o := range []string{"tracked", "excluded", "blocked", "lost_queue_full", "lost_unavailable", "lost_shutdown"} {
 		m.events.WithLabelValues(o)
 	}
+	for i, c := range classes {
+		m.byClass[i] = m.requests.WithLabelValues(c)
+	}
+	m.excluded, m.blocked = m.events.WithLabelValues("excluded"), m.events.WithLabelValues("blocked")
 	return m, nil
+}
+
+// answered counts a request by the class of its answer.
+func (m *metrics) answered(code int) {
+	if c := code / 100; c >= 1 && c <= 5 {
+		m.byClass[c].Inc()
+		return
+	}
+	m.requests.WithLabelValues(statusClass(code)).Inc()
 }

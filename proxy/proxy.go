@@ -76,6 +76,7 @@ type Proxy struct {
 	log     zerolog.Logger
 	checker *http.Client
 	limiter *ratelimit.PerIP // nil: no limit
+	via     [2]string        // the Via values for HTTP/1.0 and HTTP/1.1
 }
 
 type ctxKey int
@@ -108,6 +109,9 @@ func New(o Options, t Tracker, reg prometheus.Registerer, log zerolog.Logger) (*
 		return nil, err
 	}
 	p := &Proxy{o: o, filter: f, m: m, log: log}
+	if o.Via != "" {
+		p.via = [2]string{"1.0 " + o.Via, "1.1 " + o.Via}
+	}
 	p.pool = newPool(o.Upstreams, o.FailThreshold, o.FailCooldown, func(u *upstream, healthy bool) {
 		p.m.healthy.WithLabelValues(u.url.Host).Set(b2f(healthy))
 		log.Warn().Str("upstream", u.url.Host).Bool("healthy", healthy).Msg("upstream health changed")
@@ -210,13 +214,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec.status == 0 { // an upgrade: the 101 went to the hijacked connection
 		rec.status = st.status
 	}
-	p.m.requests.WithLabelValues(statusClass(rec.status)).Inc()
+	p.m.answered(rec.status)
 	p.m.latency.Observe(time.Since(start).Seconds())
 	switch {
 	case !tracked:
-		p.m.events.WithLabelValues("excluded").Inc()
+		p.m.excluded.Inc()
 	case blocked:
-		p.m.events.WithLabelValues("blocked").Inc()
+		p.m.blocked.Inc()
 	default:
 		var bytesIn int64
 		if in != nil {

@@ -287,10 +287,14 @@ func (p *Proxy) hitOf(v view, status int, bytesIn, bytesOut int64, st *state, st
 	text := func(name, v string) collector.HitField {
 		return collector.HitField{Name: name, Value: schema.TextValue(v)}
 	}
+	nums := make([]byte, 0, 64) // the four numbers' digits, one allocation
 	num := func(name string, v int64) collector.HitField {
-		return collector.HitField{Name: name, Value: schema.JSONValue(json.RawMessage(strconv.FormatInt(v, 10)))}
+		at := len(nums)
+		nums = strconv.AppendInt(nums, v, 10)
+		return collector.HitField{Name: name, Value: schema.JSONValue(json.RawMessage(nums[at:len(nums):len(nums)]))}
 	}
-	f := []collector.HitField{
+	f := make([]collector.HitField, 0, 13)
+	f = append(f,
 		text("ename", p.o.EventName),
 		text("etyp", "server"),
 		text("url", v.scheme+"://"+v.host+v.uri),
@@ -301,7 +305,7 @@ func (p *Proxy) hitOf(v view, status int, bytesIn, bytesOut int64, st *state, st
 		num("duration", time.Since(start).Milliseconds()),
 		num("bytes_in", bytesIn),
 		num("bytes_out", bytesOut),
-	}
+	)
 	if p.o.App != "" {
 		f = append(f, text("app", p.o.App))
 	}
