@@ -87,9 +87,10 @@ func (p *Proxy) fastClient(u *upstream) *fasthttp.HostClient {
 		NoDefaultUserAgentHeader: true,
 		Dial:                     p.dialUpstream,
 		RetryIfErr: func(req *fasthttp.Request, attempts int, err error) (bool, bool) {
-			// A kept-alive connection the upstream closed is retried on a
-			// new one, as net/http does, unless a body already went.
-			return false, attempts < 2 && !req.IsBodyStream() && !isDialError(err) && !fastTimeout(err)
+			// A kept-alive connection the upstream closed before answering
+			// is retried once on a new one, for the requests net/http
+			// replays too; never a POST, nor one that timed out.
+			return false, attempts < 2 && replayable(req) && !isDialError(err) && !fastTimeout(err)
 		},
 	}
 	if tlsOn {
@@ -168,7 +169,12 @@ func (p *Proxy) ServeFast(ctx *fasthttp.RequestCtx) {
 	out := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(out)
 	p.fastOutgoing(ctx, out, st, false)
-	if cl := ctx.Request.Header.ContentLength(); cl > 0 || cl == -1 {
+	switch cl := ctx.Request.Header.ContentLength(); {
+	case cl > 0 && cl <= prefetched:
+		// fasthttp read a body this small with the headers: pass the bytes.
+		out.SetBodyRaw(ctx.Request.Body())
+		x.in = &fastBody{n: int64(cl), eof: true}
+	case cl > 0 || cl == -1:
 		x.in = &fastBody{r: ctx.RequestBodyStream(), conn: ctx.Conn(), timeout: p.o.BodyTimeout, minRate: p.o.MinBodyRate, start: start}
 		out.SetBodyStream(x.in, cl)
 	}
@@ -218,6 +224,10 @@ func (p *Proxy) ServeFast(ctx *fasthttp.RequestCtx) {
 	}
 	x.answer(ctx, resp)
 }
+
+// prefetched is how much of a body of known length fasthttp's server reads
+// with the headers when it streams request bodies (readBodyWithStreaming).
+const prefetched = 8 << 10
 
 // exchange is one request's passage through the fasthttp engine; done
 // records it once the answer's body has gone to the client.
@@ -569,6 +579,17 @@ func fastJSON(ctx *fasthttp.RequestCtx, code int, body string) {
 	ctx.Response.Header.SetContentType("application/json")
 	ctx.SetStatusCode(code)
 	ctx.SetBodyString(body + "\n")
+}
+
+// replayable is net/http's rule for sending a request again: a method
+// without side effects, or an idempotency key, and no streamed body.
+func replayable(req *fasthttp.Request) bool {
+	if req.IsBodyStream() {
+		return false
+	}
+	h := &req.Header
+	return h.IsGet() || h.IsHead() || h.IsOptions() || h.IsTrace() ||
+		len(h.Peek("Idempotency-Key")) > 0 || len(h.Peek("X-Idempotency-Key")) > 0
 }
 
 // fastTimeout: fasthttp reports an expired deadline as its own ErrTimeout.

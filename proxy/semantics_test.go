@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -192,4 +193,61 @@ func testPassesHTTPAsSent(t *testing.T, e engine) {
 			t.Fatalf("%d %q", resp.StatusCode, body)
 		}
 	})
+}
+
+// An upstream that drops a kept-alive connection without answering: a
+// POST on it is answered 502 and never sent a second time (it may have
+// been acted on); net/http's rule, on both engines.
+func TestDroppedPostIsNotSentAgain(t *testing.T) { eachEngine(t, testDroppedPostIsNotSentAgain) }
+
+func testDroppedPostIsNotSentAgain(t *testing.T, e engine) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var posts atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					r, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, r.Body)
+					if r.URL.Path == "/drop" {
+						if r.Method == http.MethodPost {
+							posts.Add(1)
+						}
+						return // closed, no answer
+					}
+					c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+				}
+			}()
+		}
+	}()
+	px := start(t, e, testOptions("http://"+ln.Addr().String()), &hits{})
+	if resp, err := http.Get(px.URL + "/warm"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("warm-up: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	resp, err := http.Post(px.URL+"/drop", "application/x-www-form-urlencoded", strings.NewReader("order=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("status %d, want 502", resp.StatusCode)
+	}
+	if n := posts.Load(); n != 1 {
+		t.Fatalf("the upstream got the POST %d times", n)
+	}
 }
