@@ -149,15 +149,20 @@ func (c *countingBody) Read(p []byte) (int, error) {
 }
 
 // queue hands events to the Tracker off the request path: enqueue never
-// blocks; a full queue counts the event lost. One gatherer turns what is
-// queued into batches: the first event of a batch waits at most batchWait
-// for others (up to maxBatch), so a busy proxy publishes a few hundred
-// messages a second instead of one per request, which would cost the
-// proxy's own CPU (the NATS client's writes) and JetStream's. The workers
-// publish the batches, several at a time while PubAcks are outstanding.
+// blocks, and a full queue counts the event lost. Enqueueing is an append
+// under a lock, with no goroutine woken per event: on two shared cores a
+// hand-off per request (a channel send to a waiting gatherer) costs the
+// proxied requests' tail. Only a batch's first event (or a full batch)
+// wakes the gatherer, which lets the batch gather for batchWait and hands
+// it, in pieces of at most maxBatch, to the workers. Those publish several
+// batches at a time while PubAcks are outstanding, so a busy proxy
+// publishes a few hundred messages a second instead of one per request.
 // The request was answered long before: the wait delays only the event.
 type queue struct {
-	ch      chan collector.Hit
+	mu      sync.Mutex
+	buf     []collector.Hit // waiting for the gatherer, at most size
+	size    int
+	ready   chan struct{} // the buffer got its first event, or a full batch
 	t       Tracker
 	m       *metrics
 	log     zerolog.Logger
@@ -170,15 +175,40 @@ const (
 )
 
 func newQueue(size, workers int, t Tracker, m *metrics, log zerolog.Logger) *queue {
-	return &queue{ch: make(chan collector.Hit, size), t: t, m: m, log: log, workers: workers}
+	return &queue{size: size, ready: make(chan struct{}, 1), t: t, m: m, log: log, workers: workers}
 }
 
 func (q *queue) enqueue(h collector.Hit) {
-	select {
-	case q.ch <- h:
-	default:
+	q.mu.Lock()
+	if len(q.buf) >= q.size {
+		q.mu.Unlock()
 		q.m.events.WithLabelValues("lost_queue_full").Inc()
+		return
 	}
+	q.buf = append(q.buf, h)
+	n := len(q.buf)
+	q.mu.Unlock()
+	if n == 1 || n == maxBatch {
+		select {
+		case q.ready <- struct{}{}:
+		default: // the gatherer is already told
+		}
+	}
+}
+
+// take empties the buffer.
+func (q *queue) take() []collector.Hit {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	b := q.buf
+	q.buf = make([]collector.Hit, 0, min(max(len(b), 16), q.size))
+	return b
+}
+
+func (q *queue) pending() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.buf)
 }
 
 // run publishes until ctx ends, then what is still queued within drain.
@@ -196,61 +226,51 @@ func (q *queue) run(ctx context.Context, drain time.Duration) {
 	}
 	q.gather(ctx, batches)
 	end := time.Now().Add(drain)
-	for len(q.ch) > 0 && time.Now().Before(end) {
-		b := q.fill(make([]collector.Hit, 0, min(len(q.ch), maxBatch)), nil)
+	left := q.take()
+	for len(left) > 0 && time.Now().Before(end) {
+		n := min(len(left), maxBatch)
 		select {
-		case batches <- b:
+		case batches <- left[:n:n]:
+			left = left[n:]
 		case <-time.After(time.Until(end)):
-			q.m.events.WithLabelValues("lost_shutdown").Add(float64(len(b)))
 		}
 	}
 	close(batches)
 	wg.Wait()
-	if n := len(q.ch); n > 0 {
+	if n := len(left) + q.pending(); n > 0 {
 		q.m.events.WithLabelValues("lost_shutdown").Add(float64(n))
 	}
 }
 
 // gather hands batches to the workers until ctx ends. A batch waits for a
-// free worker; meanwhile events queue up in ch (and past its size are
-// counted lost): the only back-pressure tracking applies.
+// free worker; meanwhile events queue up in the buffer (and past its size
+// are counted lost): the only back-pressure tracking applies.
 func (q *queue) gather(ctx context.Context, batches chan<- []collector.Hit) {
 	wait := time.NewTimer(batchWait)
 	wait.Stop()
 	for {
 		select {
-		case h := <-q.ch:
-			wait.Reset(batchWait)
-			b := q.fill(append(make([]collector.Hit, 0, 16), h), wait.C)
-			wait.Stop()
-			batches <- b // the workers never stop first; a publish ends within its timeout
+		case <-q.ready:
 		case <-ctx.Done():
 			return
 		}
-	}
-}
-
-// fill adds queued events to batch, up to maxBatch: until done fires, or,
-// when done is nil, while events are waiting.
-func (q *queue) fill(batch []collector.Hit, done <-chan time.Time) []collector.Hit {
-	for len(batch) < maxBatch {
-		if done == nil {
+		if q.pending() < maxBatch { // let the batch gather, unless it fills first
+			wait.Reset(batchWait)
 			select {
-			case h := <-q.ch:
-				batch = append(batch, h)
-				continue
-			default:
-				return batch
+			case <-wait.C:
+			case <-q.ready:
+				wait.Stop()
+			case <-ctx.Done():
+				wait.Stop()
+				return
 			}
 		}
-		select {
-		case h := <-q.ch:
-			batch = append(batch, h)
-		case <-done:
-			return batch
+		for b := q.take(); len(b) > 0; {
+			n := min(len(b), maxBatch)
+			batches <- b[:n:n] // the workers never stop first; a publish ends within its timeout
+			b = b[n:]
 		}
 	}
-	return batch
 }
 
 func (q *queue) publish(batch []collector.Hit) {
