@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
 )
 
@@ -151,17 +150,11 @@ func (p *Proxy) ServeFast(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	st.vid = string(ctx.Request.Header.Cookie("vid"))
-	tracked := p.filter.tracked(path)
-	blocked := tracked && (p.o.Blocked.IP(net.ParseIP(st.client)) || p.o.Blocked.Visitor(st.vid))
-	if tracked && !blocked && p.o.VisitorCookie != nil {
-		if st.vid == "" {
-			st.vid = schema.NewEventID()
-		}
-		st.setCookie = true
-		st.https = ctx.IsTLS() || (p.o.TrustedProxies.Contains(st.peer) &&
-			string(ctx.Request.Header.Peek("X-Forwarded-Proto")) == "https")
+	p.decide(st, path, ctx.IsTLS(), string(ctx.Request.Header.Peek("X-Forwarded-Proto")) == "https")
+	x := &exchange{p: p, st: st, start: start}
+	if st.tracks() { // copied now: fasthttp reuses the request's buffers
+		x.view = fastView(ctx, path)
 	}
-	x := &exchange{p: p, st: st, start: start, tracked: tracked, blocked: blocked, view: fastView(ctx, path)}
 	if isUpgrade(&ctx.Request.Header) {
 		p.fastUpgrade(ctx, x)
 		return
@@ -232,16 +225,15 @@ const prefetched = 8 << 10
 // exchange is one request's passage through the fasthttp engine; done
 // records it once the answer's body has gone to the client.
 type exchange struct {
-	p                *Proxy
-	st               *state
-	view             view
-	start            time.Time
-	tracked, blocked bool
-	in               *fastBody
-	inN              int64 // bytes in when there is no body reader (an upgrade's)
-	status           int
-	out              int64
-	once             sync.Once
+	p      *Proxy
+	st     *state
+	view   view // only when the request tracks
+	start  time.Time
+	in     *fastBody
+	inN    int64 // bytes in when there is no body reader (an upgrade's)
+	status int
+	out    int64
+	once   sync.Once
 }
 
 // answer passes the upstream's response on: its headers now, its body
@@ -253,7 +245,7 @@ func (x *exchange) answer(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 	resp.Header.CopyTo(h)
 	h.SetNoDefaultContentType(true)
 	stripHopResponse(h)
-	if st.setCookie && privateAnswer(http.Header{"Cache-Control": peekAll(&resp.Header, "Cache-Control")}) {
+	if st.setCookie && privateAnswer(peekAll(&resp.Header, "Cache-Control")) {
 		c := p.o.VisitorCookie
 		ck := &http.Cookie{Name: "vid", Value: st.vid, Path: "/", Domain: c.Domain, MaxAge: int(c.MaxAge / time.Second),
 			HttpOnly: c.HTTPOnly, Secure: st.https, SameSite: http.SameSiteLaxMode}
@@ -276,7 +268,7 @@ func (x *exchange) answer(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 		}
 		_ = resp.CloseBodyStream()
 		fasthttp.ReleaseResponse(resp)
-		x.done(ctx.Conn())
+		x.done()
 		return
 	}
 	a := &fastAnswer{x: x, resp: resp, r: bs, conn: ctx.Conn(), timeout: p.o.BodyTimeout}
@@ -332,29 +324,19 @@ func (x *exchange) finish(ctx *fasthttp.RequestCtx, code int, body string) {
 	x.status = code
 	fastJSON(ctx, code, body)
 	x.out = int64(len(body) + 1)
-	x.done(ctx.Conn())
+	x.done()
 }
 
 func (x *exchange) inBytes(n int64) { x.inN += n }
 
-// done counts and tracks the request, once.
-func (x *exchange) done(net.Conn) {
+// done records the request, once.
+func (x *exchange) done() {
 	x.once.Do(func() {
-		p := x.p
-		p.m.answered(x.status)
-		p.m.latency.Observe(time.Since(x.start).Seconds())
-		switch {
-		case !x.tracked:
-			p.m.excluded.Inc()
-		case x.blocked:
-			p.m.blocked.Inc()
-		default:
-			in := x.inN
-			if x.in != nil {
-				in = x.in.n
-			}
-			p.q.enqueue(p.hitOf(x.view, x.status, in, x.out, x.st, x.start))
+		in := x.inN
+		if x.in != nil {
+			in = x.in.n
 		}
+		x.p.record(x.st, x.view, x.status, in, x.out, x.start)
 	})
 }
 
@@ -385,7 +367,7 @@ func (a *fastAnswer) Close() error {
 	}
 	err := a.resp.CloseBodyStream()
 	fasthttp.ReleaseResponse(a.resp)
-	a.x.done(a.conn)
+	a.x.done()
 	return err
 }
 

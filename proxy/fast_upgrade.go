@@ -80,7 +80,7 @@ func (p *Proxy) fastUpgrade(ctx *fasthttp.RequestCtx, x *exchange) {
 	fasthttp.ReleaseResponse(resp)
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
-		defer x.done(c)
+		defer x.done()
 		defer up.Close()
 		if _, err := c.Write(head); err != nil {
 			return

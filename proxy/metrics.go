@@ -7,7 +7,7 @@ import (
 )
 
 type metrics struct {
-	byClass           [6]prometheus.Counter // requests by statusClass: none, 1xx..5xx
+	byClass           [6]prometheus.Counter // requests by statusClass, 1xx..5xx at [1]..[5]
 	excluded, blocked prometheus.Counter
 	requests          *prometheus.CounterVec
 	events            *prometheus.CounterVec
@@ -37,8 +37,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, o := range []string{"tracked", "excluded", "blocked", "lost_queue_full", "lost_unavailable", "lost_shutdown"} {
 		m.events.WithLabelValues(o)
 	}
-	for i, c := range classes {
-		m.byClass[i] = m.requests.WithLabelValues(c)
+	for c := 1; c <= 5; c++ {
+		m.byClass[c] = m.requests.WithLabelValues(statusClass(c * 100))
 	}
 	m.excluded, m.blocked = m.events.WithLabelValues("excluded"), m.events.WithLabelValues("blocked")
 	return m, nil

@@ -79,12 +79,17 @@ type Proxy struct {
 	via     [2]string        // the Via values for HTTP/1.0 and HTTP/1.1
 }
 
+// tracks: the request becomes an event.
+func (st *state) tracks() bool { return st.tracked && !st.blocked }
+
 type ctxKey int
 
 const stateKey ctxKey = 0
 
 // state is one request's passage: the upstreams tried, the client's address.
 type state struct {
+	tracked   bool   // the path is tracked (proxy.track_include/exclude)
+	blocked   bool   // the client or visitor is on the block list
 	vid       string // the visitor: the request's vid cookie, or a new id
 	setCookie bool   // set (or refresh) the vid cookie on the answer
 	https     bool   // the client reached the front over HTTPS
@@ -200,33 +205,51 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = in
 	}
 	st.vid = visitorOf(r)
-	tracked := p.filter.tracked(r.URL.Path)
-	blocked := tracked && (p.o.Blocked.IP(net.ParseIP(st.client)) || p.o.Blocked.Visitor(st.vid))
-	if tracked && !blocked && p.o.VisitorCookie != nil {
-		if st.vid == "" {
-			st.vid = schema.NewEventID()
-		}
-		st.setCookie = true
-		st.https = r.TLS != nil || (p.o.TrustedProxies.Contains(st.peer) && r.Header.Get("X-Forwarded-Proto") == "https")
-	}
+	p.decide(st, r.URL.Path, r.TLS != nil, r.Header.Get("X-Forwarded-Proto") == "https")
 	st.up = p.pool.pick(nil)
 	p.rp.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), stateKey, st)))
 	if rec.status == 0 { // an upgrade: the 101 went to the hijacked connection
 		rec.status = st.status
 	}
-	p.m.answered(rec.status)
+	var v view
+	var bytesIn int64
+	if st.tracks() {
+		v = viewOf(r)
+	}
+	if in != nil {
+		bytesIn = in.n
+	}
+	p.record(st, v, rec.status, bytesIn, rec.bytes, start)
+}
+
+// decide settles what the request means for tracking, on either engine:
+// tracked or excluded by its path, blocked by its client or visitor, and
+// whether the answer sets the visitor cookie (Secure when the client
+// reached the front over HTTPS: tls here, or xfHTTPS from a trusted proxy).
+func (p *Proxy) decide(st *state, path string, tls, xfHTTPS bool) {
+	st.tracked = p.filter.tracked(path)
+	st.blocked = st.tracked && (p.o.Blocked.IP(net.ParseIP(st.client)) || p.o.Blocked.Visitor(st.vid))
+	if st.tracks() && p.o.VisitorCookie != nil {
+		if st.vid == "" {
+			st.vid = schema.NewEventID()
+		}
+		st.setCookie = true
+		st.https = tls || (p.o.TrustedProxies.Contains(st.peer) && xfHTTPS)
+	}
+}
+
+// record counts a passed request and, when it tracks, queues its event
+// (v describes it; unused otherwise).
+func (p *Proxy) record(st *state, v view, status int, bytesIn, bytesOut int64, start time.Time) {
+	p.m.answered(status)
 	p.m.latency.Observe(time.Since(start).Seconds())
 	switch {
-	case !tracked:
+	case !st.tracked:
 		p.m.excluded.Inc()
-	case blocked:
+	case st.blocked:
 		p.m.blocked.Inc()
 	default:
-		var bytesIn int64
-		if in != nil {
-			bytesIn = in.n
-		}
-		p.q.enqueue(p.hitOf(viewOf(r), rec.status, bytesIn, rec.bytes, st, start))
+		p.q.enqueue(p.hitOf(v, status, bytesIn, bytesOut, st, start))
 	}
 }
 
@@ -264,8 +287,8 @@ func (p *Proxy) forwarded(pr *httputil.ProxyRequest, st *state) {
 
 // privateAnswer: a response a shared cache may keep (public, s-maxage)
 // must not carry one visitor's cookie to the next.
-func privateAnswer(h http.Header) bool {
-	cc := strings.ToLower(strings.Join(h.Values("Cache-Control"), ","))
+func privateAnswer(cacheControl []string) bool {
+	cc := strings.ToLower(strings.Join(cacheControl, ","))
 	return !strings.Contains(cc, "public") && !strings.Contains(cc, "s-maxage")
 }
 
@@ -280,7 +303,7 @@ func (p *Proxy) upstreamAnswered(resp *http.Response) error {
 	st := resp.Request.Context().Value(stateKey).(*state)
 	st.status = resp.StatusCode
 	p.pool.succeeded(st.up)
-	if st.setCookie && privateAnswer(resp.Header) {
+	if st.setCookie && privateAnswer(resp.Header.Values("Cache-Control")) {
 		c := p.o.VisitorCookie
 		ck := &http.Cookie{Name: "vid", Value: st.vid, Path: "/", Domain: c.Domain, MaxAge: int(c.MaxAge / time.Second),
 			HttpOnly: c.HTTPOnly, Secure: st.https, SameSite: http.SameSiteLaxMode}
@@ -347,12 +370,7 @@ func (p *Proxy) clientIP(r *http.Request) (string, net.IP) {
 	return p.o.TrustedProxies.Client(peer, strings.Join(r.Header.Values("X-Forwarded-For"), ",")).String(), peer
 }
 
-var classes = [...]string{"none", "1xx", "2xx", "3xx", "4xx", "5xx"}
-
 func statusClass(code int) string {
-	if c := code / 100; c >= 1 && c <= 5 {
-		return classes[c]
-	}
 	if code == 0 {
 		return "none"
 	}

@@ -159,30 +159,13 @@ func testPassesHTTPAsSent(t *testing.T, e engine) {
 		}
 	})
 	t.Run("an HTTP/1.0 client gets no chunks", func(t *testing.T) {
-		c, err := net.Dial("tcp", strings.TrimPrefix(px.URL, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		fmt.Fprint(c, "GET /stream HTTP/1.0\r\nHost: site.example\r\n\r\n")
-		raw, err := io.ReadAll(c) // HTTP/1.0: the body ends when the connection does
-		if err != nil {
-			t.Fatal(err)
-		}
-		head, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+		raw := http10(t, px.URL, "/stream")
+		head, body, _ := strings.Cut(raw, "\r\n\r\n")
 		if !strings.HasPrefix(head, "HTTP/1.0 200 OK\r\n") || strings.Contains(strings.ToLower(head), "chunked") || body != "part one, part two" {
 			t.Fatalf("answer %q", raw)
 		}
 		// and upstream the proxy speaks HTTP/1.1 (keep-alive, chunks) whatever the client spoke
-		c2, err := net.Dial("tcp", strings.TrimPrefix(px.URL, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c2.Close()
-		c2.SetDeadline(time.Now().Add(5 * time.Second))
-		fmt.Fprint(c2, "GET /echo HTTP/1.0\r\nHost: site.example\r\n\r\n")
-		if raw, _ := io.ReadAll(c2); !strings.HasSuffix(string(raw), "proto=HTTP/1.1") {
+		if raw := http10(t, px.URL, "/echo"); !strings.HasSuffix(raw, "proto=HTTP/1.1") {
 			t.Fatalf("upstream request: %q", raw)
 		}
 	})
@@ -193,6 +176,24 @@ func testPassesHTTPAsSent(t *testing.T, e engine) {
 			t.Fatalf("%d %q", resp.StatusCode, body)
 		}
 	})
+}
+
+// http10 sends GET path as HTTP/1.0 and returns the whole answer, which
+// ends when the connection does.
+func http10(t *testing.T, base, path string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: site.example\r\n\r\n", path)
+	raw, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
 }
 
 // An upstream that drops a kept-alive connection without answering: a
