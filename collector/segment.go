@@ -37,7 +37,7 @@ var segmentNS = uuid.MustParse("6f3c1d2e-5b7a-4c89-9e1f-2a4b6c8d0e13")
 
 // segment serves POST /v1/<call>: track, page, screen, identify, group,
 // alias, batch and import, as Segment's HTTP Tracking API specifies. Each
-// message becomes one event (collector.Hit), all made durable together
+// message becomes one event (schema.Hit), all made durable together
 // before the 200; any invalid message makes the whole request a 400.
 func (c *Collector) segment(ctx *fasthttp.RequestCtx, call string) {
 	if len(c.cfg.Segment.WriteKeys) == 0 {
@@ -228,7 +228,7 @@ func object(raw json.RawMessage) (schema.Object, error) {
 	return objs[0], nil
 }
 
-func (c *Collector) segmentHits(ctx *fasthttp.RequestCtx, call string, single bool) ([]Hit, error) {
+func (c *Collector) segmentHits(ctx *fasthttp.RequestCtx, call string, single bool) ([]schema.Hit, error) {
 	body := ctx.PostBody()
 	if enc := strings.ToLower(string(ctx.Request.Header.ContentEncoding())); enc == "gzip" {
 		var err error
@@ -292,7 +292,7 @@ func (c *Collector) segmentHits(ctx *fasthttp.RequestCtx, call string, single bo
 			return nil, badRequest("invalid_json", "the batch's %s", err)
 		}
 	}
-	hits := make([]Hit, 0, len(msgs))
+	hits := make([]schema.Hit, 0, len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
 		typ := m.Type

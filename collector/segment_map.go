@@ -30,22 +30,22 @@ var segmentNames = map[string]string{"track": "", "page": "page_view", "screen":
 	"group": "group", "alias": "alias"}
 
 // segmentHit maps a message's own fields (docs/events.md, field by field).
-func segmentHit(m *segmentMessage, typ, app string, now time.Time) (Hit, error) {
+func segmentHit(m *segmentMessage, typ, app string, now time.Time) (schema.Hit, error) {
 	ename, ok := segmentNames[typ]
 	if !ok {
-		return Hit{}, &segmentError{"invalid_type", fmt.Sprintf("type %q is none of track, page, screen, identify, group, alias", typ)}
+		return schema.Hit{}, &segmentError{"invalid_type", fmt.Sprintf("type %q is none of track, page, screen, identify, group, alias", typ)}
 	}
 	if typ == "track" {
 		if ename = m.Event; ename == "" {
-			return Hit{}, &segmentError{"missing_event", "a track call needs event"}
+			return schema.Hit{}, &segmentError{"missing_event", "a track call needs event"}
 		}
 	}
 	uid, vid := idText(m.UserID), idText(m.AnonymousID)
 	if uid == "" && vid == "" {
-		return Hit{}, &segmentError{"missing_id", "request neither has anonymousId nor userId"}
+		return schema.Hit{}, &segmentError{"missing_id", "request neither has anonymousId nor userId"}
 	}
-	text := func(name, v string) HitField { return HitField{Name: name, Value: schema.TextValue(v)} }
-	f := []HitField{text("ename", ename), text("etyp", typ), text("app", app)}
+	text := func(name, v string) schema.HitField { return schema.HitField{Name: name, Value: schema.TextValue(v)} }
+	f := []schema.HitField{text("ename", ename), text("etyp", typ), text("app", app)}
 	if mid := idText(m.MessageID); mid != "" {
 		id, err := uuid.Parse(mid)
 		if err != nil || len(mid) != 36 {
@@ -74,10 +74,10 @@ func segmentHit(m *segmentMessage, typ, app string, now time.Time) (Hit, error) 
 	}
 	for _, obj := range []json.RawMessage{m.Properties, m.Traits} {
 		if len(obj) > 0 && obj[0] == '{' {
-			f = append(f, HitField{Name: "props", Value: schema.JSONValue(obj)})
+			f = append(f, schema.HitField{Name: "props", Value: schema.JSONValue(obj)})
 		}
 	}
-	return Hit{Endpoint: "segment", Fields: f, At: now}, nil
+	return schema.Hit{Endpoint: "segment", Fields: f, At: now}, nil
 }
 
 // segmentTime is the event's time: timestamp when sent; else the spec's
@@ -99,7 +99,7 @@ func segmentTime(m *segmentMessage, now time.Time) (time.Time, bool) {
 
 // contextFields maps context onto the event dictionary; the page's url and
 // referrer only when properties do not carry them already.
-func contextFields(sc *segmentContext, m *segmentMessage, typ string) []HitField {
+func contextFields(sc *segmentContext, m *segmentMessage, typ string) []schema.HitField {
 	hasURL, hasRef := false, false
 	if props, err := object(m.Properties); err == nil {
 		for _, mb := range props {
@@ -107,10 +107,10 @@ func contextFields(sc *segmentContext, m *segmentMessage, typ string) []HitField
 			hasRef = hasRef || mb.Key == "referrer"
 		}
 	}
-	f := make([]HitField, 0, 12)
+	f := make([]schema.HitField, 0, 12)
 	add := func(name, v string) {
 		if v != "" {
-			f = append(f, HitField{Name: name, Value: schema.TextValue(v)})
+			f = append(f, schema.HitField{Name: name, Value: schema.TextValue(v)})
 		}
 	}
 	if !hasURL {

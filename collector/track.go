@@ -3,43 +3,23 @@ package collector
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spoor-dev/spoor/collector/spool"
 	"github.com/spoor-dev/spoor/schema"
 )
-
-// Hit is one event observed by spoor itself rather than sent by a client:
-// the proxy's record of a request it passed on.
-type Hit struct {
-	Endpoint  string // the metrics label and the event's endpoint, e.g. "proxy"
-	Fields    []HitField
-	IP        string // the client's address; only its keyed hash is kept
-	UserAgent string
-	VisitorID string // the vid cookie, when the request had one
-	At        time.Time
-	// What the machine-traffic signals read (internal/bots).
-	Method, Purpose, AcceptLanguage string
-}
-
-// HitField is one named value of a Hit: a dictionary field, or a prop.
-type HitField struct {
-	Name  string
-	Value schema.Value
-}
 
 // Track builds the hits' events as the endpoints build theirs and accepts
 // them together under the same contract: it returns nil once every event
 // is durable (JetStream's PubAck or the spool), concurrent calls sharing
 // one publish (group commit), or the reason none is. Machine traffic its
 // endpoint does not keep (collector.drop_bots) is left out and counted.
-func (c *Collector) Track(ctx context.Context, hits ...Hit) error {
+func (c *Collector) Track(ctx context.Context, hits ...schema.Hit) error {
 	return c.acceptHits(ctx, hits, true)
 }
 
 // acceptHits accepts hits; shared is false when their event ids came from the
 // client (a Segment messageId), so their message keeps a dedup id.
-func (c *Collector) acceptHits(ctx context.Context, hits []Hit, shared bool) error {
+func (c *Collector) acceptHits(ctx context.Context, hits []schema.Hit, shared bool) error {
 	recs := make([]spool.Record, 0, len(hits))
 	for _, h := range hits {
 		rec, keep, err := c.hitRecord(h)
@@ -59,7 +39,7 @@ func (c *Collector) acceptHits(ctx context.Context, hits []Hit, shared bool) err
 	return c.accept(ctx, recs, shared)
 }
 
-func (c *Collector) hitRecord(h Hit) (spool.Record, bool, error) {
+func (c *Collector) hitRecord(h schema.Hit) (spool.Record, bool, error) {
 	b := c.builder()
 	defer c.release(b)
 	for _, f := range h.Fields {

@@ -8,14 +8,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	"github.com/spoor-dev/spoor/collector"
+	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
 )
 
 // discard keeps nothing: the benchmark is the proxy's own cost.
 type discard struct{}
 
-func (discard) Track(context.Context, ...collector.Hit) error { return nil }
+func (discard) Track(context.Context, ...schema.Hit) error { return nil }
 
 // BenchmarkServeFast is one tracked GET through the fasthttp engine to a
 // backend answering 1 KiB, over loopback: the hot path's time and

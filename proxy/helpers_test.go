@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
-	"github.com/spoor-dev/spoor/collector"
 	"github.com/spoor-dev/spoor/internal/forwarded"
+	"github.com/spoor-dev/spoor/schema"
 )
 
 // hits records what the proxy tracked. The proxy's own tests are about
@@ -21,12 +21,12 @@ import (
 // with the real collector, JetStream and a store.
 type hits struct {
 	mu   sync.Mutex
-	got  []collector.Hit
+	got  []schema.Hit
 	fail error
 	wait chan struct{} // when set, Track blocks until it is closed
 }
 
-func (h *hits) Track(ctx context.Context, batch ...collector.Hit) error {
+func (h *hits) Track(ctx context.Context, batch ...schema.Hit) error {
 	if h.wait != nil {
 		select {
 		case <-h.wait:
@@ -43,14 +43,14 @@ func (h *hits) Track(ctx context.Context, batch ...collector.Hit) error {
 	return nil
 }
 
-func (h *hits) all() []collector.Hit {
+func (h *hits) all() []schema.Hit {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]collector.Hit(nil), h.got...)
+	return append([]schema.Hit(nil), h.got...)
 }
 
 // waitHits waits until n hits were tracked.
-func (h *hits) waitHits(t *testing.T, n int) []collector.Hit {
+func (h *hits) waitHits(t *testing.T, n int) []schema.Hit {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -63,7 +63,7 @@ func (h *hits) waitHits(t *testing.T, n int) []collector.Hit {
 	return nil
 }
 
-func field(h collector.Hit, name string) string {
+func field(h schema.Hit, name string) string {
 	for _, f := range h.Fields {
 		if f.Name == name {
 			if f.Value.JSON != nil {

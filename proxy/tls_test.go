@@ -8,8 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	"io"
 	"math/big"
 	"net/http"
@@ -18,6 +16,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 )
 
 // selfSigned writes a certificate and key for name and returns their paths

@@ -15,16 +15,15 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/spoor-dev/spoor/collector"
 	"github.com/spoor-dev/spoor/schema"
 )
 
 // Tracker keeps the proxy's events. Track returns nil once the event is
 // durable (the collector's contract: JetStream's PubAck or its spool), or
 // the reason it is not; concurrent calls may share one publish.
-// *collector.Collector is one.
+// The collector is one (app/ wires it in).
 type Tracker interface {
-	Track(ctx context.Context, hits ...collector.Hit) error
+	Track(ctx context.Context, hits ...schema.Hit) error
 }
 
 // filter says which paths are tracked: any include matches (or there are
@@ -160,7 +159,7 @@ func (c *countingBody) Read(p []byte) (int, error) {
 // The request was answered long before: the wait delays only the event.
 type queue struct {
 	mu      sync.Mutex
-	buf     []collector.Hit // waiting for the gatherer, at most size
+	buf     []schema.Hit // waiting for the gatherer, at most size
 	size    int
 	ready   chan struct{} // the buffer got its first event, or a full batch
 	t       Tracker
@@ -178,7 +177,7 @@ func newQueue(size, workers int, t Tracker, m *metrics, log zerolog.Logger) *que
 	return &queue{size: size, ready: make(chan struct{}, 1), t: t, m: m, log: log, workers: workers}
 }
 
-func (q *queue) enqueue(h collector.Hit) {
+func (q *queue) enqueue(h schema.Hit) {
 	q.mu.Lock()
 	if len(q.buf) >= q.size {
 		q.mu.Unlock()
@@ -197,11 +196,11 @@ func (q *queue) enqueue(h collector.Hit) {
 }
 
 // take empties the buffer.
-func (q *queue) take() []collector.Hit {
+func (q *queue) take() []schema.Hit {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	b := q.buf
-	q.buf = make([]collector.Hit, 0, min(max(len(b), 16), q.size))
+	q.buf = make([]schema.Hit, 0, min(max(len(b), 16), q.size))
 	return b
 }
 
@@ -213,7 +212,7 @@ func (q *queue) pending() int {
 
 // run publishes until ctx ends, then what is still queued within drain.
 func (q *queue) run(ctx context.Context, drain time.Duration) {
-	batches := make(chan []collector.Hit)
+	batches := make(chan []schema.Hit)
 	var wg sync.WaitGroup
 	for range q.workers {
 		wg.Add(1)
@@ -245,7 +244,7 @@ func (q *queue) run(ctx context.Context, drain time.Duration) {
 // gather hands batches to the workers until ctx ends. A batch waits for a
 // free worker; meanwhile events queue up in the buffer (and past its size
 // are counted lost): the only back-pressure tracking applies.
-func (q *queue) gather(ctx context.Context, batches chan<- []collector.Hit) {
+func (q *queue) gather(ctx context.Context, batches chan<- []schema.Hit) {
 	wait := time.NewTimer(batchWait)
 	wait.Stop()
 	for {
@@ -273,7 +272,7 @@ func (q *queue) gather(ctx context.Context, batches chan<- []collector.Hit) {
 	}
 }
 
-func (q *queue) publish(batch []collector.Hit) {
+func (q *queue) publish(batch []schema.Hit) {
 	if len(batch) == 0 {
 		return
 	}
@@ -303,17 +302,17 @@ func viewOf(r *http.Request) view {
 }
 
 // hitOf describes one proxied request as an event.
-func (p *Proxy) hitOf(v view, status int, bytesIn, bytesOut int64, st *state, start time.Time) collector.Hit {
-	text := func(name, v string) collector.HitField {
-		return collector.HitField{Name: name, Value: schema.TextValue(v)}
+func (p *Proxy) hitOf(v view, status int, bytesIn, bytesOut int64, st *state, start time.Time) schema.Hit {
+	text := func(name, v string) schema.HitField {
+		return schema.HitField{Name: name, Value: schema.TextValue(v)}
 	}
 	nums := make([]byte, 0, 64) // the four numbers' digits, one allocation
-	num := func(name string, v int64) collector.HitField {
+	num := func(name string, v int64) schema.HitField {
 		at := len(nums)
 		nums = strconv.AppendInt(nums, v, 10)
-		return collector.HitField{Name: name, Value: schema.JSONValue(json.RawMessage(nums[at:len(nums):len(nums)]))}
+		return schema.HitField{Name: name, Value: schema.JSONValue(json.RawMessage(nums[at:len(nums):len(nums)]))}
 	}
-	f := make([]collector.HitField, 0, 13)
+	f := make([]schema.HitField, 0, 13)
 	f = append(f,
 		text("ename", p.o.EventName),
 		text("etyp", "server"),
@@ -335,7 +334,7 @@ func (p *Proxy) hitOf(v view, status int, bytesIn, bytesOut int64, st *state, st
 	if st.up != nil {
 		f = append(f, text("upstream", st.up.url.Host))
 	}
-	return collector.Hit{Endpoint: "proxy", Fields: f, IP: st.client, UserAgent: v.userAgent, VisitorID: st.vid, At: start,
+	return schema.Hit{Endpoint: "proxy", Fields: f, IP: st.client, UserAgent: v.userAgent, VisitorID: st.vid, At: start,
 		Method: v.method, Purpose: v.purpose, AcceptLanguage: v.acceptLanguage}
 }
 
