@@ -39,7 +39,7 @@ fuzz:
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzParseTuplets$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzParseJSONBody$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./links -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
-	$(GO) test ./collector -run '^$$' -fuzz '^FuzzSegmentMessage$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
+	$(GO) test ./segment -run '^$$' -fuzz '^FuzzSegmentMessage$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzPeekIDs$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 
 # The browser SDK (sdk/js): build check, unit tests, and headless Chromium

@@ -22,6 +22,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/ratelimit"
 	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/schema"
+	"github.com/spoor-dev/spoor/segment"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
@@ -46,8 +47,8 @@ type Options struct {
 	Enrichment Enrichment
 	// Links: short links and their admin API.
 	Links LinkOptions
-	// Segment: the Segment-compatible API.
-	Segment SegmentOptions
+	// Segment: the Segment-compatible API's write keys (segment/ decodes).
+	Segment segment.Keys
 	// Forget: the admin API's forget endpoint (forget.go).
 	Forget ForgetOptions
 	// Live: the live view (live.go) and the dashboard (dashboard.go).
@@ -61,7 +62,7 @@ func OptionsFrom(c config.Config, hashKey []byte) Options {
 		MaxEventBytes: c.Collector.MaxEventBytes, HashKey: hashKey,
 		Redirects: links.Policy{Allowed: c.Collector.RedirectHosts, AppendFields: c.Links.AppendFields}, RedirectTo: c.Collector.RedirectFallback, ServerTokens: c.Collector.ServerTokens, RetryAfterSec: c.Spool.RetryAfterSec,
 		Partitions: c.NATS.Partitions,
-		Segment:    segmentOptions(c.Segment),
+		Segment:    segment.KeysFrom(c.Segment.WriteKeys, c.Segment.TrustedKeys),
 		Links: LinkOptions{Prefix: c.Links.Prefix, Hosts: c.Links.Hosts, AdminTokens: c.Links.AdminTokens,
 			SlugLength: c.Links.SlugLength, BaseURL: c.Links.BaseURL, UniqueWindow: c.Links.UniqueWindow},
 	}

@@ -26,6 +26,18 @@ type requestError struct {
 
 func (e *requestError) Error() string { return e.msg }
 
+// HTTPStatus and Reason make a requestError a refusal.
+func (e *requestError) HTTPStatus() int { return e.status }
+func (e *requestError) Reason() string  { return e.reason }
+
+// refusal is an error that says how to answer it: a requestError, or a
+// decoder's (segment.Error).
+type refusal interface {
+	error
+	HTTPStatus() int
+	Reason() string
+}
+
 func badRequest(reason, format string, a ...any) error {
 	return &requestError{fasthttp.StatusBadRequest, reason, fmt.Sprintf(format, a...)}
 }
@@ -233,7 +245,7 @@ func (c *Collector) readBody(ctx *fasthttp.RequestCtx, base *[]schema.Pair) ([]s
 	switch ct {
 	case "", "application/json", "text/plain":
 	case "application/x-www-form-urlencoded":
-		if c := firstNonSpace(body); c == '{' || c == '[' {
+		if c := schema.FirstByte(body); c == '{' || c == '[' {
 			break // JSON sent with curl's default content type
 		}
 		args := fasthttp.AcquireArgs()
@@ -313,10 +325,10 @@ func jsonError(ctx *fasthttp.RequestCtx, status int, reason, msg string) {
 }
 
 func (c *Collector) refuse(ctx *fasthttp.RequestCtx, err error) {
-	var re *requestError
+	var re refusal
 	if errors.As(err, &re) {
-		c.m.Rejected.WithLabelValues(re.reason).Inc()
-		jsonError(ctx, re.status, re.reason, re.msg)
+		c.m.Rejected.WithLabelValues(re.Reason()).Inc()
+		jsonError(ctx, re.HTTPStatus(), re.Reason(), re.Error())
 		return
 	}
 	c.m.Rejected.WithLabelValues("internal").Inc()
@@ -331,13 +343,4 @@ func (c *Collector) unavailable(ctx *fasthttp.RequestCtx, err error) {
 	c.m.Rejected.WithLabelValues(reason).Inc()
 	ctx.Response.Header.Set("Retry-After", strconv.Itoa(c.cfg.RetryAfterSec))
 	jsonError(ctx, fasthttp.StatusServiceUnavailable, reason, "events not stored, retry later: "+err.Error())
-}
-
-func firstNonSpace(b []byte) byte {
-	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			return c
-		}
-	}
-	return 0
 }

@@ -86,7 +86,7 @@ func (b *Builder) Reset() { b.e = Event{} }
 
 // Set applies one named value.
 func (b *Builder) Set(name string, v Value) error {
-	if containers[name] && v.isJSON() && firstByte(v.JSON) == '{' {
+	if containers[name] && v.isJSON() && FirstByte(v.JSON) == '{' {
 		return b.spread(name, v.JSON)
 	}
 	if fd := byName[name]; fd != nil {
@@ -135,7 +135,7 @@ func (b *Builder) setProp(name string, v Value) error {
 		if len(v.JSON) > b.limits.MaxValueLen {
 			return fieldErr(name, "value longer than %d bytes", b.limits.MaxValueLen)
 		}
-		c := firstByte(v.JSON)
+		c := FirstByte(v.JSON)
 		if c == '{' || c == '[' {
 			if depth(v.JSON) > b.limits.MaxNestDepth {
 				return fieldErr(name, "nested deeper than %d", b.limits.MaxNestDepth)
@@ -227,10 +227,10 @@ func (b *Builder) setField(fd *Field, name string, v Value) error {
 func (b *Builder) text(name string, v Value) (string, error) {
 	var t string
 	if v.isJSON() {
-		switch firstByte(v.JSON) {
+		switch FirstByte(v.JSON) {
 		case '"':
 			var err error
-			if t, err = unquote(v.JSON); err != nil {
+			if t, err = Unquote(v.JSON); err != nil {
 				return "", fieldErr(name, "bad JSON string")
 			}
 		case '{', '[':
@@ -382,10 +382,10 @@ func canonicalUUID(s string) (string, bool) {
 func number(name string, v Value) (float64, error) {
 	t := v.Text
 	if v.isJSON() {
-		switch firstByte(v.JSON) {
+		switch FirstByte(v.JSON) {
 		case '"':
 			var err error
-			if t, err = unquote(v.JSON); err != nil {
+			if t, err = Unquote(v.JSON); err != nil {
 				return 0, fieldErr(name, "bad JSON string")
 			}
 		case '{', '[', 't', 'f':
@@ -404,8 +404,8 @@ func number(name string, v Value) (float64, error) {
 func boolean(name string, v Value) (bool, error) {
 	t := v.Text
 	if v.isJSON() {
-		if firstByte(v.JSON) == '"' {
-			t, _ = unquote(v.JSON)
+		if FirstByte(v.JSON) == '"' {
+			t, _ = Unquote(v.JSON)
 		} else {
 			t = string(bytes.TrimSpace(v.JSON))
 		}
@@ -423,8 +423,8 @@ var minTime, maxTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(21
 
 func timestamp(name string, v Value) (time.Time, error) {
 	t := v.Text
-	if v.isJSON() && firstByte(v.JSON) == '"' {
-		t, _ = unquote(v.JSON)
+	if v.isJSON() && FirstByte(v.JSON) == '"' {
+		t, _ = Unquote(v.JSON)
 	} else if v.isJSON() {
 		t = string(bytes.TrimSpace(v.JSON))
 	}
@@ -450,28 +450,17 @@ func scalar(name string, v Value) (json.RawMessage, error) {
 		raw, _ := json.Marshal(v.Text)
 		return raw, nil
 	}
-	switch firstByte(v.JSON) {
+	switch FirstByte(v.JSON) {
 	case '{', '[':
 		return nil, fieldErr(name, "must be a string, number or boolean, got %s", jsonKind(v.JSON))
 	}
 	return append(json.RawMessage(nil), bytes.TrimSpace(v.JSON)...), nil
 }
 
-func firstByte(b []byte) byte {
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		}
-		return c
-	}
-	return 0
-}
-
 func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
 
 func jsonKind(b []byte) string {
-	switch firstByte(b) {
+	switch FirstByte(b) {
 	case '{':
 		return "an object"
 	case '[':
@@ -508,15 +497,4 @@ func depth(b []byte) int {
 		}
 	}
 	return maxD
-}
-
-// unquote decodes a JSON string; without escapes it is a plain copy.
-func unquote(raw json.RawMessage) (string, error) {
-	r := bytes.TrimSpace(raw)
-	if len(r) >= 2 && r[0] == '"' && r[len(r)-1] == '"' && bytes.IndexByte(r, '\\') < 0 {
-		return string(r[1 : len(r)-1]), nil
-	}
-	var u string // declared here, so only an escaped string pays its heap allocation
-	err := json.Unmarshal(r, &u)
-	return u, err
 }

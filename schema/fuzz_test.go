@@ -47,7 +47,7 @@ func FuzzParseJSONBody(f *testing.F) {
 		if err == nil && !json.Valid(body) {
 			t.Fatalf("accepted invalid JSON %q", body)
 		}
-		if c := firstByte(body); err != nil && json.Valid(body) && (c == '{' || c == '[') {
+		if c := FirstByte(body); err != nil && json.Valid(body) && (c == '{' || c == '[') {
 			var tm *TooManyError
 			if !errors.Is(err, ErrEmptyBatch) && !errors.As(err, &tm) && !strings.Contains(err.Error(), "must be an object") && !strings.Contains(err.Error(), "too deep") {
 				t.Fatalf("rejected valid JSON %q: %v", body, err)

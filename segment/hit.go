@@ -1,4 +1,4 @@
-package collector
+package segment
 
 import (
 	"bytes"
@@ -11,45 +11,48 @@ import (
 	"github.com/spoor-dev/spoor/schema"
 )
 
+// eventNS names the event ids derived from messageIds that are no UUID.
+var eventNS = uuid.MustParse("6f3c1d2e-5b7a-4c89-9e1f-2a4b6c8d0e13")
+
 // How a Segment message becomes a spoor event: docs/events.md, "From the
 // Segment API", field by field.
 
-// segmentError carries its reason for the 400.
-type segmentError struct{ reason, msg string }
+// mapError carries its reason for the 400.
+type mapError struct{ reason, msg string }
 
-func (e *segmentError) Error() string { return e.msg }
+func (e *mapError) Error() string { return e.msg }
 
 func errReason(err error) string {
-	if se, ok := err.(*segmentError); ok {
+	if se, ok := err.(*mapError); ok {
 		return se.reason
 	}
 	return "invalid_field"
 }
 
-var segmentNames = map[string]string{"track": "", "page": "page_view", "screen": "screen_view", "identify": "identify",
+var names = map[string]string{"track": "", "page": "page_view", "screen": "screen_view", "identify": "identify",
 	"group": "group", "alias": "alias"}
 
-// segmentHit maps a message's own fields (docs/events.md, field by field).
-func segmentHit(m *segmentMessage, typ, app string, now time.Time) (schema.Hit, error) {
-	ename, ok := segmentNames[typ]
+// hitOf maps a message's own fields (docs/events.md, field by field).
+func hitOf(m *message, typ, app string, now time.Time) (schema.Hit, error) {
+	ename, ok := names[typ]
 	if !ok {
-		return schema.Hit{}, &segmentError{"invalid_type", fmt.Sprintf("type %q is none of track, page, screen, identify, group, alias", typ)}
+		return schema.Hit{}, &mapError{"invalid_type", fmt.Sprintf("type %q is none of track, page, screen, identify, group, alias", typ)}
 	}
 	if typ == "track" {
 		if ename = m.Event; ename == "" {
-			return schema.Hit{}, &segmentError{"missing_event", "a track call needs event"}
+			return schema.Hit{}, &mapError{"missing_event", "a track call needs event"}
 		}
 	}
 	uid, vid := idText(m.UserID), idText(m.AnonymousID)
 	if uid == "" && vid == "" {
-		return schema.Hit{}, &segmentError{"missing_id", "request neither has anonymousId nor userId"}
+		return schema.Hit{}, &mapError{"missing_id", "request neither has anonymousId nor userId"}
 	}
 	text := func(name, v string) schema.HitField { return schema.HitField{Name: name, Value: schema.TextValue(v)} }
 	f := []schema.HitField{text("ename", ename), text("etyp", typ), text("app", app)}
 	if mid := idText(m.MessageID); mid != "" {
 		id, err := uuid.Parse(mid)
 		if err != nil || len(mid) != 36 {
-			id = uuid.NewSHA1(segmentNS, []byte(app+"\x00"+mid))
+			id = uuid.NewSHA1(eventNS, []byte(app+"\x00"+mid))
 			f = append(f, text("message_id", mid))
 		}
 		f = append(f, text("eid", id.String()))
@@ -60,7 +63,7 @@ func segmentHit(m *segmentMessage, typ, app string, now time.Time) (schema.Hit, 
 	if uid != "" {
 		f = append(f, text("uid", uid))
 	}
-	if at, ok := segmentTime(m, now); ok {
+	if at, ok := eventTime(m, now); ok {
 		f = append(f, text("created", at.UTC().Format(time.RFC3339Nano)))
 	}
 	if m.Name != "" && (typ == "page" || typ == "screen") {
@@ -80,9 +83,9 @@ func segmentHit(m *segmentMessage, typ, app string, now time.Time) (schema.Hit, 
 	return schema.Hit{Endpoint: "segment", Fields: f, At: now}, nil
 }
 
-// segmentTime is the event's time: timestamp when sent; else the spec's
+// eventTime is the event's time: timestamp when sent; else the spec's
 // clock-skew correction, receivedAt − (sentAt − originalTimestamp).
-func segmentTime(m *segmentMessage, now time.Time) (time.Time, bool) {
+func eventTime(m *message, now time.Time) (time.Time, bool) {
 	if t, err := time.Parse(time.RFC3339Nano, m.Timestamp); err == nil {
 		return t, true
 	}
@@ -99,7 +102,7 @@ func segmentTime(m *segmentMessage, now time.Time) (time.Time, bool) {
 
 // contextFields maps context onto the event dictionary; the page's url and
 // referrer only when properties do not carry them already.
-func contextFields(sc *segmentContext, m *segmentMessage, typ string) []schema.HitField {
+func contextFields(sc *msgContext, m *message, typ string) []schema.HitField {
 	hasURL, hasRef := false, false
 	if props, err := object(m.Properties); err == nil {
 		for _, mb := range props {
@@ -152,7 +155,7 @@ func idText(raw json.RawMessage) string {
 	if len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
 		return string(raw)
 	}
-	return jsonText(raw)
+	return schema.Text(raw)
 }
 
 // scalarText is a string's text, or a number's or a boolean's as written.
@@ -161,23 +164,5 @@ func scalarText(raw json.RawMessage) string {
 	if len(raw) > 0 && raw[0] != '"' && raw[0] != '{' && raw[0] != '[' && string(raw) != "null" {
 		return string(raw)
 	}
-	return jsonText(raw)
-}
-
-// jsonText is the text of a JSON string ("" for anything else). The
-// scanner has validated it: without escapes, the bytes between the quotes
-// are the text.
-func jsonText(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) < 2 || raw[0] != '"' {
-		return ""
-	}
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw[1 : len(raw)-1])
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return ""
-	}
-	return s
+	return schema.Text(raw)
 }

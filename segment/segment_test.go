@@ -1,6 +1,7 @@
-package collector
+package segment
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -21,20 +22,39 @@ func FuzzSegmentMessage(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	keys := KeysFrom(map[string]string{"wk": "app"}, nil)
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// The whole decoder, as the handler calls it: every hit it returns
+		// has a name, a type and a person; a refusal is an *Error with a 4xx.
+		for _, call := range []string{"track", "batch"} {
+			hits, err := keys.Decode(Request{Call: call, Body: body, Authorization: "Basic d2s6", Now: now})
+			var e *Error
+			if err != nil && (!errors.As(err, &e) || e.Status < 400 || e.Status > 499) {
+				t.Fatalf("%s %q: refused with %v, not a 4xx *Error", call, body, err)
+			}
+			for _, h := range hits {
+				got := map[string]bool{}
+				for _, f := range h.Fields {
+					got[f.Name] = true
+				}
+				if !got["ename"] || !got["etyp"] || !got["app"] || !(got["uid"] || got["vid"]) {
+					t.Fatalf("%s %q decoded without name, type, app or person: %+v", call, body, h.Fields)
+				}
+			}
+		}
 		objs, err := schema.ParseJSONBody(body, 10)
 		if err != nil {
 			return
 		}
 		for _, o := range objs {
-			m := readSegmentMessage(o)
+			m := readMessage(o)
 			for _, typ := range []string{"track", "page", "screen", "identify", "group", "alias", m.Type} {
-				h, err := segmentHit(&m, typ, "app", now)
+				h, err := hitOf(&m, typ, "app", now)
 				if err != nil {
 					continue
 				}
-				var sc segmentContext
-				if readSegmentContext(m.Context, &sc) != nil {
+				var sc msgContext
+				if readContext(m.Context, &sc) != nil {
 					continue
 				}
 				h.Fields = append(h.Fields, contextFields(&sc, &m, typ)...)
@@ -53,18 +73,18 @@ func FuzzSegmentMessage(f *testing.F) {
 func TestSegmentTime(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
-		m    segmentMessage
+		m    message
 		want time.Time
 		ok   bool
 	}{
-		{segmentMessage{Timestamp: "2012-12-02T00:30:12.984Z", OriginalTimestamp: "2000-01-01T00:00:00Z"}, time.Date(2012, 12, 2, 0, 30, 12, 984e6, time.UTC), true},
+		{message{Timestamp: "2012-12-02T00:30:12.984Z", OriginalTimestamp: "2000-01-01T00:00:00Z"}, time.Date(2012, 12, 2, 0, 30, 12, 984e6, time.UTC), true},
 		// The client's clock runs an hour fast; it sent 10 s after the event.
-		{segmentMessage{OriginalTimestamp: "2026-11-28T12:59:50Z", SentAt: "2026-11-28T13:00:00Z"}, now.Add(-10 * time.Second), true},
-		{segmentMessage{OriginalTimestamp: "2026-11-28T11:00:00Z"}, time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC), true},
-		{segmentMessage{SentAt: "2026-11-28T13:00:00Z"}, time.Time{}, false},
-		{segmentMessage{Timestamp: "yesterday"}, time.Time{}, false},
+		{message{OriginalTimestamp: "2026-11-28T12:59:50Z", SentAt: "2026-11-28T13:00:00Z"}, now.Add(-10 * time.Second), true},
+		{message{OriginalTimestamp: "2026-11-28T11:00:00Z"}, time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC), true},
+		{message{SentAt: "2026-11-28T13:00:00Z"}, time.Time{}, false},
+		{message{Timestamp: "yesterday"}, time.Time{}, false},
 	} {
-		got, ok := segmentTime(&tc.m, now)
+		got, ok := eventTime(&tc.m, now)
 		if ok != tc.ok || !got.Equal(tc.want) {
 			t.Errorf("%+v: %v %v, want %v %v", tc.m, got, ok, tc.want, tc.ok)
 		}

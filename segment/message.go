@@ -1,0 +1,151 @@
+package segment
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spoor-dev/spoor/schema"
+)
+
+// message is one call's payload: the spec's common fields and each
+// call's own, read off spoor's JSON scanner (no reflection).
+type message struct {
+	Type, Event, Name                              string
+	MessageID, UserID, AnonymousID                 json.RawMessage
+	GroupID, PreviousID                            json.RawMessage
+	Properties, Traits, Context                    json.RawMessage
+	Timestamp, OriginalTimestamp, SentAt, WriteKey string
+	Batch                                          json.RawMessage // of a /v1/batch body
+	size                                           int             // bytes, about
+}
+
+func readMessage(obj schema.Object) message {
+	m := message{size: 2}
+	for _, mb := range obj {
+		m.size += len(mb.Key) + len(mb.Value) + 4
+		switch mb.Key {
+		case "type":
+			m.Type = schema.Text(mb.Value)
+		case "event":
+			m.Event = schema.Text(mb.Value)
+		case "name":
+			m.Name = schema.Text(mb.Value)
+		case "messageId":
+			m.MessageID = mb.Value
+		case "userId":
+			m.UserID = mb.Value
+		case "anonymousId":
+			m.AnonymousID = mb.Value
+		case "groupId":
+			m.GroupID = mb.Value
+		case "previousId":
+			m.PreviousID = mb.Value
+		case "properties":
+			m.Properties = mb.Value
+		case "traits":
+			m.Traits = mb.Value
+		case "context":
+			m.Context = mb.Value
+		case "timestamp":
+			m.Timestamp = schema.Text(mb.Value)
+		case "originalTimestamp":
+			m.OriginalTimestamp = schema.Text(mb.Value)
+		case "sentAt":
+			m.SentAt = schema.Text(mb.Value)
+		case "writeKey":
+			m.WriteKey = schema.Text(mb.Value)
+		case "batch":
+			m.Batch = mb.Value
+		}
+	}
+	return m
+}
+
+type msgContext struct {
+	IP, UserAgent, Locale, Timezone   string
+	PageURL, PageReferrer, PageTitle  string
+	Campaign                          [5]string // name, source, medium, term, content
+	LibraryName, LibraryVersion       string
+	ScreenWidth, ScreenHeight         string
+	DeviceID, DeviceType, DeviceModel string
+	OSName, OSVersion                 string
+	AppVersion                        string
+}
+
+// readContext reads context's members over what sc holds (a
+// batch's context, then the message's own).
+func readContext(raw json.RawMessage, sc *msgContext) error {
+	ctx, err := object(raw)
+	if err != nil {
+		return err
+	}
+	for _, mb := range ctx {
+		// sub reads a nested object's members into the fields pick names.
+		sub := func(pick func(key string) *string) error {
+			obj, err := object(mb.Value)
+			if err != nil {
+				return err
+			}
+			for _, f := range obj {
+				if p := pick(f.Key); p != nil {
+					*p = scalarText(f.Value)
+				}
+			}
+			return nil
+		}
+		switch mb.Key {
+		case "ip":
+			sc.IP = schema.Text(mb.Value)
+		case "userAgent":
+			sc.UserAgent = schema.Text(mb.Value)
+		case "locale":
+			sc.Locale = schema.Text(mb.Value)
+		case "timezone":
+			sc.Timezone = schema.Text(mb.Value)
+		case "page":
+			err = sub(func(k string) *string {
+				return pick3(k, "url", &sc.PageURL, "referrer", &sc.PageReferrer, "title", &sc.PageTitle)
+			})
+		case "campaign":
+			c := &sc.Campaign
+			err = sub(func(k string) *string {
+				if p := pick3(k, "name", &c[0], "source", &c[1], "medium", &c[2]); p != nil {
+					return p
+				}
+				return pick3(k, "term", &c[3], "content", &c[4], "", nil)
+			})
+		case "library":
+			err = sub(func(k string) *string {
+				return pick3(k, "name", &sc.LibraryName, "version", &sc.LibraryVersion, "", nil)
+			})
+		case "screen":
+			err = sub(func(k string) *string { return pick3(k, "width", &sc.ScreenWidth, "height", &sc.ScreenHeight, "", nil) })
+		case "device":
+			err = sub(func(k string) *string {
+				return pick3(k, "id", &sc.DeviceID, "type", &sc.DeviceType, "model", &sc.DeviceModel)
+			})
+		case "os":
+			err = sub(func(k string) *string { return pick3(k, "name", &sc.OSName, "version", &sc.OSVersion, "", nil) })
+		case "app":
+			err = sub(func(k string) *string { return pick3(k, "version", &sc.AppVersion, "", nil, "", nil) })
+		}
+		if err != nil {
+			return fmt.Errorf("context.%s: %w", mb.Key, err)
+		}
+	}
+	return nil
+}
+
+// pick3 is the field of up to three (name, field) pairs that k names.
+func pick3(k, n1 string, p1 *string, n2 string, p2 *string, n3 string, p3 *string) *string {
+	switch {
+	case k == n1:
+		return p1
+	case k == n2:
+		return p2
+	case k == n3 && n3 != "":
+		return p3
+	}
+	return nil
+}
+

@@ -1,0 +1,210 @@
+// Package segment decodes Segment's HTTP Tracking API: the body of one
+// call (track, page, screen, identify, group, alias, batch, import) in,
+// one schema.Hit per message out. It is pure: no transport, no clock of
+// its own, nothing kept between calls. The collector's thin handler reads
+// the request (method, gzip, rate limits) and makes the hits durable.
+//
+// The spec: segment.com/docs/connections/sources/catalog/libraries/server/http-api;
+// how each field maps: docs/events.md, "From the Segment API".
+package segment
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spoor-dev/spoor/schema"
+)
+
+// The spec's limits.
+const (
+	MaxMessageBytes = 32 << 10
+	MaxBatchBytes   = 500 << 10
+	MaxBatchEvents  = 2500
+)
+
+// single are the calls whose body is one message.
+var single = map[string]bool{"track": true, "page": true, "screen": true, "identify": true, "group": true, "alias": true}
+
+// Known reports whether call (the path after /v1/) is part of the API.
+func Known(call string) bool { return single[call] || call == "batch" || call == "import" }
+
+// Keys are the write keys the API takes.
+type Keys struct {
+	WriteKeys map[string]string // write key → app; empty: the API is off
+	Trusted   map[string]bool   // write keys whose context.ip is believed
+}
+
+// KeysFrom builds Keys from the configured map and the trusted list.
+func KeysFrom(writeKeys map[string]string, trusted []string) Keys {
+	k := Keys{WriteKeys: writeKeys, Trusted: map[string]bool{}}
+	for _, t := range trusted {
+		k.Trusted[t] = true
+	}
+	return k
+}
+
+// Request is one call as the handler read it.
+type Request struct {
+	Call           string // track, page, …, batch, import
+	Body           []byte // already decompressed
+	Authorization  string // the request's header: HTTP Basic's user is the write key
+	ClientIP       string // the request's address, as the collector resolved it
+	AcceptLanguage string // the request's header, "" when absent
+	Now            time.Time
+}
+
+// Error is a refusal of the whole request, with the HTTP status and the
+// machine-readable reason the answer carries.
+type Error struct {
+	Status int
+	Code   string
+	Msg    string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// HTTPStatus and Reason make an Error answerable by the collector.
+func (e *Error) HTTPStatus() int { return e.Status }
+func (e *Error) Reason() string  { return e.Code }
+
+func badRequest(reason, format string, a ...any) *Error {
+	return &Error{http.StatusBadRequest, reason, fmt.Sprintf(format, a...)}
+}
+
+// Decode turns one call into hits, one per message, each carrying the
+// client's address and language as the collector's own endpoints do. Any
+// invalid message refuses the whole request (*Error).
+func (k Keys) Decode(r Request) ([]schema.Hit, error) {
+	one := single[r.Call]
+	body := r.Body
+	if one && len(body) > MaxMessageBytes {
+		return nil, badRequest("event_too_large", "the message is %d bytes; the limit is 32 KB", len(body))
+	}
+	if !one && len(body) > MaxBatchBytes {
+		return nil, badRequest("batch_too_large", "the batch is %d bytes; the limit is 500 KB", len(body))
+	}
+	if schema.FirstByte(body) != '{' {
+		return nil, badRequest("invalid_json", "the body must be a JSON object")
+	}
+	objs, err := schema.ParseJSONBody(body, 1)
+	if err != nil {
+		return nil, badRequest("invalid_json", "%s", err)
+	}
+	top := readMessage(objs[0])
+	msgs := []message{top}
+	if !one {
+		if msgs, err = batchOf(top); err != nil {
+			return nil, err
+		}
+	}
+	key := writeKey(r.Authorization, top.WriteKey, msgs)
+	app, ok := k.WriteKeys[key]
+	if !ok {
+		return nil, &Error{http.StatusUnauthorized, "invalid_write_key", "missing or unknown write key (HTTP Basic user, or writeKey in the body)"}
+	}
+	trusted := k.Trusted[key]
+	lang := "-" // a server's request says nothing about its user's browser
+	if r.AcceptLanguage != "" {
+		lang = r.AcceptLanguage
+	}
+	var batchCtx msgContext
+	if !one {
+		if err := readContext(top.Context, &batchCtx); err != nil {
+			return nil, badRequest("invalid_json", "the batch's %s", err)
+		}
+	}
+	hits := make([]schema.Hit, 0, len(msgs))
+	for i := range msgs {
+		m := &msgs[i]
+		typ := m.Type
+		if one {
+			typ = r.Call
+		}
+		if m.SentAt == "" {
+			m.SentAt = top.SentAt
+		}
+		h, err := hitOf(m, typ, app, r.Now)
+		if err != nil {
+			return nil, badRequest(errReason(err), "message %d: %s", i, err)
+		}
+		// The batch's context first, the message's own over it.
+		sc := batchCtx
+		if err := readContext(m.Context, &sc); err != nil {
+			return nil, badRequest("invalid_json", "message %d: %s", i, err)
+		}
+		h.Fields = append(h.Fields, contextFields(&sc, m, typ)...)
+		// The user agent is the end user's (context.userAgent, which
+		// analytics.js always sends); a server library's own agent says
+		// nothing about the user, so without one the event has none.
+		h.IP, h.UserAgent, h.AcceptLanguage, h.Method = r.ClientIP, sc.UserAgent, lang, "POST"
+		if trusted && sc.IP != "" {
+			h.IP = sc.IP
+		}
+		hits = append(hits, h)
+	}
+	return hits, nil
+}
+
+// batchOf reads a batch or import body's messages.
+func batchOf(top message) ([]message, error) {
+	if b := bytes.TrimSpace(top.Batch); len(b) == 0 || b[0] != '[' {
+		return nil, badRequest("empty_batch", "the body holds no batch array")
+	}
+	items, err := schema.ParseJSONBody(top.Batch, MaxBatchEvents)
+	var tm *schema.TooManyError
+	switch {
+	case errors.Is(err, schema.ErrEmptyBatch):
+		return nil, badRequest("empty_batch", "the batch holds no messages")
+	case errors.As(err, &tm):
+		return nil, badRequest("batch_too_large", "the batch holds %d messages; the limit is %d", tm.Got, MaxBatchEvents)
+	case err != nil:
+		return nil, badRequest("invalid_json", "batch: %s", err)
+	}
+	msgs := make([]message, len(items))
+	for i, it := range items {
+		if msgs[i] = readMessage(it); msgs[i].size > MaxMessageBytes {
+			return nil, badRequest("event_too_large", "message %d is about %d bytes; the limit is 32 KB", i, msgs[i].size)
+		}
+	}
+	return msgs, nil
+}
+
+// writeKey finds the write key: HTTP Basic's user (the password empty),
+// or writeKey in the body or its first message.
+func writeKey(authorization, body string, msgs []message) string {
+	if enc, ok := strings.CutPrefix(authorization, "Basic "); ok {
+		if dec, err := base64.StdEncoding.DecodeString(enc); err == nil {
+			user, _, _ := strings.Cut(string(dec), ":")
+			return user
+		}
+	}
+	if body != "" {
+		return body
+	}
+	if len(msgs) > 0 {
+		return msgs[0].WriteKey
+	}
+	return ""
+}
+
+// object reads raw as one JSON object (null or absent: none).
+func object(raw json.RawMessage) (schema.Object, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, errors.New("not an object")
+	}
+	objs, err := schema.ParseJSONBody(raw, 1)
+	if err != nil {
+		return nil, err
+	}
+	return objs[0], nil
+}
