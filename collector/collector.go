@@ -49,23 +49,20 @@ type Options struct {
 	Links LinkOptions
 	// Segment: the Segment-compatible API's write keys (segment/ decodes).
 	Segment segment.Keys
-	// Forget: the admin API's forget endpoint (forget.go).
-	Forget ForgetOptions
-	// Live: the live view (live.go) and the dashboard (dashboard.go).
-	Live LiveOptions
+	// Admin: the operator surface served under /admin (app/ mounts
+	// admin.Admin); nil: /admin answers 404.
+	Admin Mount
 }
 
-// OptionsFrom picks the collector's options out of the configuration.
-func OptionsFrom(c config.Config, hashKey []byte) Options {
-	return Options{
-		HTTP: c.HTTP, AckTimeout: c.Collector.AckTimeout, MaxBatchEvents: c.Collector.MaxBatchEvents,
-		MaxEventBytes: c.Collector.MaxEventBytes, HashKey: hashKey,
-		Redirects: links.Policy{Allowed: c.Collector.RedirectHosts, AppendFields: c.Links.AppendFields}, RedirectTo: c.Collector.RedirectFallback, ServerTokens: c.Collector.ServerTokens, RetryAfterSec: c.Spool.RetryAfterSec,
-		Partitions: c.NATS.Partitions,
-		Segment:    segment.KeysFrom(c.Segment.WriteKeys, c.Segment.TrustedKeys),
-		Links: LinkOptions{Prefix: c.Links.Prefix, Hosts: c.Links.Hosts, AdminTokens: c.Links.AdminTokens,
-			SlugLength: c.Links.SlugLength, BaseURL: c.Links.BaseURL, UniqueWindow: c.Links.UniqueWindow},
-	}
+// Mount is a surface the collector serves on its port beside its own
+// endpoints, for another audience: app/ mounts the operator surface
+// (admin/) at /admin. It never takes events in.
+type Mount interface {
+	// Serve answers one request whose path is /admin or below it.
+	Serve(ctx *fasthttp.RequestCtx)
+	// Close ends the surface's long-lived answers (live streams); the
+	// collector calls it once, when it stops serving.
+	Close()
 }
 
 // Collector serves the tracking endpoints.
@@ -82,8 +79,6 @@ type Collector struct {
 	stopping atomic.Bool
 	srv      *fasthttp.Server
 	limiter  *ratelimit.PerIP // nil: no per-IP limit
-	forgets  forgetJobs
-	healthC  healthCache
 	done     chan struct{}
 	groups   *grouper
 	ips      *ipHashes
@@ -126,18 +121,7 @@ func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather
 	}
 	if cfg.HTTP.RateLimitPerIP > 0 {
 		c.limiter = ratelimit.NewPerIP(cfg.HTTP.RateLimitPerIP, cfg.HTTP.RateBurstPerIP)
-		go func() {
-			t := time.NewTicker(time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-c.done:
-					return
-				case now := <-t.C:
-					c.limiter.Sweep(now)
-				}
-			}
-		}()
+		go c.limiter.SweepEvery(time.Minute, c.done)
 	}
 	c.metrics = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
 	c.srv = &fasthttp.Server{
@@ -176,6 +160,9 @@ func (c *Collector) Shutdown() error {
 		time.Sleep(d)
 	}
 	close(c.done)
+	if c.cfg.Admin != nil {
+		c.cfg.Admin.Close()
+	}
 	return c.srv.Shutdown()
 }
 
@@ -250,21 +237,9 @@ func (c *Collector) handle(ctx *fasthttp.RequestCtx) {
 	case strings.HasPrefix(path, "/v1/"):
 		endpoint = "segment"
 		c.segment(ctx, strings.TrimPrefix(path, "/v1/"))
-	case path == "/admin/api/sign":
+	case hasPrefix(path, "/admin"):
 		endpoint = "admin"
-		c.signLink(ctx)
-	case path == "/admin/api/tail":
-		endpoint = "admin"
-		c.liveTail(ctx)
-	case hasPrefix(path, "/admin/api/forget"):
-		endpoint = "admin"
-		c.forgetAdmin(ctx, strings.TrimPrefix(path, "/admin/api/forget"))
-	case hasPrefix(path, "/admin/api/links"):
-		endpoint = "admin"
-		c.linksAdmin(ctx, strings.TrimPrefix(path, "/admin/api/links"))
-	case path == "/admin" || strings.HasPrefix(path, "/admin/"):
-		endpoint = "admin"
-		c.dashboard(ctx, strings.TrimPrefix(path, "/admin"))
+		c.admin(ctx, path)
 	case c.cfg.Links.Cache != nil && hasPrefix(path, c.cfg.Links.Prefix):
 		endpoint = "link"
 		c.shortLink(ctx, strings.TrimPrefix(path, c.cfg.Links.Prefix+"/"))
@@ -274,6 +249,15 @@ func (c *Collector) handle(ctx *fasthttp.RequestCtx) {
 	default:
 		jsonError(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+path)
 	}
+}
+
+// admin serves /admin and below: the mounted operator surface.
+func (c *Collector) admin(ctx *fasthttp.RequestCtx, path string) {
+	if c.cfg.Admin == nil {
+		jsonError(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+path)
+		return
+	}
+	c.cfg.Admin.Serve(ctx)
 }
 
 func hasPrefix(path, p string) bool {

@@ -44,10 +44,7 @@ func visitorCookieAttrs(h config.HTTP, maxAge time.Duration, secure bool) string
 // https reports whether the client reached us over HTTPS: our own TLS, or
 // a trusted proxy's X-Forwarded-Proto.
 func (c *Collector) https(ctx *fasthttp.RequestCtx) bool {
-	if ctx.IsTLS() {
-		return true
-	}
-	return c.proxies.Contains(ctx.RemoteIP()) && string(ctx.Request.Header.Peek("X-Forwarded-Proto")) == "https"
+	return c.proxies.HTTPS(ctx.IsTLS(), ctx.RemoteIP(), string(ctx.Request.Header.Peek("X-Forwarded-Proto")))
 }
 
 // forgetVisitor serves POST /tr/v1/forget: the SDK's consent(false) asks

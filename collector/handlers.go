@@ -2,11 +2,10 @@ package collector
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"strconv"
-	"strings"
 
+	"github.com/spoor-dev/spoor/internal/secret"
 	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
@@ -47,17 +46,10 @@ func (c *Collector) serverSide(ctx *fasthttp.RequestCtx, tail string) {
 	c.ingest(ctx, "str", tail, true)
 }
 
+// authorized: the request's bearer token is one of collector.server_tokens.
 func (c *Collector) authorized(ctx *fasthttp.RequestCtx) bool {
-	got, ok := strings.CutPrefix(string(ctx.Request.Header.Peek("Authorization")), "Bearer ")
-	if !ok {
-		return false
-	}
-	for _, t := range c.cfg.ServerTokens {
-		if subtle.ConstantTimeCompare([]byte(got), []byte(t)) == 1 {
-			return true
-		}
-	}
-	return false
+	got, ok := secret.Bearer(ctx.Request.Header.Peek("Authorization"))
+	return ok && secret.Match(got, c.cfg.ServerTokens)
 }
 
 // admit answers a request from a blocked address (403) or over the per-IP

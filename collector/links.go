@@ -15,12 +15,9 @@ import (
 // LinkOptions are the short links' (links/, docs/links.md).
 type LinkOptions struct {
 	Cache        *links.Cache // nil: no short links
-	Store        links.Store  // what the admin API changes
 	Prefix       string       // "/l": GET /l/<slug>
 	Hosts        []string     // hosts where every path is a slug
-	AdminTokens  []string     // bearer tokens of /admin/api/links; none: off
-	SlugLength   int
-	BaseURL      string // what printed short links start with; "": the request's host
+	BaseURL      string       // what QR codes' links start with; "": the request's host
 	UniqueWindow time.Duration
 }
 

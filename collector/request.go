@@ -13,6 +13,7 @@ import (
 
 	"github.com/spoor-dev/spoor/collector/spool"
 	"github.com/spoor-dev/spoor/internal/bus"
+	"github.com/spoor-dev/spoor/internal/reply"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
 )
@@ -317,11 +318,9 @@ func (c *Collector) applyCORS(ctx *fasthttp.RequestCtx) {
 	}
 }
 
+// jsonError answers {"error": msg, "reason": reason} with status.
 func jsonError(ctx *fasthttp.RequestCtx, status int, reason, msg string) {
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	b, _ := json.Marshal(map[string]string{"error": msg, "reason": reason})
-	ctx.SetBody(b)
+	reply.Error(ctx, status, reason, msg)
 }
 
 func (c *Collector) refuse(ctx *fasthttp.RequestCtx, err error) {

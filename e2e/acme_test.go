@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spoor-dev/spoor/internal/app"
+	"github.com/spoor-dev/spoor/app"
 )
 
 // pebbleVersion is Let's Encrypt's ACME test server, built from its Go

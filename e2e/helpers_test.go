@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/spoor-dev/spoor/internal/app"
+	"github.com/spoor-dev/spoor/app"
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/spoor-dev/spoor/sinks/file"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spoor-dev/spoor/internal/app"
+	"github.com/spoor-dev/spoor/app"
 	"github.com/spoor-dev/spoor/internal/cassandratest"
 	"github.com/spoor-dev/spoor/sinks"
 )

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spoor-dev/spoor/internal/app"
+	"github.com/spoor-dev/spoor/app"
 	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/schema"
 )

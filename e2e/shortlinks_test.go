@@ -13,7 +13,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/rs/zerolog"
-	"github.com/spoor-dev/spoor/internal/app"
+	"github.com/spoor-dev/spoor/app"
 	"github.com/spoor-dev/spoor/internal/cassandratest"
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/schema"

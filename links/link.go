@@ -112,3 +112,15 @@ func NewSlug(n int) string {
 
 // ValidSlug reports whether s can be a slug (custom or generated).
 func ValidSlug(s string) bool { return slugRE.MatchString(s) }
+
+// BaseURL is what public links start with: configured (links.base_url)
+// when set, else the scheme and host the request came to.
+func BaseURL(configured string, https bool, host string) string {
+	switch {
+	case configured != "":
+		return configured
+	case https:
+		return "https://" + host
+	}
+	return "http://" + host
+}

@@ -163,18 +163,7 @@ func (p *Proxy) Run(ctx context.Context, drain time.Duration) {
 		go p.pool.check(ctx, p.checker, p.o.HealthPath, p.o.HealthInterval, p.o.HealthTimeout)
 	}
 	if p.limiter != nil {
-		go func() {
-			t := time.NewTicker(time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case now := <-t.C:
-					p.limiter.Sweep(now)
-				}
-			}
-		}()
+		go p.limiter.SweepEvery(time.Minute, ctx.Done())
 	}
 	p.q.run(ctx, drain)
 }

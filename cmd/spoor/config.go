@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/app"
 	"github.com/spoor-dev/spoor/internal/config"
-	"github.com/spoor-dev/spoor/sinks/cassandra"
 )
 
 func init() {
@@ -36,7 +36,7 @@ func applySchema(cfg config.Config, log zerolog.Logger) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := cassandra.Apply(ctx, cfg.Cassandra, log); err != nil {
+	if err := app.ApplySchema(ctx, cfg, log); err != nil {
 		log.Error().Err(err).Msg("schema apply failed")
 		return 1
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spoor-dev/spoor/internal/app"
+	"github.com/spoor-dev/spoor/app"
 	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/schema"
 )

@@ -14,11 +14,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/spoor-dev/spoor/collector"
+	"github.com/spoor-dev/spoor/links"
 )
 
 // The short-link commands call the admin API of a running collector
-// (links.base_url, or http.addr) with the first of links.admin_tokens.
+// (links.base_url, or http.addr) with the first of admin.tokens.
 func init() {
 	var api, slug, to, expires, expiredTo, out *string
 	var maxClicks *int64
@@ -146,7 +146,7 @@ func init() {
 				return 2
 			}
 			u := c.cfg.LinksBaseURL() + c.cfg.Links.Prefix + "/" + url.PathEscape(c.args[0]) + "?qr=1"
-			img, err := collector.QRCode(u, *svg, *size)
+			img, err := links.QRCode(u, *svg, *size)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "spoor link qr:", err)
 				return 1

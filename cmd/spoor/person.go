@@ -14,12 +14,10 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/app"
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/person"
 	"github.com/spoor-dev/spoor/schema"
-	"github.com/spoor-dev/spoor/sinks"
-	"github.com/spoor-dev/spoor/sinks/cassandra"
-	"github.com/spoor-dev/spoor/sinks/file"
 )
 
 // who holds the flags that name a person, shared by person and forget.
@@ -41,33 +39,15 @@ func (w who) parse(cmd string) (kind, id string, ok bool) {
 	return "visitor", *w.vid, true
 }
 
-// openPeople opens the store the configuration writes to: Cassandra's
-// tables, or the file store's identity and event files.
+// openPeople opens the identity store the configuration writes to
+// (app.OpenPeople), saying why not on stderr.
 func openPeople(cfg config.Config, cmd string) (person.Store, func(), bool) {
-	if cfg.SinkType() != "cassandra" {
-		return person.Files{Paths: file.PathsOf(cfg.File.Dir), Settle: fileSettle(cfg)}, func() {}, true
+	s, done, err := app.OpenPeople(cfg, zerolog.Nop())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "spoor %s: %v\n", cmd, err)
+		return nil, nil, false
 	}
-	cl, err := cassandra.NewCluster(cfg.Cassandra, zerolog.Nop())
-	if err == nil {
-		var s person.Cassandra
-		if s.Session, err = cl.CreateSession(); err == nil {
-			s.Keyspace = cfg.Cassandra.Keyspace
-			return s, s.Session.Close, true
-		}
-	}
-	fmt.Fprintf(os.Stderr, "spoor %s: connecting to cassandra %v: %v\n", cmd, cfg.Cassandra.Hosts, err)
-	return nil, nil, false
-}
-
-// fileSettle is how long a forget in the file store waits for the sink to
-// publish its in-progress files: a roll interval and a write, with room.
-func fileSettle(cfg config.Config) time.Duration {
-	return 2*cfg.File.RollInterval + cfg.Sink.WriteTimeout
-}
-
-// forgetGrace is the wait between recording the ids and deleting.
-func forgetGrace(cfg config.Config) time.Duration {
-	return cfg.Sink.WriteTimeout + 2*sinks.ForgottenRefresh
+	return s, done, true
 }
 
 func init() {
@@ -207,7 +187,7 @@ func init() {
 			}
 			g := *grace
 			if g < 0 {
-				g = forgetGrace(c.cfg)
+				g = app.ForgetGrace(c.cfg)
 			}
 			s, done, ok := openPeople(c.cfg, "forget")
 			if !ok {

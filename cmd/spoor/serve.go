@@ -10,7 +10,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/spoor-dev/spoor/internal/app"
+	"github.com/spoor-dev/spoor/app"
 	"github.com/spoor-dev/spoor/internal/config"
 )
 

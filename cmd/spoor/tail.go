@@ -17,22 +17,22 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/spoor-dev/spoor/internal/app"
+	"github.com/spoor-dev/spoor/app"
 	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/live"
 	"github.com/spoor-dev/spoor/schema"
 )
 
-// adminToken is the first of links.admin_tokens, else the token `spoor
+// adminToken is the first of admin.tokens, else the token `spoor
 // run` keeps in the data dir.
 func adminToken(cfg config.Config) (string, error) {
-	if len(cfg.Links.AdminTokens) > 0 {
-		return cfg.Links.AdminTokens[0], nil
+	if len(cfg.AdminTokens()) > 0 {
+		return cfg.AdminTokens()[0], nil
 	}
 	t, err := app.ReadLocalAdminToken(cfg.DataDir)
 	if err != nil {
-		return "", fmt.Errorf("no admin token: set links.admin_tokens (SPOOR_LINKS_ADMIN_TOKENS), or run this where `spoor run` keeps its data (%s/%s): %w",
+		return "", fmt.Errorf("no admin token: set admin.tokens (SPOOR_ADMIN_TOKENS), or run this where `spoor run` keeps its data (%s/%s): %w",
 			cfg.DataDir, app.LocalTokenFile, err)
 	}
 	return t, nil

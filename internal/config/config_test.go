@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,7 @@ func TestRejects(t *testing.T) {
 		{"sink partition twice", `{"nats": {"partitions": 3}, "sink": {"partitions": [1, 1]}}`, "sink.partitions"},
 		{"short signing key", `{"links": {"signing_keys": ["short"]}}`, "links.signing_keys"},
 		{"short admin token", `{"links": {"admin_tokens": ["short"]}}`, "links.admin_tokens"},
+		{"short admin token (admin.tokens)", `{"admin": {"tokens": ["short"]}}`, "admin.tokens"},
 		{"link prefix on a collector path", `{"links": {"prefix": "/rdr"}}`, "links.prefix"},
 		{"link prefix on the Segment API", `{"links": {"prefix": "/v1"}}`, "links.prefix"},
 		{"link prefix of two segments", `{"links": {"prefix": "/go/to"}}`, "links.prefix"},
@@ -174,5 +176,30 @@ func TestSegmentWriteKeys(t *testing.T) {
 	t.Setenv("SPOOR_SEGMENT_TRUSTED_KEYS", "wk_not_a_write_key")
 	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "segment.trusted_keys") {
 		t.Errorf("a trusted key that is no write key: %v", err)
+	}
+}
+
+// links.admin_tokens, the old name of admin.tokens, still opens the
+// operator surface, and says it is deprecated.
+func TestDeprecatedAdminTokens(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.json")
+	if err := os.WriteFile(p, []byte(`{"links": {"admin_tokens": ["old-token-0123456789"]}, "admin": {"tokens": ["new-token-0123456789"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.AdminTokens(); !slices.Equal(got, []string{"new-token-0123456789", "old-token-0123456789"}) {
+		t.Errorf("AdminTokens = %q, want both", got)
+	}
+	if d := c.Deprecated(); len(d) != 1 || !strings.Contains(d[0], "links.admin_tokens") || !strings.Contains(d[0], "admin.tokens") {
+		t.Errorf("Deprecated = %q, want one warning naming both keys", d)
+	}
+	if d := Default(); len(d.Deprecated()) != 0 {
+		t.Errorf("the defaults use a deprecated key: %q", d.Deprecated())
+	}
+	if tree := c.Tree(); tree["admin"].(map[string]any)["tokens"] != "<redacted>" {
+		t.Errorf("admin.tokens printed as %v, want redacted", tree["admin"])
 	}
 }

@@ -6,6 +6,21 @@ import (
 	"time"
 )
 
+// Links are signed redirects and short links (links/, docs/links.md).
+type Links struct {
+	SigningKeys  []string      `mapstructure:"signing_keys"`
+	AppendFields []string      `mapstructure:"append_fields"`
+	BaseURL      string        `mapstructure:"base_url"`
+	Prefix       string        `mapstructure:"prefix"`
+	Hosts        []string      `mapstructure:"hosts"`
+	Store        string        `mapstructure:"store"`
+	AdminTokens  []string      `mapstructure:"admin_tokens"` // deprecated: admin.tokens (Config.Deprecated)
+	SlugLength   int           `mapstructure:"slug_length"`
+	CacheSize    int           `mapstructure:"cache_size"`
+	CacheTTL     time.Duration `mapstructure:"cache_ttl"`
+	UniqueWindow time.Duration `mapstructure:"unique_window"`
+}
+
 // reservedPrefixes are the collector's own paths: a short-link prefix may
 // not shadow them.
 var reservedPrefixes = []string{"/tr", "/str", "/img", "/rdr", "/sdk", "/admin", "/v1", "/ping", "/healthz", "/readyz", "/metrics"}
@@ -15,11 +30,6 @@ func (c *Config) validateLinks(bad func(key, format string, a ...any)) {
 	for i, k := range l.SigningKeys {
 		if len(k) < 16 {
 			bad("links.signing_keys", "key %d is %d bytes; each must be at least 16 (32 random bytes recommended)", i+1, len(k))
-		}
-	}
-	for i, t := range l.AdminTokens {
-		if len(t) < 16 {
-			bad("links.admin_tokens", "token %d is %d bytes; each must be at least 16", i+1, len(t))
 		}
 	}
 	if l.BaseURL != "" {

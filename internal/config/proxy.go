@@ -7,6 +7,46 @@ import (
 	"time"
 )
 
+// Proxy is the tracking reverse proxy (proxy/): `spoor proxy`, or inside
+// `spoor run` when enabled.
+type Proxy struct {
+	Enabled               bool          `mapstructure:"enabled"`
+	Addr                  string        `mapstructure:"addr"`
+	Engine                string        `mapstructure:"engine"`
+	Upstreams             []string      `mapstructure:"upstreams"`
+	Via                   string        `mapstructure:"via"`
+	HealthPath            string        `mapstructure:"health_path"`
+	HealthInterval        time.Duration `mapstructure:"health_interval"`
+	HealthTimeout         time.Duration `mapstructure:"health_timeout"`
+	FailThreshold         int           `mapstructure:"fail_threshold"`
+	FailCooldown          time.Duration `mapstructure:"fail_cooldown"`
+	DialTimeout           time.Duration `mapstructure:"dial_timeout"`
+	ResponseHeaderTimeout time.Duration `mapstructure:"response_header_timeout"`
+	ReadHeaderTimeout     time.Duration `mapstructure:"read_header_timeout"`
+	IdleTimeout           time.Duration `mapstructure:"idle_timeout"`
+	BodyTimeout           time.Duration `mapstructure:"body_timeout"`
+	MinBodyRate           int64         `mapstructure:"min_body_rate"`
+	TrackInclude          []string      `mapstructure:"track_include"`
+	TrackExclude          []string      `mapstructure:"track_exclude"`
+	EventName             string        `mapstructure:"event_name"`
+	App                   string        `mapstructure:"app"`
+	QueueSize             int           `mapstructure:"queue_size"`
+	FirstPartyPrefix      string        `mapstructure:"first_party_prefix"`
+	CollectorURL          string        `mapstructure:"collector_url"`
+	TLSAddr               string        `mapstructure:"tls_addr"`
+	TLSCertFile           string        `mapstructure:"tls_cert_file"`
+	TLSKeyFile            string        `mapstructure:"tls_key_file"`
+	ACMEHosts             []string      `mapstructure:"acme_hosts"`
+	ACMEDirectory         string        `mapstructure:"acme_directory"`
+	ACMEEmail             string        `mapstructure:"acme_email"`
+	ACMECAFile            string        `mapstructure:"acme_ca_file"`
+	ACMECacheDir          string        `mapstructure:"acme_cache_dir"`
+}
+
+// StaticAssets is proxy.track_exclude's default: requests for these are
+// passed on but not tracked.
+const StaticAssets = `(?i)\.(css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|avif|woff2?|ttf|otf|eot|mp4|webm)$`
+
 // blockedPrefixes are paths that ad blockers' lists match on any domain:
 // a first-party prefix under them would be blocked like a third party.
 var blockedPrefixes = []string{"/analytics", "/tracking", "/track", "/telemetry", "/collect", "/pixel", "/stats", "/metrics"}

@@ -10,6 +10,16 @@ import (
 	"strings"
 )
 
+// Segment is the Segment-compatible HTTP Tracking API (/v1/…; docs/events.md).
+type Segment struct {
+	// WriteKeys maps each write key to the app its events belong to;
+	// empty: the /v1/ endpoints are off.
+	WriteKeys map[string]string `mapstructure:"write_keys"`
+	// TrustedKeys are write keys used by servers: their messages'
+	// context.ip is believed (for the address hash and GeoIP).
+	TrustedKeys []string `mapstructure:"trusted_keys"`
+}
+
 // stringToStringMap reads a map from an environment variable:
 // "key1=shop,key2=blog" (empty: none).
 func stringToStringMap(f, t reflect.Type, data any) (any, error) {

@@ -64,3 +64,9 @@ func (t Trust) Client(peer net.IP, xff string) net.IP {
 	}
 	return ip
 }
+
+// HTTPS reports whether a client reached us over HTTPS: our own TLS, or a
+// trusted peer's "X-Forwarded-Proto: https".
+func (t Trust) HTTPS(tls bool, peer net.IP, proto string) bool {
+	return tls || proto == "https" && t.Contains(peer)
+}

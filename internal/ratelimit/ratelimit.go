@@ -69,3 +69,18 @@ func (l *PerIP) Sweep(now time.Time) {
 		sh.mu.Unlock()
 	}
 }
+
+// SweepEvery sweeps every interval until stop closes (run it on its own
+// goroutine for as long as the limiter is used).
+func (l *PerIP) SweepEvery(interval time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			l.Sweep(now)
+		}
+	}
+}

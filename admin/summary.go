@@ -1,4 +1,4 @@
-package collector
+package admin
 
 import (
 	"context"
@@ -36,19 +36,19 @@ type healthCache struct {
 }
 
 // sharedHealth is health, read at most once a second.
-func (c *Collector) sharedHealth(ctx context.Context) Health {
-	c.healthC.mu.Lock()
-	defer c.healthC.mu.Unlock()
-	if time.Since(c.healthC.h.At) >= 900*time.Millisecond {
-		c.healthC.h = c.health(ctx)
+func (a *Admin) sharedHealth(ctx context.Context) Health {
+	a.healthC.mu.Lock()
+	defer a.healthC.mu.Unlock()
+	if time.Since(a.healthC.h.At) >= 900*time.Millisecond {
+		a.healthC.h = a.health(ctx)
 	}
-	return c.healthC.h
+	return a.healthC.h
 }
 
 // health reads the counters from the registry, and the lag from the bus.
-func (c *Collector) health(ctx context.Context) Health {
+func (a *Admin) health(ctx context.Context) Health {
 	h := Health{At: time.Now().UTC()}
-	lo := c.cfg.Live
+	lo := a.o.Live
 	if lo.Gatherer != nil {
 		if mfs, err := lo.Gatherer.Gather(); err == nil {
 			sum := map[string]float64{}

@@ -1,4 +1,4 @@
-package collector
+package admin
 
 import (
 	"context"
@@ -8,17 +8,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spoor-dev/spoor/internal/reply"
+	"github.com/spoor-dev/spoor/internal/secret"
 	"github.com/spoor-dev/spoor/person"
 	"github.com/valyala/fasthttp"
 )
-
-// ForgetOptions wire the admin API's forget endpoint to the store.
-type ForgetOptions struct {
-	// Do forgets one person (person.Store.Forget). nil: the endpoint is
-	// off.
-	Do    func(ctx context.Context, req person.Request) (person.Report, error)
-	Grace time.Duration // person.Request.Grace
-}
 
 // forgetJob is one forget running or done in this process; forget_log in
 // the store is the lasting record.
@@ -42,38 +36,38 @@ type forgetJobs struct {
 // A forget waits its grace before deleting, longer than a request should
 // hang, so it runs in the background; the token (as a short hash, never
 // the token) and the "by" it sent go to forget_log.
-func (c *Collector) forgetAdmin(ctx *fasthttp.RequestCtx, tail string) {
+func (a *Admin) forgetAdmin(ctx *fasthttp.RequestCtx, tail string) {
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	if len(c.cfg.Links.AdminTokens) == 0 || c.cfg.Forget.Do == nil {
-		jsonError(ctx, fasthttp.StatusForbidden, "admin_off", "the forget API is off: set links.admin_tokens")
+	if len(a.o.Tokens) == 0 || a.o.Forget.Do == nil {
+		reply.Error(ctx, fasthttp.StatusForbidden, "admin_off", "the forget API is off: set admin.tokens")
 		return
 	}
-	if !c.adminGate(ctx) {
+	if !a.adminGate(ctx) {
 		return
 	}
 	id := strings.TrimPrefix(tail, "/")
 	switch method := string(ctx.Method()); {
 	case id == "" && method == "POST":
-		c.forgetStart(ctx)
+		a.forgetStart(ctx)
 	case id != "" && method == "GET":
-		c.forgets.mu.Lock()
-		j := c.forgets.jobs[id]
+		a.forgets.mu.Lock()
+		j := a.forgets.jobs[id]
 		var snap forgetJob
 		if j != nil {
 			snap = *j
 		}
-		c.forgets.mu.Unlock()
+		a.forgets.mu.Unlock()
 		if j == nil {
-			jsonError(ctx, fasthttp.StatusNotFound, "not_found", "no forget request "+id+" in this collector (forget_log in the store lists them all)")
+			reply.Error(ctx, fasthttp.StatusNotFound, "not_found", "no forget request "+id+" in this collector (forget_log in the store lists them all)")
 			return
 		}
-		writeJSON(ctx, fasthttp.StatusOK, snap)
+		reply.JSON(ctx, fasthttp.StatusOK, snap)
 	default:
-		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", method+" "+string(ctx.Path())+" is not part of the forget API")
+		reply.Error(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", method+" "+string(ctx.Path())+" is not part of the forget API")
 	}
 }
 
-func (c *Collector) forgetStart(ctx *fasthttp.RequestCtx) {
+func (a *Admin) forgetStart(ctx *fasthttp.RequestCtx) {
 	var body struct {
 		App string `json:"app"`
 		UID string `json:"uid"`
@@ -81,44 +75,44 @@ func (c *Collector) forgetStart(ctx *fasthttp.RequestCtx) {
 		By  string `json:"by"`
 	}
 	if err := decodeStrict(ctx.PostBody(), &body); err != nil {
-		jsonError(ctx, fasthttp.StatusBadRequest, "invalid_json", err.Error())
+		reply.Error(ctx, fasthttp.StatusBadRequest, "invalid_json", err.Error())
 		return
 	}
-	req := person.Request{App: body.App, Kind: "user", ID: body.UID, Grace: c.cfg.Forget.Grace, RequestID: person.NewRequestID()}
+	req := person.Request{App: body.App, Kind: "user", ID: body.UID, Grace: a.o.Forget.Grace, RequestID: person.NewRequestID()}
 	if (body.UID == "") == (body.VID == "") {
-		jsonError(ctx, fasthttp.StatusBadRequest, "missing_id", "give exactly one of uid and vid")
+		reply.Error(ctx, fasthttp.StatusBadRequest, "missing_id", "give exactly one of uid and vid")
 		return
 	}
 	if body.VID != "" {
 		req.Kind, req.ID = "visitor", body.VID
 	}
-	tok, _ := strings.CutPrefix(string(ctx.Request.Header.Peek("Authorization")), "Bearer ")
-	sum := sha256.Sum256([]byte(tok))
+	tok, _ := secret.Bearer(ctx.Request.Header.Peek("Authorization"))
+	sum := sha256.Sum256(tok)
 	req.By = "admin-api token " + hex.EncodeToString(sum[:4])
 	if body.By != "" {
 		req.By += " for " + body.By
 	}
 	j := &forgetJob{Status: "running", Started: time.Now().UTC()}
-	c.forgets.mu.Lock()
-	if c.forgets.jobs == nil {
-		c.forgets.jobs = map[string]*forgetJob{}
+	a.forgets.mu.Lock()
+	if a.forgets.jobs == nil {
+		a.forgets.jobs = map[string]*forgetJob{}
 	}
-	c.forgets.jobs[req.RequestID] = j
-	c.forgets.mu.Unlock()
+	a.forgets.jobs[req.RequestID] = j
+	a.forgets.mu.Unlock()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 		defer cancel()
-		r, err := c.cfg.Forget.Do(ctx, req)
-		c.forgets.mu.Lock()
-		defer c.forgets.mu.Unlock()
+		r, err := a.o.Forget.Do(ctx, req)
+		a.forgets.mu.Lock()
+		defer a.forgets.mu.Unlock()
 		if err != nil {
 			j.Status, j.Error = "failed", err.Error()
-			c.log.Error().Err(err).Str("request_id", req.RequestID).Msg("forget failed")
+			a.log.Error().Err(err).Str("request_id", req.RequestID).Msg("forget failed")
 			return
 		}
 		j.Status, j.Report = "done", &r
-		c.log.Info().Str("request_id", req.RequestID).Int64("removed", r.Total()).Msg("forget done")
+		a.log.Info().Str("request_id", req.RequestID).Int64("removed", r.Total()).Msg("forget done")
 	}()
 	ctx.Response.Header.Set("Location", "/admin/api/forget/"+req.RequestID)
-	writeJSON(ctx, fasthttp.StatusAccepted, map[string]string{"request_id": req.RequestID, "status_url": "/admin/api/forget/" + req.RequestID})
+	reply.JSON(ctx, fasthttp.StatusAccepted, map[string]string{"request_id": req.RequestID, "status_url": "/admin/api/forget/" + req.RequestID})
 }

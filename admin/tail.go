@@ -1,4 +1,4 @@
-package collector
+package admin
 
 import (
 	"bufio"
@@ -10,20 +10,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spoor-dev/spoor/internal/reply"
 	"github.com/spoor-dev/spoor/live"
 	"github.com/valyala/fasthttp"
 )
-
-// LiveOptions wire the live view (live.Hub) to the stream.
-type LiveOptions struct {
-	Hub    *live.Hub   // nil: the live endpoints answer 404
-	Source live.Source // for a look back (since): one consumer per such viewer
-	// What the dashboard's health panel reads (health.go); each may be nil.
-	Gatherer  prometheus.Gatherer                       // the process's metrics, as /metrics serves them
-	Lag       func(ctx context.Context) (uint64, error) // messages in the stream the sink has not stored
-	Connected func() bool                               // the collector's NATS connection
-}
 
 // MaxSince bounds a look back: the live view is for now, the stores for
 // the past.
@@ -41,29 +31,29 @@ const MaxSince = time.Hour
 // pipeline's counters every second, event: health), max (events a second,
 // for a browser). One stream subscription serves every viewer without a
 // look back (live.Hub).
-func (c *Collector) liveTail(ctx *fasthttp.RequestCtx) {
+func (a *Admin) liveTail(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	if c.cfg.Live.Hub == nil {
-		jsonError(ctx, fasthttp.StatusNotFound, "not_found", "the live view is off")
+	if a.o.Live.Hub == nil {
+		reply.Error(ctx, fasthttp.StatusNotFound, "not_found", "the live view is off")
 		return
 	}
-	if !c.adminGate(ctx) {
+	if !a.adminGate(ctx) {
 		return
 	}
 	if !ctx.IsGet() {
-		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "GET only")
+		reply.Error(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "GET only")
 		return
 	}
 	q, err := url.ParseQuery(string(ctx.URI().QueryString()))
 	if err != nil {
-		jsonError(ctx, fasthttp.StatusBadRequest, "invalid_query", err.Error())
+		reply.Error(ctx, fasthttp.StatusBadRequest, "invalid_query", err.Error())
 		return
 	}
 	f := live.FilterFrom(q)
 	var since time.Duration
 	if s := q.Get("since"); s != "" {
 		if since, err = time.ParseDuration(s); err != nil || since <= 0 || since > MaxSince {
-			jsonError(ctx, fasthttp.StatusBadRequest, "invalid_since", fmt.Sprintf("since must be a duration up to %s (30s, 5m)", MaxSince))
+			reply.Error(ctx, fasthttp.StatusBadRequest, "invalid_since", fmt.Sprintf("since must be a duration up to %s (30s, 5m)", MaxSince))
 			return
 		}
 	}
@@ -73,16 +63,16 @@ func (c *Collector) liveTail(ctx *fasthttp.RequestCtx) {
 	if since > 0 {
 		max = -1 // the hub gives this viewer the rates only; its events come from its own consumer
 	}
-	sub := c.cfg.Live.Hub.Subscribe(f, q.Get("rates") == "1", max)
+	sub := a.o.Live.Hub.Subscribe(f, q.Get("rates") == "1", max)
 	items := sub.C
 	stopBack := func() {}
 	if since > 0 {
-		items, stopBack = c.lookBack(f, since, sub)
+		items, stopBack = a.lookBack(f, since, sub)
 	}
 	conn := ctx.Conn()
 	withHealth := q.Get("health") == "1"
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer c.cfg.Live.Hub.Unsubscribe(sub)
+		defer a.o.Live.Hub.Unsubscribe(sub)
 		defer stopBack()
 		keep := time.NewTicker(15 * time.Second)
 		defer keep.Stop()
@@ -119,7 +109,7 @@ func (c *Collector) liveTail(ctx *fasthttp.RequestCtx) {
 		for {
 			var out string
 			select {
-			case <-c.done:
+			case <-a.done:
 				return
 			case <-keep.C:
 				out = ": keep-alive\n\n"
@@ -127,7 +117,7 @@ func (c *Collector) liveTail(ctx *fasthttp.RequestCtx) {
 				readyC = nil
 				out = "event: ready\ndata: {}\n\n"
 			case <-healthC:
-				h := c.sharedHealth(context.Background())
+				h := a.sharedHealth(context.Background())
 				h.LiveDropped = sub.Dropped.Load()
 				b, _ := json.Marshal(h)
 				out = "event: health\ndata: " + string(b) + "\n\n"
@@ -160,11 +150,11 @@ func (c *Collector) liveTail(ctx *fasthttp.RequestCtx) {
 // lookBack replays the last since of the stream to one viewer from its
 // own consumer, then goes on live from it, so nothing between the two is
 // missed or doubled; the hub's subscription still gives the rates.
-func (c *Collector) lookBack(f live.Filter, since time.Duration, sub *live.Sub) (<-chan live.Item, func()) {
+func (a *Admin) lookBack(f live.Filter, since time.Duration, sub *live.Sub) (<-chan live.Item, func()) {
 	out := make(chan live.Item, 1024)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		err := c.cfg.Live.Source.Tail(ctx, since, func(data []byte) {
+		err := a.o.Live.Source.Tail(ctx, since, func(data []byte) {
 			for _, line := range bytes.Split(data, []byte{'\n'}) {
 				if x, err := live.FieldsOf(line); err == nil && f.MatchFields(x) {
 					select {
@@ -176,7 +166,7 @@ func (c *Collector) lookBack(f live.Filter, since time.Duration, sub *live.Sub) 
 			}
 		}, nil)
 		if err != nil {
-			c.log.Warn().Err(err).Msg("live view: look back failed")
+			a.log.Warn().Err(err).Msg("live view: look back failed")
 		}
 	}()
 	merged := make(chan live.Item, 1024)

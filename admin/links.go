@@ -1,4 +1,4 @@
-package collector
+package admin
 
 import (
 	"bytes"
@@ -9,12 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spoor-dev/spoor/internal/reply"
 	"github.com/spoor-dev/spoor/links"
 	"github.com/valyala/fasthttp"
 )
 
 // linksAdmin serves the short links' admin API under /admin/api/links,
-// behind a bearer token from links.admin_tokens (docs/links.md):
+// behind an admin token (admin.tokens) (docs/links.md):
 //
 //	POST   /admin/api/links                 create (slug generated unless given)
 //	GET    /admin/api/links?after=&limit=   list, in slug order
@@ -22,14 +23,14 @@ import (
 //	PATCH  /admin/api/links/<slug>          change the fields sent
 //	POST   /admin/api/links/<slug>/disable  turn off (kept, answers 410)
 //	GET    /admin/api/links/<slug>/stats    clicks: all and human
-func (c *Collector) linksAdmin(ctx *fasthttp.RequestCtx, tail string) {
+func (a *Admin) linksAdmin(ctx *fasthttp.RequestCtx, tail string) {
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	lo := c.cfg.Links
-	if len(lo.AdminTokens) == 0 || lo.Store == nil {
-		jsonError(ctx, fasthttp.StatusForbidden, "admin_off", "the links admin API is off: set links.admin_tokens")
+	lo := a.o.Links
+	if len(a.o.Tokens) == 0 || lo.Store == nil {
+		reply.Error(ctx, fasthttp.StatusForbidden, "admin_off", "the links admin API is off: set admin.tokens")
 		return
 	}
-	if !c.adminGate(ctx) {
+	if !a.adminGate(ctx) {
 		return
 	}
 	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -38,32 +39,25 @@ func (c *Collector) linksAdmin(ctx *fasthttp.RequestCtx, tail string) {
 	method := string(ctx.Method())
 	switch {
 	case slug == "" && method == "GET":
-		c.adminList(rctx, ctx)
+		a.adminList(rctx, ctx)
 	case slug == "" && method == "POST":
-		c.adminCreate(rctx, ctx)
+		a.adminCreate(rctx, ctx)
 	case slug != "" && action == "" && method == "GET":
-		c.adminGet(rctx, ctx, slug)
+		a.adminGet(rctx, ctx, slug)
 	case slug != "" && action == "" && method == "PATCH":
-		c.adminUpdate(rctx, ctx, slug, false)
+		a.adminUpdate(rctx, ctx, slug, false)
 	case slug != "" && action == "disable" && method == "POST":
-		c.adminUpdate(rctx, ctx, slug, true)
+		a.adminUpdate(rctx, ctx, slug, true)
 	case slug != "" && action == "stats" && method == "GET":
 		counts, err := lo.Cache.Stats(rctx, slug)
 		if err != nil {
 			adminStoreError(ctx, err)
 			return
 		}
-		writeJSON(ctx, fasthttp.StatusOK, counts)
+		reply.JSON(ctx, fasthttp.StatusOK, counts)
 	default:
-		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", method+" "+string(ctx.Path())+" is not part of the links API")
+		reply.Error(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", method+" "+string(ctx.Path())+" is not part of the links API")
 	}
-}
-
-// adminAuthorized compares the bearer token with every configured one in
-// constant time. Tokens are taken from the header only, never the URL.
-func (c *Collector) adminAuthorized(ctx *fasthttp.RequestCtx) bool {
-	got, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
-	return ok && c.tokenValid(got)
 }
 
 // linkView is a link as the API shows it.
@@ -74,22 +68,22 @@ type linkView struct {
 	Counts   *links.Counts `json:"counts,omitempty"`
 }
 
-func (c *Collector) view(ctx *fasthttp.RequestCtx, l links.Link, counts *links.Counts) linkView {
-	u := c.shortURL(ctx, l.Slug)
+func (a *Admin) view(ctx *fasthttp.RequestCtx, l links.Link, counts *links.Counts) linkView {
+	u := a.baseURL(ctx) + a.o.Links.Prefix + "/" + l.Slug
 	return linkView{Link: l, ShortURL: u, QRURL: u + ".qr", Counts: counts}
 }
 
-func (c *Collector) adminList(rctx context.Context, ctx *fasthttp.RequestCtx) {
+func (a *Admin) adminList(rctx context.Context, ctx *fasthttp.RequestCtx) {
 	limit := 100
 	if s := ctx.QueryArgs().Peek("limit"); len(s) > 0 {
 		n, err := strconv.Atoi(string(s))
 		if err != nil || n < 1 || n > 1000 {
-			jsonError(ctx, fasthttp.StatusBadRequest, "invalid_limit", "limit must be 1..1000")
+			reply.Error(ctx, fasthttp.StatusBadRequest, "invalid_limit", "limit must be 1..1000")
 			return
 		}
 		limit = n
 	}
-	page, next, err := c.cfg.Links.Store.List(rctx, string(ctx.QueryArgs().Peek("after")), limit)
+	page, next, err := a.o.Links.Store.List(rctx, string(ctx.QueryArgs().Peek("after")), limit)
 	if err != nil {
 		adminStoreError(ctx, err)
 		return
@@ -99,15 +93,15 @@ func (c *Collector) adminList(rctx context.Context, ctx *fasthttp.RequestCtx) {
 		Next  string     `json:"next,omitempty"`
 	}{Links: make([]linkView, 0, len(page)), Next: next}
 	for _, l := range page {
-		out.Links = append(out.Links, c.view(ctx, l, nil))
+		out.Links = append(out.Links, a.view(ctx, l, nil))
 	}
-	writeJSON(ctx, fasthttp.StatusOK, out)
+	reply.JSON(ctx, fasthttp.StatusOK, out)
 }
 
-func (c *Collector) adminCreate(rctx context.Context, ctx *fasthttp.RequestCtx) {
+func (a *Admin) adminCreate(rctx context.Context, ctx *fasthttp.RequestCtx) {
 	var l links.Link
 	if err := decodeStrict(ctx.PostBody(), &l); err != nil {
-		jsonError(ctx, fasthttp.StatusBadRequest, "invalid_json", err.Error())
+		reply.Error(ctx, fasthttp.StatusBadRequest, "invalid_json", err.Error())
 		return
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -115,18 +109,18 @@ func (c *Collector) adminCreate(rctx context.Context, ctx *fasthttp.RequestCtx) 
 	generated := l.Slug == ""
 	for attempt := 0; ; attempt++ {
 		if generated {
-			l.Slug = links.NewSlug(c.cfg.Links.SlugLength)
+			l.Slug = links.NewSlug(a.o.Links.SlugLength)
 		}
 		if err := l.Validate(); err != nil {
-			jsonError(ctx, fasthttp.StatusBadRequest, "invalid_link", err.Error())
+			reply.Error(ctx, fasthttp.StatusBadRequest, "invalid_link", err.Error())
 			return
 		}
-		err := c.cfg.Links.Store.Create(rctx, l)
+		err := a.o.Links.Store.Create(rctx, l)
 		if errors.Is(err, links.ErrExists) && generated && attempt < 5 {
 			continue
 		}
 		if errors.Is(err, links.ErrExists) {
-			jsonError(ctx, fasthttp.StatusConflict, "slug_taken", "the slug "+l.Slug+" is taken")
+			reply.Error(ctx, fasthttp.StatusConflict, "slug_taken", "the slug "+l.Slug+" is taken")
 			return
 		}
 		if err != nil {
@@ -135,28 +129,28 @@ func (c *Collector) adminCreate(rctx context.Context, ctx *fasthttp.RequestCtx) 
 		}
 		break
 	}
-	c.cfg.Links.Cache.Invalidate(l.Slug) // an unknown slug cached here is now known
-	writeJSON(ctx, fasthttp.StatusCreated, c.view(ctx, l, nil))
+	a.o.Links.Cache.Invalidate(l.Slug) // an unknown slug cached here is now known
+	reply.JSON(ctx, fasthttp.StatusCreated, a.view(ctx, l, nil))
 }
 
-func (c *Collector) adminGet(rctx context.Context, ctx *fasthttp.RequestCtx, slug string) {
-	l, err := c.cfg.Links.Store.Get(rctx, slug)
+func (a *Admin) adminGet(rctx context.Context, ctx *fasthttp.RequestCtx, slug string) {
+	l, err := a.o.Links.Store.Get(rctx, slug)
 	if err != nil {
 		adminStoreError(ctx, err)
 		return
 	}
-	counts, err := c.cfg.Links.Cache.Stats(rctx, slug)
+	counts, err := a.o.Links.Cache.Stats(rctx, slug)
 	if err != nil {
 		adminStoreError(ctx, err)
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, c.view(ctx, l, &counts))
+	reply.JSON(ctx, fasthttp.StatusOK, a.view(ctx, l, &counts))
 }
 
 // adminUpdate applies the fields in the body (PATCH) to the stored link,
 // or turns it off. The slug and the creation time cannot change.
-func (c *Collector) adminUpdate(rctx context.Context, ctx *fasthttp.RequestCtx, slug string, disable bool) {
-	l, err := c.cfg.Links.Store.Get(rctx, slug)
+func (a *Admin) adminUpdate(rctx context.Context, ctx *fasthttp.RequestCtx, slug string, disable bool) {
+	l, err := a.o.Links.Store.Get(rctx, slug)
 	if err != nil {
 		adminStoreError(ctx, err)
 		return
@@ -169,24 +163,24 @@ func (c *Collector) adminUpdate(rctx context.Context, ctx *fasthttp.RequestCtx, 
 	if disable {
 		l.Disabled = true
 	} else if err := decodeStrict(ctx.PostBody(), &l); err != nil {
-		jsonError(ctx, fasthttp.StatusBadRequest, "invalid_json", err.Error())
+		reply.Error(ctx, fasthttp.StatusBadRequest, "invalid_json", err.Error())
 		return
 	}
 	if l.Slug != slug {
-		jsonError(ctx, fasthttp.StatusBadRequest, "invalid_link", "the slug of a link cannot change")
+		reply.Error(ctx, fasthttp.StatusBadRequest, "invalid_link", "the slug of a link cannot change")
 		return
 	}
 	l.CreatedAt, l.UpdatedAt = created, time.Now().UTC().Truncate(time.Millisecond)
 	if err := l.Validate(); err != nil {
-		jsonError(ctx, fasthttp.StatusBadRequest, "invalid_link", err.Error())
+		reply.Error(ctx, fasthttp.StatusBadRequest, "invalid_link", err.Error())
 		return
 	}
-	if err := c.cfg.Links.Store.Update(rctx, l); err != nil {
+	if err := a.o.Links.Store.Update(rctx, l); err != nil {
 		adminStoreError(ctx, err)
 		return
 	}
-	c.cfg.Links.Cache.Invalidate(slug)
-	writeJSON(ctx, fasthttp.StatusOK, c.view(ctx, l, nil))
+	a.o.Links.Cache.Invalidate(slug)
+	reply.JSON(ctx, fasthttp.StatusOK, a.view(ctx, l, nil))
 }
 
 func decodeStrict(body []byte, v any) error {
@@ -197,19 +191,8 @@ func decodeStrict(body []byte, v any) error {
 
 func adminStoreError(ctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, links.ErrNotFound) {
-		jsonError(ctx, fasthttp.StatusNotFound, "no_such_link", err.Error())
+		reply.Error(ctx, fasthttp.StatusNotFound, "no_such_link", err.Error())
 		return
 	}
-	jsonError(ctx, fasthttp.StatusServiceUnavailable, "store_unavailable", err.Error())
-}
-
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		jsonError(ctx, fasthttp.StatusInternalServerError, "internal", err.Error())
-		return
-	}
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
+	reply.Error(ctx, fasthttp.StatusServiceUnavailable, "store_unavailable", err.Error())
 }

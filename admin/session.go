@@ -1,4 +1,4 @@
-package collector
+package admin
 
 import (
 	"crypto/hmac"
@@ -21,10 +21,10 @@ const (
 	sessionTTL    = 12 * time.Hour
 )
 
-func (c *Collector) sessionMAC(expiry string) string {
-	k := hmac.New(sha256.New, c.cfg.HashKey)
+func (a *Admin) sessionMAC(expiry string) string {
+	k := hmac.New(sha256.New, a.o.HashKey)
 	k.Write([]byte("spoor admin session\x00"))
-	for _, t := range c.cfg.Links.AdminTokens {
+	for _, t := range a.o.Tokens {
 		sum := sha256.Sum256([]byte(t))
 		k.Write(sum[:])
 	}
@@ -34,37 +34,25 @@ func (c *Collector) sessionMAC(expiry string) string {
 }
 
 // newSession returns a session cookie's value.
-func (c *Collector) newSession(now time.Time) string {
+func (a *Admin) newSession(now time.Time) string {
 	exp := strconv.FormatInt(now.Add(sessionTTL).Unix(), 10)
-	return exp + "." + c.sessionMAC(exp)
+	return exp + "." + a.sessionMAC(exp)
 }
 
 // sessionValid checks a session cookie's value.
-func (c *Collector) sessionValid(v string, now time.Time) bool {
+func (a *Admin) sessionValid(v string, now time.Time) bool {
 	exp, mac, ok := strings.Cut(v, ".")
-	if !ok || len(c.cfg.Links.AdminTokens) == 0 {
+	if !ok || len(a.o.Tokens) == 0 {
 		return false
 	}
 	t, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil || now.Unix() > t {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(mac), []byte(c.sessionMAC(exp))) == 1
+	return subtle.ConstantTimeCompare([]byte(mac), []byte(a.sessionMAC(exp))) == 1
 }
 
 // adminAllowed: a bearer admin token, or a dashboard session.
-func (c *Collector) adminAllowed(ctx *fasthttp.RequestCtx) bool {
-	return c.adminAuthorized(ctx) || c.sessionOK(ctx)
-}
-
-// tokenValid compares a token with every configured one in constant time.
-func (c *Collector) tokenValid(tok []byte) bool {
-	if len(tok) == 0 {
-		return false
-	}
-	match := 0
-	for _, t := range c.cfg.Links.AdminTokens {
-		match |= subtle.ConstantTimeCompare(tok, []byte(t))
-	}
-	return match == 1
+func (a *Admin) adminAllowed(ctx *fasthttp.RequestCtx) bool {
+	return a.adminAuthorized(ctx) || a.sessionOK(ctx)
 }

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/spoor-dev/spoor/collector"
 	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/links/cqlstore"
-	"github.com/spoor-dev/spoor/sinks/cassandra"
 )
 
 // linksBucket and linksSubject are where short links live on NATS: the
@@ -23,10 +21,9 @@ const (
 // configured store. The store opens in the background when NATS or
 // Cassandra is not reachable yet (a collector comes up regardless);
 // meanwhile short links answer 503 and the admin API "store_unavailable".
-func (a *App) startLinks(runCtx context.Context, o *collector.LinkOptions) error {
+func (a *App) startLinks(runCtx context.Context) (*links.Cache, links.Store, error) {
 	d := &links.Deferred{}
 	cache := links.NewCache(d, a.cfg.Links.CacheSize, a.cfg.Links.CacheTTL, a.log)
-	o.Cache, o.Store = cache, d
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -44,7 +41,7 @@ func (a *App) startLinks(runCtx context.Context, o *collector.LinkOptions) error
 	if a.emb != nil { // the embedded server is here: no reason to wait
 		ctx, cancel := context.WithTimeout(runCtx, 30*time.Second)
 		defer cancel()
-		return open(ctx)
+		return cache, d, open(ctx)
 	}
 	a.wg.Add(1)
 	go func() {
@@ -61,18 +58,14 @@ func (a *App) startLinks(runCtx context.Context, o *collector.LinkOptions) error
 			}
 		}
 	}()
-	return nil
+	return cache, d, nil
 }
 
 func (a *App) openLinkStore(ctx context.Context) (links.Store, error) {
 	if a.cfg.LinksStore() == "cassandra" {
-		c, err := cassandra.NewCluster(a.cfg.Cassandra, a.log)
+		s, err := cassandraSession(a.cfg, a.log)
 		if err != nil {
-			return nil, err
-		}
-		s, err := c.CreateSession()
-		if err != nil {
-			return nil, fmt.Errorf("connecting to cassandra for short links: %w", err)
+			return nil, fmt.Errorf("opening the short links' store: %w", err)
 		}
 		a.linkSession = s
 		return cqlstore.New(s, a.cfg.Cassandra.Keyspace, a.Bus, linksSubject), nil

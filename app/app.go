@@ -5,16 +5,11 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,10 +22,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/blocklist"
 	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/internal/config"
-	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/sinks"
-	"github.com/spoor-dev/spoor/sinks/cassandra"
-	"github.com/spoor-dev/spoor/sinks/file"
 )
 
 // Roles says which parts this process runs.
@@ -71,6 +63,9 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 	}()
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	for _, w := range cfg.Deprecated() {
+		log.Warn().Msg(w)
+	}
 
 	if cfg.NATS.URL == "" {
 		if a.emb, err = bus.StartEmbedded(filepath.Join(cfg.DataDir, "nats"), cfg.NATS.Listen); err != nil {
@@ -173,130 +168,6 @@ func BusOptions(cfg config.Config) bus.Options {
 		DedupWindow: n.DedupWindow, MaxPending: n.MaxPending, ConnectTimeout: n.ConnectTimeout}
 }
 
-func (a *App) startCollector(runCtx context.Context) error {
-	key, err := hashKey(a.cfg)
-	if err != nil {
-		return err
-	}
-	if a.spool, err = spool.Open(a.cfg.Spool.Dir, a.cfg.Spool.MaxBytes, a.cfg.Spool.SegmentBytes, a.log); err != nil {
-		return err
-	}
-	a.Reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_spool_bytes", Help: "Bytes in the disk spool."},
-			func() float64 { b, _ := a.spool.Size(); return float64(b) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_spool_records", Help: "Messages (one or more events each) in the disk spool awaiting replay."},
-			func() float64 { _, n := a.spool.Size(); return float64(n) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_spool_corrupt_segments", Help: "Damaged spool segments kept aside."},
-			func() float64 { return float64(a.spool.Corrupt()) }),
-	)
-	opts := collector.OptionsFrom(a.cfg, key)
-	opts.Blocked = a.block
-	opts.Forget = a.forgetOptions()
-	opts.Live = a.liveOptions()
-	local, err := localAdminToken(a.cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	opts.Links.AdminTokens = append(slices.Clone(opts.Links.AdminTokens), local)
-	if opts.Redirects.Signer, err = links.NewSigner(a.cfg.Links.SigningKeys); err != nil {
-		return fmt.Errorf("links.signing_keys: %w", err)
-	}
-	if err := a.startLinks(runCtx, &opts.Links); err != nil {
-		return err
-	}
-	if opts.Enrichment, err = enrichment(a.cfg); err != nil {
-		return err
-	}
-	if opts.Enrichment.GeoIP != nil {
-		a.geoip = opts.Enrichment.GeoIP
-	}
-	if a.coll, err = collector.New(opts, a.Bus, a.spool, a.Reg, a.Reg, a.log); err != nil {
-		return err
-	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		a.coll.NewReplayer(a.spool, a.cfg.Spool.ReplayRetry).Run(runCtx)
-	}()
-	return nil
-}
-
-// serveCollector answers the collector's endpoints on http.addr.
-func (a *App) serveCollector() (err error) {
-	if a.ln, err = net.Listen("tcp", a.cfg.HTTP.Addr); err != nil {
-		return fmt.Errorf("listening on %s: %w", a.cfg.HTTP.Addr, err)
-	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		if err := a.coll.Serve(a.ln); err != nil {
-			a.log.Error().Err(err).Msg("http server stopped")
-		}
-	}()
-	return nil
-}
-
-// newSink picks the store: Cassandra when configured, else the file store.
-func newSink(cfg config.Config, log zerolog.Logger) sinks.Sink {
-	if cfg.SinkType() == "cassandra" {
-		return cassandra.New(cfg.Cassandra, log)
-	}
-	return file.New(file.Options{Dir: cfg.File.Dir, RollBytes: cfg.File.RollBytes,
-		RollInterval: cfg.File.RollInterval, DedupWindow: cfg.File.DedupWindow}, log)
-}
-
-func (a *App) startSink(ctx, runCtx context.Context) error {
-	a.sink = newSink(a.cfg, a.log)
-	if err := a.sink.Open(ctx); err != nil {
-		a.sink = nil
-		return fmt.Errorf("opening %s sink: %w", a.cfg.SinkType(), err)
-	}
-	cons, err := a.Bus.Consumer(ctx, bus.ConsumerOptions{Durable: a.cfg.Sink.Consumer, AckWait: a.cfg.Sink.AckWait,
-		MaxAckPending: a.cfg.Sink.MaxAckPending, Partitions: a.cfg.Sink.Partitions})
-	if err != nil {
-		return err
-	}
-	if f, ok := a.sink.(interface{ ForgottenDropped() int64 }); ok {
-		a.Reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spoor_sink_forgotten_events_total",
-			Help: "Events dropped on arrival because their person was forgotten (spoor forget)."},
-			func() float64 { return float64(f.ForgottenDropped()) }))
-	}
-	s := a.cfg.Sink
-	w := sinks.NewWorker(a.sink, cons, a.Bus, sinks.WorkerOptions{Consumer: s.Consumer, BatchSize: s.BatchSize, BatchWait: s.BatchWait,
-		RateLimit: s.RateLimit, Backoff: s.Backoff, WriteTimeout: s.WriteTimeout, AckWait: s.AckWait}, a.Reg, a.log)
-	a.sinkWG.Add(1)
-	go func() {
-		defer a.sinkWG.Done()
-		_ = w.Run(runCtx)
-	}()
-	return nil
-}
-
-// hashKey is collector.hash_key, or a random key kept in the data dir (a
-// single machine; a cluster of collectors must share one configured key).
-func hashKey(cfg config.Config) ([]byte, error) {
-	if cfg.Collector.HashKey != "" {
-		return []byte(cfg.Collector.HashKey), nil
-	}
-	p := filepath.Join(cfg.DataDir, "hash.key")
-	if b, err := os.ReadFile(p); err == nil {
-		return []byte(strings.TrimSpace(string(b))), nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("reading %s: %w", p, err)
-	}
-	var k [32]byte
-	if _, err := rand.Read(k[:]); err != nil {
-		return nil, fmt.Errorf("generating hash key: %w", err)
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("creating data dir: %w", err)
-	}
-	if err := os.WriteFile(p, []byte(hex.EncodeToString(k[:])), 0o600); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", p, err)
-	}
-	return []byte(hex.EncodeToString(k[:])), nil
-}
-
 // Addr is where the collector (or a sink's status server) listens.
 func (a *App) Addr() string {
 	if a.ln == nil {
@@ -326,7 +197,7 @@ func (a *App) Stop() {
 	if a.linkSession != nil {
 		a.linkSession.Close()
 	}
-	a.people.close()
+	a.people.stop()
 	if a.spool != nil {
 		a.spool.Close()
 	}

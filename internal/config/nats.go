@@ -1,0 +1,22 @@
+package config
+
+import (
+	"time"
+)
+
+// NATS is the bus (nats.*): the embedded server, or a cluster's URL.
+type NATS struct {
+	URL            string        `mapstructure:"url"`
+	Listen         string        `mapstructure:"listen"`
+	Stream         string        `mapstructure:"stream"`
+	Subject        string        `mapstructure:"subject"`
+	DLQStream      string        `mapstructure:"dlq_stream"`
+	DLQSubject     string        `mapstructure:"dlq_subject"`
+	Replicas       int           `mapstructure:"replicas"`
+	Partitions     int           `mapstructure:"partitions"`
+	MaxAge         time.Duration `mapstructure:"max_age"`
+	MaxBytes       int64         `mapstructure:"max_bytes"`
+	DedupWindow    time.Duration `mapstructure:"dedup_window"`
+	MaxPending     int           `mapstructure:"max_pending"`
+	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
+}
