@@ -148,4 +148,3 @@ func pick3(k, n1 string, p1 *string, n2 string, p2 *string, n3 string, p3 *strin
 	}
 	return nil
 }
-
