@@ -20,6 +20,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/internal/forwarded"
 	"github.com/spoor-dev/spoor/internal/ratelimit"
+	"github.com/spoor-dev/spoor/internal/reply"
 	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/spoor-dev/spoor/segment"
@@ -125,7 +126,7 @@ func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather
 	}
 	c.metrics = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
 	c.srv = &fasthttp.Server{
-		Handler:               newHandlers(c.handle, c.done).serve,
+		Handler:               newStackPool(c.handle, c.done).serve,
 		ErrorHandler:          c.transportError,
 		Name:                  "spoor",
 		NoDefaultServerHeader: true,
@@ -201,7 +202,7 @@ func (c *Collector) handle(ctx *fasthttp.RequestCtx) {
 			c.m.Panics.Inc()
 			c.log.Error().Interface("panic", r).Str("path", string(ctx.Path())).Msg("handler panic")
 			ctx.ResetBody()
-			jsonError(ctx, fasthttp.StatusInternalServerError, "internal", "internal error")
+			reply.Error(ctx, fasthttp.StatusInternalServerError, "internal", "internal error")
 		}
 		c.m.Requests.WithLabelValues(endpoint, statusLabel(ctx.Response.StatusCode())).Inc()
 		c.m.Latency.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
@@ -210,7 +211,7 @@ func (c *Collector) handle(ctx *fasthttp.RequestCtx) {
 	switch {
 	case hasPrefix(path, "/tr/v1"):
 		endpoint = "tr"
-		c.track(ctx, endpoint, strings.TrimPrefix(path, "/tr/v1"))
+		c.clientEvents(ctx, endpoint, strings.TrimPrefix(path, "/tr/v1"))
 	case hasPrefix(path, "/str/v1"):
 		endpoint = "str"
 		c.serverSide(ctx, strings.TrimPrefix(path, "/str/v1"))
@@ -247,14 +248,14 @@ func (c *Collector) handle(ctx *fasthttp.RequestCtx) {
 		endpoint = "link"
 		c.shortLink(ctx, strings.TrimPrefix(path, "/"))
 	default:
-		jsonError(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+path)
+		reply.Error(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+path)
 	}
 }
 
 // admin serves /admin and below: the mounted operator surface.
 func (c *Collector) admin(ctx *fasthttp.RequestCtx, path string) {
 	if c.cfg.Admin == nil {
-		jsonError(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+path)
+		reply.Error(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+path)
 		return
 	}
 	c.cfg.Admin.Serve(ctx)
@@ -295,23 +296,23 @@ func (c *Collector) transportError(ctx *fasthttp.RequestCtx, err error) {
 	switch e := err.(type) {
 	case *fasthttp.ErrSmallBuffer:
 		c.m.Rejected.WithLabelValues("headers_too_large").Inc()
-		jsonError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "headers_too_large",
+		reply.Error(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "headers_too_large",
 			fmt.Sprintf("request line and headers exceed %d bytes", c.cfg.HTTP.MaxHeaderBytes))
 	case *net.OpError:
 		if e.Timeout() {
-			jsonError(ctx, fasthttp.StatusRequestTimeout, "timeout", "request not received in time")
+			reply.Error(ctx, fasthttp.StatusRequestTimeout, "timeout", "request not received in time")
 			return
 		}
-		jsonError(ctx, fasthttp.StatusBadRequest, "bad_request", "could not read request")
+		reply.Error(ctx, fasthttp.StatusBadRequest, "bad_request", "could not read request")
 	default:
 		if err == fasthttp.ErrBodyTooLarge {
 			c.m.Rejected.WithLabelValues("body_too_large").Inc()
-			jsonError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
+			reply.Error(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
 				fmt.Sprintf("request body exceeds %d bytes", c.cfg.HTTP.MaxBodyBytes))
 			return
 		}
 		c.m.Rejected.WithLabelValues("bad_request").Inc()
-		jsonError(ctx, fasthttp.StatusBadRequest, "bad_request", "could not parse request: "+err.Error())
+		reply.Error(ctx, fasthttp.StatusBadRequest, "bad_request", "could not parse request: "+err.Error())
 	}
 }
 

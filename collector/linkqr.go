@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spoor-dev/spoor/internal/reply"
 	"github.com/spoor-dev/spoor/links"
 	"github.com/valyala/fasthttp"
 )
@@ -34,7 +35,7 @@ func (c *Collector) linkQR(ctx *fasthttp.RequestCtx, slug string) {
 	}
 	body, err := links.QRCode(c.shortURL(ctx, slug)+"?qr=1", svg, size)
 	if err != nil {
-		jsonError(ctx, fasthttp.StatusInternalServerError, "qr", err.Error())
+		reply.Error(ctx, fasthttp.StatusInternalServerError, "qr", err.Error())
 		return
 	}
 	ctx.Response.Header.Set("Cache-Control", "public, max-age=3600")

@@ -15,7 +15,7 @@ import (
 // whole life, and a goroutine's stack never shrinks below what its deepest
 // call needed: the tracking path (parse, build, hash, encode, publish) grows
 // it to 8 KiB, so 10,000 idle browsers held 80 MiB of stacks alone. The
-// handler therefore runs on a small set of reused goroutines (handlers):
+// handler therefore runs on a small set of reused goroutines (stackPool):
 // connection goroutines keep the shallow stack fasthttp itself needs
 // (4 KiB), and only as many deep stacks exist as requests are in flight.
 // With fasthttp's ReduceMemoryUsage (read and write buffers returned while
@@ -34,32 +34,32 @@ const handlerIdle = 10 * time.Second
 // under load.
 const quietTick = 2 * time.Second
 
-// handlers runs requests on reusable goroutines.
-type handlers struct {
+// stackPool runs requests on reusable goroutines.
+type stackPool struct {
 	h    fasthttp.RequestHandler
 	mu   sync.Mutex
-	idle []*handlerG // LIFO: the most recently used is warm
+	idle []*pooledG // LIFO: the most recently used is warm
 	stop chan struct{}
 	done bool // stop was seen: returning goroutines exit
 
 	served atomic.Uint64 // requests served, ever
 }
 
-type handlerG struct {
+type pooledG struct {
 	reqs     chan *fasthttp.RequestCtx
 	done     chan struct{}
 	lastUsed time.Time
 }
 
-func newHandlers(h fasthttp.RequestHandler, stop chan struct{}) *handlers {
-	p := &handlers{h: h, stop: stop}
+func newStackPool(h fasthttp.RequestHandler, stop chan struct{}) *stackPool {
+	p := &stackPool{h: h, stop: stop}
 	go p.reap()
 	return p
 }
 
 // serve runs the handler for ctx on a handler goroutine and returns when
 // it is done; it is the fasthttp.Server's Handler.
-func (p *handlers) serve(ctx *fasthttp.RequestCtx) {
+func (p *stackPool) serve(ctx *fasthttp.RequestCtx) {
 	p.served.Add(1)
 	g := p.get()
 	g.reqs <- ctx
@@ -67,7 +67,7 @@ func (p *handlers) serve(ctx *fasthttp.RequestCtx) {
 	p.put(g)
 }
 
-func (p *handlers) get() *handlerG {
+func (p *stackPool) get() *pooledG {
 	p.mu.Lock()
 	if n := len(p.idle); n > 0 {
 		g := p.idle[n-1]
@@ -77,12 +77,12 @@ func (p *handlers) get() *handlerG {
 		return g
 	}
 	p.mu.Unlock()
-	g := &handlerG{reqs: make(chan *fasthttp.RequestCtx), done: make(chan struct{})}
+	g := &pooledG{reqs: make(chan *fasthttp.RequestCtx), done: make(chan struct{})}
 	go g.run(p.h)
 	return g
 }
 
-func (p *handlers) put(g *handlerG) {
+func (p *stackPool) put(g *pooledG) {
 	g.lastUsed = time.Now()
 	p.mu.Lock()
 	if p.done {
@@ -93,7 +93,7 @@ func (p *handlers) put(g *handlerG) {
 	p.mu.Unlock()
 }
 
-func (g *handlerG) run(h fasthttp.RequestHandler) {
+func (g *pooledG) run(h fasthttp.RequestHandler) {
 	for ctx := range g.reqs {
 		h(ctx)
 		g.done <- struct{}{}
@@ -103,7 +103,7 @@ func (g *handlerG) run(h fasthttp.RequestHandler) {
 // reap stops handler goroutines unused for handlerIdle (the oldest are at
 // the front), and all of them when stop closes; it trims memory after a
 // burst (quietTick).
-func (p *handlers) reap() {
+func (p *stackPool) reap() {
 	t := time.NewTicker(quietTick)
 	defer t.Stop()
 	var seen, trimmed uint64

@@ -318,20 +318,15 @@ func (c *Collector) applyCORS(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// jsonError answers {"error": msg, "reason": reason} with status.
-func jsonError(ctx *fasthttp.RequestCtx, status int, reason, msg string) {
-	reply.Error(ctx, status, reason, msg)
-}
-
 func (c *Collector) refuse(ctx *fasthttp.RequestCtx, err error) {
 	var re refusal
 	if errors.As(err, &re) {
 		c.m.Rejected.WithLabelValues(re.Reason()).Inc()
-		jsonError(ctx, re.HTTPStatus(), re.Reason(), re.Error())
+		reply.Error(ctx, re.HTTPStatus(), re.Reason(), re.Error())
 		return
 	}
 	c.m.Rejected.WithLabelValues("internal").Inc()
-	jsonError(ctx, fasthttp.StatusInternalServerError, "internal", err.Error())
+	reply.Error(ctx, fasthttp.StatusInternalServerError, "internal", err.Error())
 }
 
 func (c *Collector) unavailable(ctx *fasthttp.RequestCtx, err error) {
@@ -341,5 +336,5 @@ func (c *Collector) unavailable(ctx *fasthttp.RequestCtx, err error) {
 	}
 	c.m.Rejected.WithLabelValues(reason).Inc()
 	ctx.Response.Header.Set("Retry-After", strconv.Itoa(c.cfg.RetryAfterSec))
-	jsonError(ctx, fasthttp.StatusServiceUnavailable, reason, "events not stored, retry later: "+err.Error())
+	reply.Error(ctx, fasthttp.StatusServiceUnavailable, reason, "events not stored, retry later: "+err.Error())
 }

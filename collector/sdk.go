@@ -3,6 +3,7 @@ package collector
 import (
 	"strings"
 
+	"github.com/spoor-dev/spoor/internal/reply"
 	"github.com/spoor-dev/spoor/sdk"
 	"github.com/valyala/fasthttp"
 )
@@ -12,13 +13,13 @@ import (
 // /sdk/<version>/spoor.js never changes and is cached for a year.
 func (c *Collector) sdkFiles(ctx *fasthttp.RequestCtx, tail string) {
 	if !ctx.IsGet() && !ctx.IsHead() {
-		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use GET")
+		reply.Error(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use GET")
 		return
 	}
 	cache := "public, max-age=3600, stale-while-revalidate=86400"
 	if v, rest, ok := strings.Cut(strings.TrimPrefix(tail, "/"), "/"); ok {
 		if v != sdk.Version() && v != "v"+sdk.Version() {
-			jsonError(ctx, fasthttp.StatusNotFound, "not_found", "this collector serves SDK version "+sdk.Version())
+			reply.Error(ctx, fasthttp.StatusNotFound, "not_found", "this collector serves SDK version "+sdk.Version())
 			return
 		}
 		cache, tail = "public, max-age=31536000, immutable", "/"+rest
@@ -30,7 +31,7 @@ func (c *Collector) sdkFiles(ctx *fasthttp.RequestCtx, tail string) {
 	case "/spoor.mjs":
 		f = sdk.Module()
 	default:
-		jsonError(ctx, fasthttp.StatusNotFound, "not_found", "no such SDK file: /sdk"+tail)
+		reply.Error(ctx, fasthttp.StatusNotFound, "not_found", "no such SDK file: /sdk"+tail)
 		return
 	}
 	h := &ctx.Response.Header

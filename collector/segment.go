@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spoor-dev/spoor/internal/reply"
 	"github.com/spoor-dev/spoor/segment"
 	"github.com/valyala/fasthttp"
 )
@@ -16,16 +17,16 @@ import (
 // 400.
 func (c *Collector) segment(ctx *fasthttp.RequestCtx, call string) {
 	if len(c.cfg.Segment.WriteKeys) == 0 {
-		jsonError(ctx, fasthttp.StatusNotFound, "segment_off",
+		reply.Error(ctx, fasthttp.StatusNotFound, "segment_off",
 			"the Segment API is off: set segment.write_keys (SPOOR_SEGMENT_WRITE_KEYS=key=app,…)")
 		return
 	}
 	if !segment.Known(call) {
-		jsonError(ctx, fasthttp.StatusNotFound, "not_found", "no such Segment call: /v1/"+call)
+		reply.Error(ctx, fasthttp.StatusNotFound, "not_found", "no such Segment call: /v1/"+call)
 		return
 	}
 	if !ctx.IsPost() {
-		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use POST")
+		reply.Error(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use POST")
 		return
 	}
 	if !c.admit(ctx) {

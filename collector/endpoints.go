@@ -5,22 +5,23 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/spoor-dev/spoor/internal/reply"
 	"github.com/spoor-dev/spoor/internal/secret"
 	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
 )
 
-// track serves GET|POST /tr/v1/<tuplets> and POST /tr/v1/ with a JSON
+// clientEvents serves GET|POST /tr/v1/<tuplets> and POST /tr/v1/ with a JSON
 // object or batch: 200 {"accepted":N} once every event is durable.
-func (c *Collector) track(ctx *fasthttp.RequestCtx, endpoint, tail string) {
+func (c *Collector) clientEvents(ctx *fasthttp.RequestCtx, endpoint, tail string) {
 	c.applyCORS(ctx)
 	if ctx.IsOptions() {
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 		return
 	}
 	if !ctx.IsGet() && !ctx.IsPost() {
-		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use GET or POST")
+		reply.Error(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use GET or POST")
 		return
 	}
 	if tail == "/forget" && ctx.IsPost() {
@@ -35,12 +36,12 @@ func (c *Collector) track(ctx *fasthttp.RequestCtx, endpoint, tail string) {
 // required; the event may then carry the end user's "ua".
 func (c *Collector) serverSide(ctx *fasthttp.RequestCtx, tail string) {
 	if !ctx.IsPost() {
-		jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use POST")
+		reply.Error(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use POST")
 		return
 	}
 	if len(c.cfg.ServerTokens) > 0 && !c.authorized(ctx) {
 		c.m.Rejected.WithLabelValues("unauthorized").Inc()
-		jsonError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
+		reply.Error(ctx, fasthttp.StatusUnauthorized, "unauthorized", "missing or wrong bearer token")
 		return
 	}
 	c.ingest(ctx, "str", tail, true)
@@ -62,7 +63,7 @@ func (c *Collector) admit(ctx *fasthttp.RequestCtx) bool {
 	if c.limited(ctx) {
 		c.m.Rejected.WithLabelValues("rate_limited").Inc()
 		ctx.Response.Header.Set("Retry-After", "1")
-		jsonError(ctx, fasthttp.StatusTooManyRequests, "rate_limited", "too many requests from this address")
+		reply.Error(ctx, fasthttp.StatusTooManyRequests, "rate_limited", "too many requests from this address")
 		return false
 	}
 	return true
