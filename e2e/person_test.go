@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -231,5 +232,63 @@ func TestPersonAndForgetInTheFileStore(t *testing.T) {
 	}
 	if out := spoorCLIEnv(t, []string{"SPOOR_DATA_DIR=" + dir}, "person", "--app", "shop", "--uid", "u1"); strings.Contains(out, "purchase") {
 		t.Fatalf("spoor person still finds them:\n%s", out)
+	}
+}
+
+// spoorCLIExit runs the spoor binary and returns its exit code, stdout and
+// stderr, whatever the code.
+func spoorCLIExit(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(spoorBinary(t), append([]string{"-config", "../config.json"}, args...)...)
+	cmd.Env = append(cmd.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("spoor %v: %v", args, err)
+	}
+	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+}
+
+// A person whose events came through a Segment write key mapped to app
+// "shop": `spoor person --uid` finds them without --app, an identify's
+// messageId is no trait, and a wrong --app says where the id is.
+func TestPersonWithoutApp(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.Segment.WriteKeys = map[string]string{writeKey: segmentApp}
+	a := start(t, cfg)
+	defer a.Stop()
+	base := "http://" + a.Addr()
+	for _, b := range []string{
+		`{"type":"identify","userId":"u-seg","anonymousId":"a-seg","messageId":"ajs-next-1","traits":{"plan":"pro"}}`,
+		`{"type":"track","userId":"u-seg","event":"Order Completed","messageId":"ajs-next-2"}`,
+	} {
+		if r := do(t, "POST", base+"/v1/batch", []byte(`{"batch":[`+b+`]}`), basic(writeKey)); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	waitStored(t, dir, 2, 10*time.Second)
+	env := []string{"SPOOR_DATA_DIR=" + dir}
+	code, out, errs := spoorCLIExit(t, env, "person", "--uid", "u-seg")
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, errs)
+	}
+	for _, want := range []string{`app "shop": 1 user id(s), 1 visitor id(s)`, "Order Completed", "identify", `plan   "pro"`} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("spoor person --uid (no --app) lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "message_id") {
+		t.Fatalf("a message's own messageId shown as a trait:\n%s", out)
+	}
+	code, out, errs = spoorCLIExit(t, env, "person", "--app", "blog", "--uid", "u-seg")
+	if code != 1 || !strings.Contains(errs, `app "shop"`) || strings.Contains(out, "Order Completed") {
+		t.Fatalf("a wrong --app: exit %d, stdout %q, stderr %q; want 1 and where the id is", code, out, errs)
+	}
+	code, _, errs = spoorCLIExit(t, env, "person", "--uid", "nobody")
+	if code != 1 || !strings.Contains(errs, "no app has user nobody") {
+		t.Fatalf("an unknown id: exit %d, stderr %q", code, errs)
 	}
 }

@@ -24,6 +24,10 @@ type Store interface {
 	// Resolve finds the person an id (kind "visitor" or "user") belongs
 	// to, by the rules of docs/identity.md.
 	Resolve(ctx context.Context, app, kind, id string) (*Person, error)
+	// Apps lists, sorted, the apps in which the id (kind "visitor" or
+	// "user") has identity links or events: where to Resolve it when the
+	// app is not known.
+	Apps(ctx context.Context, kind, id string) ([]string, error)
 	// Traits returns the latest traits of the person's users.
 	Traits(ctx context.Context, p *Person) ([]TraitValue, error)
 	// Timeline returns up to limit (0: all) of the person's events

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -279,6 +280,35 @@ func TestTraitsLatestAndWhenChanged(t *testing.T) {
 		want := `name="Ann" set 11 changed 3; plan="pro" set 12 changed 11`
 		if strings.Join(got, "; ") != want {
 			t.Fatalf("traits:\n got %s\nwant %s", strings.Join(got, "; "), want)
+		}
+	})
+}
+
+// Apps finds where an id lives, in both stores: an id of one app, one of
+// two apps, a visitor known only by its events, and an unknown id.
+func TestApps(t *testing.T) {
+	eachStore(t, func(t *testing.T, w *world) {
+		blog := w.ev(20, "read", "v7", "u1")
+		blog.App = "blog"
+		w.write(w.ev(1, "identify", "v1", "u1"), w.ev(2, "view", "v2", ""), blog)
+		for _, c := range []struct {
+			kind, id string
+			want     []string
+		}{
+			{"user", "u1", []string{"blog", "shop"}},
+			{"visitor", "v1", []string{"shop"}},
+			{"visitor", "v2", []string{"shop"}}, // no identity link: found by its events
+			{"visitor", "v7", []string{"blog"}},
+			{"user", "nobody", nil},
+			{"visitor", "u1", nil}, // a user id is no visitor id
+		} {
+			got, err := w.store.Apps(context.Background(), c.kind, c.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("Apps(%s %s) = %q, want %q", c.kind, c.id, got, c.want)
+			}
 		}
 	})
 }

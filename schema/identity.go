@@ -69,13 +69,21 @@ func Links(events []*Event, skip func(i int) bool) []*Link {
 // Trait is one trait an identify set: its name and its value as JSON.
 type Trait struct{ Name, Value string }
 
-// Traits are what an identify sets: its props as sent, and email_hash
-// (traits.email is kept only as its keyed hash, as on every event). Sorted
-// by name.
+// MessageProps are the props a wire format keeps of a message's own
+// fields (a Segment messageId that is no UUID, an alias's previousId, a
+// group's groupId): they say which message it was, never who the person
+// is, so they are no traits.
+var MessageProps = map[string]bool{"message_id": true, "previous_id": true, "group_id": true}
+
+// Traits are what an identify sets: its props as sent but MessageProps,
+// and email_hash (traits.email is kept only as its keyed hash, as on every
+// event). Sorted by name.
 func Traits(e *Event) []Trait {
 	out := make([]Trait, 0, len(e.Props)+1)
 	for k, v := range e.Props {
-		out = append(out, Trait{k, string(v)})
+		if !MessageProps[k] {
+			out = append(out, Trait{k, string(v)})
+		}
 	}
 	if e.EmailHash != "" {
 		b, _ := json.Marshal(e.EmailHash)

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -60,4 +61,16 @@ func FuzzPeekIDs(f *testing.F) {
 			t.Fatalf("PeekIDs(%s) = %q %q %q, decode says %q %q %q", raw, a, v, u, d.App, d.VisitorID, d.UserID)
 		}
 	})
+}
+
+// An identify's own fields (a Segment messageId kept as message_id) are
+// never traits; what the identify sent in its traits is.
+func TestTraitsLeaveOutTheMessagesOwnFields(t *testing.T) {
+	e := &Event{EventName: "identify", UserID: "u1", EmailHash: "h", Props: map[string]json.RawMessage{
+		"message_id": json.RawMessage(`"ajs-1"`), "plan": json.RawMessage(`"pro"`), "name": json.RawMessage(`"Peter"`)}}
+	got := Traits(e)
+	want := []Trait{{"email_hash", `"h"`}, {"name", `"Peter"`}, {"plan", `"pro"`}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Traits = %v, want %v", got, want)
+	}
 }

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Helpers shared by the scripts that start real servers (cassandra.sh,
 # cluster.sh, the benchmarks). Source it; it defines functions only.
 

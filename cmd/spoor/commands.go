@@ -71,3 +71,10 @@ func printUsage(w io.Writer) {
 	}
 	fmt.Fprint(w, "\nglobal flags:\n")
 }
+
+// printUsage prints the command's usage line, what it does and its flags.
+func (c command) printUsage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, "usage: spoor %s %s\n  %s\n", c.name, c.usage, c.short)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}

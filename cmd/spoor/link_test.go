@@ -30,7 +30,7 @@ func runCLI(t *testing.T, args ...string) (int, string) {
 	}
 	oldArgs, oldOut := os.Args, os.Stdout
 	os.Args, os.Stdout = append([]string{"spoor", "-config", ""}, args...), w
-	code := run()
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
 	os.Args, os.Stdout = oldArgs, oldOut
 	w.Close()
 	out, _ := io.ReadAll(r)

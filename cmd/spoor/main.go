@@ -4,8 +4,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -14,39 +16,58 @@ import (
 )
 
 func main() {
-	os.Exit(run())
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run() int {
+// run runs one command line. Help asked for (help, -h, --help, also after
+// a command) is printed on stdout with exit 0; a usage error on stderr
+// with exit 2.
+func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("spoor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "config.json", "configuration file (missing file: built-in defaults)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (benchmarks)")
-	fs.Usage = func() { printUsage(os.Stderr); fs.PrintDefaults() }
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	usage := func(w io.Writer) { printUsage(w); fs.SetOutput(w); fs.PrintDefaults() }
+	fs.Usage = func() {}
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		usage(stdout)
+		return 0
+	} else if err != nil {
+		usage(stderr)
 		return 2
 	}
-	if fs.NArg() < 1 || fs.Arg(0) == "help" {
-		fs.Usage()
+	if fs.NArg() == 1 && fs.Arg(0) == "help" {
+		usage(stdout)
+		return 0
+	}
+	if fs.NArg() < 1 {
+		usage(stderr)
 		return 2
 	}
 	cmd, rest, ok := lookup(fs.Args())
 	if !ok {
-		fmt.Fprintf(os.Stderr, "spoor: unknown command %q\n\n", fs.Arg(0))
-		fs.Usage()
+		fmt.Fprintf(stderr, "spoor: unknown command %q\n\n", fs.Arg(0))
+		usage(stderr)
 		return 2
 	}
 	cfs := flag.NewFlagSet("spoor "+cmd.name, flag.ContinueOnError)
+	cfs.SetOutput(stderr)
 	if cmd.flags != nil {
 		cmd.flags(cfs)
 	}
-	if err := cfs.Parse(rest); err != nil {
+	cfs.Usage = func() {}
+	if err := cfs.Parse(rest); errors.Is(err, flag.ErrHelp) {
+		cmd.printUsage(cfs, stdout)
+		return 0
+	} else if err != nil {
+		cmd.printUsage(cfs, stderr)
 		return 2
 	}
 	inv := &invocation{args: cfs.Args(), cpuProfile: *cpuProfile, fs: cfs}
 	if !cmd.noConfig {
 		cfg, err := config.Load(*cfgPath)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "spoor: %v\n", err)
+			fmt.Fprintf(stderr, "spoor: %v\n", err)
 			return 2
 		}
 		inv.cfg = cfg

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/user"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,8 +25,16 @@ import (
 type who struct{ app, uid, vid *string }
 
 func whoFlags(fs *flag.FlagSet) who {
-	return who{app: fs.String("app", "", "the app (events sent without one have the empty app)"),
+	return who{app: fs.String("app", "", "the app (events sent without one have the empty app); person without it: every app the id is in"),
 		uid: fs.String("uid", "", "a user id"), vid: fs.String("vid", "", "a visitor id")}
+}
+
+// appGiven reports whether --app was on the command line (the empty app
+// is an app too).
+func (w who) appGiven(fs *flag.FlagSet) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "app" })
+	return given
 }
 
 func (w who) parse(cmd string) (kind, id string, ok bool) {
@@ -61,7 +70,7 @@ func init() {
 			w = whoFlags(fs)
 			limit = fs.Int("limit", 50, "events per page")
 			before = fs.String("before", "", "only events received before this time (RFC 3339): the next page")
-			asJSON = fs.Bool("json", false, "print one JSON document")
+			asJSON = fs.Bool("json", false, "print JSON: one document, or an array of them when the id is in several apps")
 		},
 		run: func(c *invocation) int {
 			kind, id, ok := w.parse("person")
@@ -83,36 +92,110 @@ func init() {
 			defer done()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			p, err := s.Resolve(ctx, *w.app, kind, id)
-			var traits []person.TraitValue
-			var tl []*schema.Event
-			if err == nil {
-				traits, err = s.Traits(ctx, p)
-			}
-			if err == nil {
-				tl, err = s.Timeline(ctx, p, at, *limit)
-			}
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "spoor person:", err)
-				return 1
-			}
-			if *asJSON {
-				return printPersonJSON(os.Stdout, p, traits, tl, *limit)
-			}
-			printPerson(os.Stdout, p, traits, tl, *limit)
-			return 0
+			return showPerson(ctx, os.Stdout, os.Stderr, s, w.appGiven(c.fs), *w.app, kind, id, at, *limit, *asJSON)
 		}})
 }
 
-func printPersonJSON(out io.Writer, p *person.Person, traits []person.TraitValue, tl []*schema.Event, limit int) int {
-	doc := map[string]any{"app": p.App, "users": p.Users, "visitors": p.Visitors, "links": p.Links, "cut": p.Cut,
-		"traits": traits, "events": tl}
-	if limit > 0 && len(tl) == limit {
-		doc["next_before"] = tl[len(tl)-1].ReceivedAt
+// found is one app's answer for a person.
+type found struct {
+	p      *person.Person
+	traits []person.TraitValue
+	tl     []*schema.Event
+}
+
+func (f found) empty() bool { return len(f.p.Links) == 0 && len(f.traits) == 0 && len(f.tl) == 0 }
+
+// showPerson prints the person an id belongs to. Without --app it looks in
+// every app the id is known in (most ids are in one); with --app and
+// nothing there, it says which apps do know the id.
+func showPerson(ctx context.Context, out, errw io.Writer, s person.Store, appGiven bool, app, kind, id string, at time.Time, limit int, asJSON bool) int {
+	apps := []string{app}
+	if !appGiven {
+		var err error
+		if apps, err = s.Apps(ctx, kind, id); err != nil {
+			fmt.Fprintln(errw, "spoor person:", err)
+			return 1
+		}
+		if len(apps) == 0 {
+			fmt.Fprintf(errw, "spoor person: no app has %s %s: no identity link and no event names it\n", kind, id)
+			return 1
+		}
 	}
+	var all []found
+	for _, app := range apps {
+		f, err := lookUp(ctx, s, app, kind, id, at, limit)
+		if err != nil {
+			fmt.Fprintln(errw, "spoor person:", err)
+			return 1
+		}
+		all = append(all, f)
+	}
+	if appGiven && all[0].empty() {
+		others, err := s.Apps(ctx, kind, id)
+		if err == nil && len(others) > 0 {
+			fmt.Fprintf(errw, "spoor person: %s %s has nothing in app %q; it is known in %s (--app %s)\n",
+				kind, id, app, quoteAll(others), others[0])
+			return 1
+		}
+	}
+	if asJSON {
+		if len(all) == 1 {
+			return printPersonJSON(out, all[0], limit)
+		}
+		docs := make([]map[string]any, len(all))
+		for i, f := range all {
+			docs[i] = personDoc(f, limit)
+		}
+		return writeJSON(out, docs)
+	}
+	for i, f := range all {
+		if i > 0 {
+			fmt.Fprintln(out)
+		}
+		printPerson(out, f.p, f.traits, f.tl, limit)
+	}
+	return 0
+}
+
+func lookUp(ctx context.Context, s person.Store, app, kind, id string, at time.Time, limit int) (found, error) {
+	var f found
+	var err error
+	if f.p, err = s.Resolve(ctx, app, kind, id); err != nil {
+		return f, err
+	}
+	if f.traits, err = s.Traits(ctx, f.p); err != nil {
+		return f, err
+	}
+	f.tl, err = s.Timeline(ctx, f.p, at, limit)
+	return f, err
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return "app " + strings.Join(q, ", app ")
+}
+
+func personDoc(f found, limit int) map[string]any {
+	p := f.p
+	doc := map[string]any{"app": p.App, "users": p.Users, "visitors": p.Visitors, "links": p.Links, "cut": p.Cut,
+		"traits": f.traits, "events": f.tl}
+	if limit > 0 && len(f.tl) == limit {
+		doc["next_before"] = f.tl[len(f.tl)-1].ReceivedAt
+	}
+	return doc
+}
+
+func printPersonJSON(out io.Writer, f found, limit int) int {
+	return writeJSON(out, personDoc(f, limit))
+}
+
+func writeJSON(out io.Writer, v any) int {
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
+	if err := enc.Encode(v); err != nil {
 		fmt.Fprintln(os.Stderr, "spoor person:", err)
 		return 1
 	}
