@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"slices"
 
 	"github.com/spoor-dev/spoor/admin"
 	"github.com/spoor-dev/spoor/internal/forwarded"
@@ -35,7 +34,7 @@ func (a *App) adminSurface(hashKey []byte, signer *links.Signer, cache *links.Ca
 	}
 	l := a.cfg.Links
 	return admin.New(admin.Options{
-		Tokens:  append(slices.Clone(a.cfg.AdminTokens()), local),
+		Tokens:  append(a.cfg.AdminTokens(), local),
 		HashKey: hashKey, Trusted: trusted, Signer: signer,
 		Links:  admin.Links{Cache: cache, Store: store, Prefix: l.Prefix, SlugLength: l.SlugLength, BaseURL: l.BaseURL},
 		Forget: a.forgetOptions(),

@@ -11,7 +11,7 @@ import (
 func TestAdminEndpointsRefuseBadInput(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(dir)
-	cfg.Links.AdminTokens = []string{"admin-token-0123456789"}
+	cfg.Admin.Tokens = []string{"admin-token-0123456789"}
 	cfg.Links.SigningKeys = []string{"signing-key-0123456789"}
 	a := start(t, cfg)
 	defer a.Stop()

@@ -24,14 +24,11 @@ func spoorCLI(t *testing.T, ks string, args ...string) string {
 
 func spoorCLIEnv(t *testing.T, env []string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(spoorBinary(t), append([]string{"-config", "../config.json"}, args...)...)
-	cmd.Env = append(cmd.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("spoor %v: %v\n%s%s", args, err, out.String(), errb.String())
+	code, out, errs := spoorCLIExit(t, env, args...)
+	if code != 0 {
+		t.Fatalf("spoor %v: exit %d\n%s%s", args, code, out, errs)
 	}
-	return out.String()
+	return out
 }
 
 // A person across sign-up, seen with `spoor person`, then forgotten with
@@ -150,7 +147,7 @@ func TestForgetAdminAPI(t *testing.T) {
 	s := cassandratest.Session(t)
 	ks := cassandratest.Keyspace(t, s)
 	cfg := cassandraConfig(t, t.TempDir(), ks)
-	cfg.Links.AdminTokens = []string{"admin-token-0123456789"}
+	cfg.Admin.Tokens = []string{"admin-token-0123456789"}
 	cfg.Sink.WriteTimeout, cfg.Sink.AckWait = 2*time.Second, 4*time.Second
 	a := start(t, cfg)
 	defer a.Stop()
@@ -194,7 +191,7 @@ func TestForgetAdminAPI(t *testing.T) {
 func TestPersonAndForgetInTheFileStore(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(dir)
-	cfg.Links.AdminTokens = []string{"admin-token-0123456789"}
+	cfg.Admin.Tokens = []string{"admin-token-0123456789"}
 	a := start(t, cfg)
 	defer a.Stop()
 	base := "http://" + a.Addr()

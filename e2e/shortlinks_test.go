@@ -76,7 +76,7 @@ func shortLinks(t *testing.T, store func(*config.Config)) {
 	dir := t.TempDir()
 	cfg := testConfig(dir)
 	cfg.NATS.Listen = freePort(t) // the second collector joins through it
-	cfg.Links.AdminTokens = []string{adminToken}
+	cfg.Admin.Tokens = []string{adminToken}
 	cfg.Links.Hosts = []string{"go.example"} // a host for short links only
 	store(&cfg)
 	a := start(t, cfg)

@@ -80,7 +80,7 @@ func TestLinkCommands(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.HTTP.Addr = dir, "127.0.0.1:0"
 	cfg.Spool.Dir, cfg.File.Dir = filepath.Join(dir, "spool"), filepath.Join(dir, "events")
-	cfg.Links.AdminTokens = []string{"cli-token-0123456789"}
+	cfg.Admin.Tokens = []string{"cli-token-0123456789"}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	a, err := app.Start(ctx, cfg, app.Roles{Collector: true, Sink: true}, zerolog.Nop())
