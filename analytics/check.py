@@ -11,8 +11,55 @@ import math
 import sys
 
 
+# Every answer the check compares, at the top level and inside: a key missing on either side is a
+# failure of its own, not a KeyError halfway through.
+REQUIRED = {
+    "events": None, "events_by_name": None, "bot_events": None, "bot_event_share": None,
+    "orders_by_day": None, "items_sold_by_day": None, "revenue_cents_by_day": None, "products_bought": None,
+    "clicks": None, "sessions_by_source": None, "converting_by_source": None,
+    "experiment": ("observed", "converted"), "form": ("first_field", "abandon_field"),
+    "loss": ("visible_lost", "visible_expected"), "email": ("opens", "clicks"), "identity": None,
+}
+
+
+# What only one side carries: the job's interval and sentence, the generator's set values.
+ONLY = {"answers": {"experiment": ("ci", "sentence"), "loss": ("visible_pct",)},
+        "truth": {"experiment": ("true_diff",), "loss": ("true_pct",)}}
+
+
+def missing(doc, side):
+    """The required keys doc lacks, named for the message."""
+    out = []
+    for k, inner in REQUIRED.items():
+        inner = tuple(inner or ()) + ONLY[side].get(k, ())
+        if k not in doc:
+            out.append(f"the {side} lack {k!r}")
+        elif inner:
+            out += [f"the {side} lack {k}.{i}" for i in inner if not isinstance(doc[k], dict) or i not in doc[k]]
+    return out
+
+
+def trivial(t):
+    """Why the truth proves nothing when an answer matches it: nothing generated, or an empty arm."""
+    out = []
+    if not t["events"]:
+        out.append("the truth holds no events: an empty world matches an empty answer and proves nothing")
+    for arm in ("A", "B"):
+        if not t["experiment"]["observed"].get(arm):
+            out.append(f"the truth's experiment arm {arm} has no visitors: no interval can be checked")
+    return out
+
+
 def main(answers_path, truth_path):
     a, t = json.load(open(answers_path)), json.load(open(truth_path))
+    bad = missing(t, "truth") + missing(a, "answers")
+    if not bad:
+        bad = trivial(t)
+    if bad:
+        print(f"{answers_path} cannot be checked against {truth_path}:")
+        for b in bad:
+            print("  -", b)
+        return 1
     bad = []
 
     def same(what, got, want):

@@ -3,7 +3,6 @@ package e2e
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
 // Every admin endpoint this pipeline added answers malformed and hostile
@@ -50,7 +49,7 @@ func TestAdminEndpointsRefuseBadInput(t *testing.T) {
 	if r.status != 401 || reason(t, r) != "unauthorized" {
 		t.Fatalf("a wrong token: %d %s", r.status, r.body)
 	}
-	if evs := waitStored(t, dir, 0, 300*time.Millisecond); len(evs) != 0 {
+	if evs := settled(t, dir, viaTrack(base)); len(evs) != 0 {
 		t.Fatalf("stored %d events", len(evs))
 	}
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"net"
 	"os"
 	"path/filepath"
@@ -117,10 +116,10 @@ func TestDerivedFields(t *testing.T) {
 		}
 	}
 	m := do(t, "GET", base+"/metrics", nil, nil)
-	for _, want := range []string{`spoor_collector_bot_events_total{action="dropped",endpoint="rdr"} 1`,
-		`spoor_collector_bot_events_total{action="flagged",endpoint="tr"} 2`} {
-		if !bytes.Contains(m.body, []byte(want)) {
-			t.Errorf("metrics lack %s", want)
+	for series, want := range map[string]float64{`spoor_collector_bot_events_total{action="dropped",endpoint="rdr"}`: 1,
+		`spoor_collector_bot_events_total{action="flagged",endpoint="tr"}`: 2} {
+		if !metricIs(m.body, series, want) {
+			t.Errorf("metrics lack %s %v", series, want)
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,8 +92,14 @@ func do(t *testing.T, method, url string, body []byte, headers map[string]string
 }
 
 // waitStored polls the file store until it holds want events.
+// waitStored waits until the file store holds at least want events and
+// fails unless it holds exactly want. It cannot tell "nothing more will
+// come": to check that nothing (else) was stored, use settled.
 func waitStored(t *testing.T, dir string, want int, timeout time.Duration) []*schema.Event {
 	t.Helper()
+	if want < 1 {
+		t.Fatal("waitStored(0) would return at once, before a late write could land: use settled")
+	}
 	deadline := time.Now().Add(timeout)
 	var evs []*schema.Event
 	for {
@@ -140,4 +148,100 @@ func byName(evs []*schema.Event) map[string]*schema.Event {
 
 func ndEvent(name, id string) string {
 	return fmt.Sprintf(`{"eid":%q,"ename":%q}`, id, name)
+}
+
+// settled proves that the requests under test have left their mark in the
+// file store, whatever it is: it sends one marker event through send (the
+// same path as those requests, after they were answered), waits until the
+// marker is stored, and returns every other stored event. The embedded
+// default has one partition and one sink, which store the stream in
+// order, so with the marker stored anything the earlier requests made is
+// stored too: the count is final, not a guess made after a sleep.
+func settled(t *testing.T, dir string, send func(t *testing.T, marker string)) []*schema.Event {
+	t.Helper()
+	marker := "marker-" + schema.NewEventID()[:8]
+	send(t, marker)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		evs, err := file.ReadAll(filepath.Join(dir, "events"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var others []*schema.Event
+		found := 0
+		for _, e := range evs {
+			if e.EventName == marker {
+				found++
+			} else {
+				others = append(others, e)
+			}
+		}
+		if found > 1 {
+			t.Fatalf("the marker was stored %d times", found)
+		}
+		if found == 1 {
+			return others
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the marker %s was not stored in 10 s (%d other events stored)", marker, len(others))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// viaTrack sends the marker as a JSON event to base's /tr/v1/.
+func viaTrack(base string) func(t *testing.T, marker string) {
+	return func(t *testing.T, marker string) {
+		t.Helper()
+		if r := do(t, "POST", base+"/tr/v1/", []byte(`{"ename":"`+marker+`"}`), nil); r.status != 200 {
+			t.Fatalf("marker: %d %s", r.status, r.body)
+		}
+	}
+}
+
+// metricValue is the value of one series in a /metrics body, matched on
+// the whole series ("name" or `name{label="v",…}` as Prometheus prints
+// it, labels sorted), never on a prefix of its line.
+func metricValue(body []byte, series string) (float64, bool) {
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 || line[:i] != series {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		return v, err == nil
+	}
+	return 0, false
+}
+
+// metricIs reports whether series has exactly the value want.
+func metricIs(body []byte, series string, want float64) bool {
+	v, ok := metricValue(body, series)
+	return ok && v == want
+}
+
+// The metric checks match a whole series and its value: "…_total 2" is
+// not found in "…_total 20", nor in a labelled series of that name.
+func TestMetricValueMatchesWholeSeries(t *testing.T) {
+	body := []byte("# HELP x_total x\nx_total 20\nx_total_sum 2\ny_total{a=\"b\"} 2.5\ny_total{a=\"b\",c=\"d\"} 2\n")
+	for _, c := range []struct {
+		series string
+		want   float64
+		ok     bool
+	}{
+		{"x_total", 20, true},
+		{"x_total", 2, false},
+		{"x_tota", 20, false},
+		{`y_total{a="b"}`, 2.5, true},
+		{`y_total{a="b"}`, 2, false},
+		{`y_total{a="b",c="d"}`, 2, true},
+		{"y_total", 2, false},
+	} {
+		if got := metricIs(body, c.series, c.want); got != c.ok {
+			t.Errorf("metricIs(%s, %v) = %v", c.series, c.want, got)
+		}
+	}
 }

@@ -172,7 +172,7 @@ func TestSpoolFullAnswers503(t *testing.T) {
 		t.Fatalf("redirect: %d %q", r.status, r.header.Get("Location"))
 	}
 	m := do(t, "GET", base+"/metrics", nil, nil)
-	if !bytes.Contains(m.body, []byte(`spoor_collector_events_lost_total{reason="unavailable"} 2`)) {
+	if !metricIs(m.body, `spoor_collector_events_lost_total{reason="unavailable"}`, 2) {
 		t.Fatalf("the pixel's and the redirect's losses must be counted:\n%s", m.body)
 	}
 }

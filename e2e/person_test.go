@@ -97,7 +97,7 @@ func TestPersonAndForgetWithEventsInFlight(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		m := do(t, "GET", "http://"+a.Addr()+"/metrics", nil, nil)
-		if bytes.Contains(m.body, []byte("spoor_sink_forgotten_events_total 2")) {
+		if metricIs(m.body, "spoor_sink_forgotten_events_total", 2) {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -110,9 +110,10 @@ func TestSameEventIDStoredOnce(t *testing.T) {
 	}
 	other := schema.NewEventID()
 	do(t, "POST", "http://"+a.Addr()+"/tr/v1/", []byte(fmt.Sprintf("[%s,%s]", ndEvent("x", other), ndEvent("x", other))), nil)
-	evs := waitStored(t, dir, 2, 10*time.Second)
-	time.Sleep(500 * time.Millisecond)
-	evs = waitStored(t, dir, 2, time.Second)
+	evs := settled(t, dir, viaTrack("http://"+a.Addr()))
+	if len(evs) != 2 {
+		t.Fatalf("store holds %d events, want 2", len(evs))
+	}
 	for _, e := range evs {
 		if e.EventID != id && e.EventID != other {
 			t.Fatalf("unexpected id %s", e.EventID)
@@ -269,9 +270,11 @@ func TestConcurrentRequestsStoredOnce(t *testing.T) {
 	}
 	want := workers * each / 4 * (2 + 2) // batches of 2, plus two server-id singles per 4 requests
 	want++                               // the retried event
-	evs := waitStored(t, dir, want, 20*time.Second)
-	time.Sleep(300 * time.Millisecond)
-	evs = waitStored(t, dir, want, time.Second)
+	waitStored(t, dir, want, 20*time.Second)
+	evs := settled(t, dir, viaTrack("http://"+a.Addr()))
+	if len(evs) != want {
+		t.Fatalf("store holds %d events, want %d", len(evs), want)
+	}
 	seen := map[string]bool{}
 	for _, e := range evs {
 		if seen[e.EventName] && e.EventName != "retried" {

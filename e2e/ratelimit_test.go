@@ -34,8 +34,8 @@ func TestRateLimitPerIP(t *testing.T) {
 		t.Fatalf("pixel over the limit: %d", r.status)
 	}
 	m := do(t, "GET", base+"/metrics", nil, nil)
-	if !bytes.Contains(m.body, []byte(`spoor_collector_events_lost_total{reason="rate_limited"} 1`)) ||
-		!bytes.Contains(m.body, []byte(`spoor_collector_rejected_total{reason="rate_limited"} 3`)) {
+	if !metricIs(m.body, `spoor_collector_events_lost_total{reason="rate_limited"}`, 1) ||
+		!metricIs(m.body, `spoor_collector_rejected_total{reason="rate_limited"}`, 3) {
 		t.Fatalf("rate-limited requests not counted:\n%s", m.body)
 	}
 	if h := do(t, "GET", base+"/healthz", nil, nil); h.status != 200 {

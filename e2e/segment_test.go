@@ -21,6 +21,16 @@ const (
 	segmentApp = "shop"
 )
 
+// viaSegment sends the marker as a Segment track call with key.
+func viaSegment(base, key string) func(t *testing.T, marker string) {
+	return func(t *testing.T, marker string) {
+		t.Helper()
+		if r := do(t, "POST", base+"/v1/track", []byte(`{"userId":"marker","event":"`+marker+`"}`), basic(key)); r.status != 200 {
+			t.Fatalf("marker: %d %s", r.status, r.body)
+		}
+	}
+}
+
 func basic(key string) map[string]string {
 	return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":")), "Content-Type": "application/json"}
 }
@@ -82,9 +92,9 @@ func TestSegmentAPI(t *testing.T) {
 	ok("/v1/track", `{"userId": "019mr8mf4r", "event": "Item Purchased", "properties": {"name": "Leap to Conclusions Mat", "revenue": 14.99},
 		"context": {"ip": "24.5.68.47"}, "timestamp": "2012-12-02T00:30:12.984Z", "messageId": "msg-track-1"}`, basic(writeKey))
 
-	evs := waitStored(t, dir, 9, 10*time.Second)
-	time.Sleep(300 * time.Millisecond)
-	if evs = waitStored(t, dir, 9, time.Second); len(evs) != 9 {
+	waitStored(t, dir, 9, 10*time.Second)
+	evs := settled(t, dir, viaSegment(base, writeKey))
+	if len(evs) != 9 {
 		t.Fatalf("%d events stored", len(evs))
 	}
 	byName := map[string][]*schema.Event{}
@@ -191,8 +201,7 @@ func TestSegmentRefusals(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, r.status, r.body, tc.code, tc.reason)
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
-	if evs := waitStored(t, dir, 0, time.Second); len(evs) != 0 {
+	if evs := settled(t, dir, viaSegment(base, writeKey)); len(evs) != 0 {
 		t.Errorf("refused requests stored %d events", len(evs))
 	}
 

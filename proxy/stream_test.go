@@ -7,8 +7,10 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -46,20 +48,32 @@ func (p *pattern) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-// rssMB is this process's resident memory.
-func rssMB(t *testing.T) float64 {
+// readRSS is this process's resident memory in MB. It only returns an
+// error: the sampling goroutine may not stop the test itself.
+func readRSS() (float64, error) {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		t.Skip("no /proc/self/status")
+		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
+			kb, err := strconv.ParseFloat(f[1], 64)
+			return kb / 1024, err
 		}
 	}
-	t.Fatal("no VmRSS")
-	return 0
+	return 0, errors.New("no VmRSS in /proc/self/status")
+}
+
+// rssMB is readRSS for the test's own goroutine: no /proc skips the test.
+func rssMB(t *testing.T) float64 {
+	mb, err := readRSS()
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Skip("no /proc/self/status")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mb
 }
 
 // A 1 GiB upload and a 1 GiB download pass through the proxy with flat
@@ -85,12 +99,18 @@ func testStreamsOneGiBBothWays(t *testing.T, e engine) {
 
 	before := rssMB(t)
 	var peak atomic.Uint64
+	var sampleErr error // set by the sampler, read after sampled closes
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
 		for {
-			if v := uint64(rssMB(t)); v > peak.Load() {
+			mb, err := readRSS()
+			if err != nil {
+				sampleErr = err
+				return
+			}
+			if v := uint64(mb); v > peak.Load() {
 				peak.Store(v)
 			}
 			select {
@@ -123,6 +143,9 @@ func testStreamsOneGiBBothWays(t *testing.T, e engine) {
 	}
 	close(stop)
 	<-sampled
+	if sampleErr != nil {
+		t.Fatalf("sampling the resident memory: %v", sampleErr)
+	}
 	growth := float64(peak.Load()) - before
 	t.Logf("RSS %.0f MB before, peak %d MB: +%.0f MB for 2 GiB through the proxy", before, peak.Load(), growth)
 	if growth > 50 {

@@ -37,7 +37,7 @@ fetch() {
 fetch
 [ "${1:-}" = fetch ] && exit 0
 
-(cd analytics && "../$VENV/bin/python" -m pytest -q -p no:cacheprovider test_stats.py)
+(cd analytics && "../$VENV/bin/python" -m pytest -q -p no:cacheprovider test_stats.py test_check.py)
 bash scripts/cassandra.sh start
 rm -rf "$W"; mkdir -p "$W"
 go build -o "$W/spoor" ./cmd/spoor

@@ -22,6 +22,7 @@ type result struct {
 	Date, Fault, What, App, Note, Error string
 	Rate                                float64 // offered events/s
 
+	MinAnswered      float64        // the share of sent events that must be answered 2xx (the fault's allowance)
 	Sent             int            // events sent
 	Answered         int            // events answered 2xx
 	Stored           int            // distinct events in Cassandra
@@ -40,16 +41,53 @@ type result struct {
 	DrainSeconds float64
 }
 
-func (r result) ok() bool {
-	if r.Error != "" || r.Lost > 0 || r.Duplicated > 0 {
-		return false
+func (r result) ok() bool { return len(r.failures()) == 0 }
+
+// failures says why the run fails, if it does. The load sends only valid
+// events, so a run passes only when it accepted traffic (nothing answered
+// proves nothing), answered at least the share its fault allows, and
+// stored every answered event exactly once: a dead letter is a sink giving
+// up on good data.
+func (r result) failures() []string {
+	var out []string
+	if r.Error != "" {
+		out = append(out, "error: "+r.Error)
 	}
-	return r.Fault != "collector-term" || r.Codes[0] == 0 // requests in flight at SIGTERM are answered
+	switch {
+	case r.Sent == 0:
+		out = append(out, "nothing was sent")
+	case r.Answered == 0:
+		out = append(out, "nothing was answered 2xx")
+	case r.answeredShare() < r.MinAnswered:
+		out = append(out, fmt.Sprintf("answered %s of the events, the fault allows no less than %s", pct(r.answeredShare()), pct(r.MinAnswered)))
+	}
+	if r.Lost > 0 {
+		out = append(out, fmt.Sprintf("%d lost", r.Lost))
+	}
+	if r.Duplicated > 0 {
+		out = append(out, fmt.Sprintf("%d duplicated", r.Duplicated))
+	}
+	if r.DeadLettered > 0 {
+		out = append(out, fmt.Sprintf("%d dead-lettered", r.DeadLettered))
+	}
+	if r.Fault == "collector-term" && r.Codes[0] > 0 { // requests in flight at SIGTERM are answered
+		out = append(out, fmt.Sprintf("%d requests unanswered at SIGTERM", r.Codes[0]))
+	}
+	return out
 }
 
+func (r result) answeredShare() float64 {
+	if r.Sent == 0 {
+		return 0
+	}
+	return float64(r.Answered) / float64(r.Sent)
+}
+
+func pct(f float64) string { return strconv.FormatFloat(100*f, 'f', -1, 64) + "%" }
+
 func (r result) summary() string {
-	return fmt.Sprintf("sent %d, answered 2xx %d, stored %d, duplicated %d, lost %d, dead-lettered %d; ingest %.0f ev/s, drain %s",
-		r.Sent, r.Answered, r.Stored, r.Duplicated, r.Lost, r.DeadLettered, r.IngestRate, r.drain())
+	return fmt.Sprintf("sent %d, answered 2xx %d (%s, at least %s allowed), stored %d, duplicated %d, lost %d, dead-lettered %d; ingest %.0f ev/s, drain %s",
+		r.Sent, r.Answered, pct(r.answeredShare()), pct(r.MinAnswered), r.Stored, r.Duplicated, r.Lost, r.DeadLettered, r.IngestRate, r.drain())
 }
 
 func (r result) drain() string {

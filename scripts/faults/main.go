@@ -145,7 +145,7 @@ func (r *runner) logf(format string, a ...any) {
 // run is one fault: load, inject, recover, drain, reconcile.
 func (r *runner) run(f fault) (result, error) {
 	app := fmt.Sprintf("faults_%s_%d", strings.ReplaceAll(f.name, "-", "_"), time.Now().Unix())
-	res := result{Date: time.Now().UTC().Format("2006-01-02 15:04"), Fault: f.name, What: f.what, App: app, Rate: r.rate}
+	res := result{Date: time.Now().UTC().Format("2006-01-02 15:04"), Fault: f.name, What: f.what, App: app, Rate: r.rate, MinAnswered: f.minAnswered}
 	r.logf("%s: %s (app %s)", f.name, f.what, app)
 	ld := newLoader(app, r.collectors, r.rate, r.visitors)
 	ctx, stopLoad := context.WithCancel(context.Background())

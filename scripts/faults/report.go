@@ -24,11 +24,8 @@ func printTable(w io.Writer, rows []result) {
 
 func (r result) row() string {
 	verdict := "**pass**"
-	switch {
-	case r.Error != "":
-		verdict = "error: " + r.Error
-	case !r.ok():
-		verdict = "**FAIL**"
+	if f := r.failures(); len(f) > 0 {
+		verdict = "**FAIL**: " + strings.Join(f, "; ")
 	}
 	return fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %d | %d | %s | %.0f | %d / %d | %s | %s |",
 		r.Date, r.Fault, r.Sent, r.Answered, r.Stored, r.Duplicated, r.Lost, r.DeadLettered, r.notOK(),

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spoor-dev/spoor/internal/bus"
+)
+
+// Each check of a run's verdict fails the run it guards: the case breaks
+// one thing, the verdict must name it.
+func TestVerdict(t *testing.T) {
+	good := result{Fault: "sink-kill", MinAnswered: 1, Sent: 1000, Answered: 1000, Stored: 1000, Codes: map[int]int{200: 100}}
+	for _, c := range []struct {
+		name    string
+		breakIt func(r *result)
+		want    string // in the failures; "" passes
+	}{
+		{"a clean run", func(r *result) {}, ""},
+		{"nothing answered (every request 503)", func(r *result) { r.Answered, r.Stored, r.Codes = 0, 0, map[int]int{503: 100} }, "nothing was answered"},
+		{"nothing answered (transport errors)", func(r *result) { r.Answered, r.Stored, r.Codes = 0, 0, map[int]int{0: 100} }, "nothing was answered"},
+		{"nothing sent", func(r *result) { r.Sent, r.Answered, r.Stored = 0, 0, 0 }, "nothing was sent"},
+		{"refused traffic a fault must not refuse", func(r *result) { r.Answered, r.Stored = 990, 990 }, "answered 99% of the events, the fault allows no less than 100%"},
+		{"refusals within the fault's allowance", func(r *result) { r.MinAnswered, r.Answered, r.Stored = 0.9, 950, 950 }, ""},
+		{"a dead letter", func(r *result) { r.DeadLettered = 1 }, "1 dead-lettered"},
+		{"a loss", func(r *result) { r.Lost = 2 }, "2 lost"},
+		{"a duplicate", func(r *result) { r.Duplicated = 3 }, "3 duplicated"},
+		{"unanswered at SIGTERM", func(r *result) { r.Fault, r.Codes = "collector-term", map[int]int{200: 99, 0: 1} }, "1 requests unanswered"},
+		{"an error", func(r *result) { r.Error = "cluster.sh up sink1: exit 1" }, "error: cluster.sh"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := good
+			r.Codes = map[int]int{200: 100}
+			c.breakIt(&r)
+			f := strings.Join(r.failures(), "; ")
+			if c.want == "" {
+				if !r.ok() || f != "" {
+					t.Fatalf("failed: %s", f)
+				}
+				return
+			}
+			if r.ok() || !strings.Contains(f, c.want) {
+				t.Fatalf("failures %q, want one naming %q", f, c.want)
+			}
+			if row := r.row(); !strings.Contains(row, "**FAIL**") {
+				t.Fatalf("the table row does not say FAIL: %s", row)
+			}
+		})
+	}
+}
+
+// sink-kill kills only mid-batch: it waits for unacknowledged messages and
+// is an error, not a pass, when there never are any.
+func TestWaitUnacked(t *testing.T) {
+	calls := 0
+	n, err := waitUnacked(func() ([]bus.PartitionState, error) {
+		calls++
+		if calls < 3 {
+			return []bus.PartitionState{{AckWait: 0}}, nil
+		}
+		return []bus.PartitionState{{AckWait: 2}, {AckWait: 5}}, nil
+	}, time.Second, time.Millisecond)
+	if err != nil || n != 7 {
+		t.Fatalf("waitUnacked = %d, %v; want 7", n, err)
+	}
+	_, err = waitUnacked(func() ([]bus.PartitionState, error) { return []bus.PartitionState{{AckWait: 0}}, nil }, 30*time.Millisecond, time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "not be mid-batch") {
+		t.Fatalf("no unacked message: %v, want an error", err)
+	}
+	_, err = waitUnacked(func() ([]bus.PartitionState, error) { return nil, errors.New("nats: timeout") }, 30*time.Millisecond, time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "nats: timeout") {
+		t.Fatalf("the bus unreachable: %v, want an error naming it", err)
+	}
+}
