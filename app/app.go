@@ -66,6 +66,7 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 	for _, w := range cfg.Deprecated() {
 		log.Warn().Msg(w)
 	}
+	a.trimMemory(runCtx)
 
 	if cfg.NATS.URL == "" {
 		if a.emb, err = bus.StartEmbedded(filepath.Join(cfg.DataDir, "nats"), cfg.NATS.Listen); err != nil {

@@ -18,7 +18,7 @@ import (
 // collectorOptions picks the collector's options out of the configuration.
 func collectorOptions(c config.Config, hashKey []byte) collector.Options {
 	return collector.Options{
-		HTTP: c.HTTP, AckTimeout: c.Collector.AckTimeout, MaxBatchEvents: c.Collector.MaxBatchEvents,
+		HTTP: c.HTTP, AckTimeout: c.Collector.AckTimeout, MaxBatchEvents: c.Collector.MaxBatchEvents, MaxInflightBytes: c.Collector.MaxInflightBytes,
 		MaxEventBytes: c.Collector.MaxEventBytes, HashKey: hashKey,
 		Redirects:  links.Policy{Allowed: c.Collector.RedirectHosts, AppendFields: c.Links.AppendFields},
 		RedirectTo: c.Collector.RedirectFallback, ServerTokens: c.Collector.ServerTokens, RetryAfterSec: c.Spool.RetryAfterSec,

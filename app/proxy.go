@@ -34,7 +34,7 @@ func ProxyOptions(cfg config.Config, collectorAddr string) (proxy.Options, error
 	o := proxy.Options{Via: p.Via, HealthPath: p.HealthPath, HealthInterval: p.HealthInterval, HealthTimeout: p.HealthTimeout,
 		FailThreshold: p.FailThreshold, FailCooldown: p.FailCooldown, DialTimeout: p.DialTimeout,
 		ResponseHeaderTimeout: p.ResponseHeaderTimeout, TrackInclude: p.TrackInclude, TrackExclude: p.TrackExclude,
-		EventName: p.EventName, App: p.App, QueueSize: p.QueueSize, FirstPartyPrefix: p.FirstPartyPrefix,
+		EventName: p.EventName, App: p.App, QueueSize: p.QueueSize, QueueBytes: p.QueueBytes, FirstPartyPrefix: p.FirstPartyPrefix,
 		RateLimitPerIP: cfg.HTTP.RateLimitPerIP, RateBurstPerIP: cfg.HTTP.RateBurstPerIP, BodyTimeout: p.BodyTimeout, MinBodyRate: p.MinBodyRate}
 	if h := cfg.HTTP; h.VIDCookie {
 		o.VisitorCookie = &proxy.VisitorCookie{Domain: h.VIDCookieDomain, MaxAge: h.VIDCookieMaxAge, HTTPOnly: h.VIDCookieHTTPOnly}

@@ -29,7 +29,7 @@ func (a *App) startSink(ctx, runCtx context.Context) error {
 		return fmt.Errorf("opening %s sink: %w", a.cfg.SinkType(), err)
 	}
 	cons, err := a.Bus.Consumer(ctx, bus.ConsumerOptions{Durable: a.cfg.Sink.Consumer, AckWait: a.cfg.Sink.AckWait,
-		MaxAckPending: a.cfg.Sink.MaxAckPending, Partitions: a.cfg.Sink.Partitions})
+		MaxAckPending: a.cfg.Sink.MaxAckPending, Partitions: a.cfg.Sink.Partitions, MaxBytes: a.cfg.Sink.BatchBytes})
 	if err != nil {
 		return err
 	}

@@ -30,11 +30,15 @@ import (
 
 // Options is what the collector needs from the configuration.
 type Options struct {
-	HTTP           config.HTTP
-	AckTimeout     time.Duration
-	MaxBatchEvents int
-	MaxEventBytes  int
-	HashKey        []byte
+	HTTP       config.HTTP
+	AckTimeout time.Duration
+	// MaxInflightBytes is the budget of request bodies being turned into
+	// events and made durable at once (inflight.go); a request waits up
+	// to AckTimeout for room, then gets 503.
+	MaxInflightBytes int64
+	MaxBatchEvents   int
+	MaxEventBytes    int
+	HashKey          []byte
 	// Redirects: where /rdr/v1/ may go (allow-list, signed links).
 	Redirects     links.Policy
 	RedirectTo    string // fallback target for a refused redirect
@@ -88,6 +92,7 @@ type Collector struct {
 	en       Enrichment
 	dropBots map[string]bool
 	seen     *firstSeen // the unique flag of clicks and opens
+	budget   *inflight  // collector.max_inflight_bytes
 
 	cookieAttrs, cookieAttrsSecure string // of the vid cookie (cookie.go)
 }
@@ -96,7 +101,11 @@ type Collector struct {
 // what /metrics exposes (the process's whole registry).
 func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather prometheus.Gatherer, log zerolog.Logger) (*Collector, error) {
 	c := &Collector{done: make(chan struct{}), cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight, cfg.Partitions),
-		ips: newIPHashes(cfg.HashKey), en: cfg.Enrichment, dropBots: map[string]bool{}, seen: newFirstSeen(cfg.Links.UniqueWindow)}
+		ips: newIPHashes(cfg.HashKey), en: cfg.Enrichment, dropBots: map[string]bool{}, seen: newFirstSeen(cfg.Links.UniqueWindow),
+		budget: newInflight(cfg.MaxInflightBytes, cfg.AckTimeout)}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_collector_inflight_bytes",
+		Help: "Request body bytes being turned into events and made durable now (collector.max_inflight_bytes)."},
+		func() float64 { return float64(c.budget.used.Load()) }))
 	c.cookieAttrs, c.cookieAttrsSecure = visitorCookieAttrs(cfg.HTTP, cfg.HTTP.VIDCookieMaxAge, false), visitorCookieAttrs(cfg.HTTP, cfg.HTTP.VIDCookieMaxAge, true)
 	if c.en.IPHandling == "" {
 		c.en.IPHandling = IPHash
@@ -139,7 +148,15 @@ func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather
 		MaxRequestBodySize:    cfg.HTTP.MaxBodyBytes,
 		Concurrency:           cfg.HTTP.MaxConns,
 		ReduceMemoryUsage:     true,
-		Logger:                fasthttpLogger{log},
+		// No new body is read while the budget is spent: the client waits
+		// in its socket's buffers, not in the collector's memory.
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			if h.ContentLength() != 0 {
+				c.budget.room()
+			}
+			return fasthttp.RequestConfig{}
+		},
+		Logger: fasthttpLogger{log},
 	}
 	return c, nil
 }

@@ -73,6 +73,12 @@ func (c *Collector) ingest(ctx *fasthttp.RequestCtx, endpoint, tail string, trus
 	if !c.admit(ctx) {
 		return
 	}
+	n, ok := c.reserve(ctx)
+	if !ok {
+		c.overloaded(ctx)
+		return
+	}
+	defer c.budget.give(n)
 	evs, dropped, clientIDs, err := c.readEvents(ctx, endpoint, tail, trusted, nil)
 	if err != nil {
 		c.refuse(ctx, err)
@@ -163,6 +169,12 @@ func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string, lk *
 		c.m.Lost.WithLabelValues("rate_limited").Inc()
 		return false
 	}
+	n, ok := c.reserve(ctx)
+	if !ok {
+		c.m.Lost.WithLabelValues("overloaded").Inc()
+		return false
+	}
+	defer c.budget.give(n)
 	evs, _, clientIDs, err := c.readEvents(ctx, endpoint, tail, false, lk)
 	if err != nil {
 		c.refuse(ctx, err)

@@ -1,10 +1,7 @@
 package collector
 
 import (
-	"runtime"
-	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -24,15 +21,10 @@ import (
 // handlerIdle is how long an unused handler goroutine waits before exiting.
 const handlerIdle = 10 * time.Second
 
-// quietTick: when a whole tick passes without a request after some were
-// served, the garbage of that burst is collected and returned to the OS at
-// once (debug.FreeOSMemory) instead of staying resident until the next
-// burst: a collector whose browsers went idle shrinks back to what its
-// open connections need. Two cycles, because pooled objects (fasthttp's
-// request contexts, buffers) survive one cycle in sync.Pool's victim cache:
-// 3 MB at 10,000 connections. It costs two GCs per quiet spell, never one
-// under load.
-const quietTick = 2 * time.Second
+// reapTick is how often idle handler goroutines are looked for. (Memory
+// is handed back to the OS after a burst by app's memlimit.Trimmer, which
+// watches the whole process, the sink and the replayer too.)
+const reapTick = 2 * time.Second
 
 // stackPool runs requests on reusable goroutines.
 type stackPool struct {
@@ -42,7 +34,6 @@ type stackPool struct {
 	stop chan struct{}
 	done bool // stop was seen: returning goroutines exit
 
-	served atomic.Uint64 // requests served, ever
 }
 
 type pooledG struct {
@@ -60,7 +51,6 @@ func newStackPool(h fasthttp.RequestHandler, stop chan struct{}) *stackPool {
 // serve runs the handler for ctx on a handler goroutine and returns when
 // it is done; it is the fasthttp.Server's Handler.
 func (p *stackPool) serve(ctx *fasthttp.RequestCtx) {
-	p.served.Add(1)
 	g := p.get()
 	g.reqs <- ctx
 	<-g.done
@@ -101,12 +91,10 @@ func (g *pooledG) run(h fasthttp.RequestHandler) {
 }
 
 // reap stops handler goroutines unused for handlerIdle (the oldest are at
-// the front), and all of them when stop closes; it trims memory after a
-// burst (quietTick).
+// the front), and all of them when stop closes.
 func (p *stackPool) reap() {
-	t := time.NewTicker(quietTick)
+	t := time.NewTicker(reapTick)
 	defer t.Stop()
-	var seen, trimmed uint64
 	for {
 		select {
 		case <-p.stop:
@@ -126,13 +114,6 @@ func (p *stackPool) reap() {
 			}
 			p.idle = append(p.idle[:0], p.idle[n:]...)
 			p.mu.Unlock()
-			if now := p.served.Load(); now == seen && now != trimmed {
-				runtime.GC() // pools to their victim caches; FreeOSMemory's cycle drops them
-				debug.FreeOSMemory()
-				trimmed = now
-			} else {
-				seen = now
-			}
 		}
 	}
 }

@@ -32,6 +32,12 @@ func (c *Collector) segment(ctx *fasthttp.RequestCtx, call string) {
 	if !c.admit(ctx) {
 		return
 	}
+	n, ok := c.reserve(ctx)
+	if !ok {
+		c.overloaded(ctx)
+		return
+	}
+	defer c.budget.give(n)
 	body := ctx.PostBody()
 	if enc := strings.ToLower(string(ctx.Request.Header.ContentEncoding())); enc == "gzip" {
 		var err error

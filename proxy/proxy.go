@@ -45,6 +45,7 @@ type Options struct {
 	EventName             string
 	App                   string
 	QueueSize             int
+	QueueBytes            int             // the queue's bound in bytes (schema.Hit.Size); 0: DefaultQueueBytes
 	FirstPartyPrefix      string          // empty: off
 	Collector             *url.URL        // where first-party requests go; nil: off
 	Blocked               *blocklist.List // clients passed on but never tracked; nil: none
@@ -125,7 +126,7 @@ func New(o Options, t Tracker, reg prometheus.Registerer, log zerolog.Logger) (*
 		m.healthy.WithLabelValues(u.url.Host).Set(1)
 		u.fast = p.fastClient(u)
 	}
-	p.q = newQueue(o.QueueSize, 4, t, m, log)
+	p.q = newQueue(o.QueueSize, o.QueueBytes, 4, t, m, log)
 	if o.RateLimitPerIP > 0 {
 		p.limiter = ratelimit.NewPerIP(o.RateLimitPerIP, o.RateBurstPerIP)
 	}

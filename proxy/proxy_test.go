@@ -12,6 +12,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/schema"
 )
 
 // echoHeaders answers with the request's headers as the backend saw them.
@@ -403,5 +408,33 @@ func testFirstParty(t *testing.T, e engine) {
 		if string(b) != want {
 			t.Errorf("%s: got %q, want %q", path, b, want)
 		}
+	}
+}
+
+// The queue is bounded in bytes too: large events fill it sooner than its
+// count, and are counted lost rather than held.
+func TestQueueBoundInBytes(t *testing.T) {
+	m, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := newQueue(1000, 64<<10, 1, &hits{}, m, zerolog.Nop())
+	big := schema.Hit{Endpoint: "proxy", UserAgent: strings.Repeat("u", 8000),
+		Fields: []schema.HitField{{Name: "url", Value: schema.TextValue(strings.Repeat("/x", 4000))}}}
+	kept := 0
+	for i := 0; i < 100; i++ {
+		q.enqueue(big)
+		if q.pending() > kept {
+			kept = q.pending()
+		}
+	}
+	if want := (64 << 10) / big.Size(); kept != want {
+		t.Fatalf("kept %d events of %d bytes in a 64 KiB queue, want %d", kept, big.Size(), want)
+	}
+	if got := testutil.ToFloat64(m.events.WithLabelValues("lost_queue_full")); got != float64(100-kept) {
+		t.Fatalf("lost %v, want %d", got, 100-kept)
+	}
+	if b := q.take(); len(b) != kept || q.bytes != 0 {
+		t.Fatalf("take: %d events, %d bytes left", len(b), q.bytes)
 	}
 }

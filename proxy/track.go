@@ -148,7 +148,8 @@ func (c *countingBody) Read(p []byte) (int, error) {
 }
 
 // queue hands events to the Tracker off the request path: enqueue never
-// blocks, and a full queue counts the event lost. Enqueueing is an append
+// blocks, and a full queue (size events, or maxBytes of them) counts the
+// event lost. Enqueueing is an append
 // under a lock, with no goroutine woken per event: on two shared cores a
 // hand-off per request (a channel send to a waiting gatherer) costs the
 // proxied requests' tail. Only a batch's first event (or a full batch)
@@ -158,14 +159,16 @@ func (c *countingBody) Read(p []byte) (int, error) {
 // publishes a few hundred messages a second instead of one per request.
 // The request was answered long before: the wait delays only the event.
 type queue struct {
-	mu      sync.Mutex
-	buf     []schema.Hit // waiting for the gatherer, at most size
-	size    int
-	ready   chan struct{} // the buffer got its first event, or a full batch
-	t       Tracker
-	m       *metrics
-	log     zerolog.Logger
-	workers int
+	mu       sync.Mutex
+	buf      []schema.Hit // waiting for the gatherer, at most size
+	size     int
+	bytes    int // buf's hits' Size, at most maxBytes
+	maxBytes int
+	ready    chan struct{} // the buffer got its first event, or a full batch
+	t        Tracker
+	m        *metrics
+	log      zerolog.Logger
+	workers  int
 }
 
 const (
@@ -173,18 +176,26 @@ const (
 	batchWait = 5 * time.Millisecond
 )
 
-func newQueue(size, workers int, t Tracker, m *metrics, log zerolog.Logger) *queue {
-	return &queue{size: size, ready: make(chan struct{}, 1), t: t, m: m, log: log, workers: workers}
+func newQueue(size, maxBytes, workers int, t Tracker, m *metrics, log zerolog.Logger) *queue {
+	if maxBytes <= 0 {
+		maxBytes = DefaultQueueBytes
+	}
+	return &queue{size: size, maxBytes: maxBytes, ready: make(chan struct{}, 1), t: t, m: m, log: log, workers: workers}
 }
 
+// DefaultQueueBytes is proxy.queue_bytes' default.
+const DefaultQueueBytes = 16 << 20
+
 func (q *queue) enqueue(h schema.Hit) {
+	sz := h.Size()
 	q.mu.Lock()
-	if len(q.buf) >= q.size {
+	if len(q.buf) >= q.size || q.bytes+sz > q.maxBytes {
 		q.mu.Unlock()
 		q.m.events.WithLabelValues("lost_queue_full").Inc()
 		return
 	}
 	q.buf = append(q.buf, h)
+	q.bytes += sz
 	n := len(q.buf)
 	q.mu.Unlock()
 	if n == 1 || n == maxBatch {
@@ -200,7 +211,7 @@ func (q *queue) take() []schema.Hit {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	b := q.buf
-	q.buf = make([]schema.Hit, 0, min(max(len(b), 16), q.size))
+	q.buf, q.bytes = make([]schema.Hit, 0, min(max(len(b), 16), q.size)), 0
 	return b
 }
 

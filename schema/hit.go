@@ -23,3 +23,13 @@ type HitField struct {
 	Name  string
 	Value Value
 }
+
+// Size is about how many bytes h holds: its strings and values, and the
+// structures around them. Queues of hits are bounded by it.
+func (h *Hit) Size() int {
+	n := 160 + len(h.Endpoint) + len(h.IP) + len(h.UserAgent) + len(h.VisitorID) + len(h.Method) + len(h.Purpose) + len(h.AcceptLanguage)
+	for _, f := range h.Fields {
+		n += 64 + len(f.Name) + len(f.Value.Text) + len(f.Value.JSON)
+	}
+	return n
+}

@@ -28,6 +28,7 @@ type invocation struct {
 	cfg        config.Config
 	args       []string // after the command's name and flags
 	cpuProfile string
+	pprofAddr  string // -pprof: where to serve net/http/pprof ("": nowhere)
 	fs         *flag.FlagSet
 }
 

@@ -27,6 +27,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "config.json", "configuration file (missing file: built-in defaults)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (benchmarks)")
+	pprofAddr := fs.String("pprof", "", "serve Go's profiles (heap, goroutines, CPU) at http://ADDR/debug/pprof/, e.g. 127.0.0.1:6060; off by default")
 	usage := func(w io.Writer) { printUsage(w); fs.SetOutput(w); fs.PrintDefaults() }
 	fs.Usage = func() {}
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -63,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd.printUsage(cfs, stderr)
 		return 2
 	}
-	inv := &invocation{args: cfs.Args(), cpuProfile: *cpuProfile, fs: cfs}
+	inv := &invocation{args: cfs.Args(), cpuProfile: *cpuProfile, pprofAddr: *pprofAddr, fs: cfs}
 	if !cmd.noConfig {
 		cfg, err := config.Load(*cfgPath)
 		if err != nil {

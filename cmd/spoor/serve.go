@@ -34,6 +34,7 @@ func serve(c *invocation, name string, roles app.Roles) int {
 		roles.Proxy = true
 	}
 	tuneGC()
+	memLimit, memFrom := app.SetMemoryLimit(cfg)
 	if n := app.Procs(cfg.Procs, roles); n > 0 {
 		runtime.GOMAXPROCS(n)
 	}
@@ -45,6 +46,14 @@ func serve(c *invocation, name string, roles app.Roles) int {
 		}
 		defer stopProfile()
 	}
+	if c.pprofAddr != "" {
+		at, err := servePprof(c.pprofAddr)
+		if err != nil {
+			log.Error().Err(err).Msg("pprof")
+			return 1
+		}
+		log.Info().Str("pprof", "http://"+at+"/debug/pprof/").Msg("serving profiles")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	a, err := app.Start(ctx, cfg, roles, log)
@@ -52,7 +61,8 @@ func serve(c *invocation, name string, roles app.Roles) int {
 		log.Error().Err(err).Msg("start failed")
 		return 1
 	}
-	ev := log.Info().Str("command", name).Str("data_dir", cfg.DataDir).Int("gomaxprocs", runtime.GOMAXPROCS(0))
+	ev := log.Info().Str("command", name).Str("data_dir", cfg.DataDir).Int("gomaxprocs", runtime.GOMAXPROCS(0)).
+		Str("memory_limit", fmt.Sprintf("%d MiB (%s)", memLimit>>20, memFrom))
 	if a.Addr() != "" {
 		ev = ev.Str("listen", "http://"+a.Addr())
 	}

@@ -18,13 +18,23 @@ type ConsumerOptions struct {
 	AckWait       time.Duration
 	MaxAckPending int   // per partition
 	Partitions    []int // partitions to consume; empty: all
+	// MaxBytes bounds one Fetch's messages in bytes, over all partitions
+	// (each asks for its share, at least MinFetchBytes); 0: no bound.
+	MaxBytes int
 }
+
+// MinFetchBytes is the least a partition's fetch may ask for: more than
+// the largest message (the collector packs at most 512 KiB; NATS carries
+// up to 1 MiB by default), or a message larger than the bound would stop
+// the consumer.
+const MinFetchBytes = 1<<20 + 64<<10
 
 // Consumer is the durable pull consumer on each consumed partition's
 // stream (one JetStream consumer per stream, all with the same name).
 type Consumer struct {
-	parts []partConsumer
-	name  string
+	parts    []partConsumer
+	name     string
+	maxBytes int // per partition's fetch; 0: no bound
 }
 
 type partConsumer struct {
@@ -53,6 +63,9 @@ func (b *Bus) Consumer(ctx context.Context, o ConsumerOptions) (*Consumer, error
 		}
 	}
 	out := &Consumer{name: o.Durable}
+	if o.MaxBytes > 0 {
+		out.maxBytes = max(o.MaxBytes/max(len(parts), 1), MinFetchBytes)
+	}
 	for _, p := range parts {
 		if p < 0 || p >= b.Partitions() {
 			return nil, fmt.Errorf("consuming partition %d: there are %d", p, b.Partitions())
@@ -79,13 +92,14 @@ func (b *Bus) Consumer(ctx context.Context, o ConsumerOptions) (*Consumer, error
 	return out, nil
 }
 
-// Fetch returns up to n messages of each consumed partition, waiting at
-// most wait for them (partitions are fetched concurrently). It returns
+// Fetch returns up to n messages of each consumed partition, and no more
+// than ConsumerOptions.MaxBytes of them, waiting at most wait for them
+// (partitions are fetched concurrently). It returns
 // early with fewer when wait passes, and an error only when no partition
 // gave a message and one failed.
 func (c *Consumer) Fetch(n int, wait time.Duration) ([]*Msg, error) {
 	if len(c.parts) == 1 {
-		return c.parts[0].fetch(n, wait, c.name)
+		return c.parts[0].fetch(n, c.maxBytes, wait, c.name)
 	}
 	got := make([][]*Msg, len(c.parts))
 	errs := make([]error, len(c.parts))
@@ -94,7 +108,7 @@ func (c *Consumer) Fetch(n int, wait time.Duration) ([]*Msg, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got[i], errs[i] = c.parts[i].fetch(n, wait, c.name)
+			got[i], errs[i] = c.parts[i].fetch(n, c.maxBytes, wait, c.name)
 		}()
 	}
 	wg.Wait()
@@ -110,7 +124,7 @@ func (c *Consumer) Fetch(n int, wait time.Duration) ([]*Msg, error) {
 	return msgs, nil
 }
 
-func (p partConsumer) fetch(n int, wait time.Duration, name string) ([]*Msg, error) {
+func (p partConsumer) fetch(n, maxBytes int, wait time.Duration, name string) ([]*Msg, error) {
 	// A deadline of our own, not FetchMaxWait: the client's fetch loop
 	// restarts its expiry timer on every message it receives, status
 	// messages included, and after all three servers of a cluster
@@ -119,7 +133,11 @@ func (p partConsumer) fetch(n int, wait time.Duration, name string) ([]*Msg, err
 	// wait plus a margin, whatever arrives.
 	ctx, cancel := context.WithTimeout(context.Background(), wait+fetchMargin)
 	defer cancel()
-	batch, err := p.c.Fetch(n, jetstream.FetchContext(ctx))
+	opts := []jetstream.FetchOpt{jetstream.FetchContext(ctx)}
+	if maxBytes > 0 {
+		opts = append(opts, jetstream.FetchMaxBytes(maxBytes))
+	}
+	batch, err := p.c.Fetch(n, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("fetching from %s on %s: %w", name, p.stream, err)
 	}

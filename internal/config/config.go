@@ -10,20 +10,21 @@ import (
 
 // Config is the whole configuration. docs/config.md lists every key.
 type Config struct {
-	DataDir   string    `mapstructure:"data_dir"`
-	Procs     int       `mapstructure:"procs"`
-	Log       Log       `mapstructure:"log"`
-	HTTP      HTTP      `mapstructure:"http"`
-	Collector Collector `mapstructure:"collector"`
-	Spool     Spool     `mapstructure:"spool"`
-	NATS      NATS      `mapstructure:"nats"`
-	Sink      Sink      `mapstructure:"sink"`
-	File      File      `mapstructure:"file"`
-	Cassandra Cassandra `mapstructure:"cassandra"`
-	Proxy     Proxy     `mapstructure:"proxy"`
-	Links     Links     `mapstructure:"links"`
-	Segment   Segment   `mapstructure:"segment"`
-	Admin     Admin     `mapstructure:"admin"`
+	DataDir     string    `mapstructure:"data_dir"`
+	Procs       int       `mapstructure:"procs"`
+	MemoryLimit int64     `mapstructure:"memory_limit"`
+	Log         Log       `mapstructure:"log"`
+	HTTP        HTTP      `mapstructure:"http"`
+	Collector   Collector `mapstructure:"collector"`
+	Spool       Spool     `mapstructure:"spool"`
+	NATS        NATS      `mapstructure:"nats"`
+	Sink        Sink      `mapstructure:"sink"`
+	File        File      `mapstructure:"file"`
+	Cassandra   Cassandra `mapstructure:"cassandra"`
+	Proxy       Proxy     `mapstructure:"proxy"`
+	Links       Links     `mapstructure:"links"`
+	Segment     Segment   `mapstructure:"segment"`
+	Admin       Admin     `mapstructure:"admin"`
 }
 
 type Log struct {
@@ -35,8 +36,8 @@ type Log struct {
 // holds the same values (a test keeps the two equal).
 func Default() Config {
 	return Config{
-		DataDir: "./data",
-		Log:     Log{Level: "info", Format: "console"},
+		DataDir: "./data", MemoryLimit: 0,
+		Log: Log{Level: "info", Format: "console"},
 		HTTP: HTTP{
 			Addr: "127.0.0.1:8080", ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second,
 			ShutdownDelay: 0, MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 4 << 20, MaxHeaderBytes: 16 << 10, MaxConns: 65536,
@@ -44,7 +45,7 @@ func Default() Config {
 			RateLimitPerIP: 0, RateBurstPerIP: 200,
 		},
 		Collector: Collector{
-			AckTimeout: time.Second, MaxBatchEvents: 500, MaxEventBytes: 64 << 10, HashKey: "",
+			AckTimeout: time.Second, MaxBatchEvents: 500, MaxEventBytes: 64 << 10, MaxInflightBytes: 64 << 20, HashKey: "",
 			RedirectHosts: []string{}, RedirectFallback: "/", ServerTokens: []string{},
 			DropBots: []string{}, AppleRelayCIDRs: []string{}, GeoIPDB: "", IPHandling: "hash", IPHandlingByApp: []string{},
 		},
@@ -55,7 +56,7 @@ func Default() Config {
 			ConnectTimeout: 5 * time.Second,
 		},
 		Sink: Sink{
-			Type: "auto", Consumer: "spoor-sink", BatchSize: 500, BatchWait: 500 * time.Millisecond, AckWait: 60 * time.Second,
+			Type: "auto", Consumer: "spoor-sink", BatchSize: 500, BatchBytes: 4 << 20, BatchWait: 500 * time.Millisecond, AckWait: 60 * time.Second,
 			MaxAckPending: 20000, RateLimit: 0,
 			Backoff:      []time.Duration{time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute},
 			WriteTimeout: 20 * time.Second, Partitions: []int{},
@@ -72,7 +73,7 @@ func Default() Config {
 			HealthTimeout: 2 * time.Second, FailThreshold: 3, FailCooldown: 10 * time.Second, DialTimeout: 5 * time.Second,
 			ResponseHeaderTimeout: 60 * time.Second, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 			BodyTimeout: 30 * time.Second, MinBodyRate: 512,
-			TrackInclude: []string{}, TrackExclude: []string{StaticAssets}, EventName: "http_request", App: "", QueueSize: 10000,
+			TrackInclude: []string{}, TrackExclude: []string{StaticAssets}, EventName: "http_request", App: "", QueueSize: 10000, QueueBytes: 16 << 20,
 			FirstPartyPrefix: "/_e", CollectorURL: "",
 			TLSAddr: "", TLSCertFile: "", TLSKeyFile: "", ACMEHosts: []string{}, ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory",
 			ACMEEmail: "", ACMECAFile: "", ACMECacheDir: "",

@@ -31,6 +31,7 @@ type Collector struct {
 	AckTimeout       time.Duration `mapstructure:"ack_timeout"`
 	MaxBatchEvents   int           `mapstructure:"max_batch_events"`
 	MaxEventBytes    int           `mapstructure:"max_event_bytes"`
+	MaxInflightBytes int64         `mapstructure:"max_inflight_bytes"`
 	HashKey          string        `mapstructure:"hash_key"`
 	RedirectHosts    []string      `mapstructure:"redirect_hosts"`
 	RedirectFallback string        `mapstructure:"redirect_fallback"`

@@ -31,6 +31,7 @@ type Proxy struct {
 	EventName             string        `mapstructure:"event_name"`
 	App                   string        `mapstructure:"app"`
 	QueueSize             int           `mapstructure:"queue_size"`
+	QueueBytes            int           `mapstructure:"queue_bytes"`
 	FirstPartyPrefix      string        `mapstructure:"first_party_prefix"`
 	CollectorURL          string        `mapstructure:"collector_url"`
 	TLSAddr               string        `mapstructure:"tls_addr"`
@@ -79,6 +80,9 @@ func (c *Config) validateProxy(bad func(key, format string, a ...any)) {
 	}
 	if p.MinBodyRate < 0 {
 		bad("proxy.min_body_rate", "must be >= 0 (0: no minimum), got %d", p.MinBodyRate)
+	}
+	if p.QueueBytes < 64<<10 {
+		bad("proxy.queue_bytes", "must be at least 64 KiB (65536), got %d", p.QueueBytes)
 	}
 	if p.FailThreshold <= 0 || p.QueueSize <= 0 {
 		bad("proxy.fail_threshold", "proxy.fail_threshold and proxy.queue_size must be positive")

@@ -9,6 +9,7 @@ type Sink struct {
 	Type          string          `mapstructure:"type"`
 	Consumer      string          `mapstructure:"consumer"`
 	BatchSize     int             `mapstructure:"batch_size"`
+	BatchBytes    int             `mapstructure:"batch_bytes"`
 	BatchWait     time.Duration   `mapstructure:"batch_wait"`
 	AckWait       time.Duration   `mapstructure:"ack_wait"`
 	MaxAckPending int             `mapstructure:"max_ack_pending"`

@@ -16,6 +16,9 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		bad("data_dir", "must not be empty")
 	}
+	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
+		bad("memory_limit", "must be 0 (automatic) or at least 64 MiB (67108864), got %d", c.MemoryLimit)
+	}
 	if c.Procs < 0 {
 		bad("procs", "must be 0 (automatic) or more, got %d", c.Procs)
 	}
@@ -64,6 +67,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Spool.SegmentBytes > c.Spool.MaxBytes {
 		bad("spool.segment_bytes", "must not exceed spool.max_bytes")
+	}
+	if c.Collector.MaxInflightBytes < 1<<20 {
+		bad("collector.max_inflight_bytes", "must be at least 1 MiB (1048576), got %d", c.Collector.MaxInflightBytes)
+	}
+	if c.Sink.BatchBytes < 2<<20 {
+		bad("sink.batch_bytes", "must be at least 2 MiB (2097152): a partition's fetch must hold the largest message, got %d", c.Sink.BatchBytes)
 	}
 	if c.Sink.MaxAckPending < c.Sink.BatchSize {
 		bad("sink.max_ack_pending", "must be at least sink.batch_size, or the sink starves")
