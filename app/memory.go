@@ -53,7 +53,7 @@ func (a *App) trimMemory(ctx context.Context) {
 	released := prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_memory_released_bytes_total",
 		Help: "Heap memory handed back to the OS after the process went quiet (a trim after a burst)."})
 	a.Reg.MustRegister(released)
-	t := memlimit.Trimmer{Every: 2 * time.Second, Quiet: 4 << 20, Trimmed: func(n uint64) { released.Add(float64(n)) }}
+	t := memlimit.Trimmer{Every: 2 * time.Second, Quiet: 4 << 20, Again: 10 * time.Second, Trimmed: func(n uint64) { released.Add(float64(n)) }}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

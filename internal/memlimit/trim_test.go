@@ -65,3 +65,22 @@ func TestTrimmerHandsBackWhenQuiet(t *testing.T) {
 		t.Fatal("trimmed again in the same quiet spell")
 	}
 }
+
+// A quiet process is trimmed again later (caches freed after the load are
+// handed back too), less and less often while little comes back.
+func TestTrimmerAgainWhileQuiet(t *testing.T) {
+	var trims atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tr := Trimmer{Every: 10 * time.Millisecond, Quiet: 1 << 20, Again: 50 * time.Millisecond, Trimmed: func(uint64) { trims.Add(1) }}
+	burst = append(burst, make([]byte, 8<<20)) // work before the trimmer starts looking
+	go tr.Run(ctx)
+	time.Sleep(5 * time.Millisecond)
+	burst = append(burst, make([]byte, 8<<20))
+	burst = nil
+	time.Sleep(1200 * time.Millisecond)
+	// After the first trim: again at 50, 100, 200, 400, 400… ms apart.
+	if n := trims.Load(); n < 3 || n > 6 {
+		t.Fatalf("%d trims in 1.2 s of quiet, want 3 to 6 (backing off)", n)
+	}
+}
