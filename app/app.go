@@ -40,9 +40,11 @@ type App struct {
 	ln     net.Listener
 	status *http.Server // /metrics of a process without the collector
 	sink   sinks.Sink
-	proxy  *proxyRole
-	block  *blocklist.List
-	geoip  interface{ Close() error } // the GeoIP database, when open
+	// destinations: the configured destinations' sinks (destinations.go).
+	destinations []sinks.Sink
+	proxy        *proxyRole
+	block        *blocklist.List
+	geoip        interface{ Close() error } // the GeoIP database, when open
 	// linkSession: the Cassandra session of the short links, when they live there.
 	linkSession interface{ Close() }
 	people      *people // the forget endpoint's store (person.go)
@@ -95,6 +97,9 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 	}
 	if roles.Sink {
 		if err = a.startSink(ctx, runCtx); err != nil {
+			return a, err
+		}
+		if err = a.startDestinations(ctx, runCtx); err != nil {
 			return a, err
 		}
 	}
@@ -206,6 +211,11 @@ func (a *App) Stop() {
 	if a.sink != nil {
 		if err := a.sink.Close(); err != nil {
 			a.log.Error().Err(err).Msg("closing sink")
+		}
+	}
+	for _, d := range a.destinations {
+		if err := d.Close(); err != nil {
+			a.log.Error().Err(err).Msg("closing a destination")
 		}
 	}
 	if a.geoip != nil {

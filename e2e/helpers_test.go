@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -54,7 +55,11 @@ func startRoles(t *testing.T, cfg config.Config, roles app.Roles) *app.App {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a, err := app.Start(ctx, cfg, roles, zerolog.Nop())
+	log := zerolog.Nop()
+	if os.Getenv("SPOOR_TEST_LOG") != "" { // the pipeline's log on stderr, to debug a test
+		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
+	}
+	a, err := app.Start(ctx, cfg, roles, log)
 	if err != nil {
 		t.Fatalf("starting pipeline: %v", err)
 	}

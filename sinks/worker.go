@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,9 @@ type WorkerOptions struct {
 	Backoff      []time.Duration // retry delay per delivery
 	WriteTimeout time.Duration   // one Write's deadline
 	AckWait      time.Duration   // the consumer's; a held batch is kept in progress well within it
+	// Delivery makes the worker a destination's (delivery.go); nil: a
+	// store's.
+	Delivery *DeliveryOptions
 }
 
 // Worker pulls batches and writes them to a Sink.
@@ -46,6 +50,7 @@ type Worker struct {
 	limiter *rate.Limiter
 	log     zerolog.Logger
 	m       *workerMetrics
+	order   order // a destination's per-visitor order
 }
 
 type workerMetrics struct {
@@ -56,27 +61,48 @@ type workerMetrics struct {
 	held     prometheus.Counter
 	holding  prometheus.Gauge
 	stored   prometheus.Counter
+	skipped  *prometheus.CounterVec // a destination's events left out, by reason
+}
+
+// newWorkerMetrics names a store's metrics spoor_sink_*, a destination's
+// spoor_destination_* with its name as the label destination.
+func newWorkerMetrics(reg prometheus.Registerer, d *DeliveryOptions) *workerMetrics {
+	prefix, labels, what := "spoor_sink_", prometheus.Labels(nil), "the store"
+	stored, storedHelp := "events_stored_total", "Events whose message was acknowledged after the store took them (a redelivery counts again)."
+	down := "store_down"
+	if d != nil {
+		prefix, labels, what = "spoor_destination_", prometheus.Labels{"destination": d.Destination}, "the destination"
+		stored, storedHelp = "events_delivered_total", "Events the destination took (a redelivery counts again)."
+		down = "down"
+	}
+	m := &workerMetrics{
+		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: prefix + "messages_total", ConstLabels: labels,
+			Help: "Messages by verdict: ack, retry, dead_letter (a message holds one or more events)."}, []string{"verdict"}),
+		dead: prometheus.NewCounter(prometheus.CounterOpts{Name: prefix + "dead_letters_total", ConstLabels: labels,
+			Help: "Events copied to the dead-letter stream with their reason."}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: prefix + "batch_size", ConstLabels: labels,
+			Help: "Messages per fetched batch.", Buckets: prometheus.ExponentialBuckets(1, 2, 12)}),
+		write: prometheus.NewHistogram(prometheus.HistogramOpts{Name: prefix + "write_seconds", ConstLabels: labels,
+			Help: "Time of one write to " + what + ".", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+		held: prometheus.NewCounter(prometheus.CounterOpts{Name: prefix + "write_retries_total", ConstLabels: labels,
+			Help: "Writes of a held batch retried in place because " + what + " refused all of it."}),
+		holding: prometheus.NewGauge(prometheus.GaugeOpts{Name: prefix + down, ConstLabels: labels,
+			Help: "1 while the worker holds a batch " + what + " refused whole, retrying it until it is back."}),
+		stored: prometheus.NewCounter(prometheus.CounterOpts{Name: prefix + stored, ConstLabels: labels, Help: storedHelp}),
+	}
+	cs := []prometheus.Collector{m.verdicts, m.dead, m.batch, m.write, m.held, m.holding, m.stored}
+	if d != nil {
+		m.skipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: prefix + "events_skipped_total", ConstLabels: labels,
+			Help: "Events that did not go, by reason: filter, consent, bot, forgotten."}, []string{"reason"})
+		cs = append(cs, m.skipped)
+	}
+	reg.MustRegister(cs...)
+	return m
 }
 
 // NewWorker builds a worker; reg receives its metrics.
 func NewWorker(sink Sink, src Source, dlq DeadLetterer, opts WorkerOptions, reg prometheus.Registerer, log zerolog.Logger) *Worker {
-	m := &workerMetrics{
-		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_sink_messages_total",
-			Help: "Messages by verdict: ack, retry, dead_letter (a message holds one or more events)."}, []string{"verdict"}),
-		dead: prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_sink_dead_letters_total",
-			Help: "Events copied to the dead-letter stream with their reason."}),
-		batch: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spoor_sink_batch_size",
-			Help: "Messages per fetched batch.", Buckets: prometheus.ExponentialBuckets(1, 2, 12)}),
-		write: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "spoor_sink_write_seconds",
-			Help: "Time of one Sink.Write.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
-		held: prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_sink_write_retries_total",
-			Help: "Writes of a held batch retried in place because the store refused all of it (store down)."}),
-		holding: prometheus.NewGauge(prometheus.GaugeOpts{Name: "spoor_sink_store_down",
-			Help: "1 while the worker holds a batch the store refused whole, retrying it until the store is back."}),
-	}
-	m.stored = prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_sink_events_stored_total",
-		Help: "Events whose message was acknowledged after the store took them (a redelivery counts again)."})
-	reg.MustRegister(m.verdicts, m.dead, m.batch, m.write, m.held, m.holding, m.stored)
+	m := newWorkerMetrics(reg, opts.Delivery)
 	w := &Worker{sink: sink, src: src, dlq: dlq, opts: opts, log: log, m: m}
 	if opts.RateLimit > 0 {
 		w.limiter = rate.NewLimiter(rate.Limit(opts.RateLimit), max(opts.BatchSize, int(opts.RateLimit)))
@@ -109,6 +135,8 @@ func (w *Worker) Run(ctx context.Context) error {
 type item struct {
 	data []byte
 	err  error
+	ev   *schema.Event // decoded (a destination's: for its visitor's order)
+	skip bool          // left out by a destination's filter: acknowledged unsent
 }
 
 // process writes the events of a batch of messages (each message holds one
@@ -117,7 +145,7 @@ type item struct {
 // batch held through a store outage (hold) is given back at once.
 func (w *Worker) process(ctx context.Context, msgs []*bus.Msg) {
 	decode := schema.Decode
-	if _, ok := w.sink.(RawSink); ok {
+	if _, ok := w.sink.(RawSink); ok && w.opts.Delivery == nil {
 		decode = schema.DecodeHead
 	}
 	items := make([][]item, len(msgs))
@@ -133,6 +161,18 @@ func (w *Worker) process(ctx context.Context, msgs []*bus.Msg) {
 				items[i][j].err = Permanent(err)
 				continue
 			}
+			if d := w.opts.Delivery; d != nil {
+				items[i][j].ev = e
+				if ok, why := d.Keep(e); !ok {
+					w.m.skipped.WithLabelValues(why).Inc()
+					items[i][j].skip = true
+					continue
+				}
+				if w.order.waits(e) {
+					items[i][j].err = errWaiting
+					continue
+				}
+			}
 			events = append(events, e)
 			owner = append(owner, [2]int{i, j})
 		}
@@ -144,6 +184,9 @@ func (w *Worker) process(ctx context.Context, msgs []*bus.Msg) {
 		}
 		for k, o := range owner {
 			items[o[0]][o[1]].err = errorFor(err, k)
+			if w.opts.Delivery != nil {
+				w.order.settled(events[k], items[o[0]][o[1]].err)
+			}
 		}
 	}
 	for i, m := range msgs {
@@ -195,7 +238,20 @@ func (w *Worker) hold(ctx context.Context, msgs []*bus.Msg, events []*schema.Eve
 	w.log.Warn().Err(err).Int("events", len(events)).Msg("store refused the whole batch: holding it and retrying until the store is back")
 	keepAlive := max(w.opts.AckWait/3, time.Second)
 	lastKept := time.Now()
-	for delay := holdFirst; storeDown(err, len(events)); delay = min(2*delay, holdProbe) {
+	first, most := holdFirst, holdProbe
+	var giveUp time.Time // a destination's retry window; zero: never
+	if d := w.opts.Delivery; d != nil {
+		first, most = d.bounds()
+		giveUp = time.Now().Add(d.window() - d.retried(msgs[0].Delivered()))
+	}
+	for delay := first; storeDown(err, len(events)); delay = min(2*delay, most) {
+		if !giveUp.IsZero() && time.Now().Add(delay).After(giveUp) {
+			return Permanent(fmt.Errorf("retried for %s, the retry window: last: %w", w.opts.Delivery.window(), err))
+		}
+		var de *DeliveryError
+		if errors.As(errorFor(err, 0), &de) && de.RetryAfter > delay {
+			delay = de.RetryAfter
+		}
 		if sleep(ctx, delay) != nil {
 			return err // shutting down: the messages are redelivered (Nak)
 		}
@@ -230,7 +286,11 @@ func (w *Worker) settle(m *bus.Msg, items []item) {
 	var retry, dead []Decision
 	var deadAt []int
 	for j, it := range items {
-		switch d := Decide(it.err, delivered, w.opts.Backoff); d.Verdict {
+		d := Decide(it.err, delivered, w.opts.Backoff)
+		if w.opts.Delivery != nil {
+			d = w.opts.Delivery.decide(it.err, delivered)
+		}
+		switch d.Verdict {
 		case Retry:
 			retry = append(retry, d)
 		case DeadLetter:
@@ -243,7 +303,11 @@ func (w *Worker) settle(m *bus.Msg, items []item) {
 	switch {
 	case len(retry) > 0:
 		verdict = Retry
-		err = m.Nak(retry[0].Delay)
+		delay := retry[0].Delay
+		for _, r := range retry {
+			delay = max(delay, r.Delay)
+		}
+		err = m.Nak(delay)
 	case len(dead) > 0:
 		verdict = DeadLetter
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -252,6 +316,9 @@ func (w *Worker) settle(m *bus.Msg, items []item) {
 				break
 			}
 			w.m.dead.Inc()
+			if ev := items[j].ev; ev != nil {
+				w.order.unblockDead(ev)
+			}
 			w.log.Warn().Str("reason", dead[n].Reason).Uint64("seq", m.StreamSeq()).Int("line", j).Msg("event dead-lettered")
 		}
 		cancel()
@@ -265,12 +332,12 @@ func (w *Worker) settle(m *bus.Msg, items []item) {
 			err = m.Term(dead[0].Reason)
 		default:
 			err = m.Ack()
-			w.m.stored.Add(float64(len(items) - len(dead)))
+			w.m.stored.Add(float64(taken(items) - len(dead)))
 		}
 	default:
 		verdict = Ack
 		err = m.Ack()
-		w.m.stored.Add(float64(len(items)))
+		w.m.stored.Add(float64(taken(items)))
 	}
 	w.m.verdicts.WithLabelValues(verdict.String()).Inc()
 	if err != nil {
@@ -289,4 +356,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// taken counts the items that were written (not left out by a filter).
+func taken(items []item) int {
+	n := 0
+	for _, it := range items {
+		if !it.skip {
+			n++
+		}
+	}
+	return n
 }

@@ -18,6 +18,10 @@ type ConsumerOptions struct {
 	AckWait       time.Duration
 	MaxAckPending int   // per partition
 	Partitions    []int // partitions to consume; empty: all
+	// StartAtNew: a consumer created now starts with the messages
+	// published from now on (a new destination), not the stream's whole
+	// retention. An existing consumer keeps its place either way.
+	StartAtNew bool
 	// MaxBytes bounds one Fetch's messages in bytes, over all partitions
 	// (each asks for its share, at least MinFetchBytes); 0: no bound.
 	MaxBytes int
@@ -55,6 +59,9 @@ func (b *Bus) Consumer(ctx context.Context, o ConsumerOptions) (*Consumer, error
 		MaxDeliver:    -1,
 		MaxAckPending: o.MaxAckPending,
 		MaxWaiting:    512,
+	}
+	if o.StartAtNew {
+		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
 	}
 	parts := o.Partitions
 	if len(parts) == 0 {

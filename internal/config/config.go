@@ -25,6 +25,8 @@ type Config struct {
 	Links       Links     `mapstructure:"links"`
 	Segment     Segment   `mapstructure:"segment"`
 	Admin       Admin     `mapstructure:"admin"`
+	// Destinations: where events go after the store (destinations.go).
+	Destinations []Destination `mapstructure:"destinations"`
 }
 
 type Log struct {
@@ -82,7 +84,8 @@ func Default() Config {
 			SigningKeys: []string{}, AppendFields: []string{}, BaseURL: "", Prefix: "/l", Hosts: []string{}, Store: "auto",
 			AdminTokens: []string{}, SlugLength: 7, CacheSize: 100000, CacheTTL: time.Minute, UniqueWindow: time.Hour,
 		},
-		Segment: Segment{WriteKeys: map[string]string{}, TrustedKeys: []string{}},
-		Admin:   Admin{Tokens: []string{}},
+		Segment:      Segment{WriteKeys: map[string]string{}, TrustedKeys: []string{}},
+		Admin:        Admin{Tokens: []string{}},
+		Destinations: []Destination{},
 	}
 }

@@ -203,3 +203,49 @@ func TestDeprecatedAdminTokens(t *testing.T) {
 		t.Errorf("admin.tokens printed as %v, want redacted", tree["admin"])
 	}
 }
+
+// Destinations: read from the file with each type's own keys kept for the
+// type to check, or from SPOOR_DESTINATIONS as JSON; names and globs
+// checked; secrets redacted.
+func TestDestinations(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.json")
+	body := `{"destinations": [{"name": "hooks", "type": "webhook", "url": "http://127.0.0.1:9/in", "secrets": ["s3cr3t-0123456789"],
+		"filter": {"apps": ["shop"], "events": ["Order *"], "exclude_bots": false}, "consent": "analytics", "retry_window": "30m"}]}`
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Destinations[0]
+	if d.Name != "hooks" || d.Type != "webhook" || d.Settings["url"] != "http://127.0.0.1:9/in" || d.Consent != "analytics" ||
+		d.RetryWindow != 30*time.Minute || !slices.Equal(d.Filter.Events, []string{"Order *"}) || d.Filter.ExcludeBots == nil || *d.Filter.ExcludeBots {
+		t.Fatalf("decoded %+v", d)
+	}
+	tree := c.Tree()["destinations"].([]map[string]any)[0]
+	if tree["secrets"] != "<redacted>" || tree["url"] != "http://127.0.0.1:9/in" {
+		t.Fatalf("spoor config prints %v", tree)
+	}
+	t.Setenv("SPOOR_DESTINATIONS", `[{"name":"k","type":"kafka","brokers":["127.0.0.1:9092"]}]`)
+	c, err = Load("")
+	if err != nil || len(c.Destinations) != 1 || c.Destinations[0].Type != "kafka" {
+		t.Fatalf("from the environment: %+v, %v", c.Destinations, err)
+	}
+	for _, bad := range []struct{ json, want string }{
+		{`{"destinations": [{"name": "Hooks!", "type": "webhook"}]}`, "destinations[0].name"},
+		{`{"destinations": [{"name": "a", "type": "webhook"}, {"name": "a", "type": "webhook"}]}`, "destinations[1].name"},
+		{`{"destinations": [{"name": "a"}]}`, "destinations[0].type"},
+		{`{"destinations": [{"name": "a", "type": "webhook", "filter": {"events": ["[oops"]}}]}`, "destinations[0].filter.events"},
+		{`{"destinations": [{"name": "a", "type": "webhook", "filter": {"apss": ["x"]}}]}`, "apss"},
+		{`{"destinations": [{"name": "a", "type": "webhook", "retry_window": "-1s"}]}`, "destinations[0].retry_window"},
+	} {
+		t.Setenv("SPOOR_DESTINATIONS", "")
+		if err := os.WriteFile(p, []byte(bad.json), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(p); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: want an error naming %q, got %v", bad.json, bad.want, err)
+		}
+	}
+}

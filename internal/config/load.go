@@ -38,6 +38,7 @@ func Load(path string) (Config, error) {
 		mapstructure.StringToSliceHookFunc(","),
 		stringToIntSlice,
 		stringToStringMap,
+		stringToDestinations,
 	)
 	if err := v.UnmarshalExact(&c, viper.DecodeHook(hook)); err != nil {
 		return Config{}, fmt.Errorf("decoding config: %w", err)
@@ -125,6 +126,8 @@ func (c Config) Tree() map[string]any {
 			switch {
 			case fv.Kind() == reflect.Struct:
 				out[key] = walk(fv)
+			case key == "destinations":
+				out[key] = destinationsTree(fv.Interface().([]Destination))
 			case secret[key] && !fv.IsZero() && fv.Len() > 0:
 				out[key] = "<redacted>"
 			case fv.Type() == reflect.TypeOf(time.Duration(0)):

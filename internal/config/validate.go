@@ -118,6 +118,7 @@ func (c *Config) Validate() error {
 	c.validateProxy(bad)
 	c.validateLinks(bad)
 	c.validateAdmin(bad)
+	c.validateDestinations(bad)
 	c.validateSegment(bad)
 	c.validatePrivacy(bad)
 	for _, o := range c.HTTP.CORSOrigins {

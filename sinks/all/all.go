@@ -1,0 +1,7 @@
+// Package all registers every destination type (sinks.Register): import
+// it for its side effect where destinations are built.
+package all
+
+import (
+	_ "github.com/spoor-dev/spoor/sinks/webhook" // type webhook
+)
