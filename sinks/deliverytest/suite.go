@@ -200,7 +200,7 @@ func transient(t *testing.T, h Harness) {
 func order(t *testing.T, h Harness) {
 	s, r := open(t, h)
 	evs := events([]string{"va", "vb"}, 5) // va0 vb0 va1 vb1 …
-	failed := evs[2]                          // va's second
+	failed := evs[2]                       // va's second
 	r.FailOn(failed.EventID, Transient)
 	err := write(t, s, evs)
 	if errorAt(err, 2) == nil {
