@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -42,6 +43,7 @@ type App struct {
 	sink   sinks.Sink
 	// destinations: the configured destinations' sinks (destinations.go).
 	destinations []sinks.Sink
+	destSession  *gocql.Session // the destinations' view of Cassandra's forgotten table
 	proxy        *proxyRole
 	block        *blocklist.List
 	geoip        interface{ Close() error } // the GeoIP database, when open
@@ -217,6 +219,9 @@ func (a *App) Stop() {
 		if err := d.Close(); err != nil {
 			a.log.Error().Err(err).Msg("closing a destination")
 		}
+	}
+	if a.destSession != nil {
+		a.destSession.Close()
 	}
 	if a.geoip != nil {
 		_ = a.geoip.Close()

@@ -3,11 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/sinks"
 	_ "github.com/spoor-dev/spoor/sinks/all" // every destination type
+	"github.com/spoor-dev/spoor/sinks/cassandra"
+	"github.com/spoor-dev/spoor/sinks/file"
 )
 
 // DestinationConsumer is the durable consumer of a destination: its own,
@@ -46,7 +49,7 @@ func (a *App) startDestination(ctx, runCtx context.Context, d config.Destination
 	w := sinks.NewWorker(dest, cons, a.Bus, sinks.WorkerOptions{Consumer: DestinationConsumer(d.Name), BatchSize: s.BatchSize,
 		BatchWait: s.BatchWait, WriteTimeout: s.WriteTimeout, AckWait: s.AckWait,
 		Delivery: &sinks.DeliveryOptions{Destination: d.Name, Keep: f.Keep, RetryWindow: d.RetryWindow,
-			MinBackoff: d.MinBackoff, MaxBackoff: d.MaxBackoff}}, a.Reg, log)
+			MinBackoff: d.MinBackoff, MaxBackoff: d.MaxBackoff, Forgotten: a.forgottenSource()}}, a.Reg, log)
 	a.sinkWG.Add(1)
 	go func() {
 		defer a.sinkWG.Done()
@@ -54,4 +57,27 @@ func (a *App) startDestination(ctx, runCtx context.Context, d config.Destination
 	}()
 	log.Info().Str("type", d.Type).Msg("destination started")
 	return nil
+}
+
+// forgottenSource reads the forgotten people from the store the sink
+// writes to, for the destinations: the file store's forgotten file, or
+// Cassandra's forgotten table (over a session opened on first use).
+func (a *App) forgottenSource() func(ctx context.Context) (map[[3]string]bool, error) {
+	if a.cfg.SinkType() != "cassandra" {
+		path := file.PathsOf(a.cfg.File.Dir).Forgotten
+		return func(context.Context) (map[[3]string]bool, error) { return file.ReadForgotten(path) }
+	}
+	var mu sync.Mutex
+	return func(ctx context.Context) (map[[3]string]bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if a.destSession == nil {
+			s, err := cassandraSession(a.cfg, a.log)
+			if err != nil {
+				return nil, err
+			}
+			a.destSession = s
+		}
+		return cassandra.ReadForgotten(ctx, a.destSession, a.cfg.Cassandra.Keyspace)
+	}
 }

@@ -270,3 +270,61 @@ func deadLetters(t *testing.T, a *app.App) []string {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// Consent and forgetting: an event goes only with the destination's
+// category granted (Segment's categoryPreferences), and once a person is
+// forgotten none of their events leaves, though the store refuses them
+// too.
+func TestDestinationConsentAndForgetting(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.Segment.WriteKeys = map[string]string{writeKey: segmentApp}
+	cfg.Admin.Tokens = []string{"admin-token-0123456789"}
+	rcv := newReceiver(t)
+	d := webhookDestination(rcv.srv.URL, 10)
+	d.Consent = "Analytics"
+	cfg.Destinations = []config.Destination{d}
+	a := start(t, cfg)
+	defer a.Stop()
+	base := "http://" + a.Addr()
+	track := func(vid, event, consent string) {
+		t.Helper()
+		ctx := `"userAgent":"Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36"`
+		if consent != "" {
+			ctx += `,"consent":{"categoryPreferences":` + consent + `}`
+		}
+		body := fmt.Sprintf(`{"anonymousId":%q,"event":%q,"context":{%s}}`, vid, event, ctx)
+		if r := do(t, "POST", base+"/v1/track", []byte(body), basic(writeKey)); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	track("v1", "granted", `{"Analytics":true,"Advertising":false}`)
+	track("v1", "denied", `{"Analytics":false}`)
+	track("v1", "silent", "")
+	track("v2", "granted_too", `{"Analytics":true}`)
+	got := rcv.wait(t, 2)
+	auth := map[string]string{"Authorization": "Bearer admin-token-0123456789"}
+	if r := do(t, "POST", base+"/admin/api/forget", []byte(`{"app":"shop","vid":"v2"}`), auth); r.status != 202 {
+		t.Fatalf("forget: %d %s", r.status, r.body)
+	}
+	time.Sleep(1500 * time.Millisecond) // the destination rereads the forgotten ids every second
+	track("v2", "after_forget", `{"Analytics":true}`)
+	track("v1", "granted_again", `{"Analytics":true}`)
+	got = rcv.wait(t, 3)
+	var names []string
+	for _, g := range got {
+		names = append(names, g.name)
+	}
+	if strings.Join(names, ",") != "granted,granted_too,granted_again" {
+		t.Fatalf("arrived: %v", names)
+	}
+	m := do(t, "GET", base+"/metrics", nil, nil)
+	for series, want := range map[string]float64{
+		`spoor_destination_events_skipped_total{destination="hooks",reason="consent"}`:   2,
+		`spoor_destination_events_skipped_total{destination="hooks",reason="forgotten"}`: 1,
+	} {
+		if !metricIs(m.body, series, want) {
+			t.Errorf("metrics lack %s %v:\n%s", series, want, grep(m.body, "skipped"))
+		}
+	}
+}

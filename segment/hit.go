@@ -139,6 +139,9 @@ func contextFields(sc *msgContext, m *message, typ string) []schema.HitField {
 	add("device", firstOf(sc.DeviceModel, sc.DeviceType))
 	add("os", strings.TrimSpace(sc.OSName+" "+sc.OSVersion))
 	add("rel", sc.AppVersion)
+	if len(sc.Consent) > 0 {
+		f = append(f, schema.HitField{Name: "consent", Value: schema.JSONValue(sc.Consent)})
+	}
 	return f
 }
 

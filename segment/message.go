@@ -70,6 +70,9 @@ type msgContext struct {
 	DeviceID, DeviceType, DeviceModel string
 	OSName, OSVersion                 string
 	AppVersion                        string
+	// Consent is context.consent.categoryPreferences, {"category": bool}
+	// (Segment's consent management), kept as the event's consent prop.
+	Consent json.RawMessage
 }
 
 // readContext reads context's members over what sc holds (a
@@ -128,6 +131,15 @@ func readContext(raw json.RawMessage, sc *msgContext) error {
 			err = sub(func(k string) *string { return pick3(k, "name", &sc.OSName, "version", &sc.OSVersion, "", nil) })
 		case "app":
 			err = sub(func(k string) *string { return pick3(k, "version", &sc.AppVersion, "", nil, "", nil) })
+		case "consent":
+			var obj schema.Object
+			if obj, err = object(mb.Value); err == nil {
+				for _, f := range obj {
+					if f.Key == "categoryPreferences" && schema.FirstByte(f.Value) == '{' {
+						sc.Consent = f.Value
+					}
+				}
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("context.%s: %w", mb.Key, err)

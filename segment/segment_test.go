@@ -90,3 +90,31 @@ func TestSegmentTime(t *testing.T) {
 		}
 	}
 }
+
+// Segment's consent (context.consent.categoryPreferences) becomes the
+// event's consent prop, which destinations read; the batch's context
+// gives it to every message unless a message has its own.
+func TestConsentCarried(t *testing.T) {
+	keys := KeysFrom(map[string]string{"wk": "shop"}, nil)
+	body := `{"batch":[{"type":"track","userId":"u","event":"Order Completed"},
+		{"type":"track","userId":"u","event":"Ad Clicked","context":{"consent":{"categoryPreferences":{"Advertising":false}}}}],
+		"context":{"consent":{"categoryPreferences":{"Advertising":true,"Analytics":true}}}}`
+	hits, err := keys.Decode(Request{Call: "batch", Body: []byte(body), Authorization: "Basic d2s6", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	consent := func(h schema.Hit) string {
+		for _, f := range h.Fields {
+			if f.Name == "consent" {
+				return string(f.Value.JSON)
+			}
+		}
+		return ""
+	}
+	if got := consent(hits[0]); got != `{"Advertising":true,"Analytics":true}` {
+		t.Errorf("the batch's consent: %s", got)
+	}
+	if got := consent(hits[1]); got != `{"Advertising":false}` {
+		t.Errorf("a message's own consent: %s", got)
+	}
+}

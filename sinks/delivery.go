@@ -1,6 +1,7 @@
 package sinks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -25,6 +26,11 @@ type DeliveryOptions struct {
 	// RetryWindow is how long an event is retried before it is
 	// dead-lettered with its last answer (0: 3h).
 	RetryWindow time.Duration
+	// Forgotten, when set, reads the store's forgotten people (spoor
+	// forget): their events never leave, however old. The worker reloads
+	// it every ForgottenRefresh before a batch; while it cannot, nothing
+	// is sent (the batch is redelivered).
+	Forgotten func(ctx context.Context) (map[[3]string]bool, error)
 	// MinBackoff and MaxBackoff bound the retry delays, which double from
 	// the first to the last (0: 10 s and 5 min), each with up to 20%
 	// jitter so that retries of many visitors do not come back at once.

@@ -50,7 +50,8 @@ type Worker struct {
 	limiter *rate.Limiter
 	log     zerolog.Logger
 	m       *workerMetrics
-	order   order // a destination's per-visitor order
+	order   order     // a destination's per-visitor order
+	gone    Forgotten // a destination's forgotten people (DeliveryOptions.Forgotten)
 }
 
 type workerMetrics struct {
@@ -148,6 +149,15 @@ func (w *Worker) process(ctx context.Context, msgs []*bus.Msg) {
 	if _, ok := w.sink.(RawSink); ok && w.opts.Delivery == nil {
 		decode = schema.DecodeHead
 	}
+	if err := w.refreshForgotten(ctx); err != nil {
+		w.log.Warn().Err(err).Msg("cannot read the forgotten people: nothing is sent until it can")
+		lo, _ := w.opts.Delivery.bounds()
+		for _, m := range msgs {
+			_ = m.Nak(lo)
+		}
+		w.m.verdicts.WithLabelValues(Retry.String()).Add(float64(len(msgs)))
+		return
+	}
 	items := make([][]item, len(msgs))
 	var events []*schema.Event
 	var owner [][2]int // events[k] is items[owner[k][0]][owner[k][1]]
@@ -163,6 +173,11 @@ func (w *Worker) process(ctx context.Context, msgs []*bus.Msg) {
 			}
 			if d := w.opts.Delivery; d != nil {
 				items[i][j].ev = e
+				if !w.gone.Empty() && w.gone.Has(e.App, e.VisitorID, e.UserID) {
+					w.m.skipped.WithLabelValues("forgotten").Inc()
+					items[i][j].skip = true
+					continue
+				}
 				if ok, why := d.Keep(e); !ok {
 					w.m.skipped.WithLabelValues(why).Inc()
 					items[i][j].skip = true
@@ -367,4 +382,20 @@ func taken(items []item) int {
 		}
 	}
 	return n
+}
+
+// refreshForgotten reloads a destination's forgotten people when due.
+func (w *Worker) refreshForgotten(ctx context.Context) error {
+	d := w.opts.Delivery
+	if d == nil || d.Forgotten == nil || !w.gone.Stale(time.Now()) {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ids, err := d.Forgotten(rctx)
+	if err != nil {
+		return err
+	}
+	w.gone.Set(ids, time.Now())
+	return nil
 }

@@ -78,17 +78,27 @@ func (s *Sink) refreshForgotten(ctx context.Context) error {
 	if !s.forgotten.Stale(time.Now()) {
 		return nil
 	}
-	iter := s.session.Query(fmt.Sprintf("SELECT app, kind, id FROM %s.forgotten", s.opts.Keyspace)).WithContext(ctx).Iter()
+	ids, err := ReadForgotten(ctx, s.session, s.opts.Keyspace)
+	if err != nil {
+		return classify(err)
+	}
+	s.forgotten.Set(ids, time.Now())
+	return nil
+}
+
+// ReadForgotten reads the forgotten ids (a scan of the small forgotten
+// table) as a set of (app, kind, id): the sink's, and a destination's.
+func ReadForgotten(ctx context.Context, session *gocql.Session, keyspace string) (map[[3]string]bool, error) {
+	iter := session.Query(fmt.Sprintf("SELECT app, kind, id FROM %s.forgotten", keyspace)).WithContext(ctx).Iter()
 	ids := map[[3]string]bool{}
 	var app, kind, id string
 	for iter.Scan(&app, &kind, &id) {
 		ids[[3]string{app, kind, id}] = true
 	}
 	if err := iter.Close(); err != nil {
-		return fmt.Errorf("reading forgotten ids: %w", classify(err))
+		return nil, fmt.Errorf("reading forgotten ids: %w", err)
 	}
-	s.forgotten.Set(ids, time.Now())
-	return nil
+	return ids, nil
 }
 
 // ForgottenDropped counts the events dropped on arrival because their
