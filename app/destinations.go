@@ -2,11 +2,16 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"sync"
+	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/internal/config"
+	"github.com/spoor-dev/spoor/schema"
 	"github.com/spoor-dev/spoor/sinks"
 	_ "github.com/spoor-dev/spoor/sinks/all" // every destination type
 	"github.com/spoor-dev/spoor/sinks/cassandra"
@@ -80,4 +85,137 @@ func (a *App) forgottenSource() func(ctx context.Context) (map[[3]string]bool, e
 		}
 		return cassandra.ReadForgotten(ctx, a.destSession, a.cfg.Cassandra.Keyspace)
 	}
+}
+
+// Replayer is one destination opened outside its worker, for the commands
+// that send it events themselves (a backfill, a dead letter's replay):
+// the same filter, consent and forgotten people as its worker, the same
+// retries, one batch at a time.
+type Replayer struct {
+	Name     string
+	sink     sinks.Sink
+	filter   *sinks.Filter
+	gone     func(ctx context.Context) (map[[3]string]bool, error)
+	delivery *sinks.DeliveryOptions
+	closer   func()
+}
+
+// OpenReplayer opens the configured destination name.
+func OpenReplayer(ctx context.Context, cfg config.Config, name string, log zerolog.Logger) (*Replayer, error) {
+	var d *config.Destination
+	for i := range cfg.Destinations {
+		if cfg.Destinations[i].Name == name {
+			d = &cfg.Destinations[i]
+		}
+	}
+	if d == nil {
+		var names []string
+		for _, x := range cfg.Destinations {
+			names = append(names, x.Name)
+		}
+		return nil, fmt.Errorf("no destination %q in the configuration (there are: %v)", name, names)
+	}
+	dest, err := sinks.NewDestination(d.Type, sinks.Destination{Name: d.Name, Settings: d.Settings, BatchSize: d.BatchSize, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := dest.Open(ctx); err != nil {
+		return nil, fmt.Errorf("opening destination %s: %w", d.Name, err)
+	}
+	a := &App{cfg: cfg, log: log}
+	r := &Replayer{Name: d.Name, sink: dest, gone: a.forgottenSource(),
+		filter: &sinks.Filter{Apps: d.Filter.Apps, Events: d.Filter.Events, Endpoints: d.Filter.Endpoints, Consent: d.Consent,
+			KeepBots: d.Filter.ExcludeBots != nil && !*d.Filter.ExcludeBots},
+		delivery: &sinks.DeliveryOptions{Destination: d.Name, RetryWindow: d.RetryWindow, MinBackoff: d.MinBackoff, MaxBackoff: d.MaxBackoff}}
+	r.closer = func() {
+		_ = dest.Close()
+		if a.destSession != nil {
+			a.destSession.Close()
+		}
+	}
+	return r, nil
+}
+
+// Close releases the destination.
+func (r *Replayer) Close() { r.closer() }
+
+// Skipped marks an event the destination's filter, consent or forgotten
+// people leave out: not sent, and not a failure.
+var Skipped = errors.New("left out by the destination's filter, consent or forgotten people")
+
+// Send delivers events in order, each visitor's in order: every event's
+// result (nil: delivered; Skipped; or the failure). A transient failure is
+// retried tries times on the destination's backoff; past that it stays,
+// and the visitor's later events are not sent.
+func (r *Replayer) Send(ctx context.Context, events []*schema.Event, tries int) []error {
+	errs := make([]error, len(events))
+	gone, err := r.gone(ctx)
+	if err != nil {
+		for i := range errs {
+			errs[i] = fmt.Errorf("reading the forgotten people: %w", err)
+		}
+		return errs
+	}
+	var idx []int
+	var send []*schema.Event
+	for i, e := range events {
+		forgotten := e.VisitorID != "" && gone[[3]string{e.App, "visitor", e.VisitorID}] || e.UserID != "" && gone[[3]string{e.App, "user", e.UserID}]
+		if keep, _ := r.filter.Keep(e); !keep || forgotten {
+			errs[i] = Skipped
+			continue
+		}
+		idx, send = append(idx, i), append(send, e)
+	}
+	for attempt := 1; len(send) > 0; attempt++ {
+		werr := r.sink.Write(ctx, send)
+		var retryIdx []int
+		var retry []*schema.Event
+		for k, e := range send {
+			err := sinksErrorAt(werr, k)
+			errs[idx[k]] = err
+			if err != nil && !errors.Is(err, sinks.ErrPermanent) {
+				retryIdx, retry = append(retryIdx, idx[k]), append(retry, e)
+			}
+		}
+		if len(retry) == 0 || attempt >= tries {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return errs
+		case <-time.After(r.delivery.Backoff(uint64(attempt))):
+		}
+		idx, send = retryIdx, retry
+	}
+	return errs
+}
+
+func sinksErrorAt(err error, i int) error {
+	var be *sinks.BatchError
+	if errors.As(err, &be) {
+		if i < len(be.Errs) {
+			return be.Errs[i]
+		}
+		return nil
+	}
+	return err
+}
+
+// Refused reports whether a Send result is a refusal no retry can fix.
+func Refused(err error) bool { return errors.Is(err, sinks.ErrPermanent) }
+
+// ReadEventFiles calls fn with every event line of the file store's files
+// under dir (an events directory, or a day or hour of it), oldest first.
+func ReadEventFiles(dir string, fn func(line []byte) error) error {
+	paths, err := file.Files(dir)
+	if err != nil {
+		return fmt.Errorf("listing event files under %s: %w", dir, err)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		if err := file.Scan(p, func(line []byte) error { return fn(append([]byte(nil), line...)) }); err != nil {
+			return fmt.Errorf("reading %s: %w", p, err)
+		}
+	}
+	return nil
 }

@@ -66,6 +66,11 @@ func (o *DeliveryOptions) backoff(attempt uint64) time.Duration {
 	return min(d, hi)
 }
 
+// Backoff is the delay after the attempt-th failed delivery (1 on the
+// first), jittered: for the commands that retry on the destination's
+// schedule themselves.
+func (o *DeliveryOptions) Backoff(attempt uint64) time.Duration { return o.jittered(attempt) }
+
 // jittered is backoff with up to 20% added.
 func (o *DeliveryOptions) jittered(attempt uint64) time.Duration {
 	d := o.backoff(attempt)

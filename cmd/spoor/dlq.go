@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -15,19 +16,26 @@ import (
 )
 
 func init() {
-	var reason *string
-	var max *int
+	var reason, destination *string
+	var max, tries *int
 	var dry *bool
 	register(command{name: "dlq list", short: "show the dead letters: count by reason, then each one",
 		flags: func(fs *flag.FlagSet) { max = fs.Int("max", 100, "entries to show") },
 		run:   func(c *invocation) int { return dlq(c, false, true, "", *max) }})
-	register(command{name: "dlq replay", short: "publish dead letters back to their partition and remove them (-dry-run: only say what)",
+	register(command{name: "dlq replay", short: "publish the store's dead letters back to their partition, or send a destination's to it again (--destination), and remove them (-dry-run: only say what)",
 		flags: func(fs *flag.FlagSet) {
 			reason = fs.String("reason", "", "only entries whose reason contains this text (default: all)")
+			destination = fs.String("destination", "", "the dead letters of this destination: sent to it alone, directly")
 			dry = fs.Bool("dry-run", false, "list what would be replayed, change nothing")
 			max = fs.Int("max", 1_000_000, "replay at most this many")
+			tries = fs.Int("tries", 5, "with --destination: attempts of a batch that fails for a reason a retry may fix")
 		},
-		run: func(c *invocation) int { return dlq(c, true, *dry, *reason, *max) }})
+		run: func(c *invocation) int {
+			if *destination != "" {
+				return dlqToDestination(c, *destination, *dry, *reason, *max, *tries)
+			}
+			return dlq(c, true, *dry, *reason, *max)
+		}})
 }
 
 // dlq lists or replays dead letters. A replayed event goes to the
@@ -35,13 +43,8 @@ func init() {
 // that is still poison is dead-lettered again by the sink, with its reason.
 func dlq(c *invocation, replay, dry bool, reason string, max int) int {
 	log := newLogger(c.cfg.Log)
-	if c.cfg.NATS.URL == "" {
-		fmt.Fprintln(os.Stderr, "spoor dlq: set nats.url (SPOOR_NATS_URL), or nats.listen on the running `spoor run` and point nats.url at it")
-		return 2
-	}
-	b, err := bus.Connect(app.BusOptions(c.cfg), nil, log)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "spoor dlq:", err)
+	b, ok := connectBus(c, "dlq", log)
+	if !ok {
 		return 1
 	}
 	defer b.Close()
@@ -55,6 +58,11 @@ func dlq(c *invocation, replay, dry bool, reason string, max int) int {
 	var chosen []bus.DeadLetter
 	byReason := map[string]int{}
 	for _, d := range entries {
+		// A replay to the stream is the store's: a destination's dead
+		// letters go back to it alone (--destination).
+		if replay && d.Consumer != "" && d.Consumer != c.cfg.Sink.Consumer {
+			continue
+		}
 		if strings.Contains(d.Reason, reason) && len(chosen) < max {
 			chosen = append(chosen, d)
 			byReason[d.Reason]++
@@ -81,7 +89,7 @@ func dlq(c *invocation, replay, dry bool, reason string, max int) int {
 			if len(data) > 160 {
 				data = data[:160] + "…"
 			}
-			fmt.Printf("#%d %s from %s: %s\n    %s\n", d.Seq, d.DeadAt, d.Stream, d.Reason, data)
+			fmt.Printf("#%d %s from %s at %s: %s\n    %s\n", d.Seq, d.DeadAt, d.Stream, d.Consumer, d.Reason, data)
 		}
 		return 0
 	}
@@ -98,5 +106,64 @@ func dlq(c *invocation, replay, dry bool, reason string, max int) int {
 		done++
 	}
 	fmt.Printf("replayed %d\n", done)
+	return 0
+}
+
+// dlqToDestination sends a destination's dead letters to it again, from
+// this process, and removes each one it took (or that its filter now
+// leaves out); the others stay, with their reason.
+func dlqToDestination(c *invocation, name string, dry bool, reason string, max, tries int) int {
+	log := newLogger(c.cfg.Log)
+	b, ok := connectBus(c, "dlq replay", log)
+	if !ok {
+		return 1
+	}
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	entries, err := b.DeadLetterEntries(ctx, 10_000_000)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "spoor dlq:", err)
+		return 1
+	}
+	var chosen []bus.DeadLetter
+	var events []*schema.Event
+	for _, d := range entries {
+		if d.Consumer != app.DestinationConsumer(name) || !strings.Contains(d.Reason, reason) || len(chosen) >= max {
+			continue
+		}
+		e, err := schema.Decode(d.Data)
+		if err != nil {
+			continue // not an event: nothing to send
+		}
+		chosen, events = append(chosen, d), append(events, e)
+	}
+	fmt.Printf("dead letters of destination %s: %d\n", name, len(chosen))
+	if dry || len(chosen) == 0 {
+		return 0
+	}
+	r, err := app.OpenReplayer(ctx, c.cfg, name, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "spoor dlq:", err)
+		return 1
+	}
+	defer r.Close()
+	sent, left := 0, 0
+	for i, err := range r.Send(ctx, events, tries) {
+		if err != nil && !errors.Is(err, app.Skipped) {
+			left++
+			fmt.Printf("#%d still refused: %v\n", chosen[i].Seq, err)
+			continue
+		}
+		if err := b.RemoveDeadLetter(ctx, chosen[i].Seq); err != nil {
+			fmt.Fprintln(os.Stderr, "spoor dlq:", err)
+			return 1
+		}
+		sent++
+	}
+	fmt.Printf("sent %d, still dead-lettered %d\n", sent, left)
+	if left > 0 {
+		return 1
+	}
 	return 0
 }

@@ -57,14 +57,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd.flags(cfs)
 	}
 	cfs.Usage = func() {}
-	if err := cfs.Parse(rest); errors.Is(err, flag.ErrHelp) {
+	args, err := parseInterleaved(cfs, rest)
+	if errors.Is(err, flag.ErrHelp) {
 		cmd.printUsage(cfs, stdout)
 		return 0
 	} else if err != nil {
 		cmd.printUsage(cfs, stderr)
 		return 2
 	}
-	inv := &invocation{args: cfs.Args(), cpuProfile: *cpuProfile, pprofAddr: *pprofAddr, fs: cfs}
+	inv := &invocation{args: args, cpuProfile: *cpuProfile, pprofAddr: *pprofAddr, fs: cfs}
 	if !cmd.noConfig {
 		cfg, err := config.Load(*cfgPath)
 		if err != nil {

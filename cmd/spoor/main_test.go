@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"strings"
 	"testing"
@@ -45,6 +46,27 @@ func TestHelpExitsZero(t *testing.T) {
 		}
 		if code != c.code || !strings.Contains(got, c.want) || other != "" {
 			t.Errorf("spoor %q: exit %d, stdout %q, stderr %q; want exit %d with %q", c.args, code, out.String(), errb.String(), c.code, c.want)
+		}
+	}
+}
+
+// A command's flags may follow its arguments; "--" ends the flags.
+func TestParseInterleaved(t *testing.T) {
+	for _, c := range []struct {
+		args  []string
+		since string
+		pos   []string
+	}{
+		{[]string{"late", "--since", "72h"}, "72h0m0s", []string{"late"}},
+		{[]string{"--since", "1h", "late"}, "1h0m0s", []string{"late"}},
+		{[]string{"a", "b", "-since=2h", "c"}, "2h0m0s", []string{"a", "b", "c"}},
+		{[]string{"a", "--", "--since", "3h"}, "0s", []string{"a", "--since", "3h"}},
+	} {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		since := fs.Duration("since", 0, "")
+		pos, err := parseInterleaved(fs, c.args)
+		if err != nil || since.String() != c.since || strings.Join(pos, " ") != strings.Join(c.pos, " ") {
+			t.Errorf("%q: %v %v %v", c.args, pos, since, err)
 		}
 	}
 }

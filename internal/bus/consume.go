@@ -213,7 +213,9 @@ func (b *Bus) DeadLetter(ctx context.Context, msg *Msg, line int, data []byte, c
 			"Spoor-Dead-At":    []string{time.Now().UTC().Format(time.RFC3339Nano)},
 		},
 	}
-	dl.Header.Set(jetstream.MsgIDHeader, "dlq-"+msg.stream+"-"+strconv.FormatUint(msg.StreamSeq(), 10)+"-"+strconv.Itoa(line))
+	// One entry per consumer and event: a destination's refusal of an
+	// event does not hide the store's, nor the other way round.
+	dl.Header.Set(jetstream.MsgIDHeader, "dlq-"+consumer+"-"+msg.stream+"-"+strconv.FormatUint(msg.StreamSeq(), 10)+"-"+strconv.Itoa(line))
 	if _, err := b.js.PublishMsg(ctx, dl); err != nil {
 		return fmt.Errorf("publishing dead letter: %w", err)
 	}

@@ -9,8 +9,9 @@ import (
 
 // DeadLetter is one entry of the dead-letter stream.
 type DeadLetter struct {
-	Seq    uint64 // its sequence in the dead-letter stream
-	Reason string // why the sink refused it
+	Seq      uint64 // its sequence in the dead-letter stream
+	Reason   string // why the sink refused it
+	Consumer string // the durable consumer that refused it: the store's, or a destination's
 	Stream string // the partition stream it came from
 	DeadAt string // when (RFC 3339)
 	Data   []byte // the event's canonical bytes, as the collector wrote them
@@ -33,9 +34,22 @@ func (b *Bus) DeadLetterEntries(ctx context.Context, max int) ([]DeadLetter, err
 			continue // deleted (replayed)
 		}
 		out = append(out, DeadLetter{Seq: seq, Reason: raw.Header.Get("Spoor-Reason"), Stream: raw.Header.Get("Spoor-Stream"),
-			DeadAt: raw.Header.Get("Spoor-Dead-At"), Data: raw.Data})
+			Consumer: raw.Header.Get("Spoor-Consumer"), DeadAt: raw.Header.Get("Spoor-Dead-At"), Data: raw.Data})
 	}
 	return out, nil
+}
+
+// RemoveDeadLetter deletes one entry of the dead-letter stream (delivered
+// by another way: a destination's replay).
+func (b *Bus) RemoveDeadLetter(ctx context.Context, seq uint64) error {
+	s, err := b.js.Stream(ctx, b.opts.DLQStream)
+	if err != nil {
+		return fmt.Errorf("opening stream %s: %w", b.opts.DLQStream, err)
+	}
+	if err := s.DeleteMsg(ctx, seq); err != nil && !strings.Contains(err.Error(), "not found") {
+		return fmt.Errorf("removing dead letter %d: %w", seq, err)
+	}
+	return nil
 }
 
 // ReplayDeadLetter publishes a dead letter's event back to partition part
