@@ -62,6 +62,8 @@ type Live struct {
 	Gatherer  prometheus.Gatherer                       // the process's metrics, as /metrics serves them
 	Lag       func(ctx context.Context) (uint64, error) // messages in the stream the sink has not stored
 	Connected func() bool                               // the collector's NATS connection
+	// DestinationLag is a destination's messages not yet delivered.
+	DestinationLag func(ctx context.Context, name string) (uint64, error)
 }
 
 // Admin serves the operator surface.

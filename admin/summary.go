@@ -2,8 +2,11 @@ package admin
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Health is the pipeline's state for the dashboard, from the same
@@ -25,6 +28,19 @@ type Health struct {
 	Viewers       int       `json:"viewers"`        // live views open on this collector
 	LiveDropped   int64     `json:"live_dropped"`   // events this viewer missed (too slow)
 	LagError      string    `json:"lag_error,omitempty"`
+	// Destinations are the destinations' workers in this process
+	// (docs/destinations.md), by name.
+	Destinations []DestinationHealth `json:"destinations"`
+}
+
+// DestinationHealth is one destination's counters and backlog.
+type DestinationHealth struct {
+	Name         string             `json:"name"`
+	Delivered    float64            `json:"delivered"`
+	DeadLettered float64            `json:"dead_lettered"`
+	Skipped      map[string]float64 `json:"skipped"` // by reason
+	Down         bool               `json:"down"`    // it refuses whole batches: held and retried
+	Lag          *uint64            `json:"lag"`     // messages not yet delivered (nil: unknown)
 }
 
 // healthCache shares one reading a second among every open dashboard: a
@@ -53,13 +69,21 @@ func (a *Admin) health(ctx context.Context) Health {
 		if mfs, err := lo.Gatherer.Gather(); err == nil {
 			sum := map[string]float64{}
 			seen := map[string]bool{}
+			dests := map[string]*DestinationHealth{}
 			for _, mf := range mfs {
 				seen[mf.GetName()] = true
 				for _, m := range mf.GetMetric() {
 					v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
 					sum[mf.GetName()] += v
+					if d := destinationOf(m.GetLabel(), dests); d != nil {
+						d.add(mf.GetName(), m.GetLabel(), v)
+					}
 				}
 			}
+			for _, d := range dests {
+				h.Destinations = append(h.Destinations, *d)
+			}
+			sort.Slice(h.Destinations, func(i, j int) bool { return h.Destinations[i].Name < h.Destinations[j].Name })
 			h.Received, h.Acked = sum["spoor_collector_events_received_total"], sum["spoor_collector_events_acked_total"]
 			h.Published, h.Spooled = sum["spoor_collector_events_published_total"], sum["spoor_collector_events_spooled_total"]
 			h.Lost, h.SpoolRecords, h.SpoolBytes = sum["spoor_collector_events_lost_total"], sum["spoor_spool_records"], sum["spoor_spool_bytes"]
@@ -84,5 +108,48 @@ func (a *Admin) health(ctx context.Context) Health {
 	if lo.Hub != nil {
 		h.Viewers = lo.Hub.Viewers()
 	}
+	if lo.DestinationLag != nil && h.NATSConnected {
+		for i := range h.Destinations {
+			lctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			if n, err := lo.DestinationLag(lctx, h.Destinations[i].Name); err == nil {
+				h.Destinations[i].Lag = &n
+			}
+			cancel()
+		}
+	}
 	return h
+}
+
+// destinationOf is the destination a metric's labels name, made on first
+// sight; nil for a metric of no destination.
+func destinationOf(labels []*dto.LabelPair, dests map[string]*DestinationHealth) *DestinationHealth {
+	for _, l := range labels {
+		if l.GetName() == "destination" {
+			d := dests[l.GetValue()]
+			if d == nil {
+				d = &DestinationHealth{Name: l.GetValue(), Skipped: map[string]float64{}}
+				dests[l.GetValue()] = d
+			}
+			return d
+		}
+	}
+	return nil
+}
+
+// add takes one destination metric's value.
+func (d *DestinationHealth) add(name string, labels []*dto.LabelPair, v float64) {
+	switch name {
+	case "spoor_destination_events_delivered_total":
+		d.Delivered += v
+	case "spoor_destination_dead_letters_total":
+		d.DeadLettered += v
+	case "spoor_destination_down":
+		d.Down = d.Down || v > 0
+	case "spoor_destination_events_skipped_total":
+		for _, l := range labels {
+			if l.GetName() == "reason" {
+				d.Skipped[l.GetValue()] += v
+			}
+		}
+	}
 }

@@ -98,11 +98,15 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 		}()
 	}
 	if roles.Sink {
-		if err = a.startSink(ctx, runCtx); err != nil {
-			return a, err
+		if cfg.Sink.Run != "destinations" {
+			if err = a.startSink(ctx, runCtx); err != nil {
+				return a, err
+			}
 		}
-		if err = a.startDestinations(ctx, runCtx); err != nil {
-			return a, err
+		if cfg.Sink.Run != "store" {
+			if err = a.startDestinations(ctx, runCtx); err != nil {
+				return a, err
+			}
 		}
 	}
 	if roles.Collector || roles.Proxy {

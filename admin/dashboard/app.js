@@ -120,9 +120,32 @@ function showHealth (h) {
   if (h.store_down) warn.push(['bad', 'The store refuses writes: the sink holds its batch and retries until the store is back.'])
   const growing = lagHistory.length >= 5 && lagHistory[lagHistory.length - 1] > lagHistory[0] && lagHistory[lagHistory.length - 1] > 1000
   if (growing) warn.push(['', `The store is falling behind: ${fmt(h.lag)} messages not stored yet, and growing.`])
+  showDestinations(h.destinations || [], warn)
   $('missed').textContent = h.live_dropped ? `${fmt(h.live_dropped)} not shown so far.` : ''
   const box = $('warnings')
   box.replaceChildren(...warn.map(([cls, text]) => { const p = document.createElement('p'); p.className = cls; p.textContent = text; return p }))
+}
+
+// showDestinations fills the destinations table (docs/destinations.md),
+// and warns about a destination that is down or dead-letters.
+function showDestinations (ds, warn) {
+  const table = $('destinations')
+  table.hidden = ds.length === 0
+  const body = table.tBodies[0]
+  body.replaceChildren()
+  for (const d of ds) {
+    const tr = document.createElement('tr')
+    const left = Object.entries(d.skipped || {}).filter(([, n]) => n > 0).map(([why, n]) => `${fmt(n)} ${why}`).join(', ')
+    cell(tr, d.name)
+    cell(tr, fmt(d.delivered))
+    cell(tr, d.lag == null ? 'unknown' : fmt(d.lag))
+    cell(tr, left || '0')
+    cell(tr, fmt(d.dead_lettered))
+    cell(tr, d.down ? 'down: retrying' : 'ok')
+    body.appendChild(tr)
+    if (d.down) warn.push(['bad', `Destination ${d.name} refuses whole batches: its events wait in NATS and are retried; the store and the other destinations go on.`])
+    if (d.dead_lettered > 0) warn.push(['', `Destination ${d.name} refused ${count(d.dead_lettered, 'event', 'events')}: spoor dlq list, then spoor dlq replay --destination ${d.name}.`])
+  }
 }
 
 // The link builder.

@@ -58,7 +58,7 @@ func Default() Config {
 			ConnectTimeout: 5 * time.Second,
 		},
 		Sink: Sink{
-			Type: "auto", Consumer: "spoor-sink", BatchSize: 500, BatchBytes: 4 << 20, BatchWait: 500 * time.Millisecond, AckWait: 60 * time.Second,
+			Type: "auto", Run: "all", Consumer: "spoor-sink", BatchSize: 500, BatchBytes: 4 << 20, BatchWait: 500 * time.Millisecond, AckWait: 60 * time.Second,
 			MaxAckPending: 20000, RateLimit: 0,
 			Backoff:      []time.Duration{time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute},
 			WriteTimeout: 20 * time.Second, Partitions: []int{},

@@ -7,6 +7,7 @@ import (
 // Sink is the workers that store events (sink.*).
 type Sink struct {
 	Type          string          `mapstructure:"type"`
+	Run           string          `mapstructure:"run"` // all, store, destinations: what a sink process runs
 	Consumer      string          `mapstructure:"consumer"`
 	BatchSize     int             `mapstructure:"batch_size"`
 	BatchBytes    int             `mapstructure:"batch_bytes"`

@@ -105,6 +105,11 @@ func (c *Config) Validate() error {
 	if c.File.DedupWindow < 0 {
 		bad("file.dedup_window", "must be >= 0")
 	}
+	switch c.Sink.Run {
+	case "all", "store", "destinations":
+	default:
+		bad("sink.run", "must be all, store or destinations, got %q", c.Sink.Run)
+	}
 	switch c.Sink.Type {
 	case "auto", "file":
 	case "cassandra":

@@ -137,6 +137,27 @@ test('the health panel shows the spool when NATS is unreachable', async () => {
   }
 })
 
+test('the health panel shows a destination that is down, and warns', async () => {
+  const dead = await freePort() // nothing listens: every delivery is refused
+  const dest = [{ name: 'crm', type: 'webhook', url: `http://127.0.0.1:${dead}/in`, min_backoff: '100ms', max_backoff: '200ms',
+    filter: { exclude_bots: false } }]
+  const s = new Spoor(spoorBinary(), [], { SPOOR_LINKS_ADMIN_TOKENS: TOKEN, SPOOR_DESTINATIONS: JSON.stringify(dest) })
+  await s.start()
+  try {
+    const { ctx, page, errors } = await login(s)
+    await send(s, [{ app: 'shop', ename: 'order', vid: 'v1' }])
+    await waitFor('the destinations table', async () => !(await page.$eval('#destinations', (t) => t.hidden)), 5000)
+    await waitFor('crm down', async () => (await page.textContent('#destinations')).includes('down: retrying'), 5000)
+    assert.match(await page.textContent('#destinations tbody tr'), /^crm/)
+    assert.match(await page.textContent('#warnings'), /Destination crm refuses whole batches/)
+    assert.deepEqual(errors, [])
+    await ctx.close()
+  } finally {
+    await s.stop()
+    s.cleanup()
+  }
+})
+
 test('the page fits a phone: nothing wider than the screen but the tail, which scrolls in its box', async () => {
   const { ctx, page, errors } = await login(spoor)
   await page.setViewportSize({ width: 390, height: 844 })

@@ -1,0 +1,45 @@
+package admin
+
+import (
+	"context"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+)
+
+// The health summary reads each destination's counters from the metrics
+// (by their destination label) and its backlog from the bus.
+func TestHealthDestinations(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	for _, name := range []string{"crm", "ga4"} {
+		l := prometheus.Labels{"destination": name}
+		delivered := prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_destination_events_delivered_total", ConstLabels: l})
+		dead := prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_destination_dead_letters_total", ConstLabels: l})
+		down := prometheus.NewGauge(prometheus.GaugeOpts{Name: "spoor_destination_down", ConstLabels: l})
+		skipped := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_destination_events_skipped_total", ConstLabels: l}, []string{"reason"})
+		reg.MustRegister(delivered, dead, down, skipped)
+		if name == "crm" {
+			delivered.Add(40)
+			dead.Add(2)
+			skipped.WithLabelValues("consent").Add(3)
+			skipped.WithLabelValues("bot").Add(1)
+		} else {
+			down.Set(1)
+		}
+	}
+	a := New(Options{Live: Live{Gatherer: reg, Connected: func() bool { return true },
+		DestinationLag: func(_ context.Context, name string) (uint64, error) { return uint64(len(name)) * 10, nil }}}, zerolog.Nop())
+	h := a.health(context.Background())
+	if len(h.Destinations) != 2 {
+		t.Fatalf("destinations: %+v", h.Destinations)
+	}
+	crm, ga4 := h.Destinations[0], h.Destinations[1]
+	if crm.Name != "crm" || crm.Delivered != 40 || crm.DeadLettered != 2 || crm.Skipped["consent"] != 3 || crm.Skipped["bot"] != 1 ||
+		crm.Down || crm.Lag == nil || *crm.Lag != 30 {
+		t.Errorf("crm: %+v", crm)
+	}
+	if ga4.Name != "ga4" || !ga4.Down || ga4.Delivered != 0 {
+		t.Errorf("ga4: %+v", ga4)
+	}
+}
