@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/internal/config"
+	"github.com/spoor-dev/spoor/person"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/spoor-dev/spoor/sinks"
 	_ "github.com/spoor-dev/spoor/sinks/all" // every destination type
@@ -218,4 +220,42 @@ func ReadEventFiles(dir string, fn func(line []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// TellDestinations tells every configured destination that takes forget
+// notices (sinks.Forgetter) about a forget the store carried out, and
+// records each answer in r.Told. A destination that cannot be told is
+// reported, not retried: the store's deletion stands either way.
+func TellDestinations(ctx context.Context, cfg config.Config, r *person.Report, log zerolog.Logger) {
+	n := sinks.ForgetNotice{App: r.App, RequestID: r.RequestID, At: time.Now().UTC()}
+	for _, id := range r.IDs {
+		if v, ok := strings.CutPrefix(id, "visitor:"); ok {
+			n.Visitors = append(n.Visitors, v)
+		} else if u, ok := strings.CutPrefix(id, "user:"); ok {
+			n.Users = append(n.Users, u)
+		}
+	}
+	for _, d := range cfg.Destinations {
+		dest, err := sinks.NewDestination(d.Type, sinks.Destination{Name: d.Name, Settings: d.Settings, Log: log})
+		if err != nil {
+			continue
+		}
+		f, ok := dest.(sinks.Forgetter)
+		if !ok {
+			continue
+		}
+		if r.Told == nil {
+			r.Told = map[string]string{}
+		}
+		err = dest.Open(ctx)
+		if err == nil {
+			err = f.Forget(ctx, n)
+		}
+		_ = dest.Close()
+		r.Told[d.Name] = "ok"
+		if err != nil {
+			r.Told[d.Name] = err.Error()
+			log.Warn().Err(err).Str("destination", d.Name).Str("request_id", r.RequestID).Msg("a destination was not told of a forget")
+		}
+	}
 }

@@ -85,7 +85,11 @@ func (p *people) forget(ctx context.Context, req person.Request) (person.Report,
 	}
 	s := p.store
 	p.mu.Unlock()
-	return s.Forget(ctx, req)
+	r, err := s.Forget(ctx, req)
+	if err == nil {
+		TellDestinations(ctx, p.cfg, &r, p.log)
+	}
+	return r, err
 }
 
 func (p *people) stop() {

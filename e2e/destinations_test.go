@@ -36,6 +36,7 @@ type receiver struct {
 	arrivals []delivered // every event received, in order, duplicates included
 	requests int
 	badSig   int
+	forgets  []string // forget notices: "app request visitors users"
 }
 
 type delivered struct{ id, visitor, name string }
@@ -68,6 +69,16 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	if r.down.Load() {
 		w.Header().Set("Retry-After", "0")
 		http.Error(w, "down for maintenance", 503)
+		return
+	}
+	var notice struct {
+		Type, App, RequestID string
+		Visitors             []string `json:"visitor_ids"`
+		Users                []string `json:"user_ids"`
+	}
+	if json.Unmarshal(body, &notice) == nil && notice.Type == "forget" {
+		r.forgets = append(r.forgets, fmt.Sprint(notice.App, " ", notice.Visitors, " ", notice.Users))
+		w.WriteHeader(204)
 		return
 	}
 	var batch struct {
@@ -305,13 +316,24 @@ func TestDestinationConsentAndForgetting(t *testing.T) {
 	track("v2", "granted_too", `{"Analytics":true}`)
 	got := rcv.wait(t, 2)
 	auth := map[string]string{"Authorization": "Bearer admin-token-0123456789"}
-	if r := do(t, "POST", base+"/admin/api/forget", []byte(`{"app":"shop","vid":"v2"}`), auth); r.status != 202 {
+	r := do(t, "POST", base+"/admin/api/forget", []byte(`{"app":"shop","vid":"v2"}`), auth)
+	if r.status != 202 {
 		t.Fatalf("forget: %d %s", r.status, r.body)
 	}
+	status := r.header.Get("Location")
 	time.Sleep(1500 * time.Millisecond) // the destination rereads the forgotten ids every second
 	track("v2", "after_forget", `{"Analytics":true}`)
 	track("v1", "granted_again", `{"Analytics":true}`)
 	got = rcv.wait(t, 3)
+	if done := forgetDone(t, base, status, auth); !bytes.Contains(done.body, []byte(`"Told":{"hooks":"ok"}`)) {
+		t.Fatalf("the forget's report: %s", done.body)
+	}
+	rcv.mu.Lock()
+	forgets := rcv.forgets
+	rcv.mu.Unlock()
+	if len(forgets) != 1 || forgets[0] != "shop [v2] []" {
+		t.Fatalf("forget notices: %q", forgets)
+	}
 	var names []string
 	for _, g := range got {
 		names = append(names, g.name)

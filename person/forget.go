@@ -28,6 +28,9 @@ type Report struct {
 	IDs       []string // "user:…", "visitor:…"
 	Removed   map[string]int64
 	Cut       bool
+	// Told is what each destination that takes forget notices answered:
+	// "ok", or why it did not take it (docs/destinations.md).
+	Told map[string]string `json:",omitempty"`
 }
 
 // Total is the number of rows and partitions removed.

@@ -1,9 +1,11 @@
 package sinks
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/rs/zerolog"
@@ -88,4 +90,23 @@ func DecodeSettings(settings map[string]any, into any) error {
 		return err
 	}
 	return dec.Decode(settings)
+}
+
+// Forgetter is a destination that can be told a person was forgotten
+// (spoor forget), so that the copy downstream can go too: a signed
+// webhook call, a Kafka tombstone keyed by the person.
+type Forgetter interface {
+	// Forget tells the destination; nil once it took the notice. A
+	// destination that cannot take it now returns an error, and the
+	// forget reports it (the store's deletion stands either way).
+	Forget(ctx context.Context, n ForgetNotice) error
+}
+
+// ForgetNotice is one forget request as destinations are told it.
+type ForgetNotice struct {
+	App       string    `json:"app"`
+	RequestID string    `json:"request_id"`
+	Visitors  []string  `json:"visitor_ids"`
+	Users     []string  `json:"user_ids"`
+	At        time.Time `json:"at"`
 }

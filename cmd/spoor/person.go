@@ -283,6 +283,7 @@ func init() {
 				fmt.Fprintln(os.Stderr, "spoor forget:", err)
 				return 1
 			}
+			app.TellDestinations(context.Background(), c.cfg, &r, newLogger(c.cfg.Log))
 			printReport(os.Stdout, r)
 			return 0
 		}})
@@ -290,6 +291,11 @@ func init() {
 
 func printReport(out io.Writer, r person.Report) {
 	fmt.Fprintf(out, "request %s: forgot %s\n", r.RequestID, strings.Join(r.IDs, ", "))
+	defer func() {
+		for _, name := range sortedNames(r.Told) {
+			fmt.Fprintf(out, "destination %s told: %s\n", name, r.Told[name])
+		}
+	}()
 	if r.Total() == 0 {
 		fmt.Fprintln(out, "nothing was stored for them (a repeat, or never seen): recorded as a no-op")
 		return
@@ -305,4 +311,13 @@ func printReport(out io.Writer, r person.Report) {
 		fmt.Fprintf(tw, "%s\t%d\n", t, r.Removed[t])
 	}
 	tw.Flush()
+}
+
+func sortedNames(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,12 +30,14 @@ import (
 
 // Settings are the webhook's keys in its destinations entry.
 type Settings struct {
-	URL     string            `mapstructure:"url"`     // http:// or https://
-	Format  string            `mapstructure:"format"`  // spoor (default) or segment
-	Secrets []string          `mapstructure:"secrets"` // HMAC keys, each at least 16 bytes; none: unsigned
-	Headers map[string]string `mapstructure:"headers"` // added to every request
-	Timeout time.Duration     `mapstructure:"timeout"` // one request's; 0: 10 s
-	Gzip    bool              `mapstructure:"gzip"`    // gzip the body (dropped for good on a 415)
+	URL string `mapstructure:"url"` // http:// or https://
+	// ForgetURL receives forget notices (spoor forget); "": URL.
+	ForgetURL string            `mapstructure:"forget_url"`
+	Format    string            `mapstructure:"format"`  // spoor (default) or segment
+	Secrets   []string          `mapstructure:"secrets"` // HMAC keys, each at least 16 bytes; none: unsigned
+	Headers   map[string]string `mapstructure:"headers"` // added to every request
+	Timeout   time.Duration     `mapstructure:"timeout"` // one request's; 0: 10 s
+	Gzip      bool              `mapstructure:"gzip"`    // gzip the body (dropped for good on a 415)
 	// MaxBodyBytes bounds one request's body before gzip; a batch larger
 	// goes in several requests. 0: 512 KiB.
 	MaxBodyBytes int `mapstructure:"max_body_bytes"`
@@ -70,9 +73,14 @@ func New(d sinks.Destination) (sinks.Sink, error) {
 	if err := sinks.DecodeSettings(d.Settings, &s); err != nil {
 		return nil, err
 	}
-	u, err := url.Parse(s.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("url must be an http:// or https:// URL, got %q", s.URL)
+	for key, v := range map[string]string{"url": s.URL, "forget_url": s.ForgetURL} {
+		if v == "" && key == "forget_url" {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%s must be an http:// or https:// URL, got %q", key, v)
+		}
 	}
 	w := &Webhook{name: d.Name, s: s, batch: d.BatchSize, log: d.Log}
 	switch s.Format {
@@ -285,3 +293,45 @@ func IdempotencyKey(events []*schema.Event) string {
 	}
 	return "batch-" + hex.EncodeToString(h.Sum(nil)[:16])
 }
+
+// Forget POSTs the notice, signed as events are, to forget_url (the url
+// when unset): {"type": "forget", "app", "request_id", "visitor_ids",
+// "user_ids", "at"}. Any 2xx takes it.
+func (w *Webhook) Forget(ctx context.Context, n sinks.ForgetNotice) error {
+	body, err := json.Marshal(struct {
+		Type string `json:"type"`
+		sinks.ForgetNotice
+	}{"forget", n})
+	if err != nil {
+		return err
+	}
+	target := w.s.ForgetURL
+	if target == "" {
+		target = w.s.URL
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "spoor-webhook/1")
+	req.Header.Set("Idempotency-Key", "forget-"+n.RequestID)
+	for k, v := range w.s.Headers {
+		req.Header.Set(k, v)
+	}
+	if len(w.s.Secrets) > 0 {
+		req.Header.Set(SignatureHeader, Sign(w.s.Secrets, time.Now(), body))
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("telling %s: %w", target, err)
+	}
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("telling %s: status %d: %q", target, resp.StatusCode, answer)
+	}
+	return nil
+}
+
+var _ sinks.Forgetter = (*Webhook)(nil)
