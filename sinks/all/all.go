@@ -3,5 +3,6 @@
 package all
 
 import (
+	_ "github.com/spoor-dev/spoor/sinks/ga4"     // type ga4
 	_ "github.com/spoor-dev/spoor/sinks/webhook" // type webhook
 )
