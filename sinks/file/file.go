@@ -21,11 +21,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/klauspost/compress/gzip"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/schema"
@@ -54,7 +55,7 @@ type Sink struct {
 	log   zerolog.Logger
 	mu    sync.Mutex
 	parts map[string]*part // by partition dir, Dir or IdentityDir joined
-	seen  *recent
+	seen  *sinks.Recent
 	gone  forgottenFile // forgotten people (forgotten.go)
 	zw    *gzip.Writer  // reused: a compressor's state is large
 
@@ -84,7 +85,7 @@ func New(opts Options, log zerolog.Logger) *Sink {
 	if opts.IdentityDir == "" {
 		opts.IdentityDir = paths.Identity
 	}
-	return &Sink{opts: opts, log: log, parts: map[string]*part{}, seen: newRecent(opts.DedupWindow),
+	return &Sink{opts: opts, log: log, parts: map[string]*part{}, seen: sinks.NewRecent(opts.DedupWindow),
 		gone: forgottenFile{path: paths.Forgotten}}
 }
 
@@ -132,7 +133,7 @@ func (s *Sink) Write(_ context.Context, events []*schema.Event) error {
 	}
 	dropped := 0
 	for i, e := range events {
-		if s.seen.has(e.EventID) || inBatch[e.EventID] {
+		if s.seen.Has(e.EventID) || inBatch[e.EventID] {
 			continue // redelivery: already stored
 		}
 		if s.gone.has(e) {
@@ -169,7 +170,7 @@ func (s *Sink) Write(_ context.Context, events []*schema.Event) error {
 			continue
 		}
 		for _, i := range groups[p] {
-			s.seen.add(events[i].EventID)
+			s.seen.Add(events[i].EventID)
 		}
 	}
 	if errs != nil {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/spoor-dev/spoor/schema"
 )
 
@@ -108,7 +106,7 @@ func (s *Sink) loadSeen() error {
 		}
 	}
 	for i := len(ids) - 1; i >= 0; i-- { // oldest first, so the newest stay longest
-		s.seen.add(ids[i])
+		s.seen.Add(ids[i])
 	}
 	return nil
 }
@@ -190,56 +188,4 @@ func ReadAll(dir string) ([]*schema.Event, error) {
 		}
 	}
 	return out, nil
-}
-
-// recent remembers the last n ids. It holds no pointers (ids become 16-byte
-// keys), so the garbage collector never scans it: as a map of a quarter
-// million strings it was the largest pause source of `spoor run`. It grows
-// with the ids it is given up to n (a quarter million ids preallocated were
-// 13 MB of a fresh `spoor run`'s 16 MB heap), then reuses its oldest slot.
-type recent struct {
-	n    int
-	ring []idKey // in arrival order once full, starting at pos
-	pos  int     // the oldest entry, once the ring is full
-	set  map[idKey]struct{}
-}
-
-type idKey [16]byte
-
-func keyOf(id string) idKey {
-	if u, err := uuid.Parse(id); err == nil && len(id) == 36 {
-		return idKey(u)
-	}
-	sum := sha256.Sum256([]byte(id))
-	return idKey(sum[:16])
-}
-
-func newRecent(n int) *recent {
-	return &recent{n: n, set: make(map[idKey]struct{}, min(n, 1024))}
-}
-
-func (r *recent) has(id string) bool {
-	if r.n == 0 {
-		return false
-	}
-	_, ok := r.set[keyOf(id)]
-	return ok
-}
-
-func (r *recent) add(id string) {
-	if r.n == 0 {
-		return
-	}
-	k := keyOf(id)
-	if _, ok := r.set[k]; ok {
-		return
-	}
-	r.set[k] = struct{}{}
-	if len(r.ring) < r.n {
-		r.ring = append(r.ring, k)
-		return
-	}
-	delete(r.set, r.ring[r.pos])
-	r.ring[r.pos] = k
-	r.pos = (r.pos + 1) % r.n
 }
