@@ -3,6 +3,7 @@
 package all
 
 import (
-	_ "github.com/spoor-dev/spoor/sinks/ga4"     // type ga4
-	_ "github.com/spoor-dev/spoor/sinks/webhook" // type webhook
+	_ "github.com/spoor-dev/spoor/sinks/ga4"         // type ga4
+	_ "github.com/spoor-dev/spoor/sinks/parquetfile" // type parquet
+	_ "github.com/spoor-dev/spoor/sinks/webhook"     // type webhook
 )
