@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -116,5 +117,37 @@ func TestConsentCarried(t *testing.T) {
 	}
 	if got := consent(hits[1]); got != `{"Advertising":false}` {
 		t.Errorf("a message's own consent: %s", got)
+	}
+}
+
+// Encode writes what Decode reads: an event sent on in Segment's spec
+// comes back as the same call, ids and properties.
+func TestEncodeRoundTrips(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	e := &schema.Event{EventID: "0190a3c0-0000-7000-8000-000000000001", ReceivedAt: at, App: "shop", EventName: "Order Completed",
+		EventType: "track", VisitorID: "anon-1", UserID: "u-1", URL: "https://shop.example/cart", Campaign: "spring", Source: "news",
+		Props: map[string]json.RawMessage{"total": json.RawMessage(`27.5`), "message_id": json.RawMessage(`"x"`)}}
+	raw, err := Encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits, err := KeysFrom(map[string]string{"wk": "shop"}, nil).Decode(Request{Call: "batch", Body: []byte(`{"batch":[` + string(raw) + `]}`),
+		Authorization: "Basic d2s6", Now: at.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range hits[0].Fields {
+		if f.Value.JSON != nil {
+			got[f.Name] = string(f.Value.JSON)
+		} else {
+			got[f.Name] = f.Value.Text
+		}
+	}
+	for k, want := range map[string]string{"ename": "Order Completed", "etyp": "track", "eid": e.EventID, "vid": "anon-1", "uid": "u-1",
+		"url": "https://shop.example/cart", "campaign": "spring", "source": "news", "created": "2026-12-01T10:00:00Z", "props": `{"total":27.5}`} {
+		if got[k] != want {
+			t.Errorf("%s = %q, want %q", k, got[k], want)
+		}
 	}
 }

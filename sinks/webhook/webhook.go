@@ -25,6 +25,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/schema"
+	"github.com/spoor-dev/spoor/segment"
 	"github.com/spoor-dev/spoor/sinks"
 )
 
@@ -87,7 +88,7 @@ func New(d sinks.Destination) (sinks.Sink, error) {
 	case "", "spoor":
 		w.encoder = func(e *schema.Event) ([]byte, error) { return e.Encode() }
 	case "segment":
-		w.encoder = segmentJSON
+		w.encoder = segment.Encode
 	default:
 		return nil, fmt.Errorf("format must be spoor or segment, got %q", s.Format)
 	}

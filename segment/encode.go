@@ -1,4 +1,4 @@
-package webhook
+package segment
 
 import (
 	"encoding/json"
@@ -7,17 +7,17 @@ import (
 	"github.com/spoor-dev/spoor/schema"
 )
 
-// segmentTypes are spoor event types that are Segment calls of their own;
+// callTypes are spoor event types that are Segment calls of their own;
 // any other event is a track call named by its event name.
-var segmentTypes = map[string]bool{"page": true, "screen": true, "identify": true, "group": true, "alias": true}
+var callTypes = map[string]bool{"page": true, "screen": true, "identify": true, "group": true, "alias": true}
 
-// segmentJSON is e as a message of Segment's spec (the body of one call,
+// Encode is e as a message of Segment's spec (the body of one call,
 // as in Segment's /v1/batch), the inverse of docs/events.md's "From the
 // Segment API": a receiver written for Segment's webhooks reads it as it
 // reads Segment's.
-func segmentJSON(e *schema.Event) ([]byte, error) {
+func Encode(e *schema.Event) ([]byte, error) {
 	typ := "track"
-	if segmentTypes[e.EventType] {
+	if callTypes[e.EventType] {
 		typ = e.EventType
 	}
 	m := map[string]any{"type": typ, "messageId": e.EventID, "receivedAt": e.ReceivedAt.UTC().Format(time.RFC3339Nano)}
@@ -63,11 +63,11 @@ func segmentJSON(e *schema.Event) ([]byte, error) {
 		}
 		m["properties"] = props
 	}
-	m["context"] = segmentContext(e)
+	m["context"] = encodeContext(e)
 	return json.Marshal(m)
 }
 
-func segmentContext(e *schema.Event) map[string]any {
+func encodeContext(e *schema.Event) map[string]any {
 	c := map[string]any{"library": map[string]string{"name": "spoor", "version": e.LibraryVersion}}
 	set := func(obj map[string]any, k string, v any) {
 		if s, ok := v.(string); ok && s == "" {
