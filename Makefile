@@ -5,7 +5,7 @@ GO ?= go
 # with "context deadline exceeded" (golang/go#75804, fixed in Go 1.27).
 FUZZ_EXECS ?= 150000x
 
-.PHONY: run test vet fmt-check unit fuzz sdk compose analytics faults build bench cassandra cassandra-stop
+.PHONY: run test vet fmt-check unit fuzz sdk compose analytics faults build bench cassandra cassandra-stop kafka kafka-stop
 
 run:
 	$(GO) run ./cmd/spoor run
@@ -13,7 +13,7 @@ run:
 build:
 	$(GO) build -o bin/spoor ./cmd/spoor
 
-test: fmt-check vet compose cassandra unit fuzz sdk analytics faults
+test: fmt-check vet compose cassandra kafka unit fuzz sdk analytics faults
 
 # A real single-node Cassandra from Maven Central (safe to call twice; left
 # running for the next `make test`; `make cassandra-stop` stops it).
@@ -22,6 +22,14 @@ cassandra:
 
 cassandra-stop:
 	bash scripts/cassandra.sh stop
+
+# A real Apache Kafka broker (KRaft) from Maven Central, for the Kafka
+# destination's tests; left running like Cassandra (`make kafka-stop`).
+kafka:
+	bash scripts/kafka.sh start
+
+kafka-stop:
+	bash scripts/kafka.sh stop
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

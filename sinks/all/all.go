@@ -4,6 +4,7 @@ package all
 
 import (
 	_ "github.com/spoor-dev/spoor/sinks/ga4"         // type ga4
+	_ "github.com/spoor-dev/spoor/sinks/kafka"       // type kafka
 	_ "github.com/spoor-dev/spoor/sinks/parquetfile" // type parquet
 	_ "github.com/spoor-dev/spoor/sinks/webhook"     // type webhook
 )
