@@ -134,7 +134,8 @@ PY
       sleep "$IDLE"
     fi
     kill "$SAMPLER"; wait "$SAMPLER" 2>/dev/null || true; stop_all
-    say "$dep $sc: $(grep Requests/sec "$d/wrk.txt")"
+    rm -rf "$d"/data* "$d"/nats # ten minutes at peak are tens of GB: keep the figures, not the events
+    say "$dep $sc: $(grep Requests/sec "$W/out/mem.$dep.$sc/wrk.txt")"
   done
 done
 
@@ -149,6 +150,7 @@ for dep in run split; do
         start "$bin" "$cfg" "$dep" "$sc" "$W/out/ab"; port=$PORT
         load "$port" "$sc" "$AB_DURATION" "$W/out/ab.$dep.$sc.$b.$run.txt"
         stop_all
+        rm -rf "$W/out/ab"
         say "ab $dep $sc $b $run: $(grep Requests/sec "$W/out/ab.$dep.$sc.$b.$run.txt")"
       done
     done
