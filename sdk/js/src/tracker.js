@@ -20,7 +20,7 @@ export const defaults = {
   autoPageViews: true, // a page view at init and at every single-page-app navigation
   clicks: true, // track clicks on elements with data-spoor-click
   forms: true, // track forms marked data-spoor-form (and those passed to trackForm): fields' names and positions, never values
-  consent: true, // false: nothing stored, nothing sent until consent(true)
+  consent: true, // false: nothing stored, nothing sent until consent(true); or the consent categories, e.g. {analytics: true, ads: false}
   cookie: 'vid', // the server's first-party visitor cookie (read when scripts may; sent with credentials below)
   // Cookies on requests to the collector: 'same-origin' sends the server's HttpOnly vid cookie when the
   // collector is this site (first-party mode, /_e), 'include' also to a collector on another origin
@@ -63,7 +63,11 @@ export function createTracker(opts) {
   const id = new Identity(st, { cookie: o.cookie, timeout: o.sessionTimeout })
   const q = new Queue(st, { max: o.maxQueue, maxBytes: o.maxQueueBytes, stale: 3 * Math.max(o.flushInterval, 1000), now })
   const url = (o.endpoint || (w ? w.location.origin : '')).replace(/\/$/, '') + o.path
+  // consent: tracking on or off, and the visitor's consent categories,
+  // which every event carries (its "consent" field) so that destinations
+  // send it only where it was granted (docs/destinations.md).
   let consented = !!o.consent
+  let categories = categoriesOf(o.consent) || st.get('consent')
   let timer = null
   let flying = null // the request in flight
   const inFlight = new Set()
@@ -101,6 +105,7 @@ export function createTracker(opts) {
       ev.tz = Intl.DateTimeFormat().resolvedOptions().timeZone
     } catch {}
     if (page.pvid) ev.pvid = page.pvid
+    if (categories) ev.consent = categories
     Object.assign(ev, page.utm, extra)
     if (props && Object.keys(props).length) ev.props = props
     return ev
@@ -290,17 +295,26 @@ export function createTracker(opts) {
     // and position, never the value), submit, and abandonment on leaving.
     trackForm: (form, name) => forms.track(form, name),
     // consent(false) stops tracking and erases the queue and every stored id;
-    // consent(true) starts (or resumes) it.
+    // consent(true) starts (or resumes) it; consent({analytics: true, ads:
+    // false}) starts it with these categories, which every later event
+    // carries (and which are kept for the next visit).
     consent(on) {
       if (!on) {
         consented = false
+        categories = null
         clearTimeout(timer)
         timer = null
         q.clear()
         id.forget()
         tabStore.del('pv')
+        st.del('consent')
         forgetServer()
         return
+      }
+      const c = categoriesOf(on)
+      if (c) {
+        categories = c
+        st.set('consent', c)
       }
       if (consented) return
       consented = true
@@ -336,4 +350,13 @@ export function createTracker(opts) {
   clicks()
   if (consented) start()
   return api
+}
+
+// categoriesOf is consent's categories when it is an object of booleans
+// ({analytics: true, ads: false}), else null.
+export function categoriesOf(c) {
+  if (!c || typeof c !== 'object' || Array.isArray(c)) return null
+  const out = {}
+  for (const [k, v] of Object.entries(c)) if (typeof v === 'boolean') out[k] = v
+  return Object.keys(out).length ? out : null
 }

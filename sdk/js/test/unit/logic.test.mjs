@@ -172,3 +172,39 @@ test("requests carry the site's cookies only as configured, and consent(false) a
     globalThis.fetch = realFetch
   }
 })
+
+test('consent categories ride on every event until consent(false), and survive the next visit', async () => {
+  const bodies = []
+  const realFetch = globalThis.fetch
+  const realStorage = globalThis.localStorage
+  globalThis.localStorage = new MemStorage() // the next page reads what this one stored
+  globalThis.fetch = async (url, init) => {
+    if (init.body) bodies.push(...JSON.parse(init.body))
+    return { ok: true, status: 200, headers: { get: () => null } }
+  }
+  try {
+    const { createTracker, categoriesOf } = await import('../../src/tracker.js')
+    assert.equal(categoriesOf(true), null)
+    assert.deepEqual(categoriesOf({ analytics: true, ads: false, junk: 'yes' }), { analytics: true, ads: false })
+    const opts = { endpoint: 'https://t.example', app: 'c', autoPageViews: false, clicks: false, forms: false, prefix: 'cats', credentials: 'omit' }
+    const t = createTracker({ ...opts, consent: false })
+    t.track('before')
+    t.consent({ analytics: true, ads: false })
+    t.track('granted')
+    await t.flush()
+    assert.deepEqual(bodies.map((e) => [e.ename, e.consent]), [['granted', { analytics: true, ads: false }]])
+    const next = createTracker(opts) // the next page: the categories were kept
+    next.track('next_page')
+    await next.flush()
+    assert.deepEqual(bodies[1].consent, { analytics: true, ads: false })
+    next.consent(false)
+    next.consent(true)
+    next.track('after_withdrawal')
+    await next.flush()
+    assert.equal(bodies[2].ename, 'after_withdrawal')
+    assert.equal(bodies[2].consent, undefined)
+  } finally {
+    globalThis.fetch = realFetch
+    globalThis.localStorage = realStorage
+  }
+})
