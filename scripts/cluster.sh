@@ -12,12 +12,15 @@
 #                                       reconciliation (scripts/faults with -faults none; ARGS go to it)
 # Collectors answer on 127.0.0.1:18181-18182; sinks serve /metrics on 18191-18192.
 #
-#   scripts/cluster.sh up MEMBER        start one member (nats1..3, cass1..3, collector1..2, sink1..2)
+#   scripts/cluster.sh up MEMBER        start one member (nats1..3, cass1..3, collector1..2, sink1..2, kafka, dest1)
 #   scripts/cluster.sh down MEMBER [SIG] stop one member (SIG: TERM by default, KILL for kill -9)
 #   scripts/cluster.sh env              print the environment the spoor processes run with
 #
 # Environment: CLUSTER_DIR (.scratch/cluster), PARTITIONS (3), CLUSTER_CASSANDRA_HEAP (640M),
 # SPOOR_* variables set here override the cluster's defaults for every spoor process.
+# CLUSTER_DESTINATIONS=1 also starts a Kafka broker (kafka, 127.0.0.1:29092) and dest1, a `spoor sink`
+# that runs only destinations (status on 18193): a webhook into the fault runner's receiver
+# (127.0.0.1:18199) and the Kafka topic spoor-faults, each on its own durable consumer.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/lib.sh
@@ -36,7 +39,8 @@ nats_port() { echo $((24221 + $1)); }      # client port of nats N (1..3)
 nats_route() { echo $((26221 + $1)); }     # cluster route port
 nats_monitor() { echo $((28221 + $1)); }   # HTTP monitoring port
 collector_port() { echo $((18180 + $1)); } # collector N's HTTP port
-sink_port() { echo $((18190 + $1)); }      # sink N's /metrics
+sink_port() { echo $((18190 + $1)); }      # sink N's /metrics (dest1: 18193)
+KAFKA_PORT=29092 RECEIVER=127.0.0.1:18199
 nats_urls() { echo "nats://127.0.0.1:$(nats_port 1),nats://127.0.0.1:$(nats_port 2),nats://127.0.0.1:$(nats_port 3)"; }
 
 # The environment of every spoor process (written once; SPOOR_* set by the
@@ -95,6 +99,19 @@ up() {
       wait_port 127.0.0.1 "$(nats_port "$n")" 30 "$PIDS/$m.pid" || { say "$m did not start:"; tail -20 "$LOGS/$m.log" >&2; return 1; }
       ;;
     cass[123]) cass "$n" start ;;
+    kafka) KAFKA_DIR="$DIR/kafka" SPOOR_KAFKA_PORT=$KAFKA_PORT bash "$ROOT/scripts/kafka.sh" start ;;
+    dest1)
+      if running "$PIDS/$m.pid"; then return 0; fi
+      mkdir -p "$DIR/$m"
+      # Shorter retries than the default 10 s to 5 min, so that a fault's drain is minutes, not hours.
+      local dests='[{"name":"hooks","type":"webhook","url":"http://'$RECEIVER'/in","min_backoff":"1s","max_backoff":"10s",
+        "filter":{"exclude_bots":false}},{"name":"stream","type":"kafka","brokers":["127.0.0.1:'$KAFKA_PORT'"],"topic":"spoor-faults",
+        "min_backoff":"1s","max_backoff":"10s","filter":{"exclude_bots":false}}]'
+      (. "$DIR/spoor.env"; SPOOR_DATA_DIR="$DIR/$m" SPOOR_HTTP_ADDR="127.0.0.1:18193" SPOOR_SINK_RUN=destinations \
+        SPOOR_DESTINATIONS="$dests" exec "$SPOOR_BIN" -config "$ROOT/config.json" sink >> "$LOGS/$m.log" 2>&1) &
+      echo $! > "$PIDS/$m.pid"
+      wait_port 127.0.0.1 18193 120 "$PIDS/$m.pid" || { say "$m did not start:"; tail -20 "$LOGS/$m.log" >&2; return 1; }
+      ;;
     collector[12] | sink[12])
       if running "$PIDS/$m.pid"; then return 0; fi
       local role=${m%[12]}
@@ -114,7 +131,8 @@ down() {
   local m=$1 sig=${2:-TERM}
   case $m in
     cass[123]) if [ "$sig" = KILL ]; then cass "${m: -1}" kill; else cass "${m: -1}" stop; fi ;;
-    nats[123] | collector[12] | sink[12]) stop_pidfile "$PIDS/$m.pid" 60 "$sig" ;;
+    nats[123] | collector[12] | sink[12] | dest1) stop_pidfile "$PIDS/$m.pid" 60 "$sig" ;;
+    kafka) KAFKA_DIR="$DIR/kafka" SPOOR_KAFKA_PORT=$KAFKA_PORT bash "$ROOT/scripts/kafka.sh" "$([ "$sig" = KILL ] && echo kill || echo stop)" ;;
     *) say "unknown member $m"; return 2 ;;
   esac
 }
@@ -136,6 +154,7 @@ start() {
      sleep 5
    done; exit 1) || { say "schema apply failed:"; tail -20 "$LOGS/schema.log" >&2; return 1; }
   for m in sink1 sink2 collector1 collector2; do up "$m"; done
+  if [ "${CLUSTER_DESTINATIONS:-}" = 1 ]; then up kafka; up dest1; fi
   for n in 1 2; do
     for _ in $(seq 120); do curl -fs "http://127.0.0.1:$(collector_port "$n")/readyz" >/dev/null && break; sleep 0.5; done
   done
@@ -144,9 +163,10 @@ start() {
 
 stop() {
   local m n
-  for m in collector1 collector2 sink1 sink2 nats1 nats2 nats3; do
+  for m in collector1 collector2 dest1 sink1 sink2 nats1 nats2 nats3; do
     [ -f "$PIDS/$m.pid" ] && down "$m" TERM
   done
+  [ -d "$DIR/kafka" ] && down kafka TERM
   for n in 1 2 3; do [ -d "$DIR/cass$n" ] && cass "$n" stop; done
   say "stopped (data kept in $DIR; remove it for a fresh cluster)"
 }

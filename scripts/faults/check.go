@@ -39,6 +39,8 @@ type result struct {
 	SpoolPeak    int     // messages in the collectors' spools, at most
 	DrainRate    float64 // events stored per second from recovery until the backlog was gone
 	DrainSeconds float64
+
+	Dest []destResult // each destination's reconciliation (a cluster with destinations)
 }
 
 func (r result) ok() bool { return len(r.failures()) == 0 }
@@ -70,6 +72,14 @@ func (r result) failures() []string {
 	if r.DeadLettered > 0 {
 		out = append(out, fmt.Sprintf("%d dead-lettered", r.DeadLettered))
 	}
+	for _, d := range r.Dest {
+		if d.Lost > 0 {
+			out = append(out, fmt.Sprintf("%s: %d never delivered", d.Name, d.Lost))
+		}
+		if d.OutOfOrder > 0 {
+			out = append(out, fmt.Sprintf("%s: %d visitors' events out of order", d.Name, d.OutOfOrder))
+		}
+	}
 	if r.Fault == "collector-term" && r.Codes[0] > 0 { // requests in flight at SIGTERM are answered
 		out = append(out, fmt.Sprintf("%d requests unanswered at SIGTERM", r.Codes[0]))
 	}
@@ -86,8 +96,8 @@ func (r result) answeredShare() float64 {
 func pct(f float64) string { return strconv.FormatFloat(100*f, 'f', -1, 64) + "%" }
 
 func (r result) summary() string {
-	return fmt.Sprintf("sent %d, answered 2xx %d (%s, at least %s allowed), stored %d, duplicated %d, lost %d, dead-lettered %d; ingest %.0f ev/s, drain %s",
-		r.Sent, r.Answered, pct(r.answeredShare()), pct(r.MinAnswered), r.Stored, r.Duplicated, r.Lost, r.DeadLettered, r.IngestRate, r.drain())
+	return fmt.Sprintf("sent %d, answered 2xx %d (%s, at least %s allowed), stored %d, duplicated %d, lost %d, dead-lettered %d; ingest %.0f ev/s, drain %s%s",
+		r.Sent, r.Answered, pct(r.answeredShare()), pct(r.MinAnswered), r.Stored, r.Duplicated, r.Lost, r.DeadLettered, r.IngestRate, r.drain(), r.destinations())
 }
 
 func (r result) drain() string {
@@ -103,14 +113,14 @@ func (r result) drain() string {
 // reconcile reads the run's events back from events_by_day (every
 // (app, day, bucket) partition of the days the run spans) and the dead
 // letters, and counts each tag.
-func (r *runner) reconcile(res *result, status map[int64]int, since time.Time) error {
+func (r *runner) reconcile(res *result, status map[int64]int, since time.Time) (map[int64]bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	stored := map[int64]int{}
 	for day := cassandra.Day(since); !day.After(time.Now().UTC()); day = day.AddDate(0, 0, 1) {
 		evs, err := cassandra.ReadDay(ctx, r.session, r.cfg.Cassandra.Keyspace, res.App, day)
 		if err != nil {
-			return fmt.Errorf("reading back %s: %w", res.App, err)
+			return nil, fmt.Errorf("reading back %s: %w", res.App, err)
 		}
 		for _, e := range evs {
 			if t, ok := tagOf(e); ok {
@@ -121,7 +131,7 @@ func (r *runner) reconcile(res *result, status map[int64]int, since time.Time) e
 	dead := map[int64]string{}
 	dl, err := r.bus.DeadLetters(ctx, 10_000_000)
 	if err != nil {
-		return fmt.Errorf("reading dead letters: %w", err)
+		return nil, fmt.Errorf("reading dead letters: %w", err)
 	}
 	res.DeadReasons = map[string]int{}
 	for _, m := range dl {
@@ -134,8 +144,10 @@ func (r *runner) reconcile(res *result, status map[int64]int, since time.Time) e
 			res.DeadReasons[m.Reason]++
 		}
 	}
+	kept := map[int64]bool{}
 	for t, code := range status {
 		n := stored[t]
+		kept[t] = n > 0
 		if n > 0 {
 			res.Stored++
 			res.Duplicated += n - 1
@@ -150,7 +162,7 @@ func (r *runner) reconcile(res *result, status map[int64]int, since time.Time) e
 			res.StoredUnanswered++
 		}
 	}
-	return nil
+	return kept, nil
 }
 
 func tagOf(e *schema.Event) (int64, bool) {
@@ -212,6 +224,17 @@ func (s *sampler) run(ctx context.Context) {
 				b.msgs += int(p.Pending) + p.AckWait
 				b.acked += p.AckFloor
 				b.stored += p.LastSeq
+			}
+		}
+		if s.r.recv != nil && b.busOK { // the destinations' backlogs drain too
+			for _, c := range destConsumers {
+				if st, err := s.r.states(c); err == nil {
+					for _, p := range st {
+						b.msgs += int(p.Pending) + p.AckWait
+					}
+				} else {
+					b.busOK = false
+				}
 			}
 		}
 		b.spool = s.r.spooled()
@@ -346,4 +369,13 @@ func metric(body io.Reader, name string) int {
 		}
 	}
 	return 0
+}
+
+// destinations summarizes the destinations' reconciliation.
+func (r result) destinations() string {
+	out := ""
+	for _, d := range r.Dest {
+		out += fmt.Sprintf("; %s: %d delivered, %d retried twice or more, %d never, %d visitors out of order", d.Name, d.Delivered, d.Duplicates, d.Lost, d.OutOfOrder)
+	}
+	return out
 }

@@ -29,6 +29,9 @@ func TestVerdict(t *testing.T) {
 		{"a duplicate", func(r *result) { r.Duplicated = 3 }, "3 duplicated"},
 		{"unanswered at SIGTERM", func(r *result) { r.Fault, r.Codes = "collector-term", map[int]int{200: 99, 0: 1} }, "1 requests unanswered"},
 		{"an error", func(r *result) { r.Error = "cluster.sh up sink1: exit 1" }, "error: cluster.sh"},
+		{"a destination's retries (duplicates the key reveals)", func(r *result) { r.Dest = []destResult{{Name: "webhook", Delivered: 1000, Duplicates: 40}} }, ""},
+		{"a destination lost events", func(r *result) { r.Dest = []destResult{{Name: "kafka", Delivered: 990, Lost: 10}} }, "kafka: 10 never delivered"},
+		{"a destination broke a visitor's order", func(r *result) { r.Dest = []destResult{{Name: "webhook", Delivered: 1000, OutOfOrder: 1}} }, "out of order"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := good
@@ -72,5 +75,31 @@ func TestWaitUnacked(t *testing.T) {
 	_, err = waitUnacked(func() ([]bus.PartitionState, error) { return nil, errors.New("nats: timeout") }, 30*time.Millisecond, time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "nats: timeout") {
 		t.Fatalf("the bus unreachable: %v, want an error naming it", err)
+	}
+}
+
+// A destination's reconciliation: each answered and stored event delivered
+// at least once (more is a retry, counted), and each visitor's events in
+// the stream's order.
+func TestReconcileDestination(t *testing.T) {
+	status := map[int64]int{1: 200, 2: 200, 3: 200, 4: 200, 5: 503}
+	stored := map[int64]bool{1: true, 2: true, 3: true, 4: true}
+	order := map[string][]int64{"va": {1, 3}, "vb": {2, 4}}
+	for _, c := range []struct {
+		name string
+		got  []arrival
+		want destResult
+	}{
+		{"all, in order", []arrival{{1, "va"}, {2, "vb"}, {3, "va"}, {4, "vb"}}, destResult{Delivered: 4}},
+		{"a retry", []arrival{{1, "va"}, {2, "vb"}, {1, "va"}, {3, "va"}, {4, "vb"}}, destResult{Delivered: 4, Duplicates: 1}},
+		{"one never", []arrival{{1, "va"}, {2, "vb"}, {3, "va"}}, destResult{Delivered: 3, Lost: 1}},
+		{"vb's out of order", []arrival{{1, "va"}, {4, "vb"}, {2, "vb"}, {3, "va"}}, destResult{Delivered: 4, OutOfOrder: 1}},
+		{"a retry of an earlier one after a later one is no disorder", []arrival{{1, "va"}, {3, "va"}, {1, "va"}, {2, "vb"}, {4, "vb"}}, destResult{Delivered: 4, Duplicates: 1}},
+	} {
+		got := reconcileDestination("webhook", c.got, status, stored, order)
+		c.want.Name = "webhook"
+		if got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
 	}
 }

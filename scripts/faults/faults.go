@@ -23,19 +23,24 @@ type fault struct {
 	// whose refusals are the right answer (503 while nothing can be made
 	// durable).
 	minAnswered float64
+	// needsDestinations: the fault breaks a destination (CLUSTER_DESTINATIONS=1).
+	needsDestinations bool
 }
 
 var faults = []fault{
 	{"none", "no fault: steady load only", func(ctx context.Context, r *runner) (time.Time, string, error) {
 		return time.Now(), "", nil
-	}, 1},
-	{"nats-kill", "the NATS node leading partition 0 killed with -9 under load, restarted after 30 s", natsKill, 1},
-	{"cassandra-kill", "one Cassandra node of three killed with -9 under load (writes go on at LOCAL_QUORUM), restarted after 30 s", cassandraKill, 1},
-	{"cassandra-outage", "the whole Cassandra cluster stopped under load for 2 minutes, then started", cassandraOutage, 1},
-	{"sink-kill", "a sink worker killed with -9 mid-batch (messages delivered to it, not acked), restarted after 5 s", sinkKill, 1},
-	{"collector-term", "a collector sent SIGTERM under load (the balancer's health check moves traffic), restarted after 5 s", collectorTerm, 1},
-	{"nats-outage", "all three NATS nodes stopped for 60 s under load (collectors spool to disk), then started", natsOutage, 1},
-	{"leader-stepdown", "every partition's stream leader stepped down under load (`nats stream cluster step-down`)", leaderStepDown, 1},
+	}, 1, false},
+	{"nats-kill", "the NATS node leading partition 0 killed with -9 under load, restarted after 30 s", natsKill, 1, false},
+	{"cassandra-kill", "one Cassandra node of three killed with -9 under load (writes go on at LOCAL_QUORUM), restarted after 30 s", cassandraKill, 1, false},
+	{"cassandra-outage", "the whole Cassandra cluster stopped under load for 2 minutes, then started", cassandraOutage, 1, false},
+	{"sink-kill", "a sink worker killed with -9 mid-batch (messages delivered to it, not acked), restarted after 5 s", sinkKill, 1, false},
+	{"collector-term", "a collector sent SIGTERM under load (the balancer's health check moves traffic), restarted after 5 s", collectorTerm, 1, false},
+	{"nats-outage", "all three NATS nodes stopped for 60 s under load (collectors spool to disk), then started", natsOutage, 1, false},
+	{"leader-stepdown", "every partition's stream leader stepped down under load (`nats stream cluster step-down`)", leaderStepDown, 1, false},
+	{"dest-webhook-down", "the webhook destination's receiver answers 503 under load (10 min), then takes them again", destWebhookDown, 1, true},
+	{"kafka-kill", "the Kafka destination's broker killed with -9 under load, restarted after 30 s", kafkaKill, 1, true},
+	{"dest-sink-kill", "the destinations' sink process killed with -9 mid-batch (messages delivered to it, not acked), restarted after 5 s", destSinkKill, 1, true},
 }
 
 func faultByName(name string) (fault, bool) {
@@ -246,3 +251,9 @@ func waitUnacked(states func() ([]bus.PartitionState, error), timeout, every tim
 		}
 	}
 }
+
+// errNoDestinations: a destination fault on a cluster without them.
+var errNoDestinations = fmt.Errorf("the cluster runs no destinations: start it with CLUSTER_DESTINATIONS=1")
+
+// busState is a partition's state as the bus reports it.
+type busState = bus.PartitionState

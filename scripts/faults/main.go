@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -50,6 +51,10 @@ type runner struct {
 	outage        time.Duration
 	natsOutage    time.Duration
 	started       time.Time
+	// The cluster's destinations (destinations.go); recv is nil without.
+	recv       *receiver
+	kafka      []string
+	destOutage time.Duration
 }
 
 func main() {
@@ -67,6 +72,10 @@ func main() {
 	outage := flag.Duration("outage", 2*time.Minute, "cassandra-outage: how long the whole cluster stays down")
 	natsOut := flag.Duration("nats-outage", 60*time.Second, "nats-outage: how long all NATS nodes stay down")
 	results := flag.String("results", "", "append each fault's result as a JSON line to this file")
+	receiverAddr := flag.String("receiver", "127.0.0.1:18199", "where the destinations' webhook receiver listens (when dest1 runs)")
+	kafkaBrokers := flag.String("kafka", "127.0.0.1:29092", "the cluster's Kafka broker (when dest1 runs)")
+	destStatus := flag.String("dest-status", "127.0.0.1:18193", "dest1's status address: destinations are reconciled when it answers")
+	destOutage := flag.Duration("dest-outage", 10*time.Minute, "dest-webhook-down: how long the receiver answers 503")
 	render := flag.String("render", "", "write the results (JSON lines) of this file as the table of -doc, and exit")
 	doc := flag.String("doc", "docs/reliability.md", "with -render: the document whose results table is replaced")
 	command := flag.String("command", "bash scripts/faults/matrix.sh", "with -render: the command named above the table")
@@ -84,10 +93,22 @@ func main() {
 	}
 	r := &runner{cfg: cfg, clusterScript: *clusterScript, collectors: strings.Split(*collectors, ","), rate: *rate,
 		visitors: *visitors, warmup: *warmup, after: *after, drainTimeout: *drainTimeout, natsDown: *natsDown,
-		cassandraDown: *cassDown, outage: *outage, natsOutage: *natsOut, started: time.Now()}
+		cassandraDown: *cassDown, outage: *outage, natsOutage: *natsOut, started: time.Now(),
+		kafka: strings.Split(*kafkaBrokers, ","), destOutage: *destOutage}
+	if c, err := net.DialTimeout("tcp", *destStatus, time.Second); err == nil {
+		c.Close()
+		if r.recv, err = startReceiver(*receiverAddr); err != nil {
+			fatal(err)
+		}
+		r.logf("dest1 runs: the webhook and Kafka destinations are reconciled too")
+	}
 	var list []fault
 	if *names == "all" {
-		list = faults[1:]
+		for _, f := range faults[1:] {
+			if r.recv != nil || !f.needsDestinations {
+				list = append(list, f)
+			}
+		}
 	} else {
 		for _, n := range strings.Split(*names, ",") {
 			f, ok := faultByName(strings.TrimSpace(n))
@@ -208,7 +229,11 @@ func (r *runner) run(f fault) (result, error) {
 	if d := smp.drain(baseline, res.Answered); d.seconds > 0 {
 		res.DrainRate, res.DrainSeconds = d.rate, d.seconds
 	}
-	if err := r.reconcile(&res, status, loadStart); err != nil {
+	stored, err := r.reconcile(&res, status, loadStart)
+	if err != nil {
+		return res, err
+	}
+	if err := r.reconcileDestinations(&res, status, stored, loadStart); err != nil {
 		return res, err
 	}
 	r.logf("%s: %s", f.name, res.summary())

@@ -12,8 +12,8 @@ import (
 )
 
 // tableHeader is the reconciliation table of docs/reliability.md.
-const tableHeader = `| date (UTC) | fault | sent | answered 2xx | stored | duplicated | lost | dead-lettered | not 2xx (requests) | ingest ev/s | backlog peak: msgs / spooled msgs | drain after recovery | result |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|`
+const tableHeader = `| date (UTC) | fault | sent | answered 2xx | stored | duplicated | lost | dead-lettered | not 2xx (requests) | ingest ev/s | backlog peak: msgs / spooled msgs | drain after recovery | destinations: delivered / retried / never / visitors out of order | result |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`
 
 func printTable(w io.Writer, rows []result) {
 	fmt.Fprintln(w, tableHeader)
@@ -27,9 +27,17 @@ func (r result) row() string {
 	if f := r.failures(); len(f) > 0 {
 		verdict = "**FAIL**: " + strings.Join(f, "; ")
 	}
-	return fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %d | %d | %s | %.0f | %d / %d | %s | %s |",
+	dests := "–"
+	if len(r.Dest) > 0 {
+		var ds []string
+		for _, d := range r.Dest {
+			ds = append(ds, fmt.Sprintf("%s %d / %d / %d / %d", d.Name, d.Delivered, d.Duplicates, d.Lost, d.OutOfOrder))
+		}
+		dests = strings.Join(ds, "; ")
+	}
+	return fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %d | %d | %s | %.0f | %d / %d | %s | %s | %s |",
 		r.Date, r.Fault, r.Sent, r.Answered, r.Stored, r.Duplicated, r.Lost, r.DeadLettered, r.notOK(),
-		r.IngestRate, r.BacklogPeak, r.SpoolPeak, r.drain(), verdict)
+		r.IngestRate, r.BacklogPeak, r.SpoolPeak, r.drain(), dests, verdict)
 }
 
 // notOK lists the requests not answered 2xx by status, with the reasons.
