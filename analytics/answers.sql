@@ -17,6 +17,19 @@ CREATE OR REPLACE TEMP TABLE bots AS
 SELECT DISTINCT visitor_id FROM ev WHERE endpoint = 'tr' AND regexp_matches(user_agent, '(bot|crawl|spider|headless)', 'i');
 CREATE OR REPLACE TEMP VIEW humans AS SELECT * FROM ev WHERE visitor_id IS NULL OR visitor_id NOT IN (SELECT visitor_id FROM bots);
 
+-- name: setup_parquet
+-- The same view over the Parquet destination's files (dir/dt=…/hour=…/*.parquet; docs/destinations.md):
+-- the same columns, the props stored as a JSON string.
+SET TimeZone = 'UTC';
+CREATE OR REPLACE TEMP VIEW ev AS
+SELECT event_id, endpoint, user_agent, visitor_id, session_id, user_id, event_name, CAST(client_time AS TIMESTAMPTZ) AS client_time,
+       client_index, referrer, page_type, app, source, medium, campaign, content, experiment_id, variant, CAST(props AS JSON) AS props
+FROM read_parquet(getvariable('dir') || '/**/*.parquet', hive_partitioning = true)
+WHERE app = getvariable('app');
+CREATE OR REPLACE TEMP TABLE bots AS
+SELECT DISTINCT visitor_id FROM ev WHERE endpoint = 'tr' AND regexp_matches(user_agent, '(bot|crawl|spider|headless)', 'i');
+CREATE OR REPLACE TEMP VIEW humans AS SELECT * FROM ev WHERE visitor_id IS NULL OR visitor_id NOT IN (SELECT visitor_id FROM bots);
+
 -- name: events_by_name
 SELECT event_name AS k, count(*) AS v FROM ev GROUP BY 1;
 
@@ -91,5 +104,12 @@ SELECT event_name AS k, content AS k2, count(*) AS v FROM ev WHERE event_name IN
 WITH links AS (
   SELECT DISTINCT visitor_id, user_id FROM read_ndjson(getvariable('dir') || '/../identity/**/*.ndjson.gz',
     columns = {app: 'VARCHAR', visitor_id: 'VARCHAR', user_id: 'VARCHAR'}) WHERE app = getvariable('app'))
+SELECT (SELECT count(DISTINCT user_id) FROM links) AS people,
+       (SELECT count(*) FROM ev WHERE visitor_id IN (SELECT visitor_id FROM links)) AS events;
+
+-- name: identity_parquet
+-- Without the file store's identity files: the links are what the sink derives them from, every event
+-- that carries a visitor and a user (an identify among them).
+WITH links AS (SELECT DISTINCT visitor_id, user_id FROM ev WHERE visitor_id IS NOT NULL AND user_id IS NOT NULL)
 SELECT (SELECT count(DISTINCT user_id) FROM links) AS people,
        (SELECT count(*) FROM ev WHERE visitor_id IN (SELECT visitor_id FROM links)) AS events;

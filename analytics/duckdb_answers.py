@@ -2,6 +2,7 @@
 questions and the same JSON as the Spark job, for users without Cassandra and Spark.
 
     python analytics/duckdb_answers.py --dir data/events --app shop --out out/
+    python analytics/duckdb_answers.py --format parquet --dir data/parquet --app shop --out out/   (the Parquet destination's files)
 """
 import argparse
 import json
@@ -27,6 +28,7 @@ def main():
     ap.add_argument("--dir", default="data/events")
     ap.add_argument("--app", default="shop")
     ap.add_argument("--out", default="analytics/out-duckdb")
+    ap.add_argument("--format", choices=["ndjson", "parquet"], default="ndjson", help="the file store's NDJSON, or the Parquet destination's files")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     q = queries(os.path.join(os.path.dirname(os.path.abspath(__file__)), "answers.sql"))
@@ -34,7 +36,12 @@ def main():
     db = duckdb.connect()
     db.execute("SET VARIABLE dir = ?", [os.path.abspath(a.dir)])
     db.execute("SET VARIABLE app = ?", [a.app])
-    db.execute(q.pop("setup"))
+    setup, ident = q.pop("setup"), q.pop("identity")
+    parquet_setup, parquet_ident = q.pop("setup_parquet"), q.pop("identity_parquet")
+    if a.format == "parquet":
+        setup, ident = parquet_setup, parquet_ident
+    q["identity"] = ident
+    db.execute(setup)
     rows = {name: db.execute(sql).fetchall() for name, sql in q.items()}
     kv = lambda name: {r[0]: r[1] for r in rows[name]}  # noqa: E731
     events_by_name = kv("events_by_name")

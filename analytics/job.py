@@ -70,7 +70,10 @@ def main():
     ap.add_argument("--out", default="analytics/out")
     ap.add_argument("--no-charts", action="store_true")
     ap.add_argument("--driver-memory", default="4g", help="Spark's memory in local mode (the cached rows live there)")
+    ap.add_argument("--parquet", help="read the Parquet destination's files under this directory instead of Cassandra")
     a = ap.parse_args()
+    if a.parquet:
+        return parquet_main(a)
     os.makedirs(a.out, exist_ok=True)
     t0 = time.time()
     spark = spark_session(a.host, a.port, a.jars, driver_memory=a.driver_memory)
@@ -102,6 +105,30 @@ def main():
     print(out["experiment"]["sentence"])
     print(f"{rows} rows from {len(a.received) * nb} partitions; session {t_session:.1f} s, read {t_read:.1f} s, "
           f"answers {t_answers:.1f} s; written to {a.out}")
+    spark.stop()
+
+
+def parquet_main(a):
+    """The same answers over the Parquet destination's files (Hive partitions dt=/hour=): the columns are
+    Cassandra's, and the identity links are what the sink derives them from (events with both ids)."""
+    os.makedirs(a.out, exist_ok=True)
+    t0 = time.time()
+    spark = (SparkSession.builder.master("local[2]").appName("spoor-answers-parquet")
+             .config("spark.driver.memory", a.driver_memory).config("spark.sql.session.timeZone", "UTC")
+             .config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    spark.sparkContext.setLogLevel("WARN")
+    ev = spark.read.option("basePath", a.parquet).parquet(a.parquet).where(F.col("app") == a.app).cache()
+    rows = ev.count()
+    out = answers.all_answers(ev)
+    links = ev.where(F.col("visitor_id").isNotNull() & F.col("user_id").isNotNull()).select("visitor_id", "user_id")
+    out["identity"] = answers.identity(ev, links)
+    out["cost"] = {"rows_scanned": rows, "total_seconds": round(time.time() - t0, 2)}
+    out["app"] = a.app
+    with open(os.path.join(a.out, "answers.json"), "w") as f:
+        json.dump(out, f, indent=2, sort_keys=True)
+    print(out["experiment"]["sentence"])
+    print(f"{rows} rows from the Parquet files under {a.parquet} in {time.time() - t0:.1f} s; written to {a.out}")
     spark.stop()
 
 

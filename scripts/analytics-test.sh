@@ -3,7 +3,8 @@
 # real collector into two `spoor run`s, one writing to the real Cassandra (scripts/cassandra.sh,
 # keyspace spoor_demo), one to the file store; then the PySpark job over Cassandra (local mode,
 # partition-key pushdown), the DuckDB answers over the files, and the notebook executed headless;
-# every answer checked against the generator's truth (analytics/check.py).
+# the file store's pipeline also sends every event to a Parquet destination, whose files DuckDB and
+# Spark answer from too; every answer checked against the generator's truth (analytics/check.py).
 #
 #   bash scripts/analytics-test.sh          (VISITORS=700 ≈ 20k events)
 #   bash scripts/analytics-test.sh fetch    (only install the Python packages and the connector jars)
@@ -49,8 +50,11 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 SPOOR_DATA_DIR="$W/run-cassandra" SPOOR_HTTP_ADDR=127.0.0.1:18301 SPOOR_LOG_LEVEL=warn \
   SPOOR_CASSANDRA_HOSTS="127.0.0.1:$CPORT" SPOOR_CASSANDRA_KEYSPACE=spoor_demo \
   "$W/spoor" -config config.json run 2> "$W/run-cassandra.log" & PIDS+=($!)
+# The file store's pipeline also sends every event (bots too: the answers leave them out themselves) to
+# Parquet files, rolled every second.
+PARQUET_DEST='[{"name":"lake","type":"parquet","dir":"'$ROOT/$W'/parquet","roll_interval":"1s","filter":{"exclude_bots":false}}]'
 SPOOR_DATA_DIR="$W/run-files" SPOOR_HTTP_ADDR=127.0.0.1:18302 SPOOR_LOG_LEVEL=warn SPOOR_FILE_ROLL_INTERVAL=1s \
-  "$W/spoor" -config config.json run 2> "$W/run-files.log" & PIDS+=($!)
+  SPOOR_DESTINATIONS="$PARQUET_DEST" "$W/spoor" -config config.json run 2> "$W/run-files.log" & PIDS+=($!)
 for port in 18301 18302; do
   for _ in $(seq 240); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.5; done
 done
@@ -77,12 +81,17 @@ count_cassandra() {
   echo $n
 }
 count_files() { find "$W/run-files/events" -name 'part-*.ndjson.gz' -exec zcat {} + 2>/dev/null | wc -l; }
+count_parquet() {
+  "$VENV/bin/python" -c "
+import duckdb, glob, sys
+print(duckdb.sql(\"SELECT count(*) FROM read_parquet('$W/parquet/**/*.parquet')\").fetchone()[0] if glob.glob('$W/parquet/**/*.parquet', recursive=True) else 0)"
+}
 for _ in $(seq 180); do
-  c=$(count_cassandra); f=$(count_files)
-  [ "$c" -ge "$events" ] && [ "$f" -ge "$events" ] && break
+  c=$(count_cassandra); f=$(count_files); p=$(count_parquet)
+  [ "$c" -ge "$events" ] && [ "$f" -ge "$events" ] && [ "$p" -ge "$events" ] && break
   sleep 1
 done
-say "Cassandra holds $c, the files $f"
+say "Cassandra holds $c, the files $f, the Parquet files $p"
 
 mkdir -p "$W/jupyter/runtime" "$W/jupyter/data" "$W/jupyter/config" "$W/jupyter/ipython"
 export JUPYTER_RUNTIME_DIR="$ROOT/$W/jupyter/runtime" JUPYTER_DATA_DIR="$ROOT/$W/jupyter/data" \
@@ -94,6 +103,11 @@ grep -q 'Cassandra Filters: \[\["app" = ?' "$W/spark/plan.txt" || { say "the rea
 say "DuckDB over the file store"
 "$VENV/bin/python" analytics/duckdb_answers.py --dir "$W/run-files/events" --app shop --out "$W/duckdb"
 "$VENV/bin/python" analytics/check.py "$W/duckdb/answers.json" "$W/truth-files.json"
+say "DuckDB and PySpark over the Parquet destination's files"
+"$VENV/bin/python" analytics/duckdb_answers.py --format parquet --dir "$W/parquet" --app shop --out "$W/duckdb-parquet"
+"$VENV/bin/python" analytics/check.py "$W/duckdb-parquet/answers.json" "$W/truth-files.json"
+"$VENV/bin/python" analytics/job.py --parquet "$W/parquet" --app shop --received $received --out "$W/spark-parquet" --no-charts
+"$VENV/bin/python" analytics/check.py "$W/spark-parquet/answers.json" "$W/truth-files.json"
 say "the notebook, headless"
 SPOOR_APP=shop SPOOR_RECEIVED="$received" SPOOR_CASSANDRA_PORT="$CPORT" SPOOR_KEYSPACE=spoor_demo SPOOR_SCC_JARS="$ROOT/$JARS" \
   "$VENV/bin/python" - <<'PY'
