@@ -5,7 +5,7 @@ GO ?= go
 # with "context deadline exceeded" (golang/go#75804, fixed in Go 1.27).
 FUZZ_EXECS ?= 150000x
 
-.PHONY: run test vet fmt-check unit fuzz sdk compose analytics faults build bench cassandra cassandra-stop kafka kafka-stop
+.PHONY: run test vet fmt-check unit fuzz sdk compose analytics faults build bench cassandra cassandra-stop kafka kafka-stop s3
 
 run:
 	$(GO) run ./cmd/spoor run
@@ -13,7 +13,7 @@ run:
 build:
 	$(GO) build -o bin/spoor ./cmd/spoor
 
-test: fmt-check vet compose cassandra kafka unit fuzz sdk analytics faults
+test: fmt-check vet compose cassandra kafka s3 unit fuzz sdk analytics faults
 
 # A real single-node Cassandra from Maven Central (safe to call twice; left
 # running for the next `make test`; `make cassandra-stop` stops it).
@@ -30,6 +30,13 @@ kafka:
 
 kafka-stop:
 	bash scripts/kafka.sh stop
+
+# A real S3-compatible server (versitygw, Apache-2.0) built from its Go
+# module, for the Parquet destination's upload test (built once into .cache/bin).
+VERSITYGW := $(CURDIR)/.cache/bin/versitygw
+s3: $(VERSITYGW)
+$(VERSITYGW):
+	GOBIN=$(CURDIR)/.cache/bin $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
