@@ -31,7 +31,8 @@ async function login (s, token = TOKEN) {
   const page = await ctx.newPage()
   const errors = []
   page.on('pageerror', (e) => errors.push(e))
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text() + ' ' + m.location().url) })
+  page.on('response', (r) => { if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`) })
   await page.goto(s.url + '/admin/')
   await page.fill('#token', token)
   await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')])
