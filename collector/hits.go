@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spoor-dev/spoor/collector/spool"
@@ -11,7 +12,8 @@ import (
 // Track builds the hits' events as the endpoints build theirs and accepts
 // them together under the same contract: it returns nil once every event
 // is durable (JetStream's PubAck or the spool), concurrent calls sharing
-// one publish (group commit), or the reason none is. Machine traffic its
+// one publish (group commit), or the reason none is: a refusal (400) when
+// a hit cannot make a valid event, which no retry would change. Machine traffic its
 // endpoint does not keep (collector.drop_bots) is left out and counted.
 func (c *Collector) Track(ctx context.Context, hits ...schema.Hit) error {
 	return c.acceptHits(ctx, hits, true)
@@ -21,8 +23,11 @@ func (c *Collector) Track(ctx context.Context, hits ...schema.Hit) error {
 // client (a Segment messageId), so their message keeps a dedup id.
 func (c *Collector) acceptHits(ctx context.Context, hits []schema.Hit, shared bool) error {
 	recs := make([]spool.Record, 0, len(hits))
-	for _, h := range hits {
+	for i, h := range hits {
 		rec, keep, err := c.hitRecord(h)
+		if errors.Is(err, schema.ErrInvalid) { // the client's: no retry would change it
+			return badRequest("invalid_field", "message %d: %s", i, err)
+		}
 		if err != nil {
 			return err
 		}

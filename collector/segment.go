@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -57,7 +58,11 @@ func (c *Collector) segment(ctx *fasthttp.RequestCtx, call string) {
 	}
 	c.m.Received.WithLabelValues("segment").Add(float64(len(hits)))
 	if err := c.acceptHits(context.Background(), hits, false); err != nil {
-		c.unavailable(ctx, err)
+		if errors.As(err, new(refusal)) {
+			c.refuse(ctx, err) // permanent: a 4xx, never a 5xx a client would retry forever
+		} else {
+			c.unavailable(ctx, err)
+		}
 		return
 	}
 	ctx.SetContentType("application/json")

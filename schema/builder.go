@@ -57,7 +57,14 @@ type Builder struct {
 	e       Event
 	limits  Limits
 	hashKey []byte
+	// collisions are the properties kept in props because their value did
+	// not fit the field of the same name (props.spoor_collisions).
+	collisions []string
 }
+
+// CollisionsProp names the prop listing the properties that share a
+// field's name but not its kind, kept in props under their own names.
+const CollisionsProp = "spoor_collisions"
 
 // NewBuilder starts an event. hashKey keys the HMAC of personal data.
 func NewBuilder(limits Limits, hashKey []byte) *Builder {
@@ -82,7 +89,7 @@ func (l Limits) withDefaults() Limits {
 
 // Reset empties b for a new event with the same limits and key. The Event
 // that Finish returned before must no longer be in use.
-func (b *Builder) Reset() { b.e = Event{} }
+func (b *Builder) Reset() { b.e, b.collisions = Event{}, b.collisions[:0] }
 
 // Set applies one named value.
 func (b *Builder) Set(name string, v Value) error {
@@ -113,15 +120,22 @@ func (b *Builder) spread(name string, raw json.RawMessage) error {
 	for _, m := range obj {
 		k, r := m.Key, m.Value
 		fd := byName[k]
-		var err error
-		if fd != nil && !fd.isSet(&b.e) {
-			err = b.setField(fd, k, JSONValue(r))
-		} else {
-			err = b.setProp(k, JSONValue(r))
+		if fd == nil || fd.isSet(&b.e) {
+			if err := b.setProp(k, JSONValue(r)); err != nil {
+				return err
+			}
+			continue
 		}
-		if err != nil {
+		if b.setField(fd, k, JSONValue(r)) == nil {
+			continue
+		}
+		// A property named like a field but not of its kind (Segment's
+		// Mobile Spec sends campaign as an object) is the client's own
+		// property: it keeps its value in props, and the collision is noted.
+		if err := b.setProp(k, JSONValue(r)); err != nil {
 			return err
 		}
+		b.collisions = append(b.collisions, k)
 	}
 	return nil
 }
@@ -346,6 +360,12 @@ func (b *Builder) Finish(si ServerInfo) *Event {
 	if si.QR {
 		t := true
 		e.QR = &t
+	}
+	if len(b.collisions) > 0 {
+		if e.Props == nil {
+			e.Props = map[string]json.RawMessage{}
+		}
+		e.Props[CollisionsProp], _ = json.Marshal(b.collisions)
 	}
 	if si.OpenViaVerified {
 		if e.Props == nil {

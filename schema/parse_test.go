@@ -163,6 +163,16 @@ func TestBuilderFields(t *testing.T) {
 		{"time out of range", `{"created":1}`, nil, true},
 		{"rel object rejected", `{"rel":{"a":1}}`, nil, true},
 		{"too deep", `{"x":[[[[[[[[[[1]]]]]]]]]]}`, nil, true},
+		// A property is the client's own: named like a field but not of its
+		// kind, it keeps its value in props and the collision is noted.
+		{"props: campaign object kept", `{"props":{"campaign":{"name":"spring","source":"fb"}}}`, func(e *Event) bool {
+			return e.Campaign == "" && string(e.Props["campaign"]) == `{"name":"spring","source":"fb"}` && string(e.Props[CollisionsProp]) == `["campaign"]`
+		}, false},
+		{"props: several collisions", `{"properties":{"w":"wide","first":"maybe","ename":["a"],"url":"https://x.test/"}}`, func(e *Event) bool {
+			return e.Width == nil && e.URL == "https://x.test/" && string(e.Props["w"]) == `"wide"` && string(e.Props[CollisionsProp]) == `["w","first","ename"]`
+		}, false},
+		{"props: a field that fits is set", `{"props":{"campaign":"spring"}}`, func(e *Event) bool { return e.Campaign == "spring" && e.Props[CollisionsProp] == nil }, false},
+		{"props: still bounded", `{"props":{"campaign":[[[[[[[[[[1]]]]]]]]]]}}`, nil, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -222,5 +232,24 @@ func TestParseJSONBody(t *testing.T) {
 	var tm *TooManyError
 	if !errors.As(err, &tm) || tm.Got != 3 {
 		t.Fatalf("want TooManyError, got %v", err)
+	}
+}
+
+// A pooled builder forgets the collisions of the event before.
+func TestBuilderResetForgetsCollisions(t *testing.T) {
+	b := NewBuilder(Limits{}, testKey)
+	for i, body := range []string{`{"props":{"campaign":{"a":1}}}`, `{"props":{"x":1}}`} {
+		objs, err := ParseJSONBody([]byte(body), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Reset()
+		if err := b.SetObject(objs[0]); err != nil {
+			t.Fatal(err)
+		}
+		e := b.Finish(ServerInfo{ReceivedAt: time.Now()})
+		if _, noted := e.Props[CollisionsProp]; noted != (i == 0) {
+			t.Fatalf("event %d: props %s", i, e.Props)
+		}
 	}
 }
