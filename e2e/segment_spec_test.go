@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-
 )
 
 // specExamples reads the published example payloads in
