@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spoor-dev/spoor/schema"
 )
 
 // specExamples reads the published example payloads in
@@ -74,7 +76,7 @@ func TestSegmentSpecExamples(t *testing.T) {
 		got[e.EventName]++
 		if e.EventName == "Install Attributed" {
 			if e.Campaign != "" || !strings.Contains(string(e.Props["campaign"]), `"ad_group":"Red Ones"`) ||
-				string(e.Props["spoor_collisions"]) != `["campaign"]` {
+				string(e.Props[schema.CollisionsProp]) != `["campaign"]` {
 				t.Errorf("Install Attributed: campaign %q, props %s", e.Campaign, props(e))
 			}
 		}
