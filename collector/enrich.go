@@ -62,6 +62,18 @@ func (c *Collector) derive(r request, info *schema.ServerInfo) {
 	}
 }
 
+// flagCarriedAgent flags a server-side event by the agent it carries for
+// its user (its ua field), never by the sending server's own.
+func (c *Collector) flagCarriedAgent(e *schema.Event) {
+	if c.bots == nil || e.UserAgent == "" {
+		return
+	}
+	if v := c.bots.UserAgent(e.UserAgent); v.Bot {
+		t := true
+		e.Bot, e.BotFamily = &t, v.Family
+	}
+}
+
 func (c *Collector) appleRelay(ip net.IP) bool {
 	if ip == nil {
 		return false

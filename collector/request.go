@@ -86,12 +86,19 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 	info := schema.ServerInfo{
 		ReceivedAt: time.Now(),
 		Endpoint:   endpoint,
-		UserAgent:  string(ctx.UserAgent()),
 		VisitorID:  string(ctx.Request.Header.Cookie("vid")),
+	}
+	// A customer's server is no browser: its own agent (Go-http-client,
+	// python-requests, spoor import) says nothing about the user, so on
+	// /str/v1/ the agent is the one an event carries (its ua field), which
+	// alone can flag it; and there are no header signals.
+	server := endpoint == "str"
+	if !server {
+		info.UserAgent = string(ctx.UserAgent())
 	}
 	// What the bot signals read, without copying headers they only test.
 	r := request{endpoint: endpoint, ip: ip, userAgent: info.UserAgent, acceptLanguage: "-"}
-	if endpoint != "str" { // a customer's server is no browser: no header signals
+	if !server {
 		if ctx.IsHead() {
 			r.method = fasthttp.MethodHead
 		}
@@ -113,7 +120,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 	// endpoints it is the visitor of the request's events; without one, the
 	// events' own visitor (the SDK's) becomes the cookie, or a new id,
 	// drawn only when an event has no visitor of its own.
-	browser := c.cfg.HTTP.VIDCookie && endpoint != "str"
+	browser := c.cfg.HTTP.VIDCookie && !server
 	cookieVID, newVID, ipHash := info.VisitorID, "", ""
 	if !browser {
 		cookieVID = ""
@@ -138,6 +145,9 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		}
 		clientIDs = clientIDs || b.HasEventID()
 		e := b.Finish(info)
+		if server {
+			c.flagCarriedAgent(e)
+		}
 		switch {
 		case cookieVID != "":
 			e.VisitorID = cookieVID

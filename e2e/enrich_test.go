@@ -123,3 +123,42 @@ func TestDerivedFields(t *testing.T) {
 		}
 	}
 }
+
+// A server's own agent says nothing about its users: on /str/v1/ an event
+// is flagged only by the agent it carries (its ua field), and stores no
+// agent when it carries none; the server's Go-http-client, python-requests
+// or Java is neither stored nor a reason to flag.
+func TestServerAgentIsNotTheUsers(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	a := start(t, cfg)
+	defer a.Stop()
+	base := "http://" + a.Addr()
+	const chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36"
+	for _, server := range []string{"Go-http-client/1.1", "python-requests/2.32.3", "Java/17.0.9", "curl/8.14.1"} {
+		body := `[{"ename":"order","vid":"v-` + server + `"},
+			{"ename":"user_view","ua":"` + chrome + `"},
+			{"ename":"user_crawler","ua":"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}]`
+		if r := do(t, "POST", base+"/str/v1/", []byte(body), map[string]string{"User-Agent": server, "Content-Type": "application/json"}); r.status != 200 {
+			t.Fatalf("%s: %d %s", server, r.status, r.body)
+		}
+	}
+	evs := waitStored(t, dir, 12, 10*time.Second)
+	for _, e := range evs {
+		bot := e.Bot != nil && *e.Bot
+		switch e.EventName {
+		case "order":
+			if bot || e.UserAgent != "" {
+				t.Errorf("%s: bot %v %q, user_agent %q: the server's own agent was taken for the user's", e.VisitorID, bot, e.BotFamily, e.UserAgent)
+			}
+		case "user_view":
+			if bot || e.UserAgent != chrome {
+				t.Errorf("user_view: bot %v %q, user_agent %q", bot, e.BotFamily, e.UserAgent)
+			}
+		case "user_crawler":
+			if !bot || e.BotFamily != "Googlebot" {
+				t.Errorf("user_crawler: bot %v %q: the agent the event carries must flag it", bot, e.BotFamily)
+			}
+		}
+	}
+}

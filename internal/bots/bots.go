@@ -1,16 +1,16 @@
 // Package bots flags machine traffic. Crawlers, scrapers and headless
-// browsers are recognised by user agent against monperrus/crawler-user-agents
-// (MIT, embedded; refresh with scripts/update-bots.sh), with the matched
-// name as the family; cheap header signals catch what the list does not.
-// Nothing here drops an event: the caller flags it and decides.
+// browsers are recognised by user agent against two maintained lists,
+// monperrus/crawler-user-agents and JayBizzle/Crawler-Detect (both MIT,
+// embedded; refresh with scripts/update-bots.sh), then by generic rules for
+// what no list names yet (rules.go), with the matched name as the family;
+// cheap header signals catch what the agent does not say. Nothing here
+// drops an event: the caller flags it and decides.
 package bots
 
 import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"regexp/syntax"
 	"strings"
 	"sync"
 )
@@ -37,38 +37,27 @@ type Crawler struct {
 }
 
 // Detector matches user agents. Safe for concurrent use.
-//
-// 1,500 patterns tried one by one, or as one alternation, cost milliseconds
-// per new user agent. Almost every pattern requires some literal text
-// (`Googlebot`, `curl`), so each is filed under the first three bytes of
-// its longest required literal: a user agent is checked only against the
-// patterns whose literal it contains, found by looking up each of its
-// three-byte windows. The few patterns without such a literal are always
-// tried.
 type Detector struct {
-	pats   []*pattern
-	byTri  map[string][]int // first three bytes of a pattern's literal -> patterns
-	always []int            // patterns with no literal of three bytes or more
+	list *index // crawler-user-agents, case-sensitive as published
+	cd   *crawlerDetect
 
 	mu    sync.RWMutex
 	cache map[string]Verdict // user agents repeat: most lookups are one map read
 }
 
-// pattern is compiled when a user agent first contains its literal: most
-// never are, and 1,500 compiled expressions held 2 MB of every process.
-type pattern struct {
-	src  string
-	lit  string // required in every match ("" if none)
-	once sync.Once
-	re   *regexp.Regexp
-}
-
-func (p *pattern) regexp() *regexp.Regexp {
-	p.once.Do(func() { p.re = regexp.MustCompile(p.src) }) // New checked that it compiles
-	return p.re
-}
-
 const cacheMax = 20000
+
+// weak are crawler-user-agents patterns that match real browsers' agents
+// (found in the corpora of corpus_test.go): they are left out, and their
+// crawlers are caught by CrawlerDetect or the rules instead.
+var weak = map[string]string{
+	`AP3A\.240617\.008`: "an Android build id that many phones of 2025 carry",
+	`Sogou`:             "also Sogou's own mobile browser (SogouMobileBrowser)",
+	`Sonic`:             "also a phone (O+ Sonic)",
+	`Butterfly`:         "also a phone (HTC Butterfly)",
+	`Fever`:             "also a phone",
+	`Fluid`:             "also a browser (Fluid for macOS)",
+}
 
 // List is the embedded crawler list.
 func List() ([]Crawler, error) {
@@ -79,107 +68,58 @@ func List() ([]Crawler, error) {
 	return cs, nil
 }
 
-// Shared is the one Detector of the process: the list compiles once, and
+// Shared is the one Detector of the process: the lists compile once, and
 // its cache serves every collector and proxy in it.
 var Shared = sync.OnceValues(New)
 
-// New compiles the embedded list.
+// New compiles the embedded lists.
 func New() (*Detector, error) {
 	cs, err := List()
 	if err != nil {
 		return nil, err
 	}
-	d := &Detector{cache: map[string]Verdict{}, byTri: map[string][]int{}}
-	for i, c := range cs {
-		if _, err := regexp.Compile(c.Pattern); err != nil {
-			return nil, fmt.Errorf("compiling crawler pattern %q: %w", c.Pattern, err)
+	var srcs []string
+	for _, c := range cs {
+		if weak[c.Pattern] == "" {
+			srcs = append(srcs, c.Pattern)
 		}
-		lit := requiredLiteral(c.Pattern)
-		d.pats = append(d.pats, &pattern{src: c.Pattern, lit: lit})
-		if len(lit) >= 3 {
-			d.byTri[lit[:3]] = append(d.byTri[lit[:3]], i)
-		} else {
-			d.always = append(d.always, i)
-		}
+	}
+	d := &Detector{cache: map[string]Verdict{}}
+	if d.list, err = newIndex(srcs, false); err != nil {
+		return nil, fmt.Errorf("crawler-user-agents: %w", err)
+	}
+	if d.cd, err = newCrawlerDetect(); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
 
-// requiredLiteral is the longest case-sensitive literal that every match
-// of the pattern contains, or "".
-func requiredLiteral(pat string) string {
-	re, err := syntax.Parse(pat, syntax.Perl)
-	if err != nil {
-		return ""
-	}
-	return longestLiteral(re.Simplify())
-}
-
-func longestLiteral(re *syntax.Regexp) string {
-	switch re.Op {
-	case syntax.OpLiteral:
-		if re.Flags&syntax.FoldCase != 0 {
-			return ""
-		}
-		return string(re.Rune)
-	case syntax.OpCapture, syntax.OpPlus:
-		return longestLiteral(re.Sub[0])
-	case syntax.OpConcat:
-		best := ""
-		run := "" // adjacent literals join into one
-		for _, sub := range re.Sub {
-			l := ""
-			if sub.Op == syntax.OpLiteral && sub.Flags&syntax.FoldCase == 0 {
-				run += string(sub.Rune)
-				if len(run) > len(best) {
-					best = run
-				}
-				continue
-			}
-			run = ""
-			if sub.Op == syntax.OpBeginText || sub.Op == syntax.OpBeginLine || sub.Op == syntax.OpWordBoundary {
-				continue
-			}
-			l = longestLiteral(sub)
-			if len(l) > len(best) {
-				best = l
-			}
-		}
-		return best
-	}
-	return ""
-}
-
-// match is the family of the first pattern ua matches, or "".
+// match is the family ua is known by, or "": the crawler list, the mail
+// scanners, then CrawlerDetect, then the rules.
 func (d *Detector) match(ua string) string {
-	try := func(i int) string {
-		p := d.pats[i]
-		if p.lit != "" && !strings.Contains(ua, p.lit) {
-			return ""
-		}
-		if m := p.regexp().FindString(ua); m != "" {
-			return family(m)
-		}
+	if m := d.list.match(ua); m != "" {
+		return family(m)
+	}
+	if f := scanner(ua); f != "" {
+		return f
+	}
+	raw := withoutModel(ua)
+	stripped := d.cd.strip(raw)
+	if strings.TrimSpace(stripped) == "" {
 		return ""
 	}
-	for i := 0; i+3 <= len(ua); i++ {
-		for _, n := range d.byTri[ua[i:i+3]] {
-			if f := try(n); f != "" {
-				return f
-			}
+	if m := d.cd.crawlers.match(stripped); m != "" {
+		if loc := strings.Index(ua, m); loc >= 0 {
+			return token(ua, loc, loc+len(m))
 		}
+		return family(m)
 	}
-	for _, n := range d.always {
-		if f := try(n); f != "" {
-			return f
-		}
-	}
-	return ""
+	return rule(raw, stripped)
 }
 
 // UserAgent says whether ua belongs to a crawler, scraper, headless
-// browser, link previewer or mail scanner (the crawler list, then
-// scanners); verdicts are cached per agent.
+// browser, HTTP library, link previewer or mail scanner; verdicts are
+// cached per agent.
 func (d *Detector) UserAgent(ua string) Verdict {
 	if ua == "" {
 		return Verdict{}
@@ -191,8 +131,6 @@ func (d *Detector) UserAgent(ua string) Verdict {
 		return v
 	}
 	if f := d.match(ua); f != "" {
-		v = Verdict{Bot: true, Family: f}
-	} else if f := scanner(ua); f != "" {
 		v = Verdict{Bot: true, Family: f}
 	}
 	d.mu.Lock()
@@ -206,6 +144,9 @@ func (d *Detector) UserAgent(ua string) Verdict {
 
 // family cleans the matched text into a name: "Googlebot/" -> "Googlebot".
 func family(m string) string {
+	if i := strings.Index(m, "/"); i > 0 && i+1 < len(m) && m[i+1] >= '0' && m[i+1] <= '9' {
+		m = m[:i] // the version is not the name: "Java/17.0.9" -> "Java"
+	}
 	m = strings.Trim(m, " /;()+:-_")
 	if len(m) > 48 {
 		m = m[:48]

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,6 +80,16 @@ func Import(r io.Reader, name string, o Options, s Sender) (Result, error) {
 	if o.InFlight <= 0 {
 		o.InFlight = 4
 	}
+	var numeric []bool
+	if rs, ok := r.(io.ReadSeeker); ok && format == "csv" {
+		var err error
+		if numeric, err = numericColumns(rs); err != nil {
+			return Result{}, err
+		}
+		if _, err := rs.Seek(0, io.SeekStart); err != nil {
+			return Result{}, fmt.Errorf("reading %s again: %w", name, err)
+		}
+	}
 	cr := &countingReader{r: r}
 	b := &batcher{s: s, size: o.BatchSize, progress: o.Progress, cr: cr, out: make(chan []json.RawMessage)}
 	for range o.InFlight {
@@ -88,7 +99,7 @@ func Import(r io.Reader, name string, o Options, s Sender) (Result, error) {
 	var err error
 	switch format {
 	case "csv":
-		err = readCSV(cr, o.Mapping, b)
+		err = readCSV(cr, o.Mapping, numeric, b)
 	case "ndjson":
 		err = readNDJSON(cr, b)
 	default:
@@ -147,7 +158,10 @@ func (b *batcher) send() {
 }
 
 // row checks one event (members as JSON) and queues it with its id.
-func (b *batcher) row(line int, obj schema.Object, raw []byte) error {
+// row checks one row and batches it. idOf is what its event id derives
+// from with its line: the row as read (a CSV row with every value as text,
+// as before numeric columns were sent as numbers, so ids stay the same).
+func (b *batcher) row(line int, obj schema.Object, raw, idOf []byte) error {
 	b.res.Rows++
 	if b.builder == nil {
 		b.builder = schema.NewBuilder(limits, []byte("import-validation"))
@@ -168,7 +182,7 @@ func (b *batcher) row(line int, obj schema.Object, raw []byte) error {
 			b.res.Bad = append(b.res.Bad, Bad{line, "eid is not a UUID (leave it out: the importer derives one)"})
 			return nil
 		}
-		id := uuid.NewHash(sha1.New(), namespace, append([]byte(fmt.Sprintf("%d\x00", line)), raw...), 5)
+		id := uuid.NewHash(sha1.New(), namespace, append([]byte(fmt.Sprintf("%d\x00", line)), idOf...), 5)
 		raw = append([]byte(`{"eid":"`+id.String()+`",`), bytes.TrimLeft(raw, " \t")[1:]...)
 		if len(obj) == 0 {
 			raw = []byte(`{"eid":"` + id.String() + `"}`)
@@ -217,7 +231,8 @@ func readNDJSON(r io.Reader, b *batcher) error {
 			b.res.Bad = append(b.res.Bad, Bad{line, err.Error()})
 			continue
 		}
-		if err := b.row(line, objs[0], append([]byte(nil), text...)); err != nil {
+		row := append([]byte(nil), text...)
+		if err := b.row(line, objs[0], row, row); err != nil {
 			return err
 		}
 	}
@@ -227,7 +242,55 @@ func readNDJSON(r io.Reader, b *batcher) error {
 	return nil
 }
 
-func readCSV(r io.Reader, mapping map[string]string, b *batcher) error {
+// number is a JSON number a CSV cell may become: no leading zeros (a zip
+// code, "007", stays text) and at most 15 digits before the point (a long
+// id stays text: a double would round it).
+var number = regexp.MustCompile(`^-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,3})?$`)
+
+// numericColumns reads the whole CSV once: a column is numeric when it has
+// values and every one is a number. Its values are then sent as numbers
+// ("price": 9.99), every other column's as text, as the file has them.
+func numericColumns(r io.Reader) ([]bool, error) {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the header: %w", err)
+	}
+	seen, text := make([]bool, len(header)), make([]bool, len(header))
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) || len(rec) != len(header) {
+			continue // a bad row, reported when the rows are read
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the columns' types: %w", err)
+		}
+		for i, v := range rec {
+			switch {
+			case v == "":
+			case number.MatchString(v):
+				seen[i] = true
+			default:
+				text[i] = true
+			}
+		}
+	}
+	for i := range seen {
+		seen[i] = seen[i] && !text[i]
+	}
+	return seen, nil
+}
+
+func readCSV(r io.Reader, mapping map[string]string, numeric []bool, b *batcher) error {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1
@@ -267,8 +330,9 @@ func readCSV(r io.Reader, mapping map[string]string, b *batcher) error {
 			continue
 		}
 		obj := make(schema.Object, 0, len(rec))
-		var raw bytes.Buffer
+		var raw, text bytes.Buffer
 		raw.WriteByte('{')
+		text.WriteByte('{')
 		for i, v := range rec {
 			if names[i] == "" || v == "" {
 				continue
@@ -277,6 +341,13 @@ func readCSV(r io.Reader, mapping map[string]string, b *batcher) error {
 			k, _ := json.Marshal(names[i])
 			if raw.Len() > 1 {
 				raw.WriteByte(',')
+				text.WriteByte(',')
+			}
+			text.Write(k)
+			text.WriteByte(':')
+			text.Write(q)
+			if i < len(numeric) && numeric[i] {
+				q = []byte(v)
 			}
 			raw.Write(k)
 			raw.WriteByte(':')
@@ -284,7 +355,8 @@ func readCSV(r io.Reader, mapping map[string]string, b *batcher) error {
 			obj = append(obj, schema.Member{Key: names[i], Value: q})
 		}
 		raw.WriteByte('}')
-		if err := b.row(line, obj, raw.Bytes()); err != nil {
+		text.WriteByte('}')
+		if err := b.row(line, obj, raw.Bytes(), text.Bytes()); err != nil {
 			return err
 		}
 	}
