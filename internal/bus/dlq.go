@@ -12,9 +12,9 @@ type DeadLetter struct {
 	Seq      uint64 // its sequence in the dead-letter stream
 	Reason   string // why the sink refused it
 	Consumer string // the durable consumer that refused it: the store's, or a destination's
-	Stream string // the partition stream it came from
-	DeadAt string // when (RFC 3339)
-	Data   []byte // the event's canonical bytes, as the collector wrote them
+	Stream   string // the partition stream it came from
+	DeadAt   string // when (RFC 3339)
+	Data     []byte // the event's canonical bytes, as the collector wrote them
 }
 
 // DeadLetterEntries reads up to max dead letters, oldest first.
