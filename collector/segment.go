@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/reply"
+	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/segment"
 	"github.com/valyala/fasthttp"
 )
@@ -20,6 +21,10 @@ func (c *Collector) segment(ctx *fasthttp.RequestCtx, call string) {
 	if len(c.cfg.Segment.WriteKeys) == 0 {
 		reply.Error(ctx, fasthttp.StatusNotFound, "segment_off",
 			"the Segment API is off: set segment.write_keys (SPOOR_SEGMENT_WRITE_KEYS=key=app,…)")
+		return
+	}
+	if key, ok := segment.SettingsKey(call); ok {
+		c.segmentSettings(ctx, key)
 		return
 	}
 	if !segment.Known(call) {
@@ -67,4 +72,22 @@ func (c *Collector) segment(ctx *fasthttp.RequestCtx, call string) {
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBodyString(`{"success":true}`)
+}
+
+// segmentSettings serves GET /v1/projects/<writeKey>/settings, which
+// Segment's libraries fetch at start (their cdnHost): with it, pointing a
+// mobile library's apiHost and cdnHost at the collector is all it takes.
+// An unknown write key is a 404, as Segment's CDN answers it.
+func (c *Collector) segmentSettings(ctx *fasthttp.RequestCtx, key string) {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		reply.Error(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "use GET")
+		return
+	}
+	if _, ok := c.cfg.Segment.WriteKeys[key]; !ok {
+		reply.Error(ctx, fasthttp.StatusNotFound, "invalid_write_key", "no such write key")
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.Response.Header.Set("Cache-Control", "public, max-age=300")
+	ctx.SetBody(segment.Settings(key, links.BaseURL(c.cfg.Links.BaseURL, c.https(ctx), string(ctx.Host()))))
 }

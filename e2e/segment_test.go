@@ -217,20 +217,7 @@ func TestSegmentRefusals(t *testing.T) {
 // Segment's own Node library (@segment/analytics-node, from npm) pointed at
 // the collector: every call it makes is stored.
 func TestSegmentAnalyticsNode(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("node is needed: ", err)
-		}
-		t.Skip("node not installed")
-	}
-	if _, err := os.Stat("segmentnode/node_modules/@segment/analytics-node"); err != nil {
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-		cmd.Dir = "segmentnode"
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in e2e/segmentnode: %v\n%s", err, out)
-		}
-	}
+	node := nodeModules(t, "@segment/analytics-node")
 	dir := t.TempDir()
 	cfg := testConfig(dir)
 	cfg.Segment.WriteKeys = map[string]string{writeKey: segmentApp}

@@ -31,8 +31,10 @@ const (
 // single are the calls whose body is one message.
 var single = map[string]bool{"track": true, "page": true, "screen": true, "identify": true, "group": true, "alias": true}
 
-// Known reports whether call (the path after /v1/) is part of the API.
-func Known(call string) bool { return single[call] || call == "batch" || call == "import" }
+// Known reports whether call (the path after /v1/) is part of the API:
+// the six calls, batch and import, and b, the batch path of Segment's
+// mobile libraries (analytics-swift, analytics-kotlin, React Native).
+func Known(call string) bool { return single[call] || call == "batch" || call == "import" || call == "b" }
 
 // Keys are the write keys the API takes.
 type Keys struct {
