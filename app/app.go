@@ -42,6 +42,7 @@ type App struct {
 	status *http.Server // /metrics of a process without the collector
 	sink   sinks.Sink
 	// destinations: the configured destinations' sinks (destinations.go).
+	failed       sinks.Sink // the failed events' store (failed.go)
 	destinations []sinks.Sink
 	destSession  *gocql.Session // the destinations' view of Cassandra's forgotten table
 	proxy        *proxyRole
@@ -176,7 +177,7 @@ func (a *App) startStatus() error {
 func BusOptions(cfg config.Config) bus.Options {
 	n := cfg.NATS
 	return bus.Options{URL: n.URL, Name: "spoor", Stream: n.Stream, Subject: n.Subject, DLQStream: n.DLQStream,
-		DLQSubject: n.DLQSubject, Replicas: n.Replicas, Partitions: n.Partitions, MaxAge: n.MaxAge, MaxBytes: n.MaxBytes,
+		DLQSubject: n.DLQSubject, FailedStream: n.FailedStream, FailedSubject: n.FailedSubject, Replicas: n.Replicas, Partitions: n.Partitions, MaxAge: n.MaxAge, MaxBytes: n.MaxBytes,
 		DedupWindow: n.DedupWindow, MaxPending: n.MaxPending, ConnectTimeout: n.ConnectTimeout}
 }
 
@@ -217,6 +218,11 @@ func (a *App) Stop() {
 	if a.sink != nil {
 		if err := a.sink.Close(); err != nil {
 			a.log.Error().Err(err).Msg("closing sink")
+		}
+	}
+	if a.failed != nil {
+		if err := a.failed.Close(); err != nil {
+			a.log.Error().Err(err).Msg("closing the failed events' store")
 		}
 	}
 	for _, d := range a.destinations {

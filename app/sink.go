@@ -46,7 +46,7 @@ func (a *App) startSink(ctx, runCtx context.Context) error {
 		defer a.sinkWG.Done()
 		_ = w.Run(runCtx)
 	}()
-	return nil
+	return a.startFailed(ctx, runCtx)
 }
 
 // ApplySchema creates or migrates the Cassandra keyspace and tables

@@ -79,22 +79,33 @@ func (c *Collector) ingest(ctx *fasthttp.RequestCtx, endpoint, tail string, trus
 		return
 	}
 	defer c.budget.give(n)
-	evs, dropped, clientIDs, err := c.readEvents(ctx, endpoint, tail, trusted, nil)
+	evs, failed, dropped, clientIDs, err := c.readEvents(ctx, endpoint, tail, trusted, nil)
 	if err != nil {
+		c.keepRefused(ctx, endpoint, "", err)
 		c.refuse(ctx, err)
 		return
 	}
 	c.m.Received.WithLabelValues(endpoint).Add(float64(len(evs)))
+	accepted := len(evs)
+	for _, f := range failed {
+		if rec, ok := c.failedRecord(f); ok {
+			evs = append(evs, rec)
+		}
+	}
 	if len(evs) > 0 {
 		if err := c.accept(context.Background(), evs, !clientIDs); err != nil {
 			c.unavailable(ctx, err)
 			return
 		}
 	}
+	if len(failed) > 0 {
+		answerBatch(ctx, []byte(`{"accepted":`), accepted+dropped, failed)
+		return
+	}
 	ctx.SetContentType("application/json")
 	var buf [32]byte
 	// Dropped machine traffic is answered like kept events: a bot learns nothing.
-	body := strconv.AppendInt(append(buf[:0], `{"accepted":`...), int64(len(evs)+dropped), 10)
+	body := strconv.AppendInt(append(buf[:0], `{"accepted":`...), int64(accepted+dropped), 10)
 	ctx.SetBody(append(body, '}'))
 }
 
@@ -175,14 +186,15 @@ func (c *Collector) record(ctx *fasthttp.RequestCtx, endpoint, tail string, lk *
 		return false
 	}
 	defer c.budget.give(n)
-	evs, _, clientIDs, err := c.readEvents(ctx, endpoint, tail, false, lk)
+	evs, _, _, clientIDs, err := c.readEvents(ctx, endpoint, tail, false, lk)
 	if err != nil {
 		c.refuse(ctx, err)
-		why := "invalid"
-		if errors.Is(err, errBlocked) {
-			why = "blocked"
+		switch {
+		case errors.Is(err, errBlocked):
+			c.m.Lost.WithLabelValues("blocked").Inc()
+		case !c.keepRefused(ctx, endpoint, "", err): // kept as a failed event when it is about what it holds
+			c.m.Lost.WithLabelValues("invalid").Inc()
 		}
-		c.m.Lost.WithLabelValues(why).Inc()
 		return false
 	}
 	c.m.Received.WithLabelValues(endpoint).Add(float64(len(evs)))

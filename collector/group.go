@@ -50,7 +50,7 @@ func (g *grouper) join(recs []spool.Record, shared bool) (grp *group, leader boo
 		n += eventCount(r)
 	}
 	part := recs[0].Part
-	if !shared {
+	if !shared || part < 0 { // the failed stream's (bus.FailedPart) are few: never grouped
 		return &group{recs: recs, bytes: size, events: n, part: part, done: make(chan struct{})}, true
 	}
 	g.mu.Lock()
@@ -69,7 +69,7 @@ func (g *grouper) join(recs []spool.Record, shared bool) (grp *group, leader boo
 // seal stops grp from taking new members.
 func (g *grouper) seal(grp *group) {
 	g.mu.Lock()
-	if g.open[grp.part] == grp {
+	if grp.part >= 0 && g.open[grp.part] == grp {
 		g.open[grp.part] = nil
 	}
 	g.mu.Unlock()

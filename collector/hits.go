@@ -13,35 +13,53 @@ import (
 // them together under the same contract: it returns nil once every event
 // is durable (JetStream's PubAck or the spool), concurrent calls sharing
 // one publish (group commit), or the reason none is: a refusal (400) when
-// a hit cannot make a valid event, which no retry would change. Machine traffic its
-// endpoint does not keep (collector.drop_bots) is left out and counted.
+// a hit cannot make a valid event, which no retry would change. Machine
+// traffic its endpoint does not keep (collector.drop_bots) is left out and
+// counted.
 func (c *Collector) Track(ctx context.Context, hits ...schema.Hit) error {
-	return c.acceptHits(ctx, hits, true)
+	_, _, err := c.acceptHits(ctx, hits, nil, true)
+	return err
 }
 
-// acceptHits accepts hits; shared is false when their event ids came from the
-// client (a Segment messageId), so their message keeps a dedup id.
-func (c *Collector) acceptHits(ctx context.Context, hits []schema.Hit, shared bool) error {
-	recs := make([]spool.Record, 0, len(hits))
-	for i, h := range hits {
+// acceptHits accepts hits, and failed, the messages of the same request
+// that could not become events (kept as failed events), and returns how
+// many events it accepted and every failed one. A hit whose event cannot
+// be built fails too when it came from a message (Hit.Source) among
+// others; alone, or the proxy's, it is the request refused (400). shared
+// is false when the event ids came from the client (a Segment messageId),
+// so their message keeps a dedup id.
+func (c *Collector) acceptHits(ctx context.Context, hits []schema.Hit, failed []*schema.Failed, shared bool) (int, []*schema.Failed, error) {
+	recs := make([]spool.Record, 0, len(hits)+len(failed))
+	n := 0
+	for _, h := range hits {
 		rec, keep, err := c.hitRecord(h)
 		if errors.Is(err, schema.ErrInvalid) { // the client's: no retry would change it
-			return badRequest("invalid_field", "message %d: %s", i, err)
+			if h.Source == nil || len(hits)+len(failed) == 1 {
+				return 0, nil, badRequest("invalid_field", "message %d: %s", h.Index, err)
+			}
+			failed = append(failed, failedOf(h.Endpoint, h.At, h.Index, "invalid_field", fmt.Sprintf("message %d: %s", h.Index, err), h.Source))
+			continue
 		}
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		if keep {
+			recs = append(recs, rec)
+			n++
+		}
+	}
+	for _, f := range failed {
+		if rec, ok := c.failedRecord(f); ok {
 			recs = append(recs, rec)
 		}
 	}
 	if len(recs) == 0 {
-		return nil
+		return 0, failed, nil
 	}
-	if hits[0].Endpoint != "segment" { // counted by its handler, which sees the dropped ones too
-		c.m.Received.WithLabelValues(hits[0].Endpoint).Add(float64(len(recs)))
+	if n > 0 && hits[0].Endpoint != "segment" { // counted by its handler, which sees the dropped ones too
+		c.m.Received.WithLabelValues(hits[0].Endpoint).Add(float64(n))
 	}
-	return c.accept(ctx, recs, shared)
+	return n, failed, c.accept(ctx, recs, shared)
 }
 
 func (c *Collector) hitRecord(h schema.Hit) (spool.Record, bool, error) {

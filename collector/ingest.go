@@ -86,6 +86,9 @@ func (c *Collector) accepted(grp *group, n int, start time.Time) error {
 	if grp.err != nil {
 		return grp.err
 	}
+	if grp.part == bus.FailedPart { // failed events are counted by reason, not as events answered
+		return nil
+	}
 	vm := c.m.via(grp.via)
 	vm.acked.Add(float64(n))
 	vm.wait.Observe(time.Since(start).Seconds())

@@ -7,17 +7,19 @@ import (
 // Metrics are the collector's per-stage counters and latencies, exposed on
 // /metrics in Prometheus text format.
 type Metrics struct {
-	Requests  *prometheus.CounterVec   // by endpoint and status code
-	Received  *prometheus.CounterVec   // events parsed, by endpoint
-	Published *prometheus.CounterVec   // events JetStream acknowledged, by path (direct|replay)
-	Spooled   prometheus.Counter       // events written to the disk spool
-	Acked     *prometheus.CounterVec   // events answered 2xx, by via (bus|spool)
-	Rejected  *prometheus.CounterVec   // events or requests refused, by reason
-	Lost      *prometheus.CounterVec   // pixel/redirect events that could not be kept, by reason
-	Bots      *prometheus.CounterVec   // machine traffic by endpoint, flagged or dropped
-	Panics    prometheus.Counter       // handler panics recovered
-	Latency   *prometheus.HistogramVec // request duration, by endpoint
-	AckWait   *prometheus.HistogramVec // time from publish to PubAck or spool fsync, by via
+	Requests   *prometheus.CounterVec   // by endpoint and status code
+	Received   *prometheus.CounterVec   // events parsed, by endpoint
+	Published  *prometheus.CounterVec   // events JetStream acknowledged, by path (direct|replay)
+	Spooled    prometheus.Counter       // events written to the disk spool
+	Acked      *prometheus.CounterVec   // events answered 2xx, by via (bus|spool)
+	Rejected   *prometheus.CounterVec   // events or requests refused, by reason
+	Lost       *prometheus.CounterVec   // pixel/redirect events that could not be kept, by reason
+	Failed     *prometheus.CounterVec   // messages kept as failed events, by endpoint and reason
+	FailedLost prometheus.Counter       // failed events that could not be made durable
+	Bots       *prometheus.CounterVec   // machine traffic by endpoint, flagged or dropped
+	Panics     prometheus.Counter       // handler panics recovered
+	Latency    *prometheus.HistogramVec // request duration, by endpoint
+	AckWait    *prometheus.HistogramVec // time from publish to PubAck or spool fsync, by via
 
 	// Acked and AckWait resolved for each via, once: the label lookup
 	// costs on every request.
@@ -57,6 +59,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			[]string{"endpoint", "action"}),
 		Lost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_events_lost_total",
 			Help: "Pixel or redirect events that could not be kept (the client still got its GIF or 302), by reason."}, []string{"reason"}),
+		Failed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_failed_events_total",
+			Help: "Messages that could not become events, kept as failed events with their reason, by endpoint and reason."}, []string{"endpoint", "reason"}),
+		FailedLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_collector_failed_events_lost_total",
+			Help: "Failed events that could not be kept (JetStream and the spool both unavailable); their requests were still answered 4xx."}),
 		Panics: prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_collector_panics_total",
 			Help: "Handler panics recovered."}),
 		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "spoor_collector_request_seconds",
@@ -70,6 +76,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, v := range []string{"bus", "spool"} {
 		m.byVia[v] = viaMetrics{m.Acked.WithLabelValues(v), m.AckWait.WithLabelValues(v)}
 	}
-	reg.MustRegister(m.Requests, m.Received, m.Published, m.Spooled, m.Acked, m.Rejected, m.Lost, m.Bots, m.Panics, m.Latency, m.AckWait)
+	reg.MustRegister(m.Requests, m.Received, m.Published, m.Spooled, m.Acked, m.Rejected, m.Lost, m.Failed, m.FailedLost, m.Bots, m.Panics, m.Latency, m.AckWait)
 	return m
 }

@@ -57,14 +57,16 @@ func tooLarge(reason, format string, a ...any) error {
 // afterwards.
 //
 // Machine traffic an endpoint does not keep (collector.drop_bots) is left
-// out of evs and counted in dropped.
+// out of evs and counted in dropped. In a batch (a JSON array), an event
+// that cannot be built is a failed event in failed, the others still go;
+// a single event that cannot is the request refused (err).
 //
 // lk, for clicks and opens, adds what the request alone does not say (the
 // short link and its fields) and gets the unique flag computed.
-func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool, lk *linkHit) (evs []spool.Record, dropped int, clientIDs bool, err error) {
+func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, trusted bool, lk *linkHit) (evs []spool.Record, failed []*schema.Failed, dropped int, clientIDs bool, err error) {
 	base, err := schema.ParseTuplets(tail)
 	if err != nil {
-		return nil, 0, false, badRequest("invalid_path", "%s", err)
+		return nil, nil, 0, false, badRequest("invalid_path", "%s", err)
 	}
 	ctx.QueryArgs().VisitAll(func(k, v []byte) {
 		switch {
@@ -80,7 +82,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 	}
 	objs, err := c.readBody(ctx, &base)
 	if err != nil {
-		return nil, 0, false, err
+		return nil, nil, 0, false, err
 	}
 	ip := c.clientIP(ctx)
 	info := schema.ServerInfo{
@@ -131,8 +133,19 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		b := c.builder()
 		for _, p := range base {
 			if err := b.Set(p.Key, schema.TextValue(p.Value)); err != nil {
-				return nil, 0, false, badRequest("invalid_field", "%s", err)
+				return nil, nil, 0, false, badRequest("invalid_field", "%s", err)
 			}
+		}
+		// fail keeps event i of a batch as a failed event, or refuses a
+		// single one.
+		fail := func(err error) error {
+			c.release(b)
+			var re refusal
+			if n == 1 || !errors.As(err, &re) {
+				return err
+			}
+			failed = append(failed, failedOf(endpoint, info.ReceivedAt, i, re.Reason(), re.Error(), objs[i]))
+			return nil
 		}
 		if len(objs) > 0 {
 			obj := objs[i]
@@ -140,7 +153,10 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 				obj = c.trustedFields(b, obj)
 			}
 			if err := b.SetObject(obj); err != nil {
-				return nil, 0, false, badRequest("invalid_field", "event %d: %s", i, err)
+				if err := fail(badRequest("invalid_field", "event %d: %s", i, err)); err != nil {
+					return nil, nil, 0, false, err
+				}
+				continue
 			}
 		}
 		clientIDs = clientIDs || b.HasEventID()
@@ -159,7 +175,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		}
 		if c.cfg.Blocked.Visitor(e.VisitorID) {
 			c.release(b)
-			return nil, 0, false, errBlocked
+			return nil, nil, 0, false, errBlocked
 		}
 		if lk != nil && lk.unique != "" {
 			who := e.VisitorID
@@ -176,11 +192,16 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 			continue
 		}
 		data, err := e.Encode()
-		if err != nil {
-			return nil, 0, false, badRequest("invalid_event", "event %d: encoding: %s", i, err)
+		if err == nil && len(data) > c.cfg.MaxEventBytes {
+			err = tooLarge("event_too_large", "event %d is %d bytes encoded, the limit is %d", i, len(data), c.cfg.MaxEventBytes)
+		} else if err != nil {
+			err = badRequest("invalid_event", "event %d: encoding: %s", i, err)
 		}
-		if len(data) > c.cfg.MaxEventBytes {
-			return nil, 0, false, tooLarge("event_too_large", "event %d is %d bytes encoded, the limit is %d", i, len(data), c.cfg.MaxEventBytes)
+		if err != nil {
+			if err := fail(err); err != nil {
+				return nil, nil, 0, false, err
+			}
+			continue
 		}
 		out = append(out, spool.Record{ID: e.EventID, Data: data, Part: c.partition(e)})
 		if len(out) == 1 && browser {
@@ -188,7 +209,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		}
 		c.release(b)
 	}
-	return out, dropped, clientIDs, nil
+	return out, failed, dropped, clientIDs, nil
 }
 
 // partition is the bus partition of e (schema.Event.PartitionKey).
@@ -203,6 +224,9 @@ func (c *Collector) partition(e *schema.Event) int {
 // lines of one partition): the spool keeps no partition, so the replayer
 // derives it again from the first event.
 func (c *Collector) partitionOf(rec spool.Record) int {
+	if schema.IsFailed(rec.Data) {
+		return bus.FailedPart
+	}
 	if c.cfg.Partitions <= 1 {
 		return 0
 	}

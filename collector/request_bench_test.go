@@ -27,7 +27,7 @@ func BenchmarkReadEvents(b *testing.B) {
 	ctx.Request.SetBody(body)
 	b.ReportAllocs()
 	for b.Loop() {
-		evs, _, _, err := c.readEvents(&ctx, "tr", "/", false, nil)
+		evs, _, _, _, err := c.readEvents(&ctx, "tr", "/", false, nil)
 		if err != nil || len(evs) != 1 {
 			b.Fatalf("readEvents: %d events, %v", len(evs), err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spoor-dev/spoor/internal/reply"
 	"github.com/spoor-dev/spoor/links"
+	"github.com/spoor-dev/spoor/schema"
 	"github.com/spoor-dev/spoor/segment"
 	"github.com/valyala/fasthttp"
 )
@@ -44,34 +45,53 @@ func (c *Collector) segment(ctx *fasthttp.RequestCtx, call string) {
 		return
 	}
 	defer c.budget.give(n)
+	refuse := func(err error) { // kept as a failed event when it is about what the request holds
+		c.keepRefused(ctx, "segment", "", err)
+		c.refuse(ctx, err)
+	}
 	body := ctx.PostBody()
 	if enc := strings.ToLower(string(ctx.Request.Header.ContentEncoding())); enc == "gzip" {
 		var err error
 		if body, err = gunzip(body, c.cfg.HTTP.MaxDecompressedBytes); err != nil {
-			c.refuse(ctx, err)
+			refuse(err)
 			return
 		}
 	} else if enc != "" && enc != "identity" {
-		c.refuse(ctx, &requestError{fasthttp.StatusUnsupportedMediaType, "unsupported_encoding", "Content-Encoding " + enc + " is not supported (use gzip)"})
+		refuse(&requestError{fasthttp.StatusUnsupportedMediaType, "unsupported_encoding", "Content-Encoding " + enc + " is not supported (use gzip)"})
 		return
 	}
-	hits, err := c.cfg.Segment.Decode(segment.Request{Call: call, Body: body, Now: time.Now(), ClientIP: c.clientIP(ctx),
+	now := time.Now()
+	hits, failures, err := c.cfg.Segment.Decode(segment.Request{Call: call, Body: body, Now: now, ClientIP: c.clientIP(ctx),
 		Authorization: string(ctx.Request.Header.Peek("Authorization")), AcceptLanguage: string(ctx.Request.Header.Peek("Accept-Language"))})
 	if err != nil {
-		c.refuse(ctx, err)
+		refuse(err)
 		return
 	}
 	c.m.Received.WithLabelValues("segment").Add(float64(len(hits)))
-	if err := c.acceptHits(context.Background(), hits, false); err != nil {
+	failed := make([]*schema.Failed, 0, len(failures))
+	for _, f := range failures {
+		ff := failedOf("segment", now, f.Index, f.Reason, f.Msg, f.Source)
+		ff.App = f.App
+		failed = append(failed, ff)
+	}
+	before := len(failed)
+	_, failed, err = c.acceptHits(context.Background(), hits, failed, false)
+	if err != nil {
 		if errors.As(err, new(refusal)) {
-			c.refuse(ctx, err) // permanent: a 4xx, never a 5xx a client would retry forever
+			refuse(err) // permanent: a 4xx, never a 5xx a client would retry forever
 		} else {
 			c.unavailable(ctx, err)
 		}
 		return
 	}
-	ctx.SetContentType("application/json")
-	ctx.SetBodyString(`{"success":true}`)
+	// Segment's libraries read only the status; the counts are for people.
+	if len(failed) == 0 { // as Segment answers
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(`{"success":true}`)
+		return
+	}
+	// Machine traffic dropped is answered as accepted: a bot learns nothing.
+	answerBatch(ctx, []byte(`{"success":true,"accepted":`), len(hits)-(len(failed)-before), failed)
 }
 
 // segmentSettings serves GET /v1/projects/<writeKey>/settings, which

@@ -136,11 +136,11 @@ func freePort(t *testing.T) string {
 
 func reason(t *testing.T, r response) string {
 	t.Helper()
-	var m map[string]string
-	if err := json.Unmarshal(r.body, &m); err != nil || m["error"] == "" {
+	var m struct{ Error, Reason string }
+	if err := json.Unmarshal(r.body, &m); err != nil || m.Error == "" {
 		t.Fatalf("want a JSON error body, got %q", r.body)
 	}
-	return m["reason"]
+	return m.Reason
 }
 
 func byName(evs []*schema.Event) map[string]*schema.Event {
@@ -249,4 +249,35 @@ func TestMetricValueMatchesWholeSeries(t *testing.T) {
 			t.Errorf("metricIs(%s, %v) = %v", c.series, c.want, got)
 		}
 	}
+}
+
+// waitFailed waits until the failed store (dir/failed) holds want failed
+// events and fails unless it holds exactly that many then.
+func waitFailed(t *testing.T, dir string, want int) []*schema.Failed {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		fs, err := file.ReadFailed(filepath.Join(dir, "failed"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs) >= want || time.Now().After(deadline) {
+			if len(fs) != want {
+				t.Fatalf("failed store holds %d failed events, want %d", len(fs), want)
+			}
+			return fs
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// failedReasons counts the failed store's events by reason, once it holds
+// want of them.
+func failedReasons(t *testing.T, dir string, want int) map[string]int {
+	t.Helper()
+	m := map[string]int{}
+	for _, f := range waitFailed(t, dir, want) {
+		m[f.Reason]++
+	}
+	return m
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -187,8 +188,7 @@ func TestSegmentRefusals(t *testing.T) {
 		{"event over 32 KB", "/v1/track", big, basic(writeKey), 400, "event_too_large"},
 		{"batch over 500 KB", "/v1/batch", many.String(), basic(writeKey), 400, "batch_too_large"},
 		{"empty batch", "/v1/batch", `{"batch": []}`, basic(writeKey), 400, "empty_batch"},
-		{"unknown type in a batch", "/v1/batch", `{"batch": [{"type": "boost", "userId": "u"}]}`, basic(writeKey), 400, "invalid_type"},
-		{"one bad message fails the batch", "/v1/batch", `{"batch": [{"type": "track", "userId": "u", "event": "ok"}, {"type": "track", "event": "no id"}]}`, basic(writeKey), 400, "missing_id"},
+		{"unknown type in a batch", "/v1/batch", `{"batch": [{"type": "boost", "userId": "u"}]}`, basic(writeKey), 400, "invalid_events"},
 		{"GET", "/v1/track", ``, basic(writeKey), 405, "method_not_allowed"},
 		{"unknown call", "/v1/boost", `{}`, basic(writeKey), 404, "not_found"},
 	} {
@@ -203,6 +203,13 @@ func TestSegmentRefusals(t *testing.T) {
 	}
 	if evs := settled(t, dir, viaSegment(base, writeKey)); len(evs) != 0 {
 		t.Errorf("refused requests stored %d events", len(evs))
+	}
+	// Everything refused for what it held is kept as a failed event, with
+	// its reason; auth, method and path refusals are not.
+	want := map[string]int{"missing_id": 1, "missing_event": 1, "invalid_json": 1, "event_too_large": 1, "batch_too_large": 1,
+		"empty_batch": 1, "invalid_type": 1}
+	if got := failedReasons(t, dir, 7); !reflect.DeepEqual(got, want) {
+		t.Errorf("failed events by reason: %v, want %v", got, want)
 	}
 
 	// Without write keys the API is off, and says how to turn it on.

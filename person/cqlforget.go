@@ -116,10 +116,48 @@ func (s Cassandra) Forget(ctx context.Context, req Request) (Report, error) {
 			return r, err
 		}
 	}
+	for _, fid := range r.IDs {
+		if err := s.forgetFailed(ctx, &r, app, fid); err != nil {
+			return r, err
+		}
+	}
 	sort.Strings(r.IDs)
 	err = s.exec(ctx, "INSERT INTO %s.forget_log (app, requested_at, request_id, requested_by, ids, removed) VALUES (?, ?, ?, ?, ?, ?)",
 		app, now, r.RequestID, req.By, r.IDs, r.Removed)
 	return r, err
+}
+
+// forgetFailed deletes the failed events (failed_events) that carry one
+// forgotten id, found by failed_by_person, then that index partition.
+func (s Cassandra) forgetFailed(ctx context.Context, r *Report, app, fid string) error {
+	kind, id := splitID(fid)
+	iter := s.Session.Query(fmt.Sprintf("SELECT received_at, event_id, day FROM %s.failed_by_person WHERE app = ? AND kind = ? AND id = ?", s.Keyspace),
+		app, kind, id).WithContext(ctx).Iter()
+	type row struct {
+		at  time.Time
+		id  gocql.UUID
+		day time.Time
+	}
+	var rows []row
+	var x row
+	for iter.Scan(&x.at, &x.id, &x.day) {
+		rows = append(rows, x)
+	}
+	if err := iter.Close(); err != nil {
+		return fmt.Errorf("forgetting: reading failed_by_person: %w", err)
+	}
+	for _, x := range rows {
+		if err := s.del(ctx, r, "failed_events", "app = ? AND day = ? AND received_at = ? AND event_id = ?", app, x.day, x.at, x.id); err != nil {
+			return err
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := s.exec(ctx, "DELETE FROM %s.failed_by_person WHERE app = ? AND kind = ? AND id = ?", app, kind, id); err != nil {
+		return err
+	}
+	return nil
 }
 
 func splitID(s string) (kind, id string) {

@@ -86,10 +86,14 @@ func (s Files) Forget(ctx context.Context, req Request) (Report, error) {
 		}
 		return users[l.UserID] || wholeIDs[l.VisitorID]
 	}
+	dropFailed := func(line []byte) bool {
+		f, err := schema.DecodeFailed(line)
+		return err == nil && f.App == req.App && (users[f.UserID] || wholeIDs[f.VisitorID])
+	}
 	for _, d := range []struct {
 		dir, what string
 		drop      func([]byte) bool
-	}{{s.Paths.Events, "events", dropEvent}, {s.Paths.Identity, "identity_links", dropLink}} {
+	}{{s.Paths.Events, "events", dropEvent}, {s.Paths.Identity, "identity_links", dropLink}, {s.Paths.Failed, "failed_events", dropFailed}} {
 		paths, err := file.Files(d.dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -119,7 +123,7 @@ func (s Files) Forget(ctx context.Context, req Request) (Report, error) {
 // written before the forgotten ids took effect is in a published file.
 func (s Files) settle(ctx context.Context) error {
 	var pending []string
-	for _, dir := range []string{s.Paths.Events, s.Paths.Identity} {
+	for _, dir := range []string{s.Paths.Events, s.Paths.Identity, s.Paths.Failed} {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil

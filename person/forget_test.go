@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/internal/cassandratest"
+	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/spoor-dev/spoor/sinks"
 	"github.com/spoor-dev/spoor/sinks/cassandra"
@@ -235,4 +238,72 @@ func TestForgetInTheFileStoreWaitsForInProgressFiles(t *testing.T) {
 	if !ids[[3]string{"shop", "visitor", "v1"}] || !ids[[3]string{"shop", "user", "u1"}] {
 		t.Fatalf("forgotten: %v", ids)
 	}
+}
+
+// A person's failed events (messages refused with their reason, kept in
+// the failed store) are forgotten with their events; a bystander's stay.
+func TestForgetReachesFailedEvents(t *testing.T) {
+	eachStore(t, func(t *testing.T, w *world) {
+		story(w)
+		ctx := context.Background()
+		var failed sinks.Sink
+		if w.files != nil {
+			failed = file.New(file.Options{Dir: w.files.Failed, RollBytes: 1 << 20, RollInterval: time.Hour, DedupWindow: 1000, NoLinks: true}, zerolog.Nop())
+		} else {
+			o := config.Default().Cassandra
+			o.Hosts, o.Keyspace = cassandratest.Hosts(), w.cql.Keyspace
+			failed = cassandra.NewFailed(o, zerolog.Nop())
+		}
+		if err := failed.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var evs []*schema.Event
+		for i, who := range [][2]string{{"v1", ""}, {"", "u1"}, {"v1", "u1"}, {"v5", "u5"}} {
+			f := schema.NewFailed("tr", "shop", w.at(40+i), 0, "invalid_field", `field "w": not a number`, []byte(`{"w":"wide","email":"ann@example.com"}`))
+			f.VisitorID, f.UserID = who[0], who[1]
+			b, err := f.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := schema.DecodeHead(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, h)
+		}
+		if err := failed.Write(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+		if err := failed.Close(); err != nil { // publishes the file store's
+			t.Fatal(err)
+		}
+		r, err := w.store.Forget(ctx, Request{App: "shop", Kind: "user", ID: "u1", By: "test", Grace: sinks.ForgottenRefresh + 100*time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Removed["failed_events"] != 3 {
+			t.Fatalf("removed %v, want 3 failed events", r.Removed)
+		}
+		left := 0
+		if w.files != nil {
+			fs, err := file.ReadFailed(w.files.Failed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range fs {
+				if f.UserID == "u1" || f.VisitorID == "v1" {
+					t.Errorf("failed event of the person left: %+v", f)
+				}
+			}
+			left = len(fs)
+		} else {
+			left = w.count("failed_events", "app = 'shop'")
+			if n := w.count("failed_by_person", "app = 'shop' AND kind = 'user' AND id = 'u1'"); n != 0 {
+				t.Errorf("%d index rows of u1 left", n)
+			}
+		}
+		if left != 1 {
+			t.Fatalf("%d failed events left, want the bystander's 1", left)
+		}
+	})
 }

@@ -16,6 +16,11 @@ type Hit struct {
 	At        time.Time
 	// What the machine-traffic signals read (internal/bots).
 	Method, Purpose, AcceptLanguage string
+	// Source is the message the hit was decoded from, as sent, and Index
+	// its place in the request: kept as a failed event if the hit cannot
+	// become one (nil for the proxy's).
+	Source Object
+	Index  int
 }
 
 // HitField is one named value of a Hit: a dictionary field, or a prop.

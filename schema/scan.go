@@ -15,6 +15,20 @@ type Member struct {
 // Object is a JSON object's members in body order.
 type Object []Member
 
+// JSON is the object encoded again, its values as they were sent.
+func (o Object) JSON() []byte {
+	b := make([]byte, 0, 64)
+	b = append(b, '{')
+	for i, m := range o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, _ := json.Marshal(m.Key)
+		b = append(append(append(b, k...), ':'), m.Value...)
+	}
+	return append(b, '}')
+}
+
 // The scanner below validates JSON as strictly as encoding/json (RFC 8259)
 // in a single pass and without building maps: the collector's hot path.
 

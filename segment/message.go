@@ -17,10 +17,11 @@ type message struct {
 	Timestamp, OriginalTimestamp, SentAt, WriteKey string
 	Batch                                          json.RawMessage // of a /v1/batch body
 	size                                           int             // bytes, about
+	obj                                            schema.Object   // as sent
 }
 
 func readMessage(obj schema.Object) message {
-	m := message{size: 2}
+	m := message{size: 2, obj: obj}
 	for _, mb := range obj {
 		m.size += len(mb.Key) + len(mb.Value) + 4
 		switch mb.Key {

@@ -34,7 +34,9 @@ var single = map[string]bool{"track": true, "page": true, "screen": true, "ident
 // Known reports whether call (the path after /v1/) is part of the API:
 // the six calls, batch and import, and b, the batch path of Segment's
 // mobile libraries (analytics-swift, analytics-kotlin, React Native).
-func Known(call string) bool { return single[call] || call == "batch" || call == "import" || call == "b" }
+func Known(call string) bool {
+	return single[call] || call == "batch" || call == "import" || call == "b"
+}
 
 // Keys are the write keys the API takes.
 type Keys struct {
@@ -79,36 +81,49 @@ func badRequest(reason, format string, a ...any) *Error {
 	return &Error{http.StatusBadRequest, reason, fmt.Sprintf(format, a...)}
 }
 
+// Failure is a message of a batch that cannot become an event: its place
+// in the batch, the reason, and the message as sent. The collector keeps
+// it as a failed event (schema.Failed).
+type Failure struct {
+	Index  int
+	Reason string
+	Msg    string
+	Source schema.Object
+	App    string
+}
+
 // Decode turns one call into hits, one per message, each carrying the
-// client's address and language as the collector's own endpoints do. Any
-// invalid message refuses the whole request (*Error).
-func (k Keys) Decode(r Request) ([]schema.Hit, error) {
+// client's address and language as the collector's own endpoints do. A
+// batch's invalid messages are failures, the others still hits; a request
+// that cannot be read at all, or a single call's invalid message, is
+// refused whole (*Error).
+func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 	one := single[r.Call]
 	body := r.Body
 	if one && len(body) > MaxMessageBytes {
-		return nil, badRequest("event_too_large", "the message is %d bytes; the limit is 32 KB", len(body))
+		return nil, nil, badRequest("event_too_large", "the message is %d bytes; the limit is 32 KB", len(body))
 	}
 	if !one && len(body) > MaxBatchBytes {
-		return nil, badRequest("batch_too_large", "the batch is %d bytes; the limit is 500 KB", len(body))
+		return nil, nil, badRequest("batch_too_large", "the batch is %d bytes; the limit is 500 KB", len(body))
 	}
 	if schema.FirstByte(body) != '{' {
-		return nil, badRequest("invalid_json", "the body must be a JSON object")
+		return nil, nil, badRequest("invalid_json", "the body must be a JSON object")
 	}
 	objs, err := schema.ParseJSONBody(body, 1)
 	if err != nil {
-		return nil, badRequest("invalid_json", "%s", err)
+		return nil, nil, badRequest("invalid_json", "%s", err)
 	}
 	top := readMessage(objs[0])
 	msgs := []message{top}
 	if !one {
 		if msgs, err = batchOf(top); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	key := writeKey(r.Authorization, top.WriteKey, msgs)
 	app, ok := k.WriteKeys[key]
 	if !ok {
-		return nil, &Error{http.StatusUnauthorized, "invalid_write_key", "missing or unknown write key (HTTP Basic user, or writeKey in the body)"}
+		return nil, nil, &Error{http.StatusUnauthorized, "invalid_write_key", "missing or unknown write key (HTTP Basic user, or writeKey in the body)"}
 	}
 	trusted := k.Trusted[key]
 	lang := "-" // a server's request says nothing about its user's browser
@@ -118,10 +133,11 @@ func (k Keys) Decode(r Request) ([]schema.Hit, error) {
 	var batchCtx msgContext
 	if !one {
 		if err := readContext(top.Context, &batchCtx); err != nil {
-			return nil, badRequest("invalid_json", "the batch's %s", err)
+			return nil, nil, badRequest("invalid_json", "the batch's %s", err)
 		}
 	}
 	hits := make([]schema.Hit, 0, len(msgs))
+	var failures []Failure
 	for i := range msgs {
 		m := &msgs[i]
 		typ := m.Type
@@ -131,15 +147,25 @@ func (k Keys) Decode(r Request) ([]schema.Hit, error) {
 		if m.SentAt == "" {
 			m.SentAt = top.SentAt
 		}
+		fail := func(reason, format string, a ...any) {
+			failures = append(failures, Failure{Index: i, Reason: reason, Msg: fmt.Sprintf(format, a...), Source: m.obj, App: app})
+		}
+		if m.size > MaxMessageBytes {
+			fail("event_too_large", "message %d is about %d bytes; the limit is 32 KB", i, m.size)
+			continue
+		}
 		h, err := hitOf(m, typ, app, r.Now)
 		if err != nil {
-			return nil, badRequest(errReason(err), "message %d: %s", i, err)
+			fail(errReason(err), "message %d: %s", i, err)
+			continue
 		}
 		// The batch's context first, the message's own over it.
 		sc := batchCtx
 		if err := readContext(m.Context, &sc); err != nil {
-			return nil, badRequest("invalid_json", "message %d: %s", i, err)
+			fail("invalid_json", "message %d: %s", i, err)
+			continue
 		}
+		h.Source, h.Index = m.obj, i
 		h.Fields = append(h.Fields, contextFields(&sc, m, typ)...)
 		// The user agent is the end user's (context.userAgent, which
 		// analytics.js always sends); a server library's own agent says
@@ -150,7 +176,10 @@ func (k Keys) Decode(r Request) ([]schema.Hit, error) {
 		}
 		hits = append(hits, h)
 	}
-	return hits, nil
+	if one && len(failures) > 0 { // a single call's message is the request
+		return nil, nil, badRequest(failures[0].Reason, "%s", failures[0].Msg)
+	}
+	return hits, failures, nil
 }
 
 // batchOf reads a batch or import body's messages.
@@ -170,9 +199,7 @@ func batchOf(top message) ([]message, error) {
 	}
 	msgs := make([]message, len(items))
 	for i, it := range items {
-		if msgs[i] = readMessage(it); msgs[i].size > MaxMessageBytes {
-			return nil, badRequest("event_too_large", "message %d is about %d bytes; the limit is 32 KB", i, msgs[i].size)
-		}
+		msgs[i] = readMessage(it)
 	}
 	return msgs, nil
 }

@@ -28,10 +28,18 @@ func FuzzSegmentMessage(f *testing.F) {
 		// The whole decoder, as the handler calls it: every hit it returns
 		// has a name, a type and a person; a refusal is an *Error with a 4xx.
 		for _, call := range []string{"track", "batch"} {
-			hits, err := keys.Decode(Request{Call: call, Body: body, Authorization: "Basic d2s6", Now: now})
+			hits, failures, err := keys.Decode(Request{Call: call, Body: body, Authorization: "Basic d2s6", Now: now})
 			var e *Error
 			if err != nil && (!errors.As(err, &e) || e.Status < 400 || e.Status > 499) {
 				t.Fatalf("%s %q: refused with %v, not a 4xx *Error", call, body, err)
+			}
+			if err != nil && len(hits)+len(failures) > 0 {
+				t.Fatalf("%s %q: refused, yet %d hits and %d failures", call, body, len(hits), len(failures))
+			}
+			for _, f := range failures {
+				if f.Reason == "" || f.Msg == "" || !json.Valid(f.Source.JSON()) {
+					t.Fatalf("%s %q: failure without a reason or its message: %+v", call, body, f)
+				}
 			}
 			for _, h := range hits {
 				got := map[string]bool{}
@@ -100,7 +108,7 @@ func TestConsentCarried(t *testing.T) {
 	body := `{"batch":[{"type":"track","userId":"u","event":"Order Completed"},
 		{"type":"track","userId":"u","event":"Ad Clicked","context":{"consent":{"categoryPreferences":{"Advertising":false}}}}],
 		"context":{"consent":{"categoryPreferences":{"Advertising":true,"Analytics":true}}}}`
-	hits, err := keys.Decode(Request{Call: "batch", Body: []byte(body), Authorization: "Basic d2s6", Now: time.Now()})
+	hits, _, err := keys.Decode(Request{Call: "batch", Body: []byte(body), Authorization: "Basic d2s6", Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +139,7 @@ func TestEncodeRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hits, err := KeysFrom(map[string]string{"wk": "shop"}, nil).Decode(Request{Call: "batch", Body: []byte(`{"batch":[` + string(raw) + `]}`),
+	hits, _, err := KeysFrom(map[string]string{"wk": "shop"}, nil).Decode(Request{Call: "batch", Body: []byte(`{"batch":[` + string(raw) + `]}`),
 		Authorization: "Basic d2s6", Now: at.Add(time.Minute)})
 	if err != nil {
 		t.Fatal(err)
@@ -149,5 +157,33 @@ func TestEncodeRoundTrips(t *testing.T) {
 		if got[k] != want {
 			t.Errorf("%s = %q, want %q", k, got[k], want)
 		}
+	}
+}
+
+// A batch's invalid messages are failures with their place, reason and
+// message; the valid ones are still hits. A single call's invalid message
+// is the request refused.
+func TestBatchFailures(t *testing.T) {
+	keys := KeysFrom(map[string]string{"wk": "shop"}, nil)
+	body := `{"batch":[{"type":"track","userId":"u1","event":"ok"},{"type":"track","event":"nobody"},
+		{"type":"explode","userId":"u2"},{"type":"track","userId":"u3","event":"ctx","context":"not an object"}]}`
+	hits, failures, err := keys.Decode(Request{Call: "batch", Body: []byte(body), Authorization: "Basic d2s6", Now: time.Now()})
+	if err != nil || len(hits) != 1 || hits[0].Index != 0 || len(failures) != 3 {
+		t.Fatalf("hits %d failures %+v err %v", len(hits), failures, err)
+	}
+	for i, want := range []struct {
+		index  int
+		reason string
+	}{{1, "missing_id"}, {2, "invalid_type"}, {3, "invalid_json"}} {
+		f := failures[i]
+		var m map[string]any
+		if f.Index != want.index || f.Reason != want.reason || f.App != "shop" || json.Unmarshal(f.Source.JSON(), &m) != nil || m["type"] == nil {
+			t.Errorf("failure %d: %+v, want index %d reason %s", i, f, want.index, want.reason)
+		}
+	}
+	_, _, err = keys.Decode(Request{Call: "track", Body: []byte(`{"event":"nobody"}`), Authorization: "Basic d2s6", Now: time.Now()})
+	var e *Error
+	if !errors.As(err, &e) || e.Status != 400 || e.Code != "missing_id" {
+		t.Fatalf("a single call without an id: %v", err)
 	}
 }

@@ -39,6 +39,9 @@ type WorkerOptions struct {
 	// Delivery makes the worker a destination's (delivery.go); nil: a
 	// store's.
 	Delivery *DeliveryOptions
+	// Metrics names a store's metrics: "" is spoor_sink_*, "failed" the
+	// failed events' store's spoor_failed_store_*.
+	Metrics string
 }
 
 // Worker pulls batches and writes them to a Sink.
@@ -67,8 +70,11 @@ type workerMetrics struct {
 
 // newWorkerMetrics names a store's metrics spoor_sink_*, a destination's
 // spoor_destination_* with its name as the label destination.
-func newWorkerMetrics(reg prometheus.Registerer, d *DeliveryOptions) *workerMetrics {
+func newWorkerMetrics(reg prometheus.Registerer, d *DeliveryOptions, name string) *workerMetrics {
 	prefix, labels, what := "spoor_sink_", prometheus.Labels(nil), "the store"
+	if name == "failed" {
+		prefix, what = "spoor_failed_store_", "the failed events' store"
+	}
 	stored, storedHelp := "events_stored_total", "Events whose message was acknowledged after the store took them (a redelivery counts again)."
 	down := "store_down"
 	if d != nil {
@@ -103,7 +109,7 @@ func newWorkerMetrics(reg prometheus.Registerer, d *DeliveryOptions) *workerMetr
 
 // NewWorker builds a worker; reg receives its metrics.
 func NewWorker(sink Sink, src Source, dlq DeadLetterer, opts WorkerOptions, reg prometheus.Registerer, log zerolog.Logger) *Worker {
-	m := newWorkerMetrics(reg, opts.Delivery)
+	m := newWorkerMetrics(reg, opts.Delivery, opts.Metrics)
 	w := &Worker{sink: sink, src: src, dlq: dlq, opts: opts, log: log, m: m}
 	if opts.RateLimit > 0 {
 		w.limiter = rate.NewLimiter(rate.Limit(opts.RateLimit), max(opts.BatchSize, int(opts.RateLimit)))

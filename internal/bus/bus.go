@@ -22,6 +22,8 @@ type Options struct {
 	Partitions     int    // >1: stream Stream_<n> on subject Subject.<n> per partition
 	DLQStream      string
 	DLQSubject     string // dead letters are published on DLQSubject
+	FailedStream   string // failed events (schema.Failed), one stream, published as partition FailedPart
+	FailedSubject  string
 	Replicas       int
 	MaxAge         time.Duration
 	MaxBytes       int64
@@ -83,10 +85,17 @@ func Connect(opts Options, emb *Embedded, log zerolog.Logger) (*Bus, error) {
 // Partitions is how many event streams there are (at least 1).
 func (b *Bus) Partitions() int { return max(b.opts.Partitions, 1) }
 
+// FailedPart is the partition number of the failed stream: publishing to
+// it, or consuming it, reaches Options.FailedStream.
+const FailedPart = -1
+
 // StreamName is the event stream of partition part. With one partition it
 // is Options.Stream itself (the layout of a single-stream installation);
-// with more, Stream_<part>.
+// with more, Stream_<part>. FailedPart's is the failed stream.
 func (b *Bus) StreamName(part int) string {
+	if part == FailedPart {
+		return b.opts.FailedStream
+	}
 	if b.Partitions() == 1 {
 		return b.opts.Stream
 	}
@@ -96,6 +105,9 @@ func (b *Bus) StreamName(part int) string {
 // SubjectName is the subject partition part is published on: Subject, or
 // Subject.<part> with more than one partition.
 func (b *Bus) SubjectName(part int) string {
+	if part == FailedPart {
+		return b.opts.FailedSubject
+	}
 	if b.Partitions() == 1 {
 		return b.opts.Subject
 	}
@@ -113,6 +125,15 @@ func (b *Bus) EnsureStreams(ctx context.Context) error {
 			Storage: jetstream.FileStorage, Replicas: b.opts.Replicas,
 			Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardNew,
 			MaxAge: b.opts.MaxAge, MaxBytes: b.opts.MaxBytes, Duplicates: b.opts.DedupWindow,
+		})
+	}
+	if b.opts.FailedStream != "" {
+		// Failed events are kept as long as events, in a tenth of the room.
+		cfgs = append(cfgs, jetstream.StreamConfig{
+			Name: b.opts.FailedStream, Subjects: []string{b.opts.FailedSubject},
+			Storage: jetstream.FileStorage, Replicas: b.opts.Replicas,
+			Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardNew,
+			MaxAge: b.opts.MaxAge, MaxBytes: b.opts.MaxBytes / 10, Duplicates: b.opts.DedupWindow,
 		})
 	}
 	cfgs = append(cfgs, jetstream.StreamConfig{

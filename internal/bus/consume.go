@@ -74,7 +74,7 @@ func (b *Bus) Consumer(ctx context.Context, o ConsumerOptions) (*Consumer, error
 		out.maxBytes = max(o.MaxBytes/max(len(parts), 1), MinFetchBytes)
 	}
 	for _, p := range parts {
-		if p < 0 || p >= b.Partitions() {
+		if p != FailedPart && (p < 0 || p >= b.Partitions()) {
 			return nil, fmt.Errorf("consuming partition %d: there are %d", p, b.Partitions())
 		}
 		stream := b.StreamName(p)

@@ -54,6 +54,7 @@ func Default() Config {
 		Spool: Spool{Dir: "", MaxBytes: 1 << 30, SegmentBytes: 8 << 20, ReplayRetry: time.Second, RetryAfterSec: 5},
 		NATS: NATS{
 			URL: "", Listen: "", Stream: "SPOOR_EVENTS", Subject: "spoor.events", DLQStream: "SPOOR_DLQ", DLQSubject: "spoor.dlq",
+			FailedStream: "SPOOR_FAILED", FailedSubject: "spoor.failed",
 			Replicas: 1, Partitions: 1, MaxAge: 72 * time.Hour, MaxBytes: 10 << 30, DedupWindow: 2 * time.Minute, MaxPending: 4096,
 			ConnectTimeout: 5 * time.Second,
 		},

@@ -12,6 +12,8 @@ type NATS struct {
 	Subject        string        `mapstructure:"subject"`
 	DLQStream      string        `mapstructure:"dlq_stream"`
 	DLQSubject     string        `mapstructure:"dlq_subject"`
+	FailedStream   string        `mapstructure:"failed_stream"`
+	FailedSubject  string        `mapstructure:"failed_subject"`
 	Replicas       int           `mapstructure:"replicas"`
 	Partitions     int           `mapstructure:"partitions"`
 	MaxAge         time.Duration `mapstructure:"max_age"`

@@ -417,6 +417,9 @@ func (s *Sink) exec(ctx context.Context, stmt string, args ...any) error {
 // the values themselves. A missing table or keyspace is an operator's
 // problem and stays transient, so nothing is dead-lettered by mistake.
 func classify(err error) error {
+	if err == nil {
+		return nil
+	}
 	var re gocql.RequestError
 	if errors.As(err, &re) {
 		switch re.Code() {

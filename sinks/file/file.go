@@ -43,6 +43,9 @@ type Options struct {
 	// <IdentityDir>/dt=YYYY-MM-DD/part-*.ndjson.gz. Empty: "identity" next
 	// to Dir, outside it so globs over the events never read links.
 	IdentityDir string
+	// NoLinks: write no identity links (the failed store, whose lines'
+	// ids were never validated).
+	NoLinks bool
 	// WriterID names this sink process in file names, so several sink
 	// processes can share one directory and each recovers only its own
 	// in-progress files after a crash. Empty: the host name.
@@ -155,8 +158,10 @@ func (s *Sink) Write(_ context.Context, events []*schema.Event) error {
 	// Links first: if the events' write fails, their redelivery writes
 	// the links again (a fold over link lines is idempotent); the other
 	// way round, a redelivery would be skipped as seen and its link lost.
-	if err := s.writeLinks(events, fresh); err != nil {
-		return err
+	if !s.opts.NoLinks {
+		if err := s.writeLinks(events, fresh); err != nil {
+			return err
+		}
 	}
 	var errs []error
 	for _, p := range order {

@@ -21,6 +21,7 @@ type Paths struct {
 	Events    string // the events: <Events>/dt=…/hour=…/part-*.ndjson.gz
 	Identity  string // the links: <Identity>/dt=…/part-*.ndjson.gz
 	Forgotten string // forgotten ids, one JSON line each (ForgottenLine)
+	Failed    string // failed events (schema.Failed), laid out as the events
 	ForgetLog string // forget requests, one JSON line each
 }
 
@@ -28,7 +29,8 @@ type Paths struct {
 func PathsOf(events string) Paths {
 	parent := filepath.Dir(filepath.Clean(events))
 	return Paths{Events: events, Identity: filepath.Join(parent, "identity"),
-		Forgotten: filepath.Join(parent, "forgotten.ndjson"), ForgetLog: filepath.Join(parent, "forget_log.ndjson")}
+		Forgotten: filepath.Join(parent, "forgotten.ndjson"), ForgetLog: filepath.Join(parent, "forget_log.ndjson"),
+		Failed: filepath.Join(parent, "failed")}
 }
 
 // ForgottenLine is one forgotten id.

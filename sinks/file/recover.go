@@ -189,3 +189,27 @@ func ReadAll(dir string) ([]*schema.Event, error) {
 	}
 	return out, nil
 }
+
+// ReadFailed decodes every published failed event under dir (tests and
+// tools).
+func ReadFailed(dir string) ([]*schema.Failed, error) {
+	files, err := Files(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []*schema.Failed
+	for _, p := range files {
+		err := scan(p, func(line []byte) error {
+			f, err := schema.DecodeFailed(line)
+			if err != nil {
+				return fmt.Errorf("decoding line of %s: %w", p, err)
+			}
+			out = append(out, f)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

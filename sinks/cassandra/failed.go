@@ -1,0 +1,102 @@
+package cassandra
+
+import (
+	"context"
+	"fmt"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/schema"
+	"github.com/spoor-dev/spoor/sinks"
+)
+
+// FailedSink stores failed events (schema.Failed) in failed_events, one
+// row per event id: a redelivery writes the same row again. It takes the
+// failed stream's lines as they are (a RawSink).
+type FailedSink struct {
+	opts    Options
+	log     zerolog.Logger
+	session *gocql.Session
+	insert  string
+	person  string
+}
+
+// NewFailed returns the failed events' store; nothing connects until Open.
+func NewFailed(opts Options, log zerolog.Logger) *FailedSink {
+	return &FailedSink{opts: opts, log: log, insert: fmt.Sprintf(`INSERT INTO %s.failed_events (app, day, received_at, event_id,
+		endpoint, event_name, visitor_id, user_id, reason, error, msg_index, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, opts.Keyspace),
+		person: fmt.Sprintf(`INSERT INTO %s.failed_by_person (app, kind, id, received_at, event_id, day) VALUES (?, ?, ?, ?, ?, ?)`, opts.Keyspace)}
+}
+
+// Open connects (the event sink applies the migrations).
+func (s *FailedSink) Open(ctx context.Context) error {
+	cluster, err := NewCluster(s.opts, s.log)
+	if err != nil {
+		return err
+	}
+	if s.session, err = cluster.CreateSession(); err != nil {
+		return fmt.Errorf("connecting to cassandra %v: %w", s.opts.Hosts, err)
+	}
+	return nil
+}
+
+// Write stores each failed event; a line that is no failed event is
+// refused for good.
+func (s *FailedSink) Write(ctx context.Context, events []*schema.Event) error {
+	errs := make([]error, len(events))
+	failed := false
+	for i, e := range events {
+		f, err := schema.DecodeFailed(e.Raw)
+		if err == nil {
+			var id gocql.UUID
+			if id, err = gocql.ParseUUID(f.EventID); err != nil {
+				err = fmt.Errorf("event id %q: %w", f.EventID, err)
+			}
+			if err == nil {
+				app := f.App
+				if app == "" {
+					app = "-"
+				}
+				err = s.write(ctx, app, id, f)
+				if err != nil {
+					errs[i], failed = err, true
+				}
+				continue
+			}
+		}
+		errs[i], failed = sinks.Permanent(err), true
+	}
+	if failed {
+		return &sinks.BatchError{Errs: errs}
+	}
+	return nil
+}
+
+// write stores f, its person index first: a row that forget can find
+// is never written without its way to be found.
+func (s *FailedSink) write(ctx context.Context, app string, id gocql.UUID, f *schema.Failed) error {
+	for _, p := range [][2]string{{"visitor", f.VisitorID}, {"user", f.UserID}} {
+		if p[1] == "" {
+			continue
+		}
+		if err := classify(s.session.Query(s.person, app, p[0], p[1], f.ReceivedAt, id, Day(f.ReceivedAt)).
+			Idempotent(true).WithContext(ctx).Exec()); err != nil {
+			return err
+		}
+	}
+	return classify(s.session.Query(s.insert, app, Day(f.ReceivedAt), f.ReceivedAt, id, f.Endpoint, f.EventName,
+		f.VisitorID, f.UserID, f.Reason, f.Error, f.Index, string(f.Payload)).Idempotent(true).WithContext(ctx).Exec())
+}
+
+// Close closes the session.
+func (s *FailedSink) Close() error {
+	if s.session != nil {
+		s.session.Close()
+	}
+	return nil
+}
+
+// StoresRaw: the worker hands over lines unread (sinks.RawSink).
+func (s *FailedSink) StoresRaw() {}
+
+var _ sinks.RawSink = (*FailedSink)(nil)
