@@ -55,9 +55,12 @@ func TestSegmentSpecExamples(t *testing.T) {
 	var all []json.RawMessage
 	for file, msgs := range specExamples(t) {
 		for i, m := range msgs {
-			var head struct{ Type, Event string }
+			var head struct{ Type, Action, Event string }
 			if err := json.Unmarshal(m, &head); err != nil {
 				t.Fatal(err)
+			}
+			if head.Type == "" { // the legacy name, in some pages' examples
+				head.Type = head.Action
 			}
 			if r := do(t, "POST", base+"/v1/"+head.Type, m, basic(writeKey)); r.status != 200 {
 				t.Errorf("%s line %d (%s), alone: %d %s", file, i+1, head.Event, r.status, r.body)
@@ -74,6 +77,25 @@ func TestSegmentSpecExamples(t *testing.T) {
 	got := map[string]int{}
 	for _, e := range evs {
 		got[e.EventName]++
+		switch e.EventName {
+		case "Email Opened": // the partner spec's snake-case user_id and context.user_agent
+			if e.UserID != "019mr8mf4r" || !strings.HasPrefix(e.UserAgent, "Mozilla/5.0 (Macintosh") {
+				t.Errorf("Email Opened: user %q agent %q", e.UserID, e.UserAgent)
+			}
+		case "Signed Up":
+			if e.EmailHash == "" || e.Props["email"] != nil || string(e.Props["type"]) != `"organic"` {
+				t.Errorf("Signed Up: email hash %q, props %s", e.EmailHash, props(e))
+			}
+		case "Order Completed": // e-commerce v2: an array of objects, numbers as numbers
+			if !strings.Contains(string(e.Props["products"]), `"name":"Uno Card Game"`) || string(e.Props["revenue"]) != "25" ||
+				string(e.Props["order_id"]) != `"50314b8e9bcf000000000000"` {
+				t.Errorf("Order Completed: props %s", props(e))
+			}
+		case "Video Ad Started":
+			if string(e.Props["type"]) != `"pre-roll"` || string(e.Props["load_type"]) != `"dynamic"` {
+				t.Errorf("Video Ad Started: props %s", props(e))
+			}
+		}
 		if e.EventName == "Install Attributed" {
 			if e.Campaign != "" || !strings.Contains(string(e.Props["campaign"]), `"ad_group":"Red Ones"`) ||
 				string(e.Props[schema.CollisionsProp]) != `["campaign"]` {

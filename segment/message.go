@@ -11,6 +11,7 @@ import (
 // call's own, read off spoor's JSON scanner (no reflection).
 type message struct {
 	Type, Event, Name                              string
+	Action                                         string // type's legacy name, still in the spec pages' examples
 	MessageID, UserID, AnonymousID                 json.RawMessage
 	GroupID, PreviousID                            json.RawMessage
 	Properties, Traits, Context                    json.RawMessage
@@ -22,11 +23,16 @@ type message struct {
 
 func readMessage(obj schema.Object) message {
 	m := message{size: 2, obj: obj}
+	// user_id and anonymous_id: the snake-case names some of Segment's own
+	// spec pages (the partner-facing Email spec) use; the camel-case win.
+	var snakeUser, snakeAnon json.RawMessage
 	for _, mb := range obj {
 		m.size += len(mb.Key) + len(mb.Value) + 4
 		switch mb.Key {
 		case "type":
 			m.Type = schema.Text(mb.Value)
+		case "action":
+			m.Action = schema.Text(mb.Value)
 		case "event":
 			m.Event = schema.Text(mb.Value)
 		case "name":
@@ -35,6 +41,10 @@ func readMessage(obj schema.Object) message {
 			m.MessageID = mb.Value
 		case "userId":
 			m.UserID = mb.Value
+		case "user_id":
+			snakeUser = mb.Value
+		case "anonymous_id":
+			snakeAnon = mb.Value
 		case "anonymousId":
 			m.AnonymousID = mb.Value
 		case "groupId":
@@ -58,6 +68,12 @@ func readMessage(obj schema.Object) message {
 		case "batch":
 			m.Batch = mb.Value
 		}
+	}
+	if m.UserID == nil {
+		m.UserID = snakeUser
+	}
+	if m.AnonymousID == nil {
+		m.AnonymousID = snakeAnon
 	}
 	return m
 }
@@ -83,6 +99,7 @@ func readContext(raw json.RawMessage, sc *msgContext) error {
 	if err != nil {
 		return err
 	}
+	var snakeUA string // user_agent, in the snake-case examples of Segment's partner specs
 	for _, mb := range ctx {
 		// sub reads a nested object's members into the fields pick names.
 		sub := func(pick func(key string) *string) error {
@@ -102,6 +119,8 @@ func readContext(raw json.RawMessage, sc *msgContext) error {
 			sc.IP = schema.Text(mb.Value)
 		case "userAgent":
 			sc.UserAgent = schema.Text(mb.Value)
+		case "user_agent":
+			snakeUA = schema.Text(mb.Value)
 		case "locale":
 			sc.Locale = schema.Text(mb.Value)
 		case "timezone":
@@ -145,6 +164,9 @@ func readContext(raw json.RawMessage, sc *msgContext) error {
 		if err != nil {
 			return fmt.Errorf("context.%s: %w", mb.Key, err)
 		}
+	}
+	if sc.UserAgent == "" {
+		sc.UserAgent = snakeUA
 	}
 	return nil
 }

@@ -141,6 +141,9 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 	for i := range msgs {
 		m := &msgs[i]
 		typ := m.Type
+		if typ == "" {
+			typ = m.Action
+		}
 		if one {
 			typ = r.Call
 		}
