@@ -3,21 +3,23 @@
 #
 # 1. The collector's throughput with one destination dead for the whole run (a webhook whose receiver
 #    answers 503) against the same `spoor run` with no destination: wrk -t2 -c64 on native batches of
-#    20, RUNS times alternated, medians and their ratio.
+#    20, RUNS times alternated (ABBA), medians and their ratio.
 # 2. Per destination (webhook into a local receiver, Kafka into a real broker, GA4 into a local
 #    receiver, Parquet files), events delivered per second of CPU of the process that delivers them:
 #    a split deployment (nats-server, `spoor collector`, a `spoor sink` for the store, and a `spoor sink`
 #    with sink.run=destinations for the destination alone), EVENTS events sent, the destination
 #    process's CPU time (utime+stime) read from /proc when its last event is delivered.
 # 3. The Parquet files' size against the file store's NDJSON.gz for the same events.
-#   bash scripts/bench/destinations.sh        (RUNS=3 DURATION=10s EVENTS=1000000)
+#   bash scripts/bench/destinations.sh        (RUNS=6 DURATION=15s EVENTS=1000000)
+#   PART=dead bash scripts/bench/destinations.sh   (part 1 again, the per-destination figures kept)
+#   PART=dests bash scripts/bench/destinations.sh  (part 2 again, part 1's figures kept)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 SAY_AS=bench/destinations
-RUNS=${RUNS:-3} DURATION=${DURATION:-10s} EVENTS=${EVENTS:-1000000}
+RUNS=${RUNS:-6} DURATION=${DURATION:-15s} EVENTS=${EVENTS:-1000000} PART=${PART:-all}
 command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
-W=.scratch/bench/destinations; rm -rf "$W"; mkdir -p "$W/out"
+W=.scratch/bench/destinations; rm -rf "$W/run" "$W/split" "$W/parquet"; mkdir -p "$W/out"
 go build -o "$W/spoor" ./cmd/spoor
 go build -o "$W/receiver" ./scripts/bench/receiver
 [ -x .cache/bin/nats-server ] || go build -o .cache/bin/nats-server github.com/nats-io/nats-server/v2
@@ -27,10 +29,13 @@ trap 'stop_all' EXIT
 ENV=(SPOOR_LOG_LEVEL=warn)
 
 # 1. A dead destination costs the collector nothing it waits on.
+if [ "$PART" != dests ]; then
+rm -f "$W/out"/dead.*
 "$W/receiver" -addr 127.0.0.1:18491 -down > "$W/dead.log" 2>&1 & DEAD=$!
 DEST_DEAD='[{"name":"dead","type":"webhook","url":"http://127.0.0.1:18491/in","filter":{"exclude_bots":false}}]'
 for run in $(seq "$RUNS"); do
-  for t in none dead; do
+  order="none dead"; [ $((run % 2)) = 0 ] && order="dead none" # ABBA: drift cancels
+  for t in $order; do
     rm -rf "$W/run"
     dests='[]'; [ $t = dead ] && dests=$DEST_DEAD
     env "${ENV[@]}" SPOOR_DATA_DIR="$W/run" SPOOR_HTTP_ADDR=127.0.0.1:18480 SPOOR_DESTINATIONS="$dests" \
@@ -43,8 +48,11 @@ for run in $(seq "$RUNS"); do
 done
 kill $DEAD 2>/dev/null || true
 rm -rf "$W/run"
+fi
 
-# 2. Each destination in a process of its own.
+# 2. Each destination in a process of its own (PART=dead skips it and keeps the last run's figures).
+if [ "$PART" != dead ]; then
+rm -f "$W/out/per-destination.txt" "$W/out/sizes.txt"
 bash scripts/kafka.sh start
 cpu() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; } # utime+stime in seconds (USER_HZ 100)
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" 'index($0, m) == 1 {s += $NF} END {printf "%d", s}'; }
@@ -100,6 +108,7 @@ PY
 done
 kill $RCV1 $RCV2 2>/dev/null || true
 bash scripts/kafka.sh stop
+fi
 
 python3 - "$W/out" "$RUNS" "$DURATION" "$EVENTS" > "$W/table.md" <<'PY'
 import re, statistics, sys, datetime
@@ -111,7 +120,7 @@ dead = [rps(f"{out}/dead.dead.{r}.txt") for r in range(1, runs + 1)]
 mn, md = statistics.median(none), statistics.median(dead)
 print(f"Measured {datetime.date.today()} on 2 cores, loopback, one session.\n")
 print(f"**A dead destination costs the collector nothing it waits on.** `spoor run`, wrk -t2 -c64 -d{dur}, native batches of 20 "
-      f"events of 20 visitors, {runs} runs alternated, medians: no destination {mn:,.0f} req/s ({mn * 20:,.0f} events/s); "
+      f"events of 20 visitors, {runs} runs alternated (ABBA), medians: no destination {mn:,.0f} req/s ({mn * 20:,.0f} events/s); "
       f"a webhook destination whose receiver answers 503 for the whole run {md:,.0f} req/s ({md * 20:,.0f} events/s): "
       f"**{md / mn:.2f}×** (runs: {', '.join(f'{x:,.0f}' for x in none)}; {', '.join(f'{x:,.0f}' for x in dead)}).\n")
 print(f"**Per destination**, the process that delivers alone (`spoor sink` with `sink.run: destinations`), next to a collector, "
@@ -120,7 +129,7 @@ print(f"**Per destination**, the process that delivers alone (`spoor sink` with 
 print("| destination | into | events delivered | CPU s | events/s per core | wall s |")
 print("|---|---|---|---|---|---|")
 into = {"webhook": "a local HTTP receiver (batches of 100)", "kafka": "a real Kafka 4.4 broker (KRaft), acks=all, idempotent",
-        "ga4": "a local Measurement Protocol receiver (25 events a request)", "parquet": "Parquet files (zstd), 10 s rolls"}
+        "ga4": "a local Measurement Protocol receiver (a request per client, up to 25 events)", "parquet": "Parquet files (zstd), 10 s rolls"}
 for line in open(f"{out}/per-destination.txt"):
     d, want, got, cpu, wall = line.split()
     print(f"| {d} | {into[d]} | {int(got):,} of {int(want):,} | {float(cpu):.1f} | **{int(got) / float(cpu):,.0f}** | {float(wall):.0f} |")

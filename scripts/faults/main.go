@@ -79,9 +79,10 @@ func main() {
 	render := flag.String("render", "", "write the results (JSON lines) of this file as the table of -doc, and exit")
 	doc := flag.String("doc", "docs/reliability.md", "with -render: the document whose results table is replaced")
 	command := flag.String("command", "bash scripts/faults/matrix.sh", "with -render: the command named above the table")
+	block := flag.String("block", "FAULTS", "with -render: the table's block in -doc, between <!-- BLOCK:begin --> and <!-- BLOCK:end -->")
 	flag.Parse()
 	if *render != "" {
-		if err := renderDoc(*render, *doc, *command); err != nil {
+		if err := renderDoc(*render, *doc, *block, *command); err != nil {
 			fatal(err)
 		}
 		return

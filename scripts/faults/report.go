@@ -69,7 +69,7 @@ func (r result) notOK() string {
 
 // renderDoc replaces the results block of doc (between the FAULTS markers)
 // with a table of the results in path.
-func renderDoc(path, doc, command string) error {
+func renderDoc(path, doc, block, command string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func renderDoc(path, doc, command string) error {
 	if err != nil {
 		return err
 	}
-	const begin, end = "<!-- FAULTS:begin -->", "<!-- FAULTS:end -->"
+	begin, end := "<!-- "+block+":begin -->", "<!-- "+block+":end -->"
 	i, j := bytes.Index(text, []byte(begin)), bytes.Index(text, []byte(end))
 	if i < 0 || j < i {
 		return fmt.Errorf("%s has no %s … %s block", doc, begin, end)

@@ -112,61 +112,68 @@ func (g *GA4) Open(context.Context) error { return nil }
 func (g *GA4) Close() error { g.client.CloseIdleConnections(); return nil }
 
 // Write maps each event, refuses those that break a rule, and sends the
-// rest in requests of one client (a request has one client_id) of at most
-// 25 events, in order. Once a request fails for a reason a retry may fix,
-// the later ones are not sent.
+// rest grouped by client (a request has one client_id and user_id) in
+// requests of at most 25 events, each client's events in their order:
+// interleaved visitors cost one request per client and 25 events, not one
+// per event. Once a request fails for a reason a retry may fix, the later
+// ones are not sent.
 func (g *GA4) Write(ctx context.Context, events []*schema.Event) error {
 	errs := make([]error, len(events))
 	now := g.now()
-	var stop error
-	for start := 0; start < len(events); {
-		// The run of consecutive events of one client, up to the limits.
-		var req request
-		var idx []int
-		end := start
-		for ; end < len(events) && len(idx) < maxEventsPerRequest; end++ {
-			e := events[end]
-			if stop != nil {
-				errs[end] = stop
-				continue
-			}
-			m, err := mapEvent(e, now, g.s)
-			if err != nil {
-				errs[end] = refused(err)
-				continue
-			}
-			if len(idx) > 0 && (m.clientID != req.ClientID || m.userID != req.UserID) {
-				break
-			}
-			if len(idx) == 0 {
-				req = request{ClientID: m.clientID, UserID: m.userID, Consent: m.consent}
-			}
-			if len(m.userProps) > 0 {
-				if req.UserProperties == nil {
-					req.UserProperties = map[string]userProp{}
-				}
-				for k, v := range m.userProps {
-					req.UserProperties[k] = v
-				}
-			}
-			if len(idx) == 0 {
-				req.TimestampMicros = m.micros
-			}
-			req.Events = append(req.Events, m.event)
-			idx = append(idx, end)
-		}
-		if len(idx) == 0 {
-			start = end
+	type group struct {
+		key  [2]string
+		idx  []int
+		maps []mapped
+	}
+	var groups []*group
+	byKey := map[[2]string]*group{}
+	for i, e := range events {
+		m, err := mapEvent(e, now, g.s)
+		if err != nil {
+			errs[i] = refused(err)
 			continue
 		}
-		err := g.send(ctx, req)
-		for _, i := range idx {
-			errs[i] = err
+		k := [2]string{m.clientID, m.userID}
+		gr := byKey[k]
+		if gr == nil {
+			gr = &group{key: k}
+			byKey[k] = gr
+			groups = append(groups, gr)
 		}
-		if err != nil && !isPermanent(err) {
-			stop = err
+		gr.idx = append(gr.idx, i)
+		gr.maps = append(gr.maps, m)
+	}
+	var stop error
+	for _, gr := range groups {
+		for from := 0; from < len(gr.idx); from += maxEventsPerRequest {
+			to := min(from+maxEventsPerRequest, len(gr.idx))
+			if stop != nil {
+				for _, i := range gr.idx[from:to] {
+					errs[i] = stop
+				}
+				continue
+			}
+			first := gr.maps[from]
+			req := request{ClientID: first.clientID, UserID: first.userID, Consent: first.consent, TimestampMicros: first.micros}
+			for _, m := range gr.maps[from:to] {
+				if len(m.userProps) > 0 {
+					if req.UserProperties == nil {
+						req.UserProperties = map[string]userProp{}
+					}
+					for k, v := range m.userProps {
+						req.UserProperties[k] = v
+					}
+				}
+				req.Events = append(req.Events, m.event)
+			}
+			err := g.send(ctx, req)
+			for _, i := range gr.idx[from:to] {
+				errs[i] = err
+			}
+			if err != nil && !isPermanent(err) {
+				stop = err
+			}
 		}
-		start = end
 	}
 	for _, err := range errs {
 		if err != nil {

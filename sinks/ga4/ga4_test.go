@@ -370,3 +370,40 @@ func TestDefaultCurrency(t *testing.T) {
 		t.Fatal("currency euro accepted")
 	}
 }
+
+// Interleaved visitors (how traffic arrives) go out one request per
+// client of up to 25 events, each client's events in their order.
+func TestRequestsGroupedByClient(t *testing.T) {
+	r := newReceiver(t)
+	g := newGA4(t, r.srv.URL, nil)
+	var events []*schema.Event
+	for i := 0; i < 60; i++ {
+		e := &schema.Event{EventID: schema.NewEventID(), ReceivedAt: time.Now().Add(time.Duration(i) * time.Millisecond), App: "shop",
+			VisitorID: fmt.Sprintf("v%d", i%3), EventName: fmt.Sprintf("step_%d", i)}
+		events = append(events, e)
+	}
+	if err := g.Write(t.Context(), events); err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.violations) > 0 {
+		t.Fatalf("violations: %v", r.violations)
+	}
+	// 3 visitors × 20 events: one request each (20 ≤ 25).
+	if len(r.requests) != 3 {
+		t.Fatalf("%d requests, want 3", len(r.requests))
+	}
+	for _, req := range r.requests {
+		evs := req["events"].([]any)
+		last := -1
+		for _, e := range evs {
+			var n int
+			fmt.Sscanf(e.(map[string]any)["name"].(string), "step_%d", &n)
+			if n <= last || n%3 != last%3 && last >= 0 {
+				t.Fatalf("client %v: events out of order or mixed: %v", req["client_id"], evs)
+			}
+			last = n
+		}
+	}
+}
