@@ -46,6 +46,9 @@ func (a *App) startCollector(runCtx context.Context) error {
 	)
 	opts := collectorOptions(a.cfg, key)
 	opts.Blocked = a.block
+	if opts.Plans, err = a.startPlans(runCtx); err != nil {
+		return err
+	}
 	if opts.Redirects.Signer, err = links.NewSigner(a.cfg.Links.SigningKeys); err != nil {
 		return fmt.Errorf("links.signing_keys: %w", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/ratelimit"
 	"github.com/spoor-dev/spoor/internal/reply"
 	"github.com/spoor-dev/spoor/links"
+	"github.com/spoor-dev/spoor/plan"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/spoor-dev/spoor/segment"
 	"github.com/valyala/fasthttp"
@@ -54,6 +55,9 @@ type Options struct {
 	Links LinkOptions
 	// Segment: the Segment-compatible API's write keys (segment/ decodes).
 	Segment segment.Keys
+	// Plans: the apps' tracking plans (plan/), checked on every event of
+	// an app that has one. nil: none.
+	Plans *plan.Plans
 	// Admin: the operator surface served under /admin (app/ mounts
 	// admin.Admin); nil: /admin answers 404.
 	Admin Mount
@@ -77,6 +81,7 @@ type Collector struct {
 	spool    Spool
 	log      zerolog.Logger
 	m        *Metrics
+	pm       planMetrics
 	metrics  fasthttp.RequestHandler
 	proxies  forwarded.Trust
 	cors     map[string]bool
@@ -100,7 +105,7 @@ type Collector struct {
 // New builds a collector. reg receives the collector metrics; gather is
 // what /metrics exposes (the process's whole registry).
 func New(cfg Options, pub Publisher, sp Spool, reg prometheus.Registerer, gather prometheus.Gatherer, log zerolog.Logger) (*Collector, error) {
-	c := &Collector{done: make(chan struct{}), cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight, cfg.Partitions),
+	c := &Collector{done: make(chan struct{}), cfg: cfg, pub: pub, spool: sp, log: log, m: NewMetrics(reg), pm: newPlanMetrics(reg), cors: map[string]bool{}, groups: newGrouper(groupsInFlight, cfg.Partitions),
 		ips: newIPHashes(cfg.HashKey), en: cfg.Enrichment, dropBots: map[string]bool{}, seen: newFirstSeen(cfg.Links.UniqueWindow),
 		budget: newInflight(cfg.MaxInflightBytes, cfg.AckTimeout)}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "spoor_collector_inflight_bytes",

@@ -52,7 +52,7 @@ func (c *Collector) keepRefused(ctx *fasthttp.RequestCtx, endpoint, app string, 
 	if len(payload) == 0 {
 		payload = ctx.Request.URI().RequestURI()
 	}
-	f := schema.NewFailed(endpoint, app, time.Now(), 0, re.Reason(), re.Error(), payload)
+	f := withViolations(schema.NewFailed(endpoint, app, time.Now(), 0, re.Reason(), re.Error(), payload), err)
 	c.keepFailed([]*schema.Failed{f})
 	return true
 }

@@ -40,6 +40,14 @@ func (c *Collector) acceptHits(ctx context.Context, hits []schema.Hit, failed []
 			failed = append(failed, failedOf(h.Endpoint, h.At, h.Index, "invalid_field", fmt.Sprintf("message %d: %s", h.Index, err), h.Source))
 			continue
 		}
+		var pr *planRefusal
+		if errors.As(err, &pr) { // its app's plan blocks it
+			if h.Source == nil || len(hits)+len(failed) == 1 {
+				return 0, nil, err
+			}
+			failed = append(failed, withViolations(failedOf(h.Endpoint, h.At, h.Index, pr.reason, pr.msg, h.Source), err))
+			continue
+		}
 		if err != nil {
 			return 0, nil, err
 		}
@@ -78,6 +86,9 @@ func (c *Collector) hitRecord(h schema.Hit) (spool.Record, bool, error) {
 	c.applyIP(e, h.IP, &ipHash)
 	if c.dropBot(e) {
 		return spool.Record{}, false, nil
+	}
+	if err := c.checkPlan(e); err != nil {
+		return spool.Record{}, false, err
 	}
 	data, err := e.Encode()
 	if err != nil {

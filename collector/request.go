@@ -144,7 +144,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 			if n == 1 || !errors.As(err, &re) {
 				return err
 			}
-			failed = append(failed, failedOf(endpoint, info.ReceivedAt, i, re.Reason(), re.Error(), objs[i]))
+			failed = append(failed, withViolations(failedOf(endpoint, info.ReceivedAt, i, re.Reason(), re.Error(), objs[i]), err))
 			return nil
 		}
 		if len(objs) > 0 {
@@ -189,6 +189,12 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		if c.dropBot(e) {
 			dropped++
 			c.release(b)
+			continue
+		}
+		if err := c.checkPlan(e); err != nil {
+			if err := fail(err); err != nil {
+				return nil, nil, 0, false, err
+			}
 			continue
 		}
 		data, err := e.Encode()

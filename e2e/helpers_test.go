@@ -30,6 +30,7 @@ func testConfig(dir string) config.Config {
 	c.DataDir = dir
 	c.Spool.Dir = filepath.Join(dir, "spool")
 	c.File.Dir = filepath.Join(dir, "events")
+	c.Plans.Dir = filepath.Join(dir, "plans")
 	c.HTTP.Addr = "127.0.0.1:0"
 	c.File.RollInterval = 100 * time.Millisecond
 	c.Sink.BatchWait = 50 * time.Millisecond

@@ -31,6 +31,9 @@ type Failed struct {
 	// invalid_json, …), Error the sentence.
 	Reason string `json:"reason"`
 	Error  string `json:"error"`
+	// Violations: the tracking plan's, when its plan blocked it (reason
+	// plan_violation): [{type, path, message, plan}].
+	Violations json.RawMessage `json:"violations,omitempty"`
 	// Index is the message's place in its request (0 for a single one).
 	Index int `json:"index"`
 	// Payload is the message as sent: JSON when it was, else a JSON string

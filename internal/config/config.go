@@ -25,6 +25,7 @@ type Config struct {
 	Links       Links     `mapstructure:"links"`
 	Segment     Segment   `mapstructure:"segment"`
 	Admin       Admin     `mapstructure:"admin"`
+	Plans       Plans     `mapstructure:"plans"`
 	// Destinations: where events go after the store (destinations.go).
 	Destinations []Destination `mapstructure:"destinations"`
 }
@@ -87,6 +88,7 @@ func Default() Config {
 		},
 		Segment:      Segment{WriteKeys: map[string]string{}, TrustedKeys: []string{}},
 		Admin:        Admin{Tokens: []string{}},
+		Plans:        Plans{Dir: "plans", ReloadInterval: 5 * time.Second},
 		Destinations: []Destination{},
 	}
 }

@@ -24,7 +24,7 @@ type FailedSink struct {
 // NewFailed returns the failed events' store; nothing connects until Open.
 func NewFailed(opts Options, log zerolog.Logger) *FailedSink {
 	return &FailedSink{opts: opts, log: log, insert: fmt.Sprintf(`INSERT INTO %s.failed_events (app, day, received_at, event_id,
-		endpoint, event_name, visitor_id, user_id, reason, error, msg_index, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, opts.Keyspace),
+		endpoint, event_name, visitor_id, user_id, reason, error, msg_index, violations, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, opts.Keyspace),
 		person: fmt.Sprintf(`INSERT INTO %s.failed_by_person (app, kind, id, received_at, event_id, day) VALUES (?, ?, ?, ?, ?, ?)`, opts.Keyspace)}
 }
 
@@ -85,7 +85,7 @@ func (s *FailedSink) write(ctx context.Context, app string, id gocql.UUID, f *sc
 		}
 	}
 	return classify(s.session.Query(s.insert, app, Day(f.ReceivedAt), f.ReceivedAt, id, f.Endpoint, f.EventName,
-		f.VisitorID, f.UserID, f.Reason, f.Error, f.Index, string(f.Payload)).Idempotent(true).WithContext(ctx).Exec())
+		f.VisitorID, f.UserID, f.Reason, f.Error, f.Index, string(f.Violations), string(f.Payload)).Idempotent(true).WithContext(ctx).Exec())
 }
 
 // Close closes the session.
