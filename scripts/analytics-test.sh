@@ -84,7 +84,7 @@ count_files() { find "$W/run-files/events" -name 'part-*.ndjson.gz' -exec zcat {
 count_parquet() {
   "$VENV/bin/python" -c "
 import duckdb, glob, sys
-print(duckdb.sql(\"SELECT count(*) FROM read_parquet('$W/parquet/**/*.parquet')\").fetchone()[0] if glob.glob('$W/parquet/**/*.parquet', recursive=True) else 0)"
+print(duckdb.sql(\"SELECT count(*) FROM read_parquet('$W/parquet/**/*.parquet')\").fetchall()[0][0] if glob.glob('$W/parquet/**/*.parquet', recursive=True) else 0)"
 }
 for _ in $(seq 180); do
   c=$(count_cassandra); f=$(count_files); p=$(count_parquet)
