@@ -33,19 +33,18 @@ func (c *Collector) acceptHits(ctx context.Context, hits []schema.Hit, failed []
 	n := 0
 	for _, h := range hits {
 		rec, keep, err := c.hitRecord(h)
-		if errors.Is(err, schema.ErrInvalid) { // the client's: no retry would change it
-			if h.Source == nil || len(hits)+len(failed) == 1 {
-				return 0, nil, badRequest("invalid_field", "message %d: %s", h.Index, err)
-			}
-			failed = append(failed, failedOf(h.Endpoint, h.At, h.Index, "invalid_field", fmt.Sprintf("message %d: %s", h.Index, err), h.Source))
-			continue
+		if errors.Is(err, schema.ErrInvalid) {
+			err = badRequest("invalid_field", "message %d: %s", h.Index, err)
 		}
-		var pr *planRefusal
-		if errors.As(err, &pr) { // its app's plan blocks it
+		// The client's (an invalid field, or its app's plan blocks it): no
+		// retry would change it. Alone it is the request refused; among
+		// others it is a failed event and the others go on.
+		var re refusal
+		if errors.As(err, &re) {
 			if h.Source == nil || len(hits)+len(failed) == 1 {
 				return 0, nil, err
 			}
-			failed = append(failed, withViolations(failedOf(h.Endpoint, h.At, h.Index, pr.reason, pr.msg, h.Source), err))
+			failed = append(failed, withViolations(failedOf(h.Endpoint, h.At, h.Index, re.Reason(), re.Error(), h.Source), err))
 			continue
 		}
 		if err != nil {
