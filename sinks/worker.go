@@ -120,6 +120,7 @@ func NewWorker(sink Sink, src Source, dlq DeadLetterer, opts WorkerOptions, reg 
 // Run processes batches until ctx ends, then finishes the batch in hand
 // and returns. The Sink must already be open.
 func (w *Worker) Run(ctx context.Context) error {
+	w.awaitEarlierDeliveries(ctx)
 	for ctx.Err() == nil {
 		msgs, err := w.src.Fetch(w.opts.BatchSize, w.opts.BatchWait)
 		if err != nil {
@@ -136,6 +137,36 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.process(ctx, msgs)
 	}
 	return nil
+}
+
+// Pending is a Source that can tell how many of its messages were
+// delivered and not yet acknowledged (bus.Consumer).
+type Pending interface {
+	AckPending(ctx context.Context) (int, error)
+}
+
+// awaitEarlierDeliveries keeps a destination's visitors in order across a
+// restart: messages delivered to the previous process (killed before it
+// settled them) come back only after ack_wait, and fetching at once would
+// send a visitor's newer events before them. So a destination whose
+// consumer has messages pending waits ack_wait first; JetStream then hands
+// out the redeliveries before anything newer.
+func (w *Worker) awaitEarlierDeliveries(ctx context.Context) {
+	p, ok := w.src.(Pending)
+	if w.opts.Delivery == nil || !ok || w.opts.AckWait <= 0 {
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	n, err := p.AckPending(actx)
+	cancel()
+	if err != nil {
+		w.log.Warn().Err(err).Msg("cannot tell whether messages are pending; waiting ack_wait to keep each visitor's order")
+	} else if n == 0 {
+		return
+	}
+	w.log.Info().Int("pending", n).Dur("ack_wait", w.opts.AckWait).
+		Msg("messages delivered before this start are not settled: waiting for their redelivery, so each visitor's order holds")
+	_ = sleep(ctx, w.opts.AckWait)
 }
 
 // item is one event line of a message and its write result.
@@ -273,14 +304,8 @@ func (w *Worker) hold(ctx context.Context, msgs []*bus.Msg, events []*schema.Eve
 		if errors.As(errorFor(err, 0), &de) && de.RetryAfter > delay {
 			delay = de.RetryAfter
 		}
-		if sleep(ctx, delay) != nil {
+		if keepInProgress(ctx, delay, keepAlive, msgs, &lastKept) != nil {
 			return err // shutting down: the messages are redelivered (Nak)
-		}
-		if time.Since(lastKept) >= keepAlive {
-			for _, m := range msgs {
-				_ = m.InProgress()
-			}
-			lastKept = time.Now()
 		}
 		w.m.held.Inc()
 		err = w.write(events)
@@ -289,6 +314,29 @@ func (w *Worker) hold(ctx context.Context, msgs []*bus.Msg, events []*schema.Eve
 		w.log.Info().Int("events", len(events)).Msg("store back: held batch written")
 	}
 	return err
+}
+
+// keepInProgress waits d (or until ctx ends, its error), telling
+// JetStream every keepAlive that msgs are still in progress, so a long
+// backoff never outlives ack_wait and hands the held messages to another
+// fetch while they are held.
+func keepInProgress(ctx context.Context, d, keepAlive time.Duration, msgs []*bus.Msg, lastKept *time.Time) error {
+	end := time.Now().Add(d)
+	for {
+		if time.Since(*lastKept) >= keepAlive {
+			for _, m := range msgs {
+				_ = m.InProgress()
+			}
+			*lastKept = time.Now()
+		}
+		left := time.Until(end)
+		if left <= 0 {
+			return nil
+		}
+		if err := sleep(ctx, min(left, keepAlive-time.Since(*lastKept))); err != nil {
+			return err
+		}
+	}
 }
 
 // A held batch is retried after holdFirst, then at doubling intervals up to holdProbe.

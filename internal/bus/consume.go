@@ -2,9 +2,11 @@ package bus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +45,8 @@ type Consumer struct {
 
 type partConsumer struct {
 	c      jetstream.Consumer
+	nc     *nats.Conn
+	next   string // the consumer's next-messages API subject
 	stream string
 }
 
@@ -94,7 +98,8 @@ func (b *Bus) Consumer(ctx context.Context, o ConsumerOptions) (*Consumer, error
 		if err != nil {
 			return nil, fmt.Errorf("creating consumer %s on %s: %w", o.Durable, stream, err)
 		}
-		out.parts = append(out.parts, partConsumer{c: c, stream: stream})
+		out.parts = append(out.parts, partConsumer{c: c, nc: b.nc, stream: stream,
+			next: "$JS.API.CONSUMER.MSG.NEXT." + stream + "." + c.CachedInfo().Name})
 	}
 	return out, nil
 }
@@ -131,31 +136,96 @@ func (c *Consumer) Fetch(n int, wait time.Duration) ([]*Msg, error) {
 	return msgs, nil
 }
 
+// AckPending is how many messages were delivered and are not yet
+// acknowledged, over every consumed partition: after a restart, the ones
+// the previous process held, which JetStream redelivers once their
+// ack_wait passes.
+func (c *Consumer) AckPending(ctx context.Context) (int, error) {
+	n := 0
+	for _, p := range c.parts {
+		info, err := p.c.Info(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("reading consumer %s on %s: %w", c.name, p.stream, err)
+		}
+		n += info.NumAckPending
+	}
+	return n, nil
+}
+
 func (p partConsumer) fetch(n, maxBytes int, wait time.Duration, name string) ([]*Msg, error) {
-	// A deadline of our own, not FetchMaxWait: the client's fetch loop
-	// restarts its expiry timer on every message it receives, status
-	// messages included, and after all three servers of a cluster
-	// restarted it was seen looping for minutes without returning (both
-	// sinks stalled with a backlog waiting). The context ends the fetch at
-	// wait plus a margin, whatever arrives.
-	ctx, cancel := context.WithTimeout(context.Background(), wait+fetchMargin)
-	defer cancel()
-	opts := []jetstream.FetchOpt{jetstream.FetchContext(ctx)}
-	if maxBytes > 0 {
-		opts = append(opts, jetstream.FetchMaxBytes(maxBytes))
-	}
-	batch, err := p.c.Fetch(n, opts...)
+	// A pull request of our own rather than the client's Fetch, for two
+	// reasons seen under faults. A replicated consumer (a cluster) sends
+	// each message only once its delivery is replicated, but the 409
+	// "Batch Completed" / "Message Size Exceeds MaxBytes" that ends a
+	// request at once: the status overtakes the messages, the client's
+	// Fetch returns with none of them, and they wait ack_wait to be
+	// redelivered, while newer ones go first (after a long destination
+	// outage every fetch ended that way, and the consumer delivered
+	// nothing more). Here a 409 carries how many messages the request still
+	// lacked, so the fetch waits for the ones sent. And the client's fetch
+	// restarts its expiry on every message, status ones included (after all
+	// three servers of a cluster restarted it looped for minutes): this one
+	// ends at wait plus a margin, whatever arrives.
+	ch := make(chan *nats.Msg, n+16)
+	sub, err := p.nc.ChanSubscribe(p.nc.NewInbox(), ch)
 	if err != nil {
+		return nil, fmt.Errorf("fetching from %s on %s: subscribing: %w", name, p.stream, err)
+	}
+	defer sub.Unsubscribe()
+	req, _ := json.Marshal(pullRequest{Batch: n, MaxBytes: maxBytes, Expires: wait})
+	if err := p.nc.PublishRequest(p.next, sub.Subject, req); err != nil {
 		return nil, fmt.Errorf("fetching from %s on %s: %w", name, p.stream, err)
 	}
+	deadline := time.NewTimer(wait + fetchMargin)
+	defer deadline.Stop()
 	msgs := make([]*Msg, 0, n)
-	for m := range batch.Messages() {
-		msgs = append(msgs, &Msg{m: m, stream: p.stream})
-	}
-	if err := batch.Error(); err != nil && len(msgs) == 0 && !errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("fetching from %s on %s: %w", name, p.stream, err)
+	want := n // messages the server sends for this request
+	for len(msgs) < want {
+		select {
+		case m := <-ch:
+			status := ""
+			if len(m.Data) == 0 && m.Header != nil {
+				status = m.Header.Get("Status")
+			}
+			if status == "" {
+				msgs = append(msgs, &Msg{m: m, stream: p.stream})
+				continue
+			}
+			switch status {
+			case "100": // heartbeat or flow control
+			case "404", "408": // nothing more: no messages, or the request expired
+				return msgs, nil
+			case "409":
+				descr := strings.ToLower(m.Header.Get("Description"))
+				if !strings.Contains(descr, "batch completed") && !strings.Contains(descr, "exceeds maxbytes") {
+					return endFetch(msgs, fmt.Errorf("fetching from %s on %s: %s", name, p.stream, m.Header.Get("Description")))
+				}
+				left, _ := strconv.Atoi(m.Header.Get("Nats-Pending-Messages"))
+				want = n - max(left, 0)
+			default:
+				return endFetch(msgs, fmt.Errorf("fetching from %s on %s: status %s %s", name, p.stream, status, m.Header.Get("Description")))
+			}
+		case <-deadline.C:
+			return msgs, nil
+		}
 	}
 	return msgs, nil
+}
+
+// endFetch returns the messages a fetch got, or its error when it got none.
+func endFetch(msgs []*Msg, err error) ([]*Msg, error) {
+	if len(msgs) > 0 {
+		return msgs, nil
+	}
+	return nil, err
+}
+
+// pullRequest is JetStream's request for the next messages of a pull
+// consumer ($JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>).
+type pullRequest struct {
+	Batch    int           `json:"batch"`
+	MaxBytes int           `json:"max_bytes,omitempty"`
+	Expires  time.Duration `json:"expires,omitempty"` // nanoseconds
 }
 
 // fetchMargin is how much longer than its wait a fetch may take (the
@@ -164,7 +234,7 @@ const fetchMargin = 250 * time.Millisecond
 
 // Msg is one delivered message.
 type Msg struct {
-	m      jetstream.Msg
+	m      *nats.Msg
 	stream string
 }
 
@@ -172,7 +242,7 @@ type Msg struct {
 func (m *Msg) Stream() string { return m.stream }
 
 // Data is the canonical event encoding.
-func (m *Msg) Data() []byte { return m.m.Data() }
+func (m *Msg) Data() []byte { return m.m.Data }
 
 // Delivered is how many times this message has been delivered (1 = first).
 func (m *Msg) Delivered() uint64 {
@@ -194,7 +264,7 @@ func (m *Msg) StreamSeq() uint64 {
 
 func (m *Msg) Ack() error                    { return m.m.Ack() }
 func (m *Msg) Nak(delay time.Duration) error { return m.m.NakWithDelay(delay) }
-func (m *Msg) Term(reason string) error      { return m.m.TermWithReason(reason) }
+func (m *Msg) Term(reason string) error      { return m.m.Respond([]byte("+TERM " + reason)) }
 func (m *Msg) InProgress() error             { return m.m.InProgress() }
 
 // DeadLetter stores data (one event of msg, the line-th) with the reason on

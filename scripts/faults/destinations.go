@@ -203,7 +203,15 @@ func (r *runner) reconcileDestinations(res *result, status map[int64]int, stored
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	order, err := r.streamOrder(ctx, res.App, since)
+	var order map[string][]int64
+	var err error
+	for try := 0; try < 5; try++ { // a read right after a fault may find no responder yet
+		if order, err = r.streamOrder(ctx, res.App, since); err == nil {
+			break
+		}
+		r.logf("reading the stream's order: %v; retrying", err)
+		sleepCtx(ctx, 3*time.Second)
+	}
 	if err != nil {
 		return fmt.Errorf("reading the stream's order: %w", err)
 	}
