@@ -18,6 +18,7 @@ import (
 	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/live"
 	"github.com/spoor-dev/spoor/person"
+	"github.com/spoor-dev/spoor/plan"
 	"github.com/valyala/fasthttp"
 )
 
@@ -34,6 +35,7 @@ type Options struct {
 	Signer  *links.Signer // signs redirect links for the link builder; nil: none
 	Forget  Forget
 	Live    Live
+	Plans   *plan.Plans // the tracking plans the collector checks; nil: the plans API is off
 }
 
 // Links are the short links' store and how their URLs are printed.
@@ -87,6 +89,7 @@ func New(o Options, log zerolog.Logger) *Admin {
 //	/admin/api/tail       the live tail (tail.go)
 //	/admin/api/forget…    the forget API (forget.go)
 //	/admin/api/links…     the short links' API (links.go)
+//	/admin/api/plans…     the tracking plans' API (plans.go)
 //	/admin/…              the dashboard and its login (dashboard.go)
 func (a *Admin) Serve(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Request.URI().PathOriginal())
@@ -97,6 +100,8 @@ func (a *Admin) Serve(ctx *fasthttp.RequestCtx) {
 		a.liveTail(ctx)
 	case under(path, "/admin/api/forget"):
 		a.forgetAdmin(ctx, path[len("/admin/api/forget"):])
+	case under(path, "/admin/api/plans"):
+		a.plansAdmin(ctx, path[len("/admin/api/plans"):])
 	case under(path, "/admin/api/links"):
 		a.linksAdmin(ctx, path[len("/admin/api/links"):])
 	case under(path, "/admin"):

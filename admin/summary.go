@@ -31,6 +31,9 @@ type Health struct {
 	// Destinations are the destinations' workers in this process
 	// (docs/destinations.md), by name.
 	Destinations []DestinationHealth `json:"destinations"`
+	// Quality is the tracking plans' verdicts and violations, and the
+	// failed events by reason (quality.go).
+	Quality Quality `json:"quality"`
 }
 
 // DestinationHealth is one destination's counters and backlog.
@@ -80,6 +83,7 @@ func (a *Admin) health(ctx context.Context) Health {
 					}
 				}
 			}
+			h.Quality = a.quality(mfs)
 			for _, d := range dests {
 				h.Destinations = append(h.Destinations, *d)
 			}

@@ -43,3 +43,35 @@ func TestHealthDestinations(t *testing.T) {
 		t.Errorf("ga4: %+v", ga4)
 	}
 }
+
+// The data quality panel reads each plan's verdicts and violations, most
+// first, and the failed events by reason, from the metrics.
+func TestHealthQuality(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	checked := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_plan_events_total"}, []string{"app", "verdict"})
+	viol := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_plan_violations_total"}, []string{"app", "event", "type"})
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "spoor_plan_info"}, []string{"app", "version"})
+	failed := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_failed_events_total"}, []string{"endpoint", "reason"})
+	reg.MustRegister(checked, viol, info, failed)
+	checked.WithLabelValues("shop", "passed").Add(90)
+	checked.WithLabelValues("shop", "blocked").Add(7)
+	viol.WithLabelValues("shop", "Order Completed", "missing_required").Add(3)
+	viol.WithLabelValues("shop", "(unplanned)", "unplanned_event").Add(4)
+	info.WithLabelValues("shop", "v2").Set(1)
+	failed.WithLabelValues("tr", "plan_violation").Add(7)
+	failed.WithLabelValues("segment", "plan_violation").Add(1)
+	failed.WithLabelValues("tr", "invalid_json").Add(2)
+	a := New(Options{Live: Live{Gatherer: reg}}, zerolog.Nop())
+	q := a.health(context.Background()).Quality
+	if len(q.Plans) != 1 {
+		t.Fatalf("plans: %+v", q.Plans)
+	}
+	p := q.Plans[0]
+	if p.App != "shop" || p.Version != "v2" || p.Verdicts["passed"] != 90 || p.Verdicts["blocked"] != 7 || len(p.Violations) != 2 ||
+		p.Violations[0] != (ViolationCount{"(unplanned)", "unplanned_event", 4}) || p.Violations[1].Count != 3 {
+		t.Errorf("shop: %+v", p)
+	}
+	if q.Failed["plan_violation"] != 8 || q.Failed["invalid_json"] != 2 {
+		t.Errorf("failed: %v", q.Failed)
+	}
+}

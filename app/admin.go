@@ -8,6 +8,7 @@ import (
 	"github.com/spoor-dev/spoor/internal/secret"
 	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/live"
+	"github.com/spoor-dev/spoor/plan"
 )
 
 // LocalTokenFile is the admin token `spoor run` keeps in its data dir for
@@ -23,7 +24,7 @@ func ReadLocalAdminToken(dataDir string) (string, error) {
 // adminSurface builds the operator surface the collector mounts at
 // /admin: the configured admin tokens and the data dir's own, the short
 // links' store, the signer, the forget endpoint and the live view.
-func (a *App) adminSurface(hashKey []byte, signer *links.Signer, cache *links.Cache, store links.Store) (*admin.Admin, error) {
+func (a *App) adminSurface(hashKey []byte, signer *links.Signer, cache *links.Cache, store links.Store, plans *plan.Plans) (*admin.Admin, error) {
 	local, err := secret.File(a.cfg.DataDir, LocalTokenFile)
 	if err != nil {
 		return nil, err
@@ -39,6 +40,7 @@ func (a *App) adminSurface(hashKey []byte, signer *links.Signer, cache *links.Ca
 		Links:  admin.Links{Cache: cache, Store: store, Prefix: l.Prefix, SlugLength: l.SlugLength, BaseURL: l.BaseURL},
 		Forget: a.forgetOptions(),
 		Live:   a.liveOptions(),
+		Plans:  plans,
 	}, a.log), nil
 }
 

@@ -57,7 +57,7 @@ func (a *App) startCollector(runCtx context.Context) error {
 		return err
 	}
 	opts.Links.Cache = cache
-	if opts.Admin, err = a.adminSurface(key, opts.Redirects.Signer, cache, store); err != nil {
+	if opts.Admin, err = a.adminSurface(key, opts.Redirects.Signer, cache, store, opts.Plans); err != nil {
 		return err
 	}
 	if opts.Enrichment, err = enrichment(a.cfg); err != nil {

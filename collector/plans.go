@@ -21,6 +21,7 @@ import (
 type planRefusal struct {
 	requestError
 	violations []plan.Violation
+	event      []byte // the event as built (schema.Failed.Event)
 }
 
 // planMetrics count what the plans did.
@@ -76,15 +77,24 @@ func (c *Collector) checkPlan(e *schema.Event) error {
 	if r.Mode != plan.Block {
 		return nil
 	}
+	built, _ := e.Encode() // what a replay sends on, should a later plan pass it
 	return &planRefusal{requestError{fasthttp.StatusBadRequest, "plan_violation",
-		fmt.Sprintf("event %q breaks the %s plan (version %s): %s", e.EventName, e.App, p.Version, plan.Summary(r.Violations))}, r.Violations}
+		fmt.Sprintf("event %q breaks the %s plan (version %s): %s", e.EventName, e.App, p.Version, plan.Summary(r.Violations))}, r.Violations, built}
 }
 
-// withViolations adds a blocked event's violations to its failed event.
+// withViolations adds a blocked event's violations, and the event as
+// built, to its failed event: the failed event takes the event's id, so a
+// replay of it is the same event however often it runs.
 func withViolations(f *schema.Failed, err error) *schema.Failed {
 	var pr *planRefusal
 	if errors.As(err, &pr) {
 		f.Violations, _ = json.Marshal(pr.violations)
+		if len(pr.event) > 0 && len(pr.event) <= schema.MaxFailedPayload {
+			f.Event = pr.event
+			if e, err := schema.DecodeHead(pr.event); err == nil && e.EventID != "" {
+				f.EventID = e.EventID
+			}
+		}
 	}
 	return f
 }

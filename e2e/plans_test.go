@@ -142,3 +142,37 @@ func TestTrackingPlans(t *testing.T) {
 		t.Fatal("a broken file took the last good plan away")
 	}
 }
+
+// The plans' admin API: a plan put is in force for the next event and
+// written to plans.dir (it survives a restart); a plan that does not parse
+// is a 400 with the reason and changes nothing; no token, no change.
+func TestPlansAdminAPI(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.Admin.Tokens = []string{adminToken}
+	a := start(t, cfg)
+	defer a.Stop()
+	base := "http://" + a.Addr()
+	auth := map[string]string{"Authorization": "Bearer " + adminToken, "Content-Type": "application/json"}
+	if r := do(t, "PUT", base+"/admin/api/plans/shop", []byte(shopPlanV1), nil); r.status != 401 {
+		t.Fatalf("without a token: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", base+"/tr/v1/", []byte(`{"app":"shop","ename":"Made Up","vid":"v1"}`), nil); r.status != 200 {
+		t.Fatalf("before the plan: %d %s", r.status, r.body)
+	}
+	if r := do(t, "PUT", base+"/admin/api/plans/shop", []byte(`{"version":"bad","mode":"sometimes"}`), auth); r.status != 400 || reason(t, r) != "invalid_plan" {
+		t.Fatalf("a broken plan: %d %s", r.status, r.body)
+	}
+	if r := do(t, "PUT", base+"/admin/api/plans/shop", []byte(shopPlanV1), auth); r.status != 200 || !strings.Contains(string(r.body), `"version":"v1"`) {
+		t.Fatalf("put: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", base+"/tr/v1/", []byte(`{"app":"shop","ename":"Made Up","vid":"v1"}`), nil); r.status != 400 || reason(t, r) != "plan_violation" {
+		t.Fatalf("an unplanned event right after the put (unplanned: block): %d %s", r.status, r.body)
+	}
+	if r := do(t, "GET", base+"/admin/api/plans", nil, auth); r.status != 200 || !strings.Contains(string(r.body), `{"app":"shop","version":"v1"}`) {
+		t.Fatalf("list: %d %s", r.status, r.body)
+	}
+	if b, err := os.ReadFile(filepath.Join(cfg.Plans.Dir, "shop.json")); err != nil || string(b) != shopPlanV1 {
+		t.Fatalf("the plan file: %v %s", err, b)
+	}
+}

@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +15,12 @@ import (
 	"sync/atomic"
 	"time"
 )
+
+// ErrWrite: Set could not write a plan that parses (the disk's fault).
+var ErrWrite = errors.New("writing the plan")
+
+// ErrDirectory: Set cannot replace a plan kept as a directory.
+var ErrDirectory = errors.New("the plan is a directory")
 
 // Plans are the apps' plans, read from a directory (one APP.json each) and
 // read again when a file changes. A plan that no longer parses keeps the
@@ -31,8 +39,9 @@ type Plans struct {
 }
 
 type stamp struct {
-	mod  time.Time
-	size int64
+	mod   time.Time
+	size  int64
+	files int
 }
 
 // Open reads every plan in dir (missing: no plans). At start-up a plan
@@ -102,27 +111,29 @@ func (ps *Plans) Reload() []error {
 	var errs []error
 	for _, en := range entries {
 		name := en.Name()
-		if en.IsDir() || !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".") {
+		if strings.HasPrefix(name, ".") || !en.IsDir() && !strings.HasSuffix(name, ".json") {
 			continue
 		}
 		app := strings.TrimSuffix(name, ".json")
+		path := filepath.Join(ps.dir, name)
+		if present[app] {
+			err := fmt.Errorf("plan %s: app %s has both a plan file and a plan directory", path, app)
+			ps.fails[app] = err
+			errs = append(errs, err)
+			continue
+		}
 		present[app] = true
-		info, err := en.Info()
+		st, err := stampOf(path)
 		if err != nil {
 			continue
 		}
-		st := stamp{mod: info.ModTime(), size: info.Size()}
 		if old, ok := ps.seen[app]; ok && old == st {
 			continue
 		}
 		ps.seen[app] = st
-		data, err := os.ReadFile(filepath.Join(ps.dir, name))
-		var p *Plan
-		if err == nil {
-			p, err = Parse(data, app)
-		}
+		p, err := readPlan(path, app)
 		if err != nil {
-			err = fmt.Errorf("plan %s: %w", filepath.Join(ps.dir, name), err)
+			err = fmt.Errorf("plan %s: %w", path, err)
 			ps.fails[app] = err
 			errs = append(errs, err)
 			ps.report(app, versionOf(next[app]), err)
@@ -147,6 +158,109 @@ func (ps *Plans) Reload() []error {
 	return errs
 }
 
+// stampOf is what tells whether a plan file or directory changed.
+func stampOf(path string) (stamp, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return stamp{}, err
+	}
+	st := stamp{mod: info.ModTime(), size: info.Size(), files: 1}
+	if !info.IsDir() {
+		return st, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return stamp{}, err
+	}
+	for _, en := range entries {
+		if fi, err := en.Info(); err == nil && !en.IsDir() {
+			st.files++
+			st.size += fi.Size()
+			if fi.ModTime().After(st.mod) {
+				st.mod = fi.ModTime()
+			}
+		}
+	}
+	return st, nil
+}
+
+// ReadPath reads and compiles the plan at path, a file (plans/APP.json) or
+// a directory (plans/APP/), for the app its name says (spoor plan check).
+func ReadPath(path string) (*Plan, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	app := filepath.Base(filepath.Clean(path))
+	if !info.IsDir() {
+		app = strings.TrimSuffix(app, ".json")
+	}
+	return readPlan(path, app)
+}
+
+// readPlan reads a plan file, or a plan directory: plan.json holds the
+// plan's keys, and every other NAME.json in it is the event NAME ({"mode",
+// "properties"}), so that each event's schema can be a file of its own.
+func readPlan(path, app string) (*Plan, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return Parse(data, app)
+	}
+	var f File
+	data, err := os.ReadFile(filepath.Join(path, "plan.json"))
+	if err != nil {
+		return nil, fmt.Errorf("a plan directory needs its plan.json: %w", err)
+	}
+	if err := strictJSON(data, &f); err != nil {
+		return nil, fmt.Errorf("plan.json: %w", err)
+	}
+	if f.Events == nil {
+		f.Events = map[string]Event{}
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, en := range entries {
+		name := en.Name()
+		if en.IsDir() || name == "plan.json" || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		event := strings.TrimSuffix(name, ".json")
+		if _, dup := f.Events[event]; dup {
+			return nil, fmt.Errorf("event %q is in plan.json and in %s", event, name)
+		}
+		data, err := os.ReadFile(filepath.Join(path, name))
+		if err != nil {
+			return nil, err
+		}
+		var e Event
+		if err := strictJSON(data, &e); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		f.Events[event] = e
+	}
+	whole, err := json.Marshal(f)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(whole, app)
+}
+
+// strictJSON decodes data into v, refusing unknown keys.
+func strictJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
 // Set writes app's plan (the admin API's) to its file, atomically, once
 // it parses, and puts it in force.
 func (ps *Plans) Set(app string, data []byte) (*Plan, error) {
@@ -157,12 +271,15 @@ func (ps *Plans) Set(app string, data []byte) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if info, err := os.Stat(filepath.Join(ps.dir, app)); err == nil && info.IsDir() {
+		return nil, fmt.Errorf("%w: %s's plan is the directory %s: change its files", ErrDirectory, app, filepath.Join(ps.dir, app))
+	}
 	if err := os.MkdirAll(ps.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("writing the plan: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	tmp, err := os.CreateTemp(ps.dir, ".plan-*")
 	if err != nil {
-		return nil, fmt.Errorf("writing the plan: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	defer os.Remove(tmp.Name())
 	if _, err = tmp.Write(data); err == nil {
@@ -175,7 +292,7 @@ func (ps *Plans) Set(app string, data []byte) (*Plan, error) {
 		err = os.Rename(tmp.Name(), filepath.Join(ps.dir, app+".json"))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("writing the plan: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	if errs := ps.Reload(); len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -148,6 +148,20 @@ func Parse(data []byte, app string) (*Plan, error) {
 	return p, nil
 }
 
+// Mode is the mode of the plan's events that name none; Unplanned the
+// mode of the names it does not list.
+func (p *Plan) Mode() Mode      { return p.mode }
+func (p *Plan) Unplanned() Mode { return p.unplanned }
+
+// EventModes are the planned event names, each with its mode.
+func (p *Plan) EventModes() map[string]Mode {
+	out := make(map[string]Mode, len(p.events))
+	for n, e := range p.events {
+		out[n] = e.mode
+	}
+	return out
+}
+
 // Planned reports whether the plan lists the event name.
 func (p *Plan) Planned(name string) bool {
 	_, ok := p.events[name]

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,4 +201,59 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// A plan kept as a directory: plan.json with the plan's keys, one file per
+// event; read like a file, reloaded when any of its files changes, refused
+// with the file at fault, and not replaceable through Set.
+func TestPlanDirectory(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "shop")
+	write := func(name, data string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(app, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write("plan.json", `{"version": "d1", "unplanned": "block", "events": {"Signed In": {"mode": "off"}}}`)
+	write("Order Completed.json", `{"mode": "block", "properties": {"type": "object", "required": ["order_id"]}}`)
+	ps, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ps.For("shop")
+	if p == nil || p.Version != "d1" || p.EventModes()["Order Completed"] != Block || p.EventModes()["Signed In"] != Off || p.Unplanned() != Block {
+		t.Fatalf("plan from a directory: %+v", p)
+	}
+	if r := p.Check(newEvent("Order Completed", "u", `{}`)); r.Mode != Block {
+		t.Fatalf("an event file's schema is not in force: %+v", r)
+	}
+	if rp, err := ReadPath(app); err != nil || rp.Version != "d1" {
+		t.Fatalf("ReadPath: %v", err)
+	}
+	// One event file changes: the plan is read again.
+	time.Sleep(10 * time.Millisecond)
+	write("Order Completed.json", `{"mode": "audit", "properties": {"type": "object", "required": ["order_id"]}}`)
+	later := time.Now().Add(time.Second)
+	os.Chtimes(filepath.Join(app, "Order Completed.json"), later, later)
+	if errs := ps.Reload(); len(errs) > 0 || ps.For("shop").EventModes()["Order Completed"] != Audit {
+		t.Fatalf("reload after an event file changed: %v, %v", errs, ps.For("shop").EventModes())
+	}
+	// A broken event file names itself, and the last good plan stays.
+	write("Product Viewed.json", `{"mode": "sometimes"}`)
+	errs := ps.Reload()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "Product Viewed") || ps.For("shop") == nil {
+		t.Fatalf("a broken event file: %v", errs)
+	}
+	os.Remove(filepath.Join(app, "Product Viewed.json"))
+	write("Signed In.json", `{"mode": "audit"}`) // also in plan.json
+	if _, err := ReadPath(app); err == nil || !strings.Contains(err.Error(), `"Signed In"`) {
+		t.Fatalf("an event in both places: %v", err)
+	}
+	if _, err := ps.Set("shop", []byte(`{"version":"x","events":{}}`)); !errors.Is(err, ErrDirectory) {
+		t.Fatalf("Set over a directory plan: %v", err)
+	}
 }

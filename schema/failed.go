@@ -34,6 +34,11 @@ type Failed struct {
 	// Violations: the tracking plan's, when its plan blocked it (reason
 	// plan_violation): [{type, path, message, plan}].
 	Violations json.RawMessage `json:"violations,omitempty"`
+	// Event is the event as the collector built it, when only its app's
+	// plan refused it (reason plan_violation): what spoor failed replay
+	// checks again against the plan in force then, and sends on, with its
+	// own event id, when it passes.
+	Event json.RawMessage `json:"event,omitempty"`
 	// Index is the message's place in its request (0 for a single one).
 	Index int `json:"index"`
 	// Payload is the message as sent: JSON when it was, else a JSON string

@@ -121,6 +121,7 @@ function showHealth (h) {
   const growing = lagHistory.length >= 5 && lagHistory[lagHistory.length - 1] > lagHistory[0] && lagHistory[lagHistory.length - 1] > 1000
   if (growing) warn.push(['', `The store is falling behind: ${fmt(h.lag)} messages not stored yet, and growing.`])
   showDestinations(h.destinations || [], warn)
+  showQuality(h.quality || {}, warn)
   $('missed').textContent = h.live_dropped ? `${fmt(h.live_dropped)} not shown so far.` : ''
   const box = $('warnings')
   box.replaceChildren(...warn.map(([cls, text]) => { const p = document.createElement('p'); p.className = cls; p.textContent = text; return p }))
@@ -146,6 +147,65 @@ function showDestinations (ds, warn) {
     if (d.down) warn.push(['bad', `Destination ${d.name} refuses whole batches: its events wait in NATS and are retried; the store and the other destinations go on.`])
     if (d.dead_lettered > 0) warn.push(['', `Destination ${d.name} refused ${count(d.dead_lettered, 'event', 'events')}: spoor dlq list, then spoor dlq replay --destination ${d.name}.`])
   }
+}
+
+// showQuality fills the data quality panel (docs/plans.md): each plan's
+// verdicts, the violations by event and type with their rate over the last
+// minute, and the failed events by reason.
+const qualityHistory = []
+function showQuality (q, warn) {
+  const plans = q.plans || []
+  const failed = Object.entries(q.failed || {}).filter(([, n]) => n > 0)
+  const now = { at: Date.now(), counts: {} }
+  for (const p of plans) for (const v of p.violations || []) now.counts[`v|${p.app}|${v.event}|${v.type}`] = v.count
+  for (const [why, n] of failed) now.counts[`f|${why}`] = n
+  qualityHistory.push(now)
+  while (qualityHistory.length > 1 && now.at - qualityHistory[0].at > 60000) qualityHistory.shift()
+  const then = qualityHistory[0]
+  const perMin = (key) => {
+    const mins = (now.at - then.at) / 60000
+    if (mins <= 0) return '–'
+    return fmt(Math.round(((now.counts[key] || 0) - (then.counts[key] || 0)) / mins))
+  }
+  $('q-none').hidden = plans.length > 0 || failed.length > 0
+  const pt = $('plans')
+  pt.hidden = plans.length === 0
+  pt.tBodies[0].replaceChildren()
+  const vt = $('violations')
+  const vrows = []
+  for (const p of plans) {
+    const tr = document.createElement('tr')
+    const v = p.verdicts || {}
+    cell(tr, p.app)
+    cell(tr, p.error ? `${p.version || 'none'} (file refused: ${p.error})` : (p.version || '–'))
+    cell(tr, fmt(v.passed || 0))
+    cell(tr, fmt(v.audited || 0))
+    cell(tr, fmt(v.dropped_properties || 0))
+    cell(tr, fmt(v.blocked || 0))
+    pt.tBodies[0].appendChild(tr)
+    if (p.error) warn.push(['bad', `The tracking plan of ${p.app} was refused (${p.error}); its last good version stays in force.`])
+    for (const x of p.violations || []) vrows.push([p.app, x])
+  }
+  vrows.sort((a, b) => b[1].count - a[1].count)
+  vt.hidden = vrows.length === 0
+  vt.tBodies[0].replaceChildren(...vrows.slice(0, 20).map(([app, x]) => {
+    const tr = document.createElement('tr')
+    cell(tr, app)
+    cell(tr, x.event)
+    cell(tr, x.type.replace(/_/g, ' '))
+    cell(tr, fmt(x.count))
+    cell(tr, perMin(`v|${app}|${x.event}|${x.type}`))
+    return tr
+  }))
+  const ft = $('failed')
+  ft.hidden = failed.length === 0
+  ft.tBodies[0].replaceChildren(...failed.sort((a, b) => b[1] - a[1]).map(([why, n]) => {
+    const tr = document.createElement('tr')
+    cell(tr, why)
+    cell(tr, fmt(n))
+    cell(tr, perMin(`f|${why}`))
+    return tr
+  }))
 }
 
 // The link builder.

@@ -2,7 +2,9 @@ package cassandra
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/rs/zerolog"
@@ -24,7 +26,7 @@ type FailedSink struct {
 // NewFailed returns the failed events' store; nothing connects until Open.
 func NewFailed(opts Options, log zerolog.Logger) *FailedSink {
 	return &FailedSink{opts: opts, log: log, insert: fmt.Sprintf(`INSERT INTO %s.failed_events (app, day, received_at, event_id,
-		endpoint, event_name, visitor_id, user_id, reason, error, msg_index, violations, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, opts.Keyspace),
+		endpoint, event_name, visitor_id, user_id, reason, error, msg_index, violations, payload, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, opts.Keyspace),
 		person: fmt.Sprintf(`INSERT INTO %s.failed_by_person (app, kind, id, received_at, event_id, day) VALUES (?, ?, ?, ?, ?, ?)`, opts.Keyspace)}
 }
 
@@ -85,7 +87,7 @@ func (s *FailedSink) write(ctx context.Context, app string, id gocql.UUID, f *sc
 		}
 	}
 	return classify(s.session.Query(s.insert, app, Day(f.ReceivedAt), f.ReceivedAt, id, f.Endpoint, f.EventName,
-		f.VisitorID, f.UserID, f.Reason, f.Error, f.Index, string(f.Violations), string(f.Payload)).Idempotent(true).WithContext(ctx).Exec())
+		f.VisitorID, f.UserID, f.Reason, f.Error, f.Index, string(f.Violations), string(f.Payload), nullable(f.Event)).Idempotent(true).WithContext(ctx).Exec())
 }
 
 // Close closes the session.
@@ -100,3 +102,53 @@ func (s *FailedSink) Close() error {
 func (s *FailedSink) StoresRaw() {}
 
 var _ sinks.RawSink = (*FailedSink)(nil)
+
+// nullable is raw as text, or null when empty (no tombstone-free empty
+// string for a column most rows never set).
+func nullable(raw []byte) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	return string(raw)
+}
+
+// ReadFailed calls fn with app's failed events received in [since, until),
+// day by day, newest first within a day (spoor failed replay).
+func ReadFailed(ctx context.Context, session *gocql.Session, keyspace, app string, since, until time.Time, fn func(*schema.Failed) error) error {
+	q := fmt.Sprintf(`SELECT event_id, received_at, endpoint, event_name, visitor_id, user_id, reason, error, msg_index,
+		violations, payload, event FROM %s.failed_events WHERE app = ? AND day = ? AND received_at >= ? AND received_at < ?`, keyspace)
+	for day := Day(since); !day.After(until); day = day.AddDate(0, 0, 1) {
+		it := session.Query(q, app, day, since, until).WithContext(ctx).PageSize(500).Iter()
+		var (
+			id                                                   gocql.UUID
+			at                                                   time.Time
+			endpoint, name, vid, uid, reason, msg, viol, payload string
+			event                                                *string
+			index                                                int
+		)
+		for it.Scan(&id, &at, &endpoint, &name, &vid, &uid, &reason, &msg, &index, &viol, &payload, &event) {
+			f := &schema.Failed{EventID: id.String(), ReceivedAt: at.UTC(), IsFailed: true, Endpoint: endpoint, App: app,
+				EventName: name, VisitorID: vid, UserID: uid, Reason: reason, Error: msg, Index: index,
+				Violations: rawOrNil(viol), Payload: rawOrNil(payload)}
+			if event != nil {
+				f.Event = rawOrNil(*event)
+			}
+			if err := fn(f); err != nil {
+				_ = it.Close()
+				return err
+			}
+			event = nil
+		}
+		if err := it.Close(); err != nil {
+			return fmt.Errorf("reading failed events of %s on %s: %w", app, day.Format("2006-01-02"), err)
+		}
+	}
+	return nil
+}
+
+func rawOrNil(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
+}

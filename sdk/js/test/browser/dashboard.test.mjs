@@ -159,6 +159,35 @@ test('the health panel shows a destination that is down, and warns', async () =>
   }
 })
 
+test('the data quality panel shows a plan at work: violations by event and type, failed events by reason', async () => {
+  const s = new Spoor(spoorBinary(), [], { SPOOR_LINKS_ADMIN_TOKENS: TOKEN })
+  await s.start()
+  try {
+    const plan = {
+      version: 'p1',
+      unplanned: 'block',
+      events: { 'Order Completed': { mode: 'audit', properties: { type: 'object', required: ['order_id'] } } },
+    }
+    const put = await fetch(s.url + '/admin/api/plans/shop', { method: 'PUT', headers: { Authorization: 'Bearer ' + TOKEN }, body: JSON.stringify(plan) })
+    assert.equal(put.status, 200, await put.text())
+    const { ctx, page, errors } = await login(s)
+    await send(s, [{ app: 'shop', ename: 'Order Completed', vid: 'v1', props: { total: 5 } },
+      { app: 'shop', ename: 'Order Completed', vid: 'v1', props: { total: 6 } },
+      { app: 'shop', ename: 'Made Up', vid: 'v1' }])
+    await waitFor('the violations table', async () => !(await page.$eval('#violations', (t) => t.hidden)), 5000)
+    await waitFor('both violations', async () => (await page.textContent('#violations')).includes('unplanned event'), 5000)
+    const rows = await page.$$eval('#violations tbody tr', (trs) => trs.map((tr) => [...tr.cells].slice(0, 4).map((c) => c.textContent)))
+    assert.deepEqual(rows, [['shop', 'Order Completed', 'missing required', '2'], ['shop', '(unplanned)', 'unplanned event', '1']])
+    assert.match(await page.textContent('#plans tbody tr'), /^shopp1/)
+    assert.match(await page.textContent('#failed tbody'), /plan_violation1/)
+    assert.deepEqual(errors, [])
+    await ctx.close()
+  } finally {
+    await s.stop()
+    s.cleanup()
+  }
+})
+
 test('the page fits a phone: nothing wider than the screen but the tail, which scrolls in its box', async () => {
   const { ctx, page, errors } = await login(spoor)
   await page.setViewportSize({ width: 390, height: 844 })
