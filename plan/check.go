@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"sort"
@@ -66,13 +65,14 @@ func (p *Plan) Check(e *schema.Event) Result {
 		vs = append(vs, Violation{Type: UnplannedEvent, Path: "/event_name", Message: "event " + quote(e.EventName) + " is not in the plan", Plan: p.Version})
 	}
 	var drop []string
+	var inst map[string]any // the props as the validator reads them, when an event schema needs them
 	if planned && ev.props != nil {
-		inst := map[string]any{}
+		inst = make(map[string]any, len(e.Props))
 		for k, raw := range e.Props {
 			if strings.HasPrefix(k, "spoor_") { // spoor's own notes, not the client's
 				continue
 			}
-			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+			v, err := instance(raw)
 			if err != nil {
 				continue // the builder stored it as valid JSON
 			}
@@ -88,8 +88,8 @@ func (p *Plan) Check(e *schema.Event) Result {
 	}
 	if p.common != nil {
 		if b, err := e.Encode(); err == nil {
-			if inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b)); err == nil {
-				vs = append(vs, p.violations(p.common, inst, "")...)
+			if whole, err := instanceOfEvent(b, inst); err == nil {
+				vs = append(vs, p.violations(p.common, whole, "")...)
 			}
 		}
 	}

@@ -108,8 +108,7 @@ func Parse(data []byte, app string) (*Plan, error) {
 		}
 	}
 	p := &Plan{App: f.App, Version: f.Version, mode: f.Mode, unplanned: f.Unplanned, events: map[string]event{}}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
+	c := newCompiler()
 	compile := func(name string, raw json.RawMessage) (*jsonschema.Schema, error) {
 		if len(bytes.TrimSpace(raw)) == 0 {
 			return nil, nil
@@ -160,6 +159,25 @@ func (p *Plan) EventModes() map[string]Mode {
 		out[n] = e.mode
 	}
 	return out
+}
+
+// newCompiler is the validator as plans use it: draft 2020-12 unless a
+// schema names another, formats as annotations (the draft's default), no
+// schema loaded from anywhere but the plan. plan/suite_test.go runs the
+// JSON Schema Test Suite's required draft 2020-12 tests against it.
+func newCompiler() *jsonschema.Compiler {
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.UseLoader(noLoader{})
+	return c
+}
+
+// noLoader refuses every external schema: a plan is whole in its files,
+// and a $ref to a URL must not make spoor fetch it at start-up.
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("a plan's schemas are loaded from its files only, not %s", url)
 }
 
 // Planned reports whether the plan lists the event name.

@@ -1,0 +1,38 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+)
+
+// benchPlan is scripts/bench/plans.sh's plan: 50 events of six checked
+// properties, and a common schema.
+func benchPlan(b *testing.B) *Plan {
+	props := `{"type": "object", "required": ["id", "price", "currency"], "properties": {
+	  "id": {"type": "string", "minLength": 1}, "price": {"type": "number", "minimum": 0},
+	  "currency": {"enum": ["USD", "EUR", "GBP", "PLN"]}, "qty": {"type": "integer", "minimum": 1},
+	  "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 10}, "color": {"type": "string"}}}`
+	events := map[string]json.RawMessage{}
+	for n := 1; n <= 50; n++ {
+		events[fmt.Sprintf("Event %02d", n)] = json.RawMessage(`{"properties":` + props + `}`)
+	}
+	ev, _ := json.Marshal(events)
+	p, err := Parse([]byte(`{"version":"bench","mode":"audit","unplanned":"block","common":{"type":"object","required":["visitor_id","url"]},"events":`+string(ev)+`}`), "shop")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+func BenchmarkCheck(b *testing.B) {
+	p := benchPlan(b)
+	e := newEvent("Event 07", "", `{"id":"sku-1","price":12.5,"currency":"USD","qty":2,"tags":["summer","sale"],"color":"red"}`)
+	e.VisitorID, e.URL = "016f2740-6e8c-11ea-9f0b-5d70c6685101", "https://shop.example/rooms"
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := p.Check(e); len(r.Violations) > 0 {
+			b.Fatal(r.Violations)
+		}
+	}
+}
