@@ -154,5 +154,3 @@ func instanceOfEvent(encoded []byte, props map[string]any) (any, error) {
 	}
 	return v, nil
 }
-
-
