@@ -65,6 +65,7 @@ fuzz:
 	$(GO) test ./links -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./segment -run '^$$' -fuzz '^FuzzSegmentMessage$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzPeekIDs$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
+	$(GO) test ./plan -run '^$$' -fuzz '^FuzzInstance$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 
 # The browser SDK (sdk/js): build check, unit tests, and headless Chromium
 # against the real binary (installs Debian's chromium when run as root).

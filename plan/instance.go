@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"errors"
+	"unicode/utf8"
 )
 
 // instance reads one JSON value (valid JSON: the collector stored it so)
@@ -111,12 +112,22 @@ func value(b []byte) (any, []byte, error) {
 
 // str reads a JSON string at b[0] == '"'.
 func str(b []byte) (string, []byte, error) {
+	ascii := true
 	for i := 1; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			return string(b[1:i]), b[i+1:], nil
-		case '\\': // escapes: the standard library's reading
-			end := i + 1
+		switch c := b[i]; {
+		case c >= 0x80:
+			ascii = false
+		case c == '"':
+			if ascii || utf8.Valid(b[1:i]) {
+				return string(b[1:i]), b[i+1:], nil
+			}
+			var s string // invalid UTF-8: replaced as the standard library does
+			if err := json.Unmarshal(b[:i+1], &s); err != nil {
+				return "", nil, err
+			}
+			return s, b[i+1:], nil
+		case c == '\\': // escapes: the standard library's reading
+			end := i
 			for end < len(b) {
 				if b[end] == '\\' {
 					end += 2
