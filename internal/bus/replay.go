@@ -27,37 +27,43 @@ func (b *Bus) ReadSince(ctx context.Context, start time.Time, fn func(data []byt
 		if info.State.Msgs == 0 || !info.State.LastTime.After(start) {
 			continue
 		}
-		c, err := b.js.OrderedConsumer(ctx, name, jetstream.OrderedConsumerConfig{
-			DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &start, InactiveThreshold: 30 * time.Second})
+		// An ephemeral consumer of our own (R1, in memory, no acks) read
+		// with our own pull requests: an ordered consumer's fetch was seen
+		// failing with "no responders" on every try while the cluster was
+		// busy, and a failed fetch here is retried instead.
+		c, err := b.js.CreateConsumer(ctx, name, jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy,
+			OptStartTime: &start, AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: 30 * time.Second,
+			MemoryStorage: true, Replicas: 1})
 		if err != nil {
 			return fmt.Errorf("reading stream %s: %w", name, err)
 		}
+		pc := partConsumer{c: c, nc: b.nc, stream: name, next: "$JS.API.CONSUMER.MSG.NEXT." + name + "." + c.CachedInfo().Name}
+		fails := 0
 		for done := false; !done; {
-			batch, err := c.Fetch(500, jetstream.FetchMaxWait(5*time.Second))
+			msgs, err := pc.fetch(500, 0, 5*time.Second, "a reader")
 			if err != nil {
-				return fmt.Errorf("reading stream %s: %w", name, err)
-			}
-			n := 0
-			for m := range batch.Messages() {
-				n++
-				md, err := m.Metadata()
-				if err != nil {
+				if fails++; fails > 10 || ctx.Err() != nil {
 					return fmt.Errorf("reading stream %s: %w", name, err)
 				}
-				if md.Sequence.Stream > last {
+				sleepCtx(ctx, time.Second)
+				continue
+			}
+			fails = 0
+			n := 0
+			for _, m := range msgs {
+				n++
+				seq := m.StreamSeq()
+				if seq > last {
 					done = true
 					break
 				}
 				if err := fn(m.Data()); err != nil {
 					return err
 				}
-				if md.Sequence.Stream == last {
+				if seq == last {
 					done = true
 					break
 				}
-			}
-			if err := batch.Error(); err != nil && n == 0 && ctx.Err() == nil {
-				return fmt.Errorf("reading stream %s: %w", name, err)
 			}
 			if n == 0 {
 				break // nothing after start up to last
@@ -68,4 +74,14 @@ func (b *Bus) ReadSince(ctx context.Context, start time.Time, fn func(data []byt
 		}
 	}
 	return nil
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
