@@ -1,14 +1,19 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/app"
 	"github.com/spoor-dev/spoor/plan"
+	"github.com/spoor-dev/spoor/schema"
 )
 
 const shopPlanV1 = `{
@@ -174,5 +179,40 @@ func TestPlansAdminAPI(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(cfg.Plans.Dir, "shop.json")); err != nil || string(b) != shopPlanV1 {
 		t.Fatalf("the plan file: %v %s", err, b)
+	}
+}
+
+// spoor plan infer's reading: the app's stored events since a time, and
+// only its, make the draft.
+func TestPlanInferFromTheStore(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	a := start(t, cfg)
+	defer a.Stop()
+	base := "http://" + a.Addr()
+	var batch []string
+	for i := range 30 {
+		batch = append(batch, fmt.Sprintf(`{"app":"shop","ename":"Order Completed","vid":"v%d","props":{"order_id":"o%d","currency":%q}}`,
+			i, i, []string{"USD", "EUR"}[i%2]))
+	}
+	batch = append(batch, `{"app":"blog","ename":"Read","vid":"v1","props":{"words":300}}`)
+	if r := do(t, "POST", base+"/tr/v1/", []byte("["+strings.Join(batch, ",")+"]"), nil); r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	waitStored(t, dir, 31, 10*time.Second)
+	in := plan.NewInferrer("shop")
+	if err := app.ReadEvents(context.Background(), cfg, "shop", time.Now().Add(-time.Hour), zerolog.Nop(), func(e *schema.Event) { in.Add(e) }); err != nil {
+		t.Fatal(err)
+	}
+	f, err := in.File("t")
+	if err != nil || in.Events() != 30 || len(f.Events) != 1 {
+		t.Fatalf("draft from %d events: %+v %v", in.Events(), f.Events, err)
+	}
+	if got := string(f.Events["Order Completed"].Properties); got != `{"properties":{"currency":{"enum":["EUR","USD"],"type":"string"},"order_id":{"type":"string"}},"required":["currency","order_id"],"type":"object"}` {
+		t.Fatalf("Order Completed: %s", got)
+	}
+	n := 0
+	if err := app.ReadEvents(context.Background(), cfg, "shop", time.Now().Add(time.Minute), zerolog.Nop(), func(*schema.Event) { n++ }); err != nil || n != 0 {
+		t.Fatalf("events since a minute from now: %d %v", n, err)
 	}
 }
