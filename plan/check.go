@@ -120,8 +120,11 @@ var printer = message.NewPrinter(language.English)
 
 // violations validates inst and returns one violation per failed leaf
 // keyword (per missing or unplanned property), at prefix + its location.
-func (p *Plan) violations(s *jsonschema.Schema, inst any, prefix string) []Violation {
-	err := s.Validate(inst)
+func (p *Plan) violations(sc *schemaOf, inst any, prefix string) []Violation {
+	if sc.fast != nil && sc.fast.valid(inst) {
+		return nil
+	}
+	err := sc.s.Validate(inst)
 	if err == nil {
 		return nil
 	}

@@ -36,3 +36,35 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkCheckParts(b *testing.B) {
+	e := newEvent("Event 07", "", `{"id":"sku-1","price":12.5,"currency":"USD","qty":2,"tags":["summer","sale"],"color":"red"}`)
+	e.VisitorID, e.URL = "016f2740-6e8c-11ea-9f0b-5d70c6685101", "https://shop.example/rooms"
+	p := benchPlan(b)
+	b.Run("instance", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, raw := range e.Props {
+				instance(raw)
+			}
+		}
+	})
+	b.Run("encode+instance", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			enc, _ := e.Encode()
+			instanceOfEvent(enc, nil)
+		}
+	})
+	b.Run("validate props", func(b *testing.B) {
+		inst := map[string]any{}
+		for k, raw := range e.Props {
+			inst[k], _ = instance(raw)
+		}
+		s := p.events["Event 07"].props.s
+		b.ReportAllocs()
+		for b.Loop() {
+			s.Validate(inst)
+		}
+	})
+}

@@ -69,13 +69,20 @@ type Plan struct {
 	App, Version string
 	mode         Mode
 	unplanned    Mode
-	common       *jsonschema.Schema
+	common       *schemaOf
 	events       map[string]event
 }
 
 type event struct {
 	mode  Mode
-	props *jsonschema.Schema
+	props *schemaOf
+}
+
+// schemaOf is one compiled schema: the validator's, and fast's reading of
+// it for the events it surely passes (nil: none).
+type schemaOf struct {
+	s    *jsonschema.Schema
+	fast *fast
 }
 
 // Parse reads and compiles a plan; every schema must compile against
@@ -109,7 +116,7 @@ func Parse(data []byte, app string) (*Plan, error) {
 	}
 	p := &Plan{App: f.App, Version: f.Version, mode: f.Mode, unplanned: f.Unplanned, events: map[string]event{}}
 	c := newCompiler()
-	compile := func(name string, raw json.RawMessage) (*jsonschema.Schema, error) {
+	compile := func(name string, raw json.RawMessage) (*schemaOf, error) {
 		if len(bytes.TrimSpace(raw)) == 0 {
 			return nil, nil
 		}
@@ -125,7 +132,7 @@ func Parse(data []byte, app string) (*Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return s, nil
+		return &schemaOf{s: s, fast: compileFast(doc)}, nil
 	}
 	var err error
 	if p.common, err = compile("common", f.Common); err != nil {
