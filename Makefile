@@ -67,6 +67,7 @@ fuzz:
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzPeekIDs$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./plan -run '^$$' -fuzz '^FuzzInstance$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./plan -run '^$$' -fuzz '^FuzzFast$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
+	$(GO) test ./plan -run '^$$' -fuzz '^FuzzPick$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 
 # The browser SDK (sdk/js): build check, unit tests, and headless Chromium
 # against the real binary (installs Debian's chromium when run as root).

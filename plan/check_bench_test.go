@@ -25,15 +25,29 @@ func benchPlan(b *testing.B) *Plan {
 	return p
 }
 
+// BenchmarkCheck: one valid event against the benchmark's plan, as spoor
+// checks it, and through the validator alone (fast off).
 func BenchmarkCheck(b *testing.B) {
-	p := benchPlan(b)
 	e := newEvent("Event 07", "", `{"id":"sku-1","price":12.5,"currency":"USD","qty":2,"tags":["summer","sale"],"color":"red"}`)
 	e.VisitorID, e.URL = "016f2740-6e8c-11ea-9f0b-5d70c6685101", "https://shop.example/rooms"
-	b.ReportAllocs()
-	for b.Loop() {
-		if r := p.Check(e); len(r.Violations) > 0 {
-			b.Fatal(r.Violations)
+	for _, withFast := range []bool{true, false} {
+		name := "fast"
+		p := benchPlan(b)
+		if !withFast {
+			name = "validator_only"
+			p.common.fast, p.common.keys = nil, nil
+			for _, ev := range p.events {
+				ev.props.fast = nil
+			}
 		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := p.Check(e); len(r.Violations) > 0 {
+					b.Fatal(r.Violations)
+				}
+			}
+		})
 	}
 }
 

@@ -297,3 +297,123 @@ func (f *fast) inEnum(v any) bool {
 	}
 	return false
 }
+
+// keys are the only top-level properties fast looks at, when it looks at
+// no others (no additionalProperties, no property counts, no enum):
+// then the common schema needs only those of the event, not the whole
+// event read back. nil: it needs them all.
+func (f *fast) keys() map[string]bool {
+	if f == nil || f.never || f.noOthers || f.others != nil || f.minProps >= 0 || f.maxProps >= 0 || f.hasEnum ||
+		f.types != 0 && f.types != typeObject {
+		return nil
+	}
+	ks := map[string]bool{}
+	for k := range f.props {
+		ks[k] = true
+	}
+	for _, k := range f.required {
+		ks[k] = true
+	}
+	return ks
+}
+
+// pick reads the top-level properties named in keys from an encoded JSON
+// object (the event), skipping the others unread; props, when the key
+// "props" is wanted and it is already read, is used as is.
+func pick(b []byte, keys map[string]bool, props map[string]any) (map[string]any, bool) {
+	out := make(map[string]any, len(keys))
+	b = skipWS(b)
+	if len(b) == 0 || b[0] != '{' {
+		return nil, false
+	}
+	b = skipWS(b[1:])
+	if len(b) > 0 && b[0] == '}' {
+		return out, true
+	}
+	for {
+		b = skipWS(b)
+		if len(b) == 0 || b[0] != '"' {
+			return nil, false
+		}
+		k, rest, err := str(b)
+		if err != nil {
+			return nil, false
+		}
+		b = skipWS(rest)
+		if len(b) == 0 || b[0] != ':' {
+			return nil, false
+		}
+		b = b[1:]
+		if keys[k] {
+			if k == "props" && props != nil {
+				out[k] = props
+				b = skip(b)
+			} else {
+				var v any
+				if v, b, err = value(b); err != nil {
+					return nil, false
+				}
+				out[k] = v
+			}
+		} else {
+			b = skip(b)
+		}
+		if b == nil {
+			return nil, false
+		}
+		b = skipWS(b)
+		if len(b) > 0 && b[0] == ',' {
+			b = b[1:]
+			continue
+		}
+		if len(b) > 0 && b[0] == '}' {
+			return out, true
+		}
+		return nil, false
+	}
+}
+
+// skip passes over one JSON value; nil when b does not hold one.
+func skip(b []byte) []byte {
+	b = skipWS(b)
+	if len(b) == 0 {
+		return nil
+	}
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i++
+			for i < len(b) && b[i] != '"' {
+				if b[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			if i >= len(b) {
+				return nil
+			}
+			if depth == 0 {
+				return b[i+1:]
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return nil
+			}
+			if depth == 0 {
+				return b[i+1:]
+			}
+		case ',', ' ', '\n', '\r', '\t':
+			if depth == 0 {
+				return b[i:]
+			}
+		}
+	}
+	if depth == 0 {
+		return b[len(b):]
+	}
+	return nil
+}
