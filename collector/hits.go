@@ -86,12 +86,12 @@ func (c *Collector) hitRecord(h schema.Hit) (spool.Record, bool, error) {
 	if c.dropBot(e) {
 		return spool.Record{}, false, nil
 	}
-	if err := c.checkPlan(e); err != nil {
-		return spool.Record{}, false, err
-	}
 	data, err := e.Encode()
 	if err != nil {
 		return spool.Record{}, false, fmt.Errorf("encoding the %s event: %w", h.Endpoint, err)
+	}
+	if data, err = c.checkPlan(e, data); err != nil {
+		return spool.Record{}, false, err
 	}
 	return spool.Record{ID: e.EventID, Data: data, Part: c.partition(e)}, true, nil
 }

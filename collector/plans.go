@@ -43,14 +43,16 @@ func newPlanMetrics(reg prometheus.Registerer) planMetrics {
 	return m
 }
 
-// checkPlan checks e against its app's plan: nil, or a planRefusal when
-// the plan blocks it.
-func (c *Collector) checkPlan(e *schema.Event) error {
+// checkPlan checks e, encoded as data, against its app's plan, and
+// returns its encoding afterwards (data, or e encoded again when the plan
+// noted violations in it or dropped properties), or a planRefusal when the
+// plan blocks it.
+func (c *Collector) checkPlan(e *schema.Event, data []byte) ([]byte, error) {
 	p := c.cfg.Plans.For(e.App)
 	if p == nil {
-		return nil
+		return data, nil
 	}
-	r := p.Check(e)
+	r := p.CheckEncoded(e, data)
 	verdict := "passed"
 	switch r.Mode {
 	case plan.Audit:
@@ -62,7 +64,7 @@ func (c *Collector) checkPlan(e *schema.Event) error {
 	}
 	c.pm.Checked.WithLabelValues(e.App, verdict).Inc()
 	if len(r.Violations) == 0 && len(r.Dropped) == 0 {
-		return nil
+		return data, nil
 	}
 	name := e.EventName
 	if !p.Planned(name) {
@@ -75,10 +77,10 @@ func (c *Collector) checkPlan(e *schema.Event) error {
 		c.pm.Violations.WithLabelValues(e.App, name, plan.UnplannedProperty).Inc()
 	}
 	if r.Mode != plan.Block {
-		return nil
+		return e.Encode() // with its violations noted, or properties dropped
 	}
-	built, _ := e.Encode() // what a replay sends on, should a later plan pass it
-	return &planRefusal{requestError{fasthttp.StatusBadRequest, "plan_violation",
+	built := data // what a replay sends on, should a later plan pass it
+	return nil, &planRefusal{requestError{fasthttp.StatusBadRequest, "plan_violation",
 		fmt.Sprintf("event %q breaks the %s plan (version %s): %s", e.EventName, e.App, p.Version, plan.Summary(r.Violations))}, r.Violations, built}
 }
 

@@ -191,13 +191,15 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 			c.release(b)
 			continue
 		}
-		if err := c.checkPlan(e); err != nil {
-			if err := fail(err); err != nil {
-				return nil, nil, 0, false, err
-			}
-			continue
-		}
 		data, err := e.Encode()
+		if err == nil {
+			if data, err = c.checkPlan(e, data); err != nil {
+				if err := fail(err); err != nil {
+					return nil, nil, 0, false, err
+				}
+				continue
+			}
+		}
 		if err == nil && len(data) > c.cfg.MaxEventBytes {
 			err = tooLarge("event_too_large", "event %d is %d bytes encoded, the limit is %d", i, len(data), c.cfg.MaxEventBytes)
 		} else if err != nil {

@@ -51,7 +51,13 @@ type Result struct {
 // writes the verdict into e (its violations in props.spoor_violations, the
 // dropped properties gone and listed in props.spoor_dropped). A Block
 // result leaves e as it was: the caller keeps it as a failed event.
-func (p *Plan) Check(e *schema.Event) Result {
+func (p *Plan) Check(e *schema.Event) Result { return p.CheckEncoded(e, nil) }
+
+// CheckEncoded is Check for an event whose encoding the caller has already
+// (nil: Check encodes it when the common schema needs it). The encoding
+// must be e's as it is now; after a Result with violations or dropped
+// properties, e has changed and must be encoded again.
+func (p *Plan) CheckEncoded(e *schema.Event, encoded []byte) Result {
 	ev, planned := p.events[e.EventName]
 	mode := p.unplanned
 	if planned {
@@ -65,8 +71,8 @@ func (p *Plan) Check(e *schema.Event) Result {
 		vs = append(vs, Violation{Type: UnplannedEvent, Path: "/event_name", Message: "event " + quote(e.EventName) + " is not in the plan", Plan: p.Version})
 	}
 	var drop []string
-	var inst map[string]any // the props as the validator reads them, when an event schema needs them
-	if planned && ev.props != nil {
+	var inst map[string]any // the props as the validator reads them, when it must
+	if planned && ev.props != nil && !(ev.props.fast != nil && ev.props.fast.validProps(e.Props)) {
 		inst = make(map[string]any, len(e.Props))
 		for k, raw := range e.Props {
 			if strings.HasPrefix(k, "spoor_") { // spoor's own notes, not the client's
@@ -87,19 +93,12 @@ func (p *Plan) Check(e *schema.Event) Result {
 		}
 	}
 	if p.common != nil {
-		if b, err := e.Encode(); err == nil {
-			// The fields the common schema names, when fast needs no other,
-			// and they pass; else the whole event to the validator.
-			passed := false
-			if p.common.keys != nil {
-				if some, ok := pick(b, p.common.keys, inst); ok {
-					passed = p.common.fast.valid(some)
-				}
-			}
-			if !passed {
-				if whole, err := instanceOfEvent(b, inst); err == nil {
-					vs = append(vs, p.violations(p.common, whole, "")...)
-				}
+		if encoded == nil {
+			encoded, _ = e.Encode()
+		}
+		if !(p.common.fast != nil && p.common.fast.validRaw(encoded)) {
+			if whole, err := instanceOfEvent(encoded, inst); err == nil {
+				vs = append(vs, p.violations(p.common, whole, "")...)
 			}
 		}
 	}

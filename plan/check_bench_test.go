@@ -35,7 +35,7 @@ func BenchmarkCheck(b *testing.B) {
 		p := benchPlan(b)
 		if !withFast {
 			name = "validator_only"
-			p.common.fast, p.common.keys = nil, nil
+			p.common.fast = nil
 			for _, ev := range p.events {
 				ev.props.fast = nil
 			}

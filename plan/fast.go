@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -298,81 +299,6 @@ func (f *fast) inEnum(v any) bool {
 	return false
 }
 
-// keys are the only top-level properties fast looks at, when it looks at
-// no others (no additionalProperties, no property counts, no enum):
-// then the common schema needs only those of the event, not the whole
-// event read back. nil: it needs them all.
-func (f *fast) keys() map[string]bool {
-	if f == nil || f.never || f.noOthers || f.others != nil || f.minProps >= 0 || f.maxProps >= 0 || f.hasEnum ||
-		f.types != 0 && f.types != typeObject {
-		return nil
-	}
-	ks := map[string]bool{}
-	for k := range f.props {
-		ks[k] = true
-	}
-	for _, k := range f.required {
-		ks[k] = true
-	}
-	return ks
-}
-
-// pick reads the top-level properties named in keys from an encoded JSON
-// object (the event), skipping the others unread; props, when the key
-// "props" is wanted and it is already read, is used as is.
-func pick(b []byte, keys map[string]bool, props map[string]any) (map[string]any, bool) {
-	out := make(map[string]any, len(keys))
-	b = skipWS(b)
-	if len(b) == 0 || b[0] != '{' {
-		return nil, false
-	}
-	b = skipWS(b[1:])
-	if len(b) > 0 && b[0] == '}' {
-		return out, true
-	}
-	for {
-		b = skipWS(b)
-		if len(b) == 0 || b[0] != '"' {
-			return nil, false
-		}
-		k, rest, err := str(b)
-		if err != nil {
-			return nil, false
-		}
-		b = skipWS(rest)
-		if len(b) == 0 || b[0] != ':' {
-			return nil, false
-		}
-		b = b[1:]
-		if keys[k] {
-			if k == "props" && props != nil {
-				out[k] = props
-				b = skip(b)
-			} else {
-				var v any
-				if v, b, err = value(b); err != nil {
-					return nil, false
-				}
-				out[k] = v
-			}
-		} else {
-			b = skip(b)
-		}
-		if b == nil {
-			return nil, false
-		}
-		b = skipWS(b)
-		if len(b) > 0 && b[0] == ',' {
-			b = b[1:]
-			continue
-		}
-		if len(b) > 0 && b[0] == '}' {
-			return out, true
-		}
-		return nil, false
-	}
-}
-
 // skip passes over one JSON value; nil when b does not hold one.
 func skip(b []byte) []byte {
 	b = skipWS(b)
@@ -416,4 +342,237 @@ func skip(b []byte) []byte {
 		return b[len(b):]
 	}
 	return nil
+}
+
+// validRaw is valid for one JSON value as encoded (valid JSON), read in
+// place: no value is built. A string with an escape, or anything fast
+// cannot be sure of, is "ask the validator".
+func (f *fast) validRaw(b []byte) bool {
+	if f.never {
+		return false
+	}
+	b = skipWS(b)
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	if len(b) == 0 {
+		return false
+	}
+	switch c := b[0]; {
+	case c == '{':
+		return (f.types == 0 || f.types&typeObject != 0) && !f.hasEnum && f.objectRaw(b)
+	case c == '[':
+		if f.types != 0 && f.types&typeArray == 0 || f.hasEnum {
+			return false
+		}
+		n := 0
+		rest := skipWS(b[1:])
+		if len(rest) > 0 && rest[0] == ']' {
+			rest = nil
+		}
+		for rest != nil {
+			after := skip(rest)
+			if after == nil {
+				return false
+			}
+			if f.items != nil && !f.items.validRaw(rest[:len(rest)-len(after)]) {
+				return false
+			}
+			n++
+			after = skipWS(after)
+			if len(after) == 0 {
+				return false
+			}
+			if after[0] == ']' {
+				break
+			}
+			rest = after[1:] // ','
+		}
+		return (f.minItems < 0 || n >= f.minItems) && (f.maxItems < 0 || n <= f.maxItems)
+	case c == '"':
+		if f.types != 0 && f.types&typeString == 0 || len(b) < 2 {
+			return false
+		}
+		s := b[1 : len(b)-1]
+		if bytes.IndexByte(s, '\\') >= 0 {
+			return false
+		}
+		if f.hasEnum {
+			found := false
+			for _, e := range f.enum {
+				if es, ok := e.(string); ok && es == string(s) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		if f.minLen >= 0 || f.maxLen >= 0 {
+			n := utf8.RuneCount(s)
+			if f.minLen >= 0 && n < f.minLen || f.maxLen >= 0 && n > f.maxLen {
+				return false
+			}
+		}
+		return true
+	case c == 't' || c == 'f':
+		if f.types != 0 && f.types&typeBoolean == 0 {
+			return false
+		}
+		return !f.hasEnum || f.inEnum(c == 't')
+	case c == 'n':
+		if f.types != 0 && f.types&typeNull == 0 {
+			return false
+		}
+		return !f.hasEnum || f.inEnum(nil)
+	}
+	// A number.
+	integer := bytes.IndexAny(b, ".eE") < 0
+	if f.types != 0 && f.types&typeNumber == 0 && !(f.types&typeInteger != 0 && integer) {
+		return false
+	}
+	if f.hasEnum {
+		found := false
+		for _, e := range f.enum {
+			if n, ok := e.(json.Number); ok && string(n) == string(b) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	if f.min != nil || f.max != nil || f.xmin != nil || f.xmax != nil {
+		n, err := strconv.ParseFloat(string(b), 64)
+		if err != nil || math.IsInf(n, 0) {
+			return false
+		}
+		if f.min != nil && !clearlyAbove(n, *f.min) && !(integer && exactAtLeast(b, *f.min)) ||
+			f.xmin != nil && !clearlyAbove(n, *f.xmin) ||
+			f.max != nil && !clearlyAbove(*f.max, n) && !(integer && exactAtMost(b, *f.max)) ||
+			f.xmax != nil && !clearlyAbove(*f.xmax, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// exactAtLeast and exactAtMost compare an integer literal with an
+// integral bound exactly, where a float's rounding would leave a doubt
+// (qty 1 against minimum 1).
+func exactAtLeast(b []byte, bound float64) bool {
+	i, ok := exactInt(b, bound)
+	return ok && i >= int64(bound)
+}
+
+func exactAtMost(b []byte, bound float64) bool {
+	i, ok := exactInt(b, bound)
+	return ok && i <= int64(bound)
+}
+
+func exactInt(b []byte, bound float64) (int64, bool) {
+	if bound != math.Trunc(bound) || math.Abs(bound) >= 1<<53 {
+		return 0, false
+	}
+	i, err := strconv.ParseInt(string(b), 10, 64)
+	return i, err == nil
+}
+
+// objectRaw checks an object as encoded: its members against properties
+// and additionalProperties, the required ones present, the counts.
+func (f *fast) objectRaw(b []byte) bool {
+	// minProperties is the validator's: counted here, a key written twice
+	// would count twice.
+	if len(f.required) > 64 || f.minProps >= 0 {
+		return false
+	}
+	var seen uint64 // bit i: required[i] is present
+	n := 0
+	rest := skipWS(b[1:])
+	if len(rest) > 0 && rest[0] == '}' {
+		rest = nil
+	}
+	for rest != nil {
+		rest = skipWS(rest)
+		if len(rest) == 0 || rest[0] != '"' {
+			return false
+		}
+		end := bytes.IndexByte(rest[1:], '"')
+		if end < 0 {
+			return false
+		}
+		key := rest[1 : 1+end]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return false
+		}
+		rest = skipWS(rest[2+end:])
+		if len(rest) == 0 || rest[0] != ':' {
+			return false
+		}
+		val := skipWS(rest[1:])
+		after := skip(val)
+		if after == nil {
+			return false
+		}
+		if !f.memberRaw(key, val[:len(val)-len(after)], &seen) {
+			return false
+		}
+		n++
+		after = skipWS(after)
+		if len(after) == 0 {
+			return false
+		}
+		if after[0] == '}' {
+			break
+		}
+		rest = after[1:] // ','
+	}
+	return f.counted(n, seen)
+}
+
+// memberRaw checks one member of an object, noting a required one.
+func (f *fast) memberRaw(key, val []byte, seen *uint64) bool {
+	for i, r := range f.required {
+		if r == string(key) {
+			*seen |= 1 << i
+		}
+	}
+	if s, ok := f.props[string(key)]; ok {
+		return s.validRaw(val)
+	}
+	return !f.noOthers && (f.others == nil || f.others.validRaw(val))
+}
+
+// counted: the property counts are within bounds and every required
+// property was seen.
+func (f *fast) counted(n int, seen uint64) bool {
+	if f.minProps >= 0 && n < f.minProps || f.maxProps >= 0 && n > f.maxProps {
+		return false
+	}
+	return len(f.required) == 0 || seen == 1<<len(f.required)-1
+}
+
+// validProps checks an event's props (its members as sent, spoor's own
+// notes left out) as the object the properties schema describes.
+func (f *fast) validProps(props map[string]json.RawMessage) bool {
+	if f.never || f.types != 0 && f.types&typeObject == 0 || f.hasEnum || len(f.required) > 64 {
+		return false
+	}
+	var seen uint64
+	n := 0
+	for k, raw := range props {
+		if strings.HasPrefix(k, "spoor_") {
+			continue
+		}
+		if strings.IndexByte(k, '"') >= 0 || strings.IndexByte(k, '\\') >= 0 {
+			return false
+		}
+		if !f.memberRaw([]byte(k), raw, &seen) {
+			return false
+		}
+		n++
+	}
+	return f.counted(n, seen)
 }

@@ -33,30 +33,3 @@ func FuzzInstance(f *testing.F) {
 		}
 	})
 }
-
-// pick reads the named properties of an object as instance reads them,
-// whatever it skips on the way.
-func FuzzPick(f *testing.F) {
-	for _, s := range []string{`{"a":1,"b":[true,{"x":"}"}],"c":"\"{","d":{"e":[1,2,{"f":null}]}}`, `{}`, `{"a":"x\\"}`, `{ "a" : [ ] , "b" : { } }`} {
-		f.Add([]byte(s), "b")
-	}
-	f.Fuzz(func(t *testing.T, b []byte, want string) {
-		if !json.Valid(b) {
-			return
-		}
-		whole, err := instance(b)
-		m, ok := whole.(map[string]any)
-		if err != nil || !ok {
-			return
-		}
-		got, ok := pick(b, map[string]bool{want: true}, nil)
-		if !ok {
-			t.Fatalf("pick refused %q", b)
-		}
-		wantV, has := m[want]
-		gotV, gotHas := got[want]
-		if has != gotHas || !reflect.DeepEqual(wantV, gotV) || len(got) > 1 {
-			t.Fatalf("%q, key %q: got %#v, want %#v", b, want, got, wantV)
-		}
-	})
-}

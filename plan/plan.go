@@ -83,7 +83,6 @@ type event struct {
 type schemaOf struct {
 	s    *jsonschema.Schema
 	fast *fast
-	keys map[string]bool // fast.keys()
 }
 
 // Parse reads and compiles a plan; every schema must compile against
@@ -133,8 +132,7 @@ func Parse(data []byte, app string) (*Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		f := compileFast(doc)
-		return &schemaOf{s: s, fast: f, keys: f.keys()}, nil
+		return &schemaOf{s: s, fast: compileFast(doc)}, nil
 	}
 	var err error
 	if p.common, err = compile("common", f.Common); err != nil {
