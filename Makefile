@@ -5,7 +5,7 @@ GO ?= go
 # with "context deadline exceeded" (golang/go#75804, fixed in Go 1.27).
 FUZZ_EXECS ?= 150000x
 
-.PHONY: run test vet fmt-check unit fuzz sdk compose analytics faults build bench cassandra cassandra-stop kafka kafka-stop s3 bots-corpus jsonschema-suite
+.PHONY: run test vet fmt-check unit fuzz sdk compose analytics faults build bench cassandra cassandra-stop kafka kafka-stop s3 bots-corpus jsonschema-suite alerts
 
 run:
 	$(GO) run ./cmd/spoor run
@@ -13,7 +13,7 @@ run:
 build:
 	$(GO) build -o bin/spoor ./cmd/spoor
 
-test: fmt-check vet compose cassandra kafka s3 bots-corpus jsonschema-suite unit fuzz sdk analytics faults
+test: fmt-check vet compose alerts cassandra kafka s3 bots-corpus jsonschema-suite unit fuzz sdk analytics faults
 
 # A real single-node Cassandra from Maven Central (safe to call twice; left
 # running for the next `make test`; `make cassandra-stop` stops it).
@@ -42,6 +42,10 @@ $(VERSITYGW):
 # from (scripts/bots-corpus.sh; fetched once into .cache/bots-corpus).
 bots-corpus:
 	bash scripts/bots-corpus.sh
+
+# The Prometheus alert rules, checked and unit-tested by the real promtool (deploy/prometheus).
+alerts:
+	bash scripts/alerts-test.sh
 
 # The official JSON Schema Test Suite, for the plans' validator (plan/suite_test.go).
 jsonschema-suite:

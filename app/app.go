@@ -54,6 +54,8 @@ type App struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// backlog exports the consumers' backlog (backlog.go).
+	backlog backlog
 	sinkWG sync.WaitGroup
 }
 

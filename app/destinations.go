@@ -62,6 +62,7 @@ func (a *App) startDestination(ctx, runCtx context.Context, d config.Destination
 		defer a.sinkWG.Done()
 		_ = w.Run(runCtx)
 	}()
+	a.watchBacklog(runCtx, DestinationConsumer(d.Name))
 	log.Info().Str("type", d.Type).Msg("destination started")
 	return nil
 }

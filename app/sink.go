@@ -46,6 +46,7 @@ func (a *App) startSink(ctx, runCtx context.Context) error {
 		defer a.sinkWG.Done()
 		_ = w.Run(runCtx)
 	}()
+	a.watchBacklog(runCtx, s.Consumer)
 	return a.startFailed(ctx, runCtx)
 }
 

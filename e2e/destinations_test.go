@@ -258,6 +258,12 @@ func TestWebhookDestination(t *testing.T) {
 			t.Errorf("metrics lack %s %v:\n%s", series, want, grep(m.body, "spoor_destination"))
 		}
 	}
+	// The consumers' backlog is exported by the process that runs them (read at start, then every 15 s).
+	for _, c := range []string{"spoor-sink", "spoor-dest-hooks"} {
+		if _, ok := metricValue(m.body, `spoor_consumer_backlog_messages{consumer="`+c+`"}`); !ok {
+			t.Errorf("no backlog gauge for %s", c)
+		}
+	}
 	if evs := settled(t, dir, viaTrack(base)); len(evs) != 64 {
 		t.Fatalf("the store holds %d events, want all 64", len(evs))
 	}
