@@ -56,7 +56,7 @@ type App struct {
 	wg     sync.WaitGroup
 	// backlog exports the consumers' backlog (backlog.go).
 	backlog backlog
-	sinkWG sync.WaitGroup
+	sinkWG  sync.WaitGroup
 }
 
 // Start brings up the roles. On error everything started is stopped again.
