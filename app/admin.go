@@ -47,14 +47,7 @@ func (a *App) adminSurface(hashKey []byte, signer *links.Signer, cache *links.Ca
 // liveOptions start the live view's hub on the bus (it subscribes only
 // while someone watches).
 func (a *App) liveOptions() admin.Live {
-	lag := func(ctx context.Context, consumer string) (uint64, error) {
-		states, err := a.Bus.PartitionStates(ctx, consumer)
-		var n uint64
-		for _, s := range states {
-			n += s.Pending + uint64(s.AckWait)
-		}
-		return n, err
-	}
+	lag := a.consumerBacklog
 	return admin.Live{Hub: live.NewHub(a.Bus, a.log), Source: a.Bus, Gatherer: a.Reg, Connected: a.Bus.Connected,
 		Lag: func(ctx context.Context) (uint64, error) { return lag(ctx, a.cfg.Sink.Consumer) },
 		DestinationLag: func(ctx context.Context, name string) (uint64, error) {

@@ -46,14 +46,10 @@ func (a *App) watchBacklog(runCtx context.Context, consumer string) {
 				b.mu.Unlock()
 				for _, name := range names {
 					ctx, cancel := context.WithTimeout(runCtx, 5*time.Second)
-					states, err := a.Bus.PartitionStates(ctx, name)
+					n, err := a.consumerBacklog(ctx, name)
 					cancel()
 					if err != nil {
 						continue // unknown now: the last reading stands
-					}
-					var n uint64
-					for _, s := range states {
-						n += s.Pending + uint64(s.AckWait)
 					}
 					b.gauge.WithLabelValues(name).Set(float64(n))
 				}
@@ -73,4 +69,16 @@ func (a *App) watchBacklog(runCtx context.Context, consumer string) {
 	case b.kick <- struct{}{}:
 	default:
 	}
+}
+
+// consumerBacklog is the messages a durable consumer has not settled over
+// every partition: waiting in the stream, or delivered and not yet
+// acknowledged (the dashboard's lag, and the gauge above).
+func (a *App) consumerBacklog(ctx context.Context, consumer string) (uint64, error) {
+	states, err := a.Bus.PartitionStates(ctx, consumer)
+	var n uint64
+	for _, s := range states {
+		n += s.Pending + uint64(s.AckWait)
+	}
+	return n, err
 }

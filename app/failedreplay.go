@@ -107,13 +107,9 @@ func ReplayFailed(ctx context.Context, b *bus.Bus, cfg config.Config, app string
 	}
 	until := time.Now().Add(time.Minute)
 	if cfg.SinkType() == "cassandra" {
-		cluster, err := cassandra.NewCluster(cfg.Cassandra, log)
+		session, err := cassandraSession(cfg, log)
 		if err != nil {
 			return rep, err
-		}
-		session, err := cluster.CreateSession()
-		if err != nil {
-			return rep, fmt.Errorf("connecting to cassandra %v: %w", cfg.Cassandra.Hosts, err)
 		}
 		defer session.Close()
 		err = cassandra.ReadFailed(ctx, session, cfg.Cassandra.Keyspace, app, since, until, each)

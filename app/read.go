@@ -19,13 +19,9 @@ import (
 // file store's dt= partitions from since's day on.
 func ReadEvents(ctx context.Context, cfg config.Config, app string, since time.Time, log zerolog.Logger, fn func(*schema.Event)) error {
 	if cfg.SinkType() == "cassandra" {
-		cluster, err := cassandra.NewCluster(cfg.Cassandra, log)
+		session, err := cassandraSession(cfg, log)
 		if err != nil {
 			return err
-		}
-		session, err := cluster.CreateSession()
-		if err != nil {
-			return fmt.Errorf("connecting to cassandra %v: %w", cfg.Cassandra.Hosts, err)
 		}
 		defer session.Close()
 		for day := cassandra.Day(since); !day.After(time.Now()); day = day.AddDate(0, 0, 1) {

@@ -22,6 +22,7 @@ type planRefusal struct {
 	requestError
 	violations []plan.Violation
 	event      []byte // the event as built (schema.Failed.Event)
+	eventID    string // its id
 }
 
 // planMetrics count what the plans did.
@@ -79,9 +80,10 @@ func (c *Collector) checkPlan(e *schema.Event, data []byte) ([]byte, error) {
 	if r.Mode != plan.Block {
 		return e.Encode() // with its violations noted, or properties dropped
 	}
-	built := data // what a replay sends on, should a later plan pass it
+	// data, the event as built, is what a replay sends on should a later plan pass it.
 	return nil, &planRefusal{requestError{fasthttp.StatusBadRequest, "plan_violation",
-		fmt.Sprintf("event %q breaks the %s plan (version %s): %s", e.EventName, e.App, p.Version, plan.Summary(r.Violations))}, r.Violations, built}
+		fmt.Sprintf("event %q breaks the %s plan (version %s): %s", e.EventName, e.App, p.Version, plan.Summary(r.Violations))},
+		r.Violations, data, e.EventID}
 }
 
 // withViolations adds a blocked event's violations, and the event as
@@ -92,10 +94,7 @@ func withViolations(f *schema.Failed, err error) *schema.Failed {
 	if errors.As(err, &pr) {
 		f.Violations, _ = json.Marshal(pr.violations)
 		if len(pr.event) > 0 && len(pr.event) <= schema.MaxFailedPayload {
-			f.Event = pr.event
-			if e, err := schema.DecodeHead(pr.event); err == nil && e.EventID != "" {
-				f.EventID = e.EventID
-			}
+			f.Event, f.EventID = pr.event, pr.eventID
 		}
 	}
 	return f

@@ -89,9 +89,7 @@ type schemaOf struct {
 // draft 2020-12 (the default when a schema names no $schema).
 func Parse(data []byte, app string) (*Plan, error) {
 	var f File
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := strictJSON(data, &f); err != nil {
 		return nil, fmt.Errorf("reading the plan: %w", err)
 	}
 	if f.App == "" {

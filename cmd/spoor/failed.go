@@ -92,13 +92,7 @@ func (s *sinceFlag) Set(v string) error {
 		s.at, s.d = t, 0
 		return nil
 	}
-	if days, ok := strings.CutSuffix(v, "d"); ok {
-		if n, err := strconv.Atoi(days); err == nil && n > 0 {
-			s.d, s.at = time.Duration(n)*24*time.Hour, time.Time{}
-			return nil
-		}
-	}
-	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+	if d, ok := parseSpan(v); ok {
 		s.d, s.at = d, time.Time{}
 		return nil
 	}
@@ -111,4 +105,18 @@ func (s sinceFlag) from(now time.Time) time.Time {
 		return s.at
 	}
 	return now.Add(-s.d)
+}
+
+// parseSpan reads a positive span of time: a Go duration ("72h") or whole
+// days ("30d").
+func parseSpan(s string) (time.Duration, bool) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n > 0 {
+			return time.Duration(n) * 24 * time.Hour, true
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d, true
+	}
+	return 0, false
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The older Tracker had a 900-line main (tracker-notes.md, flaw 11): main
@@ -67,6 +68,29 @@ func TestParseInterleaved(t *testing.T) {
 		pos, err := parseInterleaved(fs, c.args)
 		if err != nil || since.String() != c.since || strings.Join(pos, " ") != strings.Join(c.pos, " ") {
 			t.Errorf("%q: %v %v %v", c.args, pos, since, err)
+		}
+	}
+}
+
+// --since takes a Go duration, whole days, or a time; nothing else.
+func TestSinceFlag(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"24h", now.Add(-24 * time.Hour), true},
+		{"7d", now.Add(-7 * 24 * time.Hour), true},
+		{"2026-12-01T00:00:00Z", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), true},
+		{"0d", time.Time{}, false},
+		{"-3h", time.Time{}, false},
+		{"soon", time.Time{}, false},
+	} {
+		var s sinceFlag
+		err := s.Set(c.in)
+		if (err == nil) != c.ok || c.ok && !s.from(now).Equal(c.want) {
+			t.Errorf("--since %s: %v, %v", c.in, s.from(now), err)
 		}
 	}
 }

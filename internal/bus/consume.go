@@ -98,8 +98,7 @@ func (b *Bus) Consumer(ctx context.Context, o ConsumerOptions) (*Consumer, error
 		if err != nil {
 			return nil, fmt.Errorf("creating consumer %s on %s: %w", o.Durable, stream, err)
 		}
-		out.parts = append(out.parts, partConsumer{c: c, nc: b.nc, stream: stream,
-			next: "$JS.API.CONSUMER.MSG.NEXT." + stream + "." + c.CachedInfo().Name})
+		out.parts = append(out.parts, b.partConsumer(c, stream))
 	}
 	return out, nil
 }
@@ -134,6 +133,11 @@ func (c *Consumer) Fetch(n int, wait time.Duration) ([]*Msg, error) {
 		}
 	}
 	return msgs, nil
+}
+
+// partConsumer is c, on stream, read with our own pull requests (fetch).
+func (b *Bus) partConsumer(c jetstream.Consumer, stream string) partConsumer {
+	return partConsumer{c: c, nc: b.nc, stream: stream, next: "$JS.API.CONSUMER.MSG.NEXT." + stream + "." + c.CachedInfo().Name}
 }
 
 // AckPending is how many messages were delivered and are not yet

@@ -37,7 +37,7 @@ func (b *Bus) ReadSince(ctx context.Context, start time.Time, fn func(data []byt
 		if err != nil {
 			return fmt.Errorf("reading stream %s: %w", name, err)
 		}
-		pc := partConsumer{c: c, nc: b.nc, stream: name, next: "$JS.API.CONSUMER.MSG.NEXT." + name + "." + c.CachedInfo().Name}
+		pc := b.partConsumer(c, name)
 		fails := 0
 		for done := false; !done; {
 			msgs, err := pc.fetch(500, 0, 5*time.Second, "a reader")
