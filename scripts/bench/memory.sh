@@ -10,16 +10,19 @@
 # docs/benchmarks.md (BENCH:memory).
 #   bash scripts/bench/memory.sh        (DURATION=600 IDLE=60 CONNS=64 AB_RUNS=3 AB_DURATION=10s)
 #   ONLY="run:get_tuplet" DURATION=30 bash scripts/bench/memory.sh   (one cell, quickly)
+#   KEEP=1 ONLY="..." bash scripts/bench/memory.sh   (adds cells to an earlier run's figures, then the doc)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 SAY_AS=bench/memory
 DURATION=${DURATION:-600} IDLE=${IDLE:-60} CONNS=${CONNS:-64} AB_RUNS=${AB_RUNS:-3} AB_DURATION=${AB_DURATION:-10s}
 DRAIN_MAX=${DRAIN_MAX:-1200}
-BASE=${BASE:-13a7394} ONLY=${ONLY:-}
+BASE=${BASE:-13a7394} ONLY=${ONLY:-} KEEP=${KEEP:-}
 command -v wrk >/dev/null && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || { apt-get update -q && apt-get install -y -q wrk nginx-light; }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-W=.scratch/bench/memory; rm -rf "$W"; mkdir -p "$W/nginx" "$W/out"
+W=.scratch/bench/memory
+if [ -n "$KEEP" ]; then rm -rf "$W/out/ab" "$W/nginx"; else rm -rf "$W"; fi
+mkdir -p "$W/nginx" "$W/out"
 go build -o "$W/spoor" ./cmd/spoor
 [ -x .cache/bin/nats-server ] || go build -o .cache/bin/nats-server github.com/nats-io/nats-server/v2
 git worktree remove --force "$W/base-src" 2>/dev/null || true
@@ -93,7 +96,8 @@ drained() {
   python3 -c "
 import sys
 m = [l.split() for l in open('$1')]
-acked = sum(float(v) for k, v in m if k.startswith('spoor_collector_events_acked_total'))
+acked = sum(float(v) for k, v in m if k.startswith('spoor_collector_events_acked_total')) or \\
+  sum(float(v) for k, v in m if k == 'spoor_proxy_events_total{outcome=\"tracked\"}')
 stored = sum(float(v) for k, v in m if k.startswith('spoor_sink_events_stored_total'))
 sys.exit(0 if acked > 0 and stored >= acked else 1)"
 }
@@ -159,5 +163,5 @@ done
 
 python3 scripts/bench/memory_report.py "$W/out" "$DURATION" "$IDLE" "$CONNS" "$AB_RUNS" "$AB_DURATION" "$BASE" "$SCENARIOS" > "$W/table.md"
 cat "$W/table.md"
-[ -z "$ONLY" ] && python3 scripts/bench/report.py --update docs/benchmarks.md "$W/table.md" memory
+{ [ -z "$ONLY" ] || [ -n "$KEEP" ]; } && python3 scripts/bench/report.py --update docs/benchmarks.md "$W/table.md" memory
 true

@@ -51,6 +51,11 @@ for dep in ("run", "split"):
         drain_end = float(open(f"{d}/drain.end").read()) if os.path.exists(f"{d}/drain.end") else None
         sink = (f"{acked - stored:,.0f} events, drained {drain_end - t1:.0f} s after the load" if drain_end
                 else f"none left {idle} s after the load")
+        if drain_end and os.path.exists(f"{d}/drain.txt"):
+            dm = open(f"{d}/drain.txt").read()
+            left = metric(dm, "spoor_collector_events_acked_total") - metric(dm, "spoor_sink_events_stored_total")
+            if left > 0:
+                sink = f"{acked - stored:,.0f} events; {left:,.0f} still draining {drain_end - t1:.0f} s after the load (the run stopped waiting)"
         bad = non2xx(f"{d}/wrk.txt")
         first = True
         for name in sorted(series, key=lambda n: (n == "nats-server", n)):
