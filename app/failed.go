@@ -21,7 +21,9 @@ func (a *App) startFailed(ctx, runCtx context.Context) error {
 		return nil
 	}
 	if a.cfg.SinkType() == "cassandra" {
-		a.failed = cassandra.NewFailed(a.cfg.Cassandra, a.log)
+		f := cassandra.NewFailed(a.cfg.Cassandra, a.log)
+		f.Retain(a.cfg.Quality.Retention())
+		a.failed = f
 	} else {
 		a.failed = file.New(file.Options{Dir: file.PathsOf(a.cfg.File.Dir).Failed, RollBytes: a.cfg.File.RollBytes,
 			RollInterval: a.cfg.File.RollInterval, DedupWindow: a.cfg.File.DedupWindow, NoLinks: true}, a.log.With().Str("store", "failed").Logger())

@@ -16,7 +16,9 @@ import (
 // newSink picks the store: Cassandra when configured, else the file store.
 func newSink(cfg config.Config, log zerolog.Logger) sinks.Sink {
 	if cfg.SinkType() == "cassandra" {
-		return cassandra.New(cfg.Cassandra, log)
+		s := cassandra.New(cfg.Cassandra, log)
+		s.Retain(cfg.Quality.Retention())
+		return s
 	}
 	return file.New(file.Options{Dir: cfg.File.Dir, RollBytes: cfg.File.RollBytes,
 		RollInterval: cfg.File.RollInterval, DedupWindow: cfg.File.DedupWindow}, log)
@@ -46,7 +48,13 @@ func (a *App) startSink(ctx, runCtx context.Context) error {
 		defer a.sinkWG.Done()
 		_ = w.Run(runCtx)
 	}()
+	if f, ok := a.sink.(interface{ Expired() int64 }); ok {
+		a.Reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "spoor_sink_expired_events_total",
+			Help: "Events not written because they arrived already past their app's retention (quality.retention_days)."},
+			func() float64 { return float64(f.Expired()) }))
+	}
 	a.watchBacklog(runCtx, s.Consumer)
+	a.startRetention(runCtx)
 	return a.startFailed(ctx, runCtx)
 }
 

@@ -172,7 +172,7 @@ func splitID(s string) (kind, id string) {
 func (s Cassandra) exec(ctx context.Context, stmt string, args ...any) error {
 	q := fmt.Sprintf(stmt, s.Keyspace)
 	if err := s.Session.Query(q, args...).WithContext(ctx).ExecContext(ctx); err != nil {
-		return fmt.Errorf("forgetting: %s: %w", q, err)
+		return fmt.Errorf("deleting: %s: %w", q, err)
 	}
 	return nil
 }
@@ -191,7 +191,7 @@ func (s Cassandra) del(ctx context.Context, r *Report, table, where string, args
 	var n int64
 	q := fmt.Sprintf("SELECT count(*) FROM %s.%s WHERE %s", s.Keyspace, table, where)
 	if err := s.Session.Query(q, args...).WithContext(ctx).Scan(&n); err != nil {
-		return fmt.Errorf("forgetting: counting %s: %w", table, err)
+		return fmt.Errorf("counting %s: %w", table, err)
 	}
 	if n == 0 {
 		return nil

@@ -37,6 +37,8 @@ type Store interface {
 	// recording their ids so the sinks drop their events in flight, and
 	// records the request. A repeat removes nothing and is recorded.
 	Forget(ctx context.Context, req Request) (Report, error)
+	// Sweeper removes what is past each app's retention (retention.go).
+	Sweeper
 }
 
 // Link is one identity link of a person.

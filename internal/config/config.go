@@ -26,6 +26,7 @@ type Config struct {
 	Segment     Segment   `mapstructure:"segment"`
 	Admin       Admin     `mapstructure:"admin"`
 	Plans       Plans     `mapstructure:"plans"`
+	Quality     Quality   `mapstructure:"quality"`
 	// Destinations: where events go after the store (destinations.go).
 	Destinations []Destination `mapstructure:"destinations"`
 }
@@ -89,6 +90,7 @@ func Default() Config {
 		Segment:      Segment{WriteKeys: map[string]string{}, TrustedKeys: []string{}},
 		Admin:        Admin{Tokens: []string{}},
 		Plans:        Plans{Dir: "plans", ReloadInterval: 5 * time.Second},
+		Quality:      Quality{LossThreshold: 0.01, RetentionDays: []string{}, RetentionSweepInterval: time.Hour},
 		Destinations: []Destination{},
 	}
 }

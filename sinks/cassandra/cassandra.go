@@ -20,10 +20,12 @@ import (
 	"hash/fnv"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/spoor-dev/spoor/sinks"
 	"golang.org/x/time/rate"
@@ -42,7 +44,18 @@ type Sink struct {
 	insertDay, insertVisitor, firstTouch, lastTouch string
 	insertUser, insertTrait                         string
 	forgotten                                       sinks.Forgotten
+	retention                                       config.Retention
+	expired                                         atomic.Int64
 }
+
+// Retain keeps each app's events as long as r says (quality.retention_days):
+// every row gets what is left of it as its TTL, and an event already past
+// it is not written (counted by Expired). Call before Open.
+func (s *Sink) Retain(r config.Retention) { s.retention = r }
+
+// Expired is how many events arrived already past their app's retention
+// and were not written.
+func (s *Sink) Expired() int64 { return s.expired.Load() }
 
 // New returns a sink; nothing connects until Open.
 func New(opts Options, log zerolog.Logger) *Sink {
@@ -51,14 +64,14 @@ func New(opts Options, log zerolog.Logger) *Sink {
 		s.limiter = rate.NewLimiter(rate.Limit(opts.RateLimitRows), max(int(opts.RateLimitRows), 1))
 	}
 	ks := opts.Keyspace
-	s.insertDay = fmt.Sprintf("INSERT INTO %s.events_by_day (%s) VALUES (%s)", ks,
+	s.insertDay = fmt.Sprintf("INSERT INTO %s.events_by_day (%s) VALUES (%s) USING TTL ?", ks,
 		columnList("app", "day", "bucket", "ts", "event_id", "visitor_id"), placeholders(6+len(eventColumns)))
-	s.insertVisitor = fmt.Sprintf("INSERT INTO %s.events_by_visitor (%s) VALUES (%s)", ks,
+	s.insertVisitor = fmt.Sprintf("INSERT INTO %s.events_by_visitor (%s) VALUES (%s) USING TTL ?", ks,
 		columnList("app", "visitor_id", "ts", "event_id"), placeholders(4+len(eventColumns)))
 	s.firstTouch = fmt.Sprintf(`UPDATE %s.visitors USING TIMESTAMP ? SET first_seen = ?, first_event_id = ?, first_url = ?,
 		first_referrer = ?, first_source = ?, first_medium = ?, first_campaign = ?, first_term = ?, first_content = ?
 		WHERE app = ? AND visitor_id = ?`, ks)
-	s.lastTouch = fmt.Sprintf(`UPDATE %s.visitors USING TIMESTAMP ? SET last_seen = ?, last_event_id = ?, last_url = ?, user_id = ?
+	s.lastTouch = fmt.Sprintf(`UPDATE %s.visitors USING TIMESTAMP ? AND TTL ? SET last_seen = ?, last_event_id = ?, last_url = ?, user_id = ?
 		WHERE app = ? AND visitor_id = ?`, ks)
 	s.insertUser = userInsert(ks)
 	s.insertTrait = fmt.Sprintf("INSERT INTO %s.user_traits (app, user_id, trait, set_at, value, event_id) VALUES (?, ?, ?, ?, ?, ?)", ks)
@@ -129,22 +142,31 @@ func (s *Sink) Write(ctx context.Context, events []*schema.Event) error {
 	if err := s.refreshForgotten(ctx); err != nil {
 		return err
 	}
-	if s.forgotten.Empty() {
+	if s.forgotten.Empty() && s.retention.Off() {
 		return s.write(ctx, events)
 	}
 	var kept []*schema.Event
 	var at []int
+	gone, expired := 0, 0
+	now := time.Now()
 	for i, e := range events {
-		if !s.forgotten.Has(e.App, e.VisitorID, e.UserID) {
+		switch {
+		case s.forgotten.Has(e.App, e.VisitorID, e.UserID):
+			gone++
+		case s.retention.TTL(e.App, e.ReceivedAt, now) < 0:
+			expired++
+		default:
 			kept, at = append(kept, e), append(at, i)
 		}
 	}
-	n := len(events) - len(kept)
-	if n == 0 {
+	if len(kept) == len(events) {
 		return s.write(ctx, events)
 	}
-	s.log.Info().Int("events", n).Msg("dropped events of forgotten people on arrival")
-	s.forgotten.Drop(n)
+	if gone > 0 {
+		s.log.Info().Int("events", gone).Msg("dropped events of forgotten people on arrival")
+		s.forgotten.Drop(gone)
+	}
+	s.expired.Add(int64(expired))
 	err := s.write(ctx, kept)
 	if err == nil {
 		return nil
@@ -175,6 +197,8 @@ func (s *Sink) write(ctx context.Context, events []*schema.Event) error {
 		mu.Unlock()
 	}
 	ids := make([]gocql.UUID, len(events))
+	ttl := make([]int, len(events)) // Cassandra's TTL per event, 0: none (quality.retention_days)
+	now := time.Now()
 	byDay := map[dayKey][]int{}
 	var dayOrder []dayKey
 	seen := map[string]bool{}
@@ -185,6 +209,7 @@ func (s *Sink) write(ctx context.Context, events []*schema.Event) error {
 			continue
 		}
 		ids[i] = id
+		ttl[i] = max(s.retention.TTL(e.App, e.ReceivedAt, now), 0)
 		if seen[e.EventID] {
 			continue // the same event twice in one batch: one events_by_day write covers both
 		}
@@ -214,7 +239,7 @@ func (s *Sink) write(ctx context.Context, events []*schema.Event) error {
 				for _, i := range chunk {
 					e := events[i]
 					ts := e.ReceivedAt.UTC().Truncate(time.Millisecond)
-					add(b, s.insertDay, rowArgs(e, e.App, k.day, k.bucket, ts, ids[i], bindPtr(&e.VisitorID))...)
+					add(b, s.insertDay, append(rowArgs(e, e.App, k.day, k.bucket, ts, ids[i], bindPtr(&e.VisitorID)), ttl[i])...)
 				}
 				if err := s.execBatch(ctx, b, len(chunk)); err != nil {
 					fail(chunk, err)
@@ -224,14 +249,14 @@ func (s *Sink) write(ctx context.Context, events []*schema.Event) error {
 	}
 	for _, v := range vs {
 		spawn(func() {
-			if err := s.writeVisitor(ctx, events, ids, v); err != nil {
+			if err := s.writeVisitor(ctx, events, ids, ttl, v); err != nil {
 				fail(v.idx, err)
 			}
 		})
 	}
 	for _, idx := range us {
 		spawn(func() {
-			if err := s.writeUser(ctx, events, ids, idx); err != nil {
+			if err := s.writeUser(ctx, events, ids, ttl, idx); err != nil {
 				fail(idx, err)
 			}
 		})
@@ -271,19 +296,21 @@ type dayKey struct {
 
 // writeVisitor stores one visitor's events of the batch in events_by_visitor
 // together with the first/last-touch updates (one partition key).
-func (s *Sink) writeVisitor(ctx context.Context, events []*schema.Event, ids []gocql.UUID, v *touch) error {
+func (s *Sink) writeVisitor(ctx context.Context, events []*schema.Event, ids []gocql.UUID, ttl []int, v *touch) error {
 	first, last := events[v.first], events[v.last]
 	for n, chunk := range chunks(events, v.idx) {
 		b := s.newBatch()
 		for _, i := range chunk {
 			e := events[i]
-			add(b, s.insertVisitor, rowArgs(e, e.App, e.VisitorID, e.ReceivedAt.UTC().Truncate(time.Millisecond), ids[i])...)
+			add(b, s.insertVisitor, append(rowArgs(e, e.App, e.VisitorID, e.ReceivedAt.UTC().Truncate(time.Millisecond), ids[i]), ttl[i])...)
 		}
 		if n == 0 {
+			// No TTL on the first touch: its cells' timestamps fall as time
+			// rises, so an expired one would shadow every later first touch.
 			add(b, s.firstTouch, firstTouchTimestamp(first.ReceivedAt), first.ReceivedAt, ids[v.first], bindPtr(&first.URL),
 				bindPtr(&first.Referrer), bindPtr(&first.Source), bindPtr(&first.Medium), bindPtr(&first.Campaign), bindPtr(&first.Term),
 				bindPtr(&first.Content), first.App, first.VisitorID)
-			add(b, s.lastTouch, last.ReceivedAt.UnixMicro(), last.ReceivedAt, ids[v.last], bindPtr(&last.URL), bindPtr(&last.UserID),
+			add(b, s.lastTouch, last.ReceivedAt.UnixMicro(), ttl[v.last], last.ReceivedAt, ids[v.last], bindPtr(&last.URL), bindPtr(&last.UserID),
 				last.App, last.VisitorID)
 		}
 		if err := s.execBatch(ctx, b, len(b.Entries)); err != nil {

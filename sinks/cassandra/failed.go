@@ -8,6 +8,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/internal/config"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/spoor-dev/spoor/sinks"
 )
@@ -21,13 +22,19 @@ type FailedSink struct {
 	session *gocql.Session
 	insert  string
 	person  string
+	// retention: failed events are kept as long as their app's events
+	// (quality.retention_days), by TTL.
+	retention config.Retention
 }
+
+// Retain keeps each app's failed events as long as r says. Call before Open.
+func (s *FailedSink) Retain(r config.Retention) { s.retention = r }
 
 // NewFailed returns the failed events' store; nothing connects until Open.
 func NewFailed(opts Options, log zerolog.Logger) *FailedSink {
 	return &FailedSink{opts: opts, log: log, insert: fmt.Sprintf(`INSERT INTO %s.failed_events (app, day, received_at, event_id,
-		endpoint, event_name, visitor_id, user_id, reason, error, msg_index, violations, payload, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, opts.Keyspace),
-		person: fmt.Sprintf(`INSERT INTO %s.failed_by_person (app, kind, id, received_at, event_id, day) VALUES (?, ?, ?, ?, ?, ?)`, opts.Keyspace)}
+		endpoint, event_name, visitor_id, user_id, reason, error, msg_index, violations, payload, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`, opts.Keyspace),
+		person: fmt.Sprintf(`INSERT INTO %s.failed_by_person (app, kind, id, received_at, event_id, day) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?`, opts.Keyspace)}
 }
 
 // Open connects (the event sink applies the migrations).
@@ -77,17 +84,21 @@ func (s *FailedSink) Write(ctx context.Context, events []*schema.Event) error {
 // write stores f, its person index first: a row that forget can find
 // is never written without its way to be found.
 func (s *FailedSink) write(ctx context.Context, app string, id gocql.UUID, f *schema.Failed) error {
+	ttl := s.retention.TTL(app, f.ReceivedAt, time.Now())
+	if ttl < 0 {
+		return nil // past its app's retention: kept no more than its events would be
+	}
 	for _, p := range [][2]string{{"visitor", f.VisitorID}, {"user", f.UserID}} {
 		if p[1] == "" {
 			continue
 		}
-		if err := classify(s.session.Query(s.person, app, p[0], p[1], f.ReceivedAt, id, Day(f.ReceivedAt)).
+		if err := classify(s.session.Query(s.person, app, p[0], p[1], f.ReceivedAt, id, Day(f.ReceivedAt), ttl).
 			Idempotent(true).WithContext(ctx).Exec()); err != nil {
 			return err
 		}
 	}
 	return classify(s.session.Query(s.insert, app, Day(f.ReceivedAt), f.ReceivedAt, id, f.Endpoint, f.EventName,
-		f.VisitorID, f.UserID, f.Reason, f.Error, f.Index, string(f.Violations), string(f.Payload), nullable(f.Event)).Idempotent(true).WithContext(ctx).Exec())
+		f.VisitorID, f.UserID, f.Reason, f.Error, f.Index, string(f.Violations), string(f.Payload), nullable(f.Event), ttl).Idempotent(true).WithContext(ctx).Exec())
 }
 
 // Close closes the session.

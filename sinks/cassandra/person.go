@@ -12,7 +12,7 @@ import (
 // events_by_user has every column of events_by_visitor (user_id among its
 // keys, visitor_id among the rest), so one column list serves both.
 func userInsert(ks string) string {
-	return fmt.Sprintf("INSERT INTO %s.events_by_user (%s) VALUES (%s)", ks,
+	return fmt.Sprintf("INSERT INTO %s.events_by_user (%s) VALUES (%s) USING TTL ?", ks,
 		columnList("app", "visitor_id", "ts", "event_id"), placeholders(4+len(eventColumns)))
 }
 
@@ -39,12 +39,12 @@ func byUser(events []*schema.Event, errs []error) [][]int {
 
 // writeUser stores one user's events of the batch in events_by_user, and
 // the traits its identify events set in user_traits.
-func (s *Sink) writeUser(ctx context.Context, events []*schema.Event, ids []gocql.UUID, idx []int) error {
+func (s *Sink) writeUser(ctx context.Context, events []*schema.Event, ids []gocql.UUID, ttl []int, idx []int) error {
 	for _, chunk := range chunks(events, idx) {
 		b := s.newBatch()
 		for _, i := range chunk {
 			e := events[i]
-			add(b, s.insertUser, rowArgs(e, e.App, bindPtr(&e.VisitorID), e.ReceivedAt.UTC().Truncate(time.Millisecond), ids[i])...)
+			add(b, s.insertUser, append(rowArgs(e, e.App, bindPtr(&e.VisitorID), e.ReceivedAt.UTC().Truncate(time.Millisecond), ids[i]), ttl[i])...)
 		}
 		if err := s.execBatch(ctx, b, len(chunk)); err != nil {
 			return err
