@@ -7,6 +7,7 @@ package admin
 
 import (
 	"context"
+	"github.com/spoor-dev/spoor/loss"
 	"sync"
 	"time"
 
@@ -66,6 +67,10 @@ type Live struct {
 	Connected func() bool                               // the collector's NATS connection
 	// DestinationLag is a destination's messages not yet delivered.
 	DestinationLag func(ctx context.Context, name string) (uint64, error)
+	// Loss is each app's browser message counts of today (loss/), and
+	// LossThreshold the share quality.loss_threshold accepts.
+	Loss          func(ctx context.Context) (map[string]loss.Counts, error)
+	LossThreshold float64
 }
 
 // Admin serves the operator surface.

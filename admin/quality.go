@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"sort"
 
 	dto "github.com/prometheus/client_model/go"
@@ -15,6 +16,41 @@ type Quality struct {
 	Plans []PlanHealth `json:"plans"`
 	// Failed are the messages kept as failed events, by reason.
 	Failed map[string]float64 `json:"failed"`
+	// Loss is today's (UTC) browser message loss per app, from the SDK's
+	// message index, against LossThreshold (quality.loss_threshold).
+	Loss          []AppLoss `json:"loss"`
+	LossThreshold float64   `json:"loss_threshold"`
+	LossError     string    `json:"loss_error,omitempty"`
+}
+
+// AppLoss is one app's loss today.
+type AppLoss struct {
+	App       string  `json:"app"`
+	Expected  int64   `json:"expected"`
+	Missing   int64   `json:"missing"`
+	Late      int64   `json:"late"`
+	Duplicate int64   `json:"duplicate"`
+	Share     float64 `json:"share"`
+	Over      bool    `json:"over"` // above the threshold
+}
+
+// loss reads today's counts per app.
+func (a *Admin) loss(ctx context.Context, q *Quality) {
+	lo := a.o.Live
+	q.LossThreshold = lo.LossThreshold
+	if lo.Loss == nil {
+		return
+	}
+	by, err := lo.Loss(ctx)
+	if err != nil {
+		q.LossError = err.Error()
+		return
+	}
+	for app, c := range by {
+		q.Loss = append(q.Loss, AppLoss{App: app, Expected: c.Expected(), Missing: c.Missing(), Late: c.Late, Duplicate: c.Duplicate,
+			Share: c.Share(), Over: c.Share() > lo.LossThreshold})
+	}
+	sort.Slice(q.Loss, func(i, j int) bool { return q.Loss[i].App < q.Loss[j].App })
 }
 
 // PlanHealth is one app's plan at work.

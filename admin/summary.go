@@ -84,6 +84,11 @@ func (a *Admin) health(ctx context.Context) Health {
 				}
 			}
 			h.Quality = a.quality(mfs)
+			if lo.Connected == nil || lo.Connected() {
+				lctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				a.loss(lctx, &h.Quality)
+				cancel()
+			}
 			for _, d := range dests {
 				h.Destinations = append(h.Destinations, *d)
 			}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/spoor-dev/spoor/loss"
 
 	"github.com/spoor-dev/spoor/admin"
 	"github.com/spoor-dev/spoor/internal/forwarded"
@@ -50,6 +51,13 @@ func (a *App) liveOptions() admin.Live {
 	lag := a.consumerBacklog
 	return admin.Live{Hub: live.NewHub(a.Bus, a.log), Source: a.Bus, Gatherer: a.Reg, Connected: a.Bus.Connected,
 		Lag: func(ctx context.Context) (uint64, error) { return lag(ctx, a.cfg.Sink.Consumer) },
+		Loss: func(ctx context.Context) (map[string]loss.Counts, error) {
+			kv, err := a.hoursBucket(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return lossToday(ctx, kv)
+		}, LossThreshold: a.cfg.Quality.LossThreshold,
 		DestinationLag: func(ctx context.Context, name string) (uint64, error) {
 			return lag(ctx, DestinationConsumer(name))
 		}}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nats-io/nats.go/jetstream"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -37,6 +38,8 @@ type App struct {
 	emb    *bus.Embedded
 	Bus    *bus.Bus
 	spool  *spool.Spool
+	lossMu sync.Mutex
+	lossKV jetstream.KeyValue // the loss counts, for the dashboard (loss.go)
 	coll   *collector.Collector
 	ln     net.Listener
 	status *http.Server // /metrics of a process without the collector

@@ -40,9 +40,13 @@ func (a *App) startSink(ctx, runCtx context.Context) error {
 			Help: "Events dropped on arrival because their person was forgotten (spoor forget)."},
 			func() float64 { return float64(f.ForgottenDropped()) }))
 	}
+	meter, err := a.lossMeter(ctx)
+	if err != nil {
+		return err
+	}
 	s := a.cfg.Sink
 	w := sinks.NewWorker(a.sink, cons, a.Bus, sinks.WorkerOptions{Consumer: s.Consumer, BatchSize: s.BatchSize, BatchWait: s.BatchWait,
-		RateLimit: s.RateLimit, Backoff: s.Backoff, WriteTimeout: s.WriteTimeout, AckWait: s.AckWait}, a.Reg, a.log)
+		RateLimit: s.RateLimit, Backoff: s.Backoff, WriteTimeout: s.WriteTimeout, AckWait: s.AckWait, Observer: meter}, a.Reg, a.log)
 	a.sinkWG.Add(1)
 	go func() {
 		defer a.sinkWG.Done()

@@ -42,6 +42,17 @@ type WorkerOptions struct {
 	// Metrics names a store's metrics: "" is spoor_sink_*, "failed" the
 	// failed events' store's spoor_failed_store_*.
 	Metrics string
+	// Observer sees the events a store wrote before their messages are
+	// acked (the loss meter); nil: none.
+	Observer Observer
+}
+
+// Observer is told of every event a store wrote, before its message is
+// acked; redelivered[i] says events[i]'s message came more than once. An
+// error is logged and changes no verdict: what it measures is not the
+// event.
+type Observer interface {
+	Observe(ctx context.Context, events []*schema.Event, redelivered []bool) error
 }
 
 // Worker pulls batches and writes them to a Sink.
@@ -240,9 +251,29 @@ func (w *Worker) process(ctx context.Context, msgs []*bus.Msg) {
 				w.order.settled(events[k], items[o[0]][o[1]].err)
 			}
 		}
+		if w.opts.Observer != nil {
+			w.observe(ctx, msgs, events, owner, items)
+		}
 	}
 	for i, m := range msgs {
 		w.settle(m, items[i])
+	}
+}
+
+// observe tells the Observer of the events that were written.
+func (w *Worker) observe(ctx context.Context, msgs []*bus.Msg, events []*schema.Event, owner [][2]int, items [][]item) {
+	stored := make([]*schema.Event, 0, len(events))
+	redelivered := make([]bool, 0, len(events))
+	for k, o := range owner {
+		if items[o[0]][o[1]].err == nil {
+			stored = append(stored, events[k])
+			redelivered = append(redelivered, msgs[o[0]].Delivered() > 1)
+		}
+	}
+	octx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout)
+	defer cancel()
+	if err := w.opts.Observer.Observe(octx, stored, redelivered); err != nil {
+		w.log.Warn().Err(err).Msg("the loss meter could not count a batch; its events are stored")
 	}
 }
 

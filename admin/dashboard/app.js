@@ -149,9 +149,10 @@ function showDestinations (ds, warn) {
   }
 }
 
-// showQuality fills the data quality panel (docs/plans.md): each plan's
-// verdicts, the violations by event and type with their rate over the last
-// minute, and the failed events by reason.
+// showQuality fills the data quality panel (docs/plans.md, docs/quality.md):
+// each plan's verdicts, the violations by event and type with their rate
+// over the last minute, today's browser message loss per app against the
+// agreed threshold, and the failed events by reason.
 const qualityHistory = []
 function showQuality (q, warn) {
   const plans = q.plans || []
@@ -167,7 +168,26 @@ function showQuality (q, warn) {
     if (mins <= 0) return '–'
     return fmt(Math.round(((now.counts[key] || 0) - (then.counts[key] || 0)) / mins))
   }
-  $('q-none').hidden = plans.length > 0 || failed.length > 0
+  const losses = q.loss || []
+  $('q-none').hidden = plans.length > 0 || failed.length > 0 || losses.length > 0
+  const lt = $('loss')
+  lt.hidden = losses.length === 0
+  const pct = (x) => `${(x * 100).toFixed(2)}%`
+  lt.tBodies[0].replaceChildren(...losses.map((l) => {
+    const tr = document.createElement('tr')
+    cell(tr, l.app)
+    cell(tr, fmt(l.expected))
+    cell(tr, fmt(l.missing))
+    cell(tr, fmt(l.late))
+    cell(tr, fmt(l.duplicate))
+    cell(tr, pct(l.share))
+    cell(tr, `≤ ${pct(q.loss_threshold || 0)}`)
+    if (l.over) {
+      tr.className = 'bad'
+      warn.push(['bad', `${l.app} lost ${pct(l.share)} of its browser messages today, above the agreed ${pct(q.loss_threshold || 0)}.`])
+    }
+    return tr
+  }))
   const pt = $('plans')
   pt.hidden = plans.length === 0
   pt.tBodies[0].replaceChildren()

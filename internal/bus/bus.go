@@ -230,20 +230,7 @@ func (b *Bus) Close() {
 // KeyValue creates or opens the key-value bucket name (file storage, the
 // streams' replicas, one value per key), retrying like EnsureStreams.
 func (b *Bus) KeyValue(ctx context.Context, name string) (jetstream.KeyValue, error) {
-	cfg := jetstream.KeyValueConfig{Bucket: name, Storage: jetstream.FileStorage, Replicas: max(b.opts.Replicas, 1), History: 1}
-	for {
-		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		kv, err := b.js.CreateOrUpdateKeyValue(actx, cfg)
-		cancel()
-		if err == nil {
-			return kv, nil
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("creating key-value bucket %s: %w", name, err)
-		}
-		b.log.Warn().Err(err).Str("bucket", name).Msg("key-value bucket not ready yet, retrying")
-		time.Sleep(250 * time.Millisecond)
-	}
+	return b.KeyValueTTL(ctx, name, 0)
 }
 
 // Announce publishes data on subject with core NATS (no stream, no ack):
@@ -269,5 +256,48 @@ func (b *Bus) Listen(ctx context.Context, subject string, fn func(data []byte)) 
 		<-ctx.Done()
 		_ = sub.Unsubscribe()
 	}()
+	return nil
+}
+
+// KeyValueTTL is KeyValue for a bucket whose entries expire ttl after
+// their last write.
+func (b *Bus) KeyValueTTL(ctx context.Context, name string, ttl time.Duration) (jetstream.KeyValue, error) {
+	cfg := jetstream.KeyValueConfig{Bucket: name, Storage: jetstream.FileStorage, Replicas: max(b.opts.Replicas, 1), History: 1, TTL: ttl}
+	for {
+		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		kv, err := b.js.CreateOrUpdateKeyValue(actx, cfg)
+		cancel()
+		if err == nil {
+			return kv, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("creating key-value bucket %s: %w", name, err)
+		}
+		b.log.Warn().Err(err).Str("bucket", name).Msg("key-value bucket not ready yet, retrying")
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// PutAll writes values into bucket (keys valid for it) as one pipelined
+// burst, an asynchronous publish each, and returns once every one is
+// acknowledged: what kv.Put does one round trip at a time.
+func (b *Bus) PutAll(ctx context.Context, bucket string, values map[string][]byte) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(values))
+	for k, v := range values {
+		f, err := b.js.PublishAsync("$KV."+bucket+"."+k, v)
+		if err != nil {
+			return fmt.Errorf("writing %s.%s: %w", bucket, k, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("writing %s: %w", bucket, err)
+		case <-ctx.Done():
+			return fmt.Errorf("writing %s: %w", bucket, ctx.Err())
+		}
+	}
 	return nil
 }

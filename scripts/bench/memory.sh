@@ -23,7 +23,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 W=.scratch/bench/memory
 if [ -n "$KEEP" ]; then rm -rf "$W/out/ab" "$W/nginx"; else rm -rf "$W"; fi
 mkdir -p "$W/nginx" "$W/out"
-go build -o "$W/spoor" ./cmd/spoor
+go build -o "$W/spoor" ./cmd/spoor && cp config.json "$W/config.json" # the run's own: the tree may change while it runs
 [ -x .cache/bin/nats-server ] || go build -o .cache/bin/nats-server github.com/nats-io/nats-server/v2
 git worktree remove --force "$W/base-src" 2>/dev/null || true
 git worktree add -q --detach "$W/base-src" "$BASE"
@@ -107,7 +107,7 @@ for dep in run split; do
   for sc in $SCENARIOS; do
     [ -n "$ONLY" ] && [[ " $ONLY " != *" $dep:$sc "* ]] && continue
     d="$W/out/mem.$dep.$sc"
-    start "$W/spoor" config.json "$dep" "$sc" "$d"; port=$PORT
+    start "$W/spoor" "$W/config.json" "$dep" "$sc" "$d"; port=$PORT
     python3 - "$d" <<'PY' & SAMPLER=$!
 import sys, time
 d = sys.argv[1]
@@ -149,7 +149,7 @@ for dep in run split; do
     [ -n "$ONLY" ] && [[ " $ONLY " != *" $dep:$sc "* ]] && continue
     for run in $(seq "$AB_RUNS"); do
       for b in base new; do
-        bin=$W/spoor cfg=config.json
+        bin=$W/spoor cfg=$W/config.json
         [ $b = base ] && bin=$W/spoor-base cfg=$W/config-base.json
         start "$bin" "$cfg" "$dep" "$sc" "$W/out/ab"; port=$PORT
         load "$port" "$sc" "$AB_DURATION" "$W/out/ab.$dep.$sc.$b.$run.txt"

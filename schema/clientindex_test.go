@@ -1,0 +1,46 @@
+package schema
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// On the canonical encoding of any event (what the bus carries),
+// ClientIndexOf agrees with Decode whenever it claims to read.
+func FuzzClientIndexOf(f *testing.F) {
+	for _, seed := range []struct {
+		app, vid, ua string
+		idx          *int64
+		props        string
+	}{
+		{"shop", "v1", "Mozilla", ptr(int64(7)), `{"client_index":99,"app":"x"}`},
+		{"", "v\"2", "", ptr(int64(1)), ""},
+		{"a\\b", "v3", `x,"client_index":5`, nil, `{"k":1}`},
+		{"shop", "", "", ptr(int64(-3)), ""},
+	} {
+		e := &Event{EventID: "00000000-0000-4000-8000-000000000001", ReceivedAt: time.Unix(1, 0).UTC(), App: seed.app, VisitorID: seed.vid,
+			UserAgent: seed.ua, ClientIndex: seed.idx}
+		if seed.props != "" {
+			_ = json.Unmarshal([]byte(seed.props), &e.Props)
+		}
+		b, _ := e.Encode()
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		e, err := Decode(in)
+		if err != nil {
+			return // not an event: the worker refuses it before the meter sees it
+		}
+		b, _ := e.Encode()
+		app, vid, idx, has, ok := ClientIndexOf(b)
+		if !ok {
+			return
+		}
+		if has != (e.ClientIndex != nil) || has && (*e.ClientIndex != idx || e.App != app || e.VisitorID != vid) {
+			t.Fatalf("ClientIndexOf(%s) = %q %q %d %v; Decode: %q %q %v", b, app, vid, idx, has, e.App, e.VisitorID, e.ClientIndex)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
