@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spoor-dev/spoor/links"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -28,7 +29,7 @@ import (
 )
 
 // Roles says which parts this process runs.
-type Roles struct{ Collector, Sink, Proxy bool }
+type Roles struct{ Collector, Sink, Proxy, Canary bool }
 
 // App is a running pipeline (or part of one).
 type App struct {
@@ -53,7 +54,11 @@ type App struct {
 	geoip        interface{ Close() error } // the GeoIP database, when open
 	// linkSession: the Cassandra session of the short links, when they live there.
 	linkSession interface{ Close() }
-	people      *people // the forget endpoint's store (person.go)
+	links       links.Store // the collector's short links (startLinks)
+	// canarySession: the canary's view of Cassandra (canary.go).
+	canarySession interface{ Close() }
+	runCtx        context.Context
+	people        *people // the forget endpoint's store (person.go)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -72,7 +77,7 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 		}
 	}()
 	runCtx, cancel := context.WithCancel(context.Background())
-	a.cancel = cancel
+	a.cancel, a.runCtx = cancel, runCtx
 	for _, w := range cfg.Deprecated() {
 		log.Warn().Msg(w)
 	}
@@ -137,6 +142,11 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 	}
 	if roles.Proxy {
 		if err = a.startProxy(roles.Collector); err != nil {
+			return a, err
+		}
+	}
+	if roles.Canary || cfg.Canary.Enabled && roles.Collector && roles.Sink {
+		if err = a.startCanary(ctx); err != nil {
 			return a, err
 		}
 	}
@@ -214,6 +224,9 @@ func (a *App) Stop() {
 	a.wg.Wait()
 	if a.linkSession != nil {
 		a.linkSession.Close()
+	}
+	if a.canarySession != nil {
+		a.canarySession.Close()
 	}
 	a.people.stop()
 	if a.spool != nil {

@@ -56,6 +56,7 @@ func (a *App) startCollector(runCtx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.links = store
 	opts.Links.Cache = cache
 	if opts.Admin, err = a.adminSurface(key, opts.Redirects.Signer, cache, store, opts.Plans); err != nil {
 		return err

@@ -52,11 +52,11 @@ func (a *App) startDestination(ctx, runCtx context.Context, d config.Destination
 		return err
 	}
 	f := &sinks.Filter{Apps: d.Filter.Apps, Events: d.Filter.Events, Endpoints: d.Filter.Endpoints, Consent: d.Consent,
-		KeepBots: d.Filter.ExcludeBots != nil && !*d.Filter.ExcludeBots}
+		KeepBots: d.Filter.ExcludeBots != nil && !*d.Filter.ExcludeBots, KeepCanary: d.Filter.IncludeCanary}
 	w := sinks.NewWorker(dest, cons, a.Bus, sinks.WorkerOptions{Consumer: DestinationConsumer(d.Name), BatchSize: s.BatchSize,
 		BatchWait: s.BatchWait, WriteTimeout: s.WriteTimeout, AckWait: s.AckWait,
 		Delivery: &sinks.DeliveryOptions{Destination: d.Name, Keep: f.Keep, RetryWindow: d.RetryWindow,
-			MinBackoff: d.MinBackoff, MaxBackoff: d.MaxBackoff, Forgotten: a.forgottenSource()}}, a.Reg, log)
+			MinBackoff: d.MinBackoff, MaxBackoff: d.MaxBackoff, Forgotten: a.forgottenSource(), Seen: a.canarySeen(d.Name)}}, a.Reg, log)
 	a.sinkWG.Add(1)
 	go func() {
 		defer a.sinkWG.Done()
@@ -128,7 +128,7 @@ func OpenReplayer(ctx context.Context, cfg config.Config, name string, log zerol
 	a := &App{cfg: cfg, log: log}
 	r := &Replayer{Name: d.Name, sink: dest, gone: a.forgottenSource(),
 		filter: &sinks.Filter{Apps: d.Filter.Apps, Events: d.Filter.Events, Endpoints: d.Filter.Endpoints, Consent: d.Consent,
-			KeepBots: d.Filter.ExcludeBots != nil && !*d.Filter.ExcludeBots},
+			KeepBots: d.Filter.ExcludeBots != nil && !*d.Filter.ExcludeBots, KeepCanary: d.Filter.IncludeCanary},
 		delivery: &sinks.DeliveryOptions{Destination: d.Name, RetryWindow: d.RetryWindow, MinBackoff: d.MinBackoff, MaxBackoff: d.MaxBackoff}}
 	r.closer = func() {
 		_ = dest.Close()

@@ -77,7 +77,7 @@ func (c *Collector) hitRecord(h schema.Hit) (spool.Record, bool, error) {
 			return spool.Record{}, false, fmt.Errorf("building the %s event: %w", h.Endpoint, err)
 		}
 	}
-	info := schema.ServerInfo{ReceivedAt: h.At, Endpoint: h.Endpoint, UserAgent: h.UserAgent, VisitorID: h.VisitorID}
+	info := schema.ServerInfo{ReceivedAt: h.At, Endpoint: h.Endpoint, UserAgent: h.UserAgent, VisitorID: h.VisitorID, Canary: h.Canary}
 	c.derive(request{endpoint: h.Endpoint, ip: h.IP, userAgent: h.UserAgent, method: h.Method, purpose: h.Purpose,
 		acceptLanguage: h.AcceptLanguage}, &info)
 	e := b.Finish(info)

@@ -89,6 +89,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 		ReceivedAt: time.Now(),
 		Endpoint:   endpoint,
 		VisitorID:  string(ctx.Request.Header.Cookie("vid")),
+		Canary:     schema.IsCanary(ctx.Request.Header.Peek(schema.CanaryHeader)),
 	}
 	// A customer's server is no browser: its own agent (Go-http-client,
 	// python-requests, spoor import) says nothing about the user, so on

@@ -68,6 +68,11 @@ func (c *Collector) segment(ctx *fasthttp.RequestCtx, call string) {
 		return
 	}
 	c.m.Received.WithLabelValues("segment").Add(float64(len(hits)))
+	if schema.IsCanary(ctx.Request.Header.Peek(schema.CanaryHeader)) {
+		for i := range hits {
+			hits[i].Canary = true
+		}
+	}
 	failed := make([]*schema.Failed, 0, len(failures))
 	for _, f := range failures {
 		ff := failedOf("segment", now, f.Index, f.Reason, f.Msg, f.Source)

@@ -28,7 +28,12 @@ const (
 // to an allowed host. Without one, the target must be a local path or on
 // the allow-list. Either way it must pass Target's checks.
 func (p Policy) Resolve(raw string, fields []Field, sig string) (target string, refused string) {
-	if sig == "" && LocalPath(raw) {
+	if LocalPath(raw) {
+		// A local path needs no signature; a signed one (SignedURL makes
+		// them) must still verify, its fields being part of it.
+		if sig != "" && !p.Signer.Verify(raw, fields, sig) {
+			return "", RefusedBadSignature
+		}
 		return raw, ""
 	}
 	u, err := Target(raw)

@@ -71,6 +71,10 @@ func TestResolve(t *testing.T) {
 		{"signed javascript", "javascript:alert(1)", nil, sign(signer, "javascript:alert(1)", nil), "", RefusedUnsafe},
 		{"signed user info", "https://a@evil.example/", nil, sign(signer, "https://a@evil.example/", nil), "", RefusedUnsafe},
 		{"signed local path still checked", "//evil.example", nil, sign(signer, "//evil.example", nil), "", RefusedUnsafe},
+		// SignedURL signs local paths too: such a link must work, and its
+		// fields stay covered by the signature.
+		{"signed local path", "/thanks", fields, sign(signer, "/thanks", fields), "/thanks", ""},
+		{"signed local path, tampered field", "/thanks", fields[:1], sign(signer, "/thanks", fields), "", RefusedBadSignature},
 		{"key/value boundary moved", "https://partner.example/x", []Field{{"a", "b=c"}}, sign(signer, "https://partner.example/x", []Field{{"a=b", "c"}}), "", RefusedBadSignature},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

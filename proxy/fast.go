@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"github.com/spoor-dev/spoor/schema"
 	"io"
 	"iter"
 	"net"
@@ -554,7 +555,8 @@ func fastView(ctx *fasthttp.RequestCtx, path string) view {
 	h := &ctx.Request.Header
 	return view{scheme: scheme, host: string(h.Host()), uri: string(h.RequestURI()), method: string(h.Method()), path: path,
 		referer: string(h.Referer()), userAgent: string(h.UserAgent()),
-		purpose: string(h.Peek("Sec-Purpose")) + string(h.Peek("Purpose")), acceptLanguage: string(h.Peek("Accept-Language"))}
+		purpose: string(h.Peek("Sec-Purpose")) + string(h.Peek("Purpose")), acceptLanguage: string(h.Peek("Accept-Language")),
+		canary: schema.IsCanary(h.Peek(schema.CanaryHeader))}
 }
 
 func fastJSON(ctx *fasthttp.RequestCtx, code int, body string) {

@@ -301,6 +301,7 @@ func (q *queue) publish(batch []schema.Hit) {
 // or fasthttp) served it.
 type view struct {
 	scheme, host, uri, method, path, referer, userAgent, purpose, acceptLanguage string
+	canary                                                                  bool // the X-Spoor-Canary header (spoor canary)
 }
 
 func viewOf(r *http.Request) view {
@@ -309,7 +310,8 @@ func viewOf(r *http.Request) view {
 		scheme = "https"
 	}
 	return view{scheme: scheme, host: r.Host, uri: r.URL.RequestURI(), method: r.Method, path: r.URL.Path, referer: r.Referer(),
-		userAgent: r.UserAgent(), purpose: r.Header.Get("Sec-Purpose") + r.Header.Get("Purpose"), acceptLanguage: r.Header.Get("Accept-Language")}
+		userAgent: r.UserAgent(), purpose: r.Header.Get("Sec-Purpose") + r.Header.Get("Purpose"), acceptLanguage: r.Header.Get("Accept-Language"),
+		canary: schema.IsCanary([]byte(r.Header.Get(schema.CanaryHeader)))}
 }
 
 // hitOf describes one proxied request as an event.
@@ -346,7 +348,7 @@ func (p *Proxy) hitOf(v view, status int, bytesIn, bytesOut int64, st *state, st
 		f = append(f, text("upstream", st.up.url.Host))
 	}
 	return schema.Hit{Endpoint: "proxy", Fields: f, IP: st.client, UserAgent: v.userAgent, VisitorID: st.vid, At: start,
-		Method: v.method, Purpose: v.purpose, AcceptLanguage: v.acceptLanguage}
+		Method: v.method, Purpose: v.purpose, AcceptLanguage: v.acceptLanguage, Canary: v.canary}
 }
 
 // visitorOf is the request's first-party visitor cookie ("" when none).

@@ -323,6 +323,7 @@ type ServerInfo struct {
 	// Unique: for clicks and opens, whether this is the visitor's (or the
 	// address's) first on the link within the window; nil elsewhere.
 	Unique *bool
+	Canary bool // sent by spoor canary (the X-Spoor-Canary header)
 }
 
 // HasEventID reports whether the client sent a valid event id, the one a
@@ -360,6 +361,10 @@ func (b *Builder) Finish(si ServerInfo) *Event {
 	if si.QR {
 		t := true
 		e.QR = &t
+	}
+	if si.Canary {
+		t := true
+		e.Canary = &t
 	}
 	if len(b.collisions) > 0 {
 		if e.Props == nil {

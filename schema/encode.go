@@ -70,6 +70,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		dst = append(dst, `,"unique":`...)
 		dst = strconv.AppendBool(dst, *e.Unique)
 	}
+	if e.Canary != nil {
+		dst = append(dst, `,"canary":`...)
+		dst = strconv.AppendBool(dst, *e.Canary)
+	}
 	str("visitor_id", e.VisitorID)
 	str("session_id", e.SessionID)
 	str("user_id", e.UserID)

@@ -43,6 +43,11 @@ type Event struct {
 	// the first of its visitor, or address, on that link within
 	// links.unique_window.
 	Unique *bool `json:"unique,omitempty"`
+	// Canary is true for the events `spoor canary` sends through every
+	// entry point (the X-Spoor-Canary header): stored like any other, left
+	// out by the analytics answers, the dashboard's rates and (unless a
+	// destination's filter.include_canary) the destinations.
+	Canary *bool `json:"canary,omitempty"`
 
 	// Identity.
 	VisitorID string `json:"visitor_id,omitempty"`

@@ -21,6 +21,8 @@ type Hit struct {
 	// become one (nil for the proxy's).
 	Source Object
 	Index  int
+	// Canary: sent by spoor canary (the X-Spoor-Canary header).
+	Canary bool
 }
 
 // HitField is one named value of a Hit: a dictionary field, or a prop.

@@ -35,6 +35,9 @@ type DeliveryOptions struct {
 	// the first to the last (0: 10 s and 5 min), each with up to 20%
 	// jitter so that retries of many visitors do not come back at once.
 	MinBackoff, MaxBackoff time.Duration
+	// Seen, when set, is told of each canary event (spoor canary) the
+	// destination has taken: "delivered", or "left_out" by its filter.
+	Seen func(e *schema.Event, outcome string)
 }
 
 func (o *DeliveryOptions) window() time.Duration {

@@ -14,16 +14,20 @@ type Filter struct {
 	Endpoints []string // empty: every endpoint
 	// KeepBots lets machine traffic through (filter.exclude_bots: false).
 	KeepBots bool
+	// KeepCanary lets the canary's events through (filter.include_canary).
+	KeepCanary bool
 	// Consent is the category an event must carry granted (its "consent"
 	// prop, {"category": true}, from Segment's
 	// context.consent.categoryPreferences or the browser SDK); "": none.
 	Consent string
 }
 
-// Keep reports whether e goes, or the reason it does not: "bot",
-// "filter" or "consent".
+// Keep reports whether e goes, or the reason it does not: "canary",
+// "bot", "filter" or "consent".
 func (f *Filter) Keep(e *schema.Event) (bool, string) {
 	switch {
+	case !f.KeepCanary && e.IsCanary():
+		return false, "canary"
 	case !f.KeepBots && e.Bot != nil && *e.Bot:
 		return false, "bot"
 	case len(f.Apps) > 0 && !contains(f.Apps, e.App),

@@ -229,6 +229,9 @@ func (w *Worker) process(ctx context.Context, msgs []*bus.Msg) {
 				if ok, why := d.Keep(e); !ok {
 					w.m.skipped.WithLabelValues(why).Inc()
 					items[i][j].skip = true
+					if e.IsCanary() && d.Seen != nil {
+						d.Seen(e, "left_out")
+					}
 					continue
 				}
 				if w.order.waits(e) {
@@ -247,8 +250,11 @@ func (w *Worker) process(ctx context.Context, msgs []*bus.Msg) {
 		}
 		for k, o := range owner {
 			items[o[0]][o[1]].err = errorFor(err, k)
-			if w.opts.Delivery != nil {
+			if d := w.opts.Delivery; d != nil {
 				w.order.settled(events[k], items[o[0]][o[1]].err)
+				if d.Seen != nil && events[k].IsCanary() && items[o[0]][o[1]].err == nil {
+					d.Seen(events[k], "delivered")
+				}
 			}
 		}
 		if w.opts.Observer != nil {

@@ -23,6 +23,8 @@ func init() {
 		run: func(c *invocation) int { return serve(c, "sink", app.Roles{Sink: true}) }})
 	register(command{name: "proxy", short: "the tracking reverse proxy in front of proxy.upstreams (set nats.url to a NATS cluster)",
 		run: func(c *invocation) int { return serve(c, "proxy", app.Roles{Proxy: true}) }})
+	register(command{name: "canary", short: "send marked events through every entry point of canary.collector_url and find them in the store and destinations (its /metrics on http.addr)",
+		run: func(c *invocation) int { return serve(c, "canary", app.Roles{Canary: true}) }})
 }
 
 // serve runs roles until SIGINT or SIGTERM, then stops them in the order

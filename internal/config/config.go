@@ -27,6 +27,7 @@ type Config struct {
 	Admin       Admin     `mapstructure:"admin"`
 	Plans       Plans     `mapstructure:"plans"`
 	Quality     Quality   `mapstructure:"quality"`
+	Canary      Canary    `mapstructure:"canary"`
 	// Destinations: where events go after the store (destinations.go).
 	Destinations []Destination `mapstructure:"destinations"`
 }
@@ -87,10 +88,12 @@ func Default() Config {
 			SigningKeys: []string{}, AppendFields: []string{}, BaseURL: "", Prefix: "/l", Hosts: []string{}, Store: "auto",
 			AdminTokens: []string{}, SlugLength: 7, CacheSize: 100000, CacheTTL: time.Minute, UniqueWindow: time.Hour,
 		},
-		Segment:      Segment{WriteKeys: map[string]string{}, TrustedKeys: []string{}},
-		Admin:        Admin{Tokens: []string{}},
-		Plans:        Plans{Dir: "plans", ReloadInterval: 5 * time.Second},
-		Quality:      Quality{LossThreshold: 0.01, RetentionDays: []string{}, RetentionSweepInterval: time.Hour},
+		Segment: Segment{WriteKeys: map[string]string{}, TrustedKeys: []string{}},
+		Admin:   Admin{Tokens: []string{}},
+		Plans:   Plans{Dir: "plans", ReloadInterval: 5 * time.Second},
+		Quality: Quality{LossThreshold: 0.01, RetentionDays: []string{}, RetentionSweepInterval: time.Hour},
+		Canary: Canary{Enabled: false, Interval: 10 * time.Second, Timeout: 2 * time.Minute, App: "spoor-canary", CollectorURL: "", ProxyURL: "",
+			ProxyPath: "/", LinkSlug: "spoor-canary"},
 		Destinations: []Destination{},
 	}
 }

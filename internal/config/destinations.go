@@ -43,6 +43,9 @@ type DestinationFilter struct {
 	Events      []string `mapstructure:"events"`
 	Endpoints   []string `mapstructure:"endpoints"`
 	ExcludeBots *bool    `mapstructure:"exclude_bots"` // nil: true
+	// IncludeCanary sends the canary's events too (spoor canary; off:
+	// they are left out, and the canary sees the destination take them).
+	IncludeCanary bool `mapstructure:"include_canary"`
 }
 
 // DefaultRetryWindow is a destination's retry_window unless set.
@@ -120,6 +123,9 @@ func destinationsTree(ds []Destination) []map[string]any {
 		f := map[string]any{"apps": d.Filter.Apps, "events": d.Filter.Events, "endpoints": d.Filter.Endpoints}
 		if d.Filter.ExcludeBots != nil {
 			f["exclude_bots"] = *d.Filter.ExcludeBots
+		}
+		if d.Filter.IncludeCanary {
+			f["include_canary"] = true
 		}
 		m := map[string]any{"name": d.Name, "type": d.Type, "filter": f, "consent": d.Consent,
 			"retry_window": d.RetryWindow.String(), "batch_size": d.BatchSize,

@@ -127,6 +127,7 @@ func (c *Config) Validate() error {
 	c.validateSegment(bad)
 	c.validatePrivacy(bad)
 	c.validateQuality(bad)
+	c.validateCanary(bad)
 	for _, o := range c.HTTP.CORSOrigins {
 		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
 			bad("http.cors_origins", "%q must be * or start with http:// or https://", o)

@@ -29,6 +29,7 @@ var eventColumns = func() []column {
 		strCol("user_agent", func(e *schema.Event) *string { return &e.UserAgent }),
 		{name: "bot", bind: func(e *schema.Event) any { return bindPtr(&e.Bot) }, dest: func(e *schema.Event) any { return &e.Bot }},
 		strCol("bot_family", func(e *schema.Event) *string { return &e.BotFamily }),
+		{name: "canary", bind: func(e *schema.Event) any { return bindPtr(&e.Canary) }, dest: func(e *schema.Event) any { return &e.Canary }},
 		strCol("open_via", func(e *schema.Event) *string { return &e.OpenVia }),
 		strCol("geo_country", func(e *schema.Event) *string { return &e.GeoCountry }),
 		strCol("geo_city", func(e *schema.Event) *string { return &e.GeoCity }),
