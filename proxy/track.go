@@ -301,7 +301,7 @@ func (q *queue) publish(batch []schema.Hit) {
 // or fasthttp) served it.
 type view struct {
 	scheme, host, uri, method, path, referer, userAgent, purpose, acceptLanguage string
-	canary                                                                  bool // the X-Spoor-Canary header (spoor canary)
+	canary                                                                       bool // the X-Spoor-Canary header (spoor canary)
 }
 
 func viewOf(r *http.Request) view {
