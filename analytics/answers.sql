@@ -10,8 +10,9 @@ SELECT * FROM read_ndjson(getvariable('dir') || '/**/*.ndjson.gz', hive_partitio
   columns = {event_id: 'VARCHAR', endpoint: 'VARCHAR', user_agent: 'VARCHAR', visitor_id: 'VARCHAR', session_id: 'VARCHAR',
              event_name: 'VARCHAR', client_time: 'TIMESTAMPTZ', client_index: 'BIGINT', referrer: 'VARCHAR', page_type: 'VARCHAR',
              app: 'VARCHAR', source: 'VARCHAR', medium: 'VARCHAR', campaign: 'VARCHAR', content: 'VARCHAR',
-             experiment_id: 'VARCHAR', variant: 'VARCHAR', props: 'JSON'})
-WHERE app = getvariable('app');
+             experiment_id: 'VARCHAR', variant: 'VARCHAR', props: 'JSON', canary: 'BOOLEAN'})
+-- The canary's events (spoor canary) are no one's answers.
+WHERE app = getvariable('app') AND canary IS NOT TRUE;
 -- A visitor whose browser events came with a bot's user agent is a bot (stats.py BOT_PATTERN).
 CREATE OR REPLACE TEMP TABLE bots AS
 SELECT DISTINCT visitor_id FROM ev WHERE endpoint = 'tr' AND regexp_matches(user_agent, '(bot|crawl|spider|headless)', 'i');

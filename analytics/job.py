@@ -52,7 +52,14 @@ def read_days(spark, keyspace, app, days, nbuckets):
     ev = parts[0]
     for p in parts[1:]:
         ev = ev.unionByName(p)
-    return ev, parts[0]
+    return without_canary(ev), parts[0]
+
+
+def without_canary(ev):
+    """The events but the canary's (spoor canary marks them canary = true): no answer counts them."""
+    if "canary" not in ev.columns:
+        return ev
+    return ev.where(F.col("canary").isNull() | ~F.col("canary"))
 
 
 def plan_of(df):
@@ -118,7 +125,7 @@ def parquet_main(a):
              .config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
              .config("spark.ui.showConsoleProgress", "false").getOrCreate())
     spark.sparkContext.setLogLevel("WARN")
-    ev = spark.read.option("basePath", a.parquet).parquet(a.parquet).where(F.col("app") == a.app).cache()
+    ev = without_canary(spark.read.option("basePath", a.parquet).parquet(a.parquet).where(F.col("app") == a.app)).cache()
     rows = ev.count()
     out = answers.all_answers(ev)
     links = ev.where(F.col("visitor_id").isNotNull() & F.col("user_id").isNotNull()).select("visitor_id", "user_id")

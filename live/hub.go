@@ -3,6 +3,7 @@ package live
 import (
 	"bytes"
 	"context"
+	"github.com/spoor-dev/spoor/schema"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -21,9 +22,11 @@ type Source interface {
 // Rate is one second's events: all of them, by event name and by
 // endpoint, whatever the viewers' filters.
 type Rate struct {
-	At         time.Time      `json:"at"`
-	Total      int            `json:"total"`
-	ByEvent    map[string]int `json:"by_event"`
+	At      time.Time      `json:"at"`
+	Total   int            `json:"total"`
+	ByEvent map[string]int `json:"by_event"`
+	// Canary counts the canary's events (spoor canary), left out of the rest.
+	Canary     int            `json:"canary"`
 	ByEndpoint map[string]int `json:"by_endpoint"`
 }
 
@@ -174,9 +177,13 @@ func (h *Hub) deliver(data []byte) {
 			continue
 		}
 		h.mu.Lock()
-		h.rate.Total++
-		h.rate.ByEvent[e.Event]++
-		h.rate.ByEndpoint[e.Endpoint]++
+		if schema.IsCanaryEncoded(line) { // the canary's: in the tail, not in the rates
+			h.rate.Canary++
+		} else {
+			h.rate.Total++
+			h.rate.ByEvent[e.Event]++
+			h.rate.ByEndpoint[e.Endpoint]++
+		}
 		for s := range h.subs {
 			if s.max < 0 || !s.filter.MatchFields(e) {
 				continue

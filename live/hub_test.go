@@ -98,12 +98,16 @@ func TestHubFansOutWithFiltersAndRates(t *testing.T) {
 	publish(t, b, ev("shop", "click", "v1", "tr"), ev("shop", "page_view", "v1", "tr"))
 	publish(t, b, ev("blog", "click", "v2", "img"))
 	publish(t, b, ev("shop", "click", "v3", "str"))
+	yes := true
+	canary := ev("shop", "canary_json", "v1", "tr")
+	canary.Canary = &yes
+	publish(t, b, canary)
 	got := map[string]int{}
-	for range 4 {
+	for range 5 {
 		e := next(t, all)
 		got[e.App+"/"+e.EventName]++
 	}
-	if fmt.Sprint(got) != "map[blog/click:1 shop/click:2 shop/page_view:1]" {
+	if fmt.Sprint(got) != "map[blog/click:1 shop/canary_json:1 shop/click:2 shop/page_view:1]" {
 		t.Fatalf("all: %v", got)
 	}
 	// v1 and v3 are in different partitions: no order between them.
@@ -121,14 +125,16 @@ func TestHubFansOutWithFiltersAndRates(t *testing.T) {
 	if e := next(t, v2); e.VisitorID != "v2" || e.Endpoint != "img" {
 		t.Fatalf("v2: %+v", e)
 	}
-	// Within two ticks the rates have counted all four, whatever the filters.
-	total, byEvent := 0, map[string]int{}
+	// Within two ticks the rates have counted all four, whatever the
+	// filters, and the canary's event apart.
+	total, canaries, byEvent := 0, 0, map[string]int{}
 	deadline := time.After(3 * time.Second)
-	for total < 4 {
+	for total < 4 || canaries < 1 {
 		select {
 		case it := <-all.C:
 			if it.Rate != nil {
 				total += it.Rate.Total
+				canaries += it.Rate.Canary
 				for k, v := range it.Rate.ByEvent {
 					byEvent[k] += v
 				}
@@ -137,7 +143,7 @@ func TestHubFansOutWithFiltersAndRates(t *testing.T) {
 			t.Fatalf("rates counted %d of 4", total)
 		}
 	}
-	if total != 4 || byEvent["click"] != 3 || byEvent["page_view"] != 1 {
+	if total != 4 || canaries != 1 || byEvent["click"] != 3 || byEvent["page_view"] != 1 || byEvent["canary_json"] != 0 {
 		t.Fatalf("rates: %d %v", total, byEvent)
 	}
 	for _, s := range []*Sub{all, clicks, v2} {

@@ -15,14 +15,7 @@ func ClientIndexOf(b []byte) (app, visitor string, idx int64, has, ok bool) {
 	if !bytes.HasPrefix(b, []byte(`{"event_id":"`)) {
 		return "", "", 0, false, false
 	}
-	// Every field read here comes before release and props, the only
-	// values that hold raw JSON (a key there could look like one of ours).
-	head := b
-	for _, k := range []string{`,"release":`, `,"props":{`} {
-		if i := bytes.Index(head, []byte(k)); i >= 0 {
-			head = head[:i]
-		}
-	}
+	head := head(b)
 	i := bytes.Index(head, []byte(`,"client_index":`))
 	if i < 0 {
 		return "", "", 0, false, true

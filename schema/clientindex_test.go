@@ -18,9 +18,13 @@ func FuzzClientIndexOf(f *testing.F) {
 		{"", "v\"2", "", ptr(int64(1)), ""},
 		{"a\\b", "v3", `x,"client_index":5`, nil, `{"k":1}`},
 		{"shop", "", "", ptr(int64(-3)), ""},
+		{"shop", "v4", "", nil, `{"canary":true}`},
 	} {
 		e := &Event{EventID: "00000000-0000-4000-8000-000000000001", ReceivedAt: time.Unix(1, 0).UTC(), App: seed.app, VisitorID: seed.vid,
 			UserAgent: seed.ua, ClientIndex: seed.idx}
+		if seed.vid == "v1" {
+			e.Canary = ptr(true)
+		}
 		if seed.props != "" {
 			_ = json.Unmarshal([]byte(seed.props), &e.Props)
 		}
@@ -33,6 +37,9 @@ func FuzzClientIndexOf(f *testing.F) {
 			return // not an event: the worker refuses it before the meter sees it
 		}
 		b, _ := e.Encode()
+		if IsCanaryEncoded(b) != e.IsCanary() {
+			t.Fatalf("IsCanaryEncoded(%s) = %v", b, IsCanaryEncoded(b))
+		}
 		app, vid, idx, has, ok := ClientIndexOf(b)
 		if !ok {
 			return

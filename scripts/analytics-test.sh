@@ -47,13 +47,15 @@ go build -o "$W/cql" ./scripts/cql
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
 # One pipeline into Cassandra, one into the file store (files published every second).
-SPOOR_DATA_DIR="$W/run-cassandra" SPOOR_HTTP_ADDR=127.0.0.1:18301 SPOOR_LOG_LEVEL=warn \
+# The canary runs in both, into the same app: its marked events must change no answer.
+CANARY=(SPOOR_CANARY_ENABLED=true SPOOR_CANARY_APP=shop SPOOR_CANARY_INTERVAL=1s)
+env "${CANARY[@]}" SPOOR_DATA_DIR="$W/run-cassandra" SPOOR_HTTP_ADDR=127.0.0.1:18301 SPOOR_LOG_LEVEL=warn \
   SPOOR_CASSANDRA_HOSTS="127.0.0.1:$CPORT" SPOOR_CASSANDRA_KEYSPACE=spoor_demo \
   "$W/spoor" -config config.json run 2> "$W/run-cassandra.log" & PIDS+=($!)
 # The file store's pipeline also sends every event (bots too: the answers leave them out themselves) to
 # Parquet files, rolled every second.
 PARQUET_DEST='[{"name":"lake","type":"parquet","dir":"'$ROOT/$W'/parquet","roll_interval":"1s","filter":{"exclude_bots":false}}]'
-SPOOR_DATA_DIR="$W/run-files" SPOOR_HTTP_ADDR=127.0.0.1:18302 SPOOR_LOG_LEVEL=warn SPOOR_FILE_ROLL_INTERVAL=1s \
+env "${CANARY[@]}" SPOOR_DATA_DIR="$W/run-files" SPOOR_HTTP_ADDR=127.0.0.1:18302 SPOOR_LOG_LEVEL=warn SPOOR_FILE_ROLL_INTERVAL=1s \
   SPOOR_DESTINATIONS="$PARQUET_DEST" "$W/spoor" -config config.json run 2> "$W/run-files.log" & PIDS+=($!)
 for port in 18301 18302; do
   for _ in $(seq 240); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.5; done
@@ -72,15 +74,17 @@ events=$(python3 -c "import json;print(json.load(open('$W/truth.json'))['events'
 received=$(python3 -c "import json;print(' '.join(json.load(open('$W/truth.json'))['sent_on']))")
 
 say "waiting until both stores hold the $events events"
+# The demo's events, not the canary's.
 count_cassandra() {
-  local n=0 d b
+  local n=0 d b q
   for d in $received; do for b in $(seq 0 15); do
-    n=$((n + $("$W/cql" -hosts "127.0.0.1:$CPORT" "SELECT count(*) AS n FROM spoor_demo.events_by_day WHERE app = 'shop' AND day = '$d' AND bucket = $b" |
-      python3 -c 'import json,sys;print(json.loads(sys.stdin.read())["n"])')))
+    q="FROM spoor_demo.events_by_day WHERE app = 'shop' AND day = '$d' AND bucket = $b"
+    n=$((n + $("$W/cql" -hosts "127.0.0.1:$CPORT" "SELECT count(*) AS n $q" | python3 -c 'import json,sys;print(json.loads(sys.stdin.read())["n"])') \
+          - $("$W/cql" -hosts "127.0.0.1:$CPORT" "SELECT count(*) AS n $q AND canary = true ALLOW FILTERING" | python3 -c 'import json,sys;print(json.loads(sys.stdin.read())["n"])')))
   done; done
   echo $n
 }
-count_files() { find "$W/run-files/events" -name 'part-*.ndjson.gz' -exec zcat {} + 2>/dev/null | wc -l; }
+count_files() { find "$W/run-files/events" -name 'part-*.ndjson.gz' -exec zcat {} + 2>/dev/null | grep -vc '"canary":true' || true; }
 count_parquet() {
   "$VENV/bin/python" -c "
 import duckdb, glob, sys
