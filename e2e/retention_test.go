@@ -244,3 +244,29 @@ func TestRetentionTTL(t *testing.T) {
 		}
 	}
 }
+
+// The store sink sweeps on its own at start (and every
+// quality.retention_sweep_interval): events written before the retention
+// was set are gone without a command, and the sweep is in /metrics.
+func TestRetentionSweepsInTheSink(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	writeStore(t, cfg, []*schema.Event{aged(t, "shop", "shop-40d", 40*24*time.Hour), aged(t, "shop", "shop-1h", time.Hour)})
+	cfg.Quality.RetentionDays = []string{"shop=30"}
+	a := start(t, cfg)
+	defer a.Stop()
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Join(storedNames(t, cfg, "shop"), " ") != "shop-1h" {
+		if time.Now().After(deadline) {
+			t.Fatalf("shop still holds %v", storedNames(t, cfg, "shop"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	m := do(t, "GET", "http://"+a.Addr()+"/metrics", nil, nil).body
+	if v, _ := metricValue(m, "spoor_retention_last_sweep_timestamp_seconds"); v == 0 {
+		t.Error("no sweep in /metrics")
+	}
+	if v, _ := metricValue(m, `spoor_retention_removed_total{table="events"}`); v != 1 {
+		t.Errorf("removed %v events", v)
+	}
+}
