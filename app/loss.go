@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spoor-dev/spoor/internal/bus"
 	"github.com/spoor-dev/spoor/loss"
+	"github.com/spoor-dev/spoor/sinks"
 )
 
 // hoursKept is how long the loss counts per hour are kept.
@@ -17,7 +18,10 @@ const hoursKept = 35 * 24 * time.Hour
 
 // lossMeter is the store sink's loss meter (loss/): a visitor's state is
 // kept as long as its visitor id lives (http.vid_cookie_max_age).
-func (a *App) lossMeter(ctx context.Context) (*loss.Meter, error) {
+func (a *App) lossMeter(ctx context.Context) (sinks.Observer, error) {
+	if !a.cfg.Quality.LossMeter {
+		return nil, nil
+	}
 	visitors, err := a.Bus.KeyValueTTL(ctx, loss.VisitorsBucket, a.cfg.HTTP.VIDCookieMaxAge)
 	if err != nil {
 		return nil, err
@@ -31,7 +35,11 @@ func (a *App) lossMeter(ctx context.Context) (*loss.Meter, error) {
 		func() float64 { return a.cfg.Quality.LossThreshold }))
 	writer := make([]byte, 6)
 	_, _ = rand.Read(writer)
-	return loss.NewMeter(visitors, hours, a.Bus.PutAll, hex.EncodeToString(writer), 100_000, a.Reg)
+	m, err := loss.NewMeter(visitors, hours, a.Bus.PutAll, hex.EncodeToString(writer), 100_000, a.Reg)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // LossToday is each app's loss counts of today (UTC), summed over every

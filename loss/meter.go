@@ -10,6 +10,7 @@ package loss
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -67,6 +68,20 @@ func (c *Counts) add(o Counts) {
 type visitor struct {
 	Hi   int64  `json:"hi"`
 	Seen uint64 `json:"seen"`
+}
+
+// encode is the bucket's value: hi and seen, 8 bytes each, big-endian.
+func (v *visitor) encode() []byte {
+	b := make([]byte, 16)
+	binary.BigEndian.PutUint64(b, uint64(v.Hi))
+	binary.BigEndian.PutUint64(b[8:], v.Seen)
+	return b
+}
+
+func (v *visitor) decode(b []byte) {
+	if len(b) == 16 {
+		v.Hi, v.Seen = int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint64(b[8:])
+	}
 }
 
 // observe applies one arrival of index i, returning what it was.
@@ -179,8 +194,7 @@ func (m *Meter) Observe(ctx context.Context, events []*schema.Event, redelivered
 		}
 		m.counts[k].add(c)
 		hours[a.hour] = true
-		b, _ := json.Marshal(v)
-		dirty[a.key] = b
+		dirty[a.key] = v.encode()
 		m.count(a.app, c)
 	}
 	if err := m.put(ctx, VisitorsBucket, dirty); err != nil {
@@ -230,7 +244,7 @@ func (m *Meter) load(ctx context.Context, arrivals []arrival) error {
 				firstErr = cmpErr(firstErr, fmt.Errorf("reading visitor state: %w", err))
 				mu.Unlock()
 			default:
-				_ = json.Unmarshal(e.Value(), v)
+				v.decode(e.Value())
 			}
 			mu.Lock()
 			m.cache[k] = v

@@ -91,7 +91,7 @@ func Default() Config {
 		Segment: Segment{WriteKeys: map[string]string{}, TrustedKeys: []string{}},
 		Admin:   Admin{Tokens: []string{}},
 		Plans:   Plans{Dir: "plans", ReloadInterval: 5 * time.Second},
-		Quality: Quality{LossThreshold: 0.01, RetentionDays: []string{}, RetentionSweepInterval: time.Hour},
+		Quality: Quality{LossThreshold: 0.01, LossMeter: true, RetentionDays: []string{}, RetentionSweepInterval: time.Hour},
 		Canary: Canary{Enabled: false, Interval: 10 * time.Second, Timeout: 2 * time.Minute, App: "spoor-canary", CollectorURL: "", ProxyURL: "",
 			ProxyPath: "/", LinkSlug: "spoor-canary"},
 		Destinations: []Destination{},

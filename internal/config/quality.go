@@ -13,6 +13,9 @@ type Quality struct {
 	// (from the SDK's cidx, per app and hour) before the dashboard and the
 	// SpoorClientLoss alert say so: 0.01 is 1%.
 	LossThreshold float64 `mapstructure:"loss_threshold"`
+	// LossMeter: the store sink counts the SDK's message indexes (loss/);
+	// each batch writes its visitors' states to NATS before it is acked.
+	LossMeter bool `mapstructure:"loss_meter"`
 	// RetentionDays keeps each app's events that many days: "app=days",
 	// "*=days" for every app not named; empty (the default): kept forever.
 	RetentionDays []string `mapstructure:"retention_days"`

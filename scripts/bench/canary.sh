@@ -12,7 +12,11 @@
 #             run-files:     `spoor run`, file store, file.roll_interval 1s
 #             cluster:       scripts/cluster.sh (3 NATS at R3, 3 Cassandra at RF 3, 2 collectors, 2 sinks)
 #                            and `spoor canary` against collector1
-#   bash scripts/bench/canary.sh        (RUNS=3 COST_DURATION=120 LAT_DURATION=120 BG=1000)
+#  meter:   the loss meter's cost (quality.loss_meter): `spoor run` (file store) takes METER_EVENTS single
+#           JSON events of 5,000 visitors, each with its visitor's next cidx (loadgen -cidx, METER_RATE/s),
+#           until every one is stored; the process's CPU seconds per 1,000 events, meter off and on
+#           alternated RUNS times.
+#   bash scripts/bench/canary.sh        (RUNS=3 COST_DURATION=120 LAT_DURATION=120 BG=1000 METER_EVENTS=150000)
 #   PHASES="latency" DEPLOYS="run-files" bash scripts/bench/canary.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,7 +24,8 @@ cd "$ROOT"
 . scripts/lib.sh
 SAY_AS=bench/canary
 RUNS=${RUNS:-3} COST_DURATION=${COST_DURATION:-120} LAT_DURATION=${LAT_DURATION:-120} BG=${BG:-1000}
-PHASES=${PHASES:-cost latency} DEPLOYS=${DEPLOYS:-run-cassandra run-files cluster}
+METER_EVENTS=${METER_EVENTS:-150000} METER_RATE=${METER_RATE:-5000}
+PHASES=${PHASES:-cost meter latency} DEPLOYS=${DEPLOYS:-run-cassandra run-files cluster}
 W=.scratch/bench/canary
 rm -rf "$W"; mkdir -p "$W/out"
 go build -o "$W/spoor" ./cmd/spoor
@@ -47,6 +52,30 @@ if [[ " $PHASES " == *" cost "* ]]; then
       sent=$(curl -s http://127.0.0.1:18480/metrics | awk '/^spoor_canary_sent_total/ {s += $2} END {print s + 0}')
       echo "$mode $run $c0 $c1 $t0 $t1 $sent" >> "$W/out/cost.txt"
       say "cost $mode $run: $(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.2f", b - a}') CPU s in ${COST_DURATION} s, $sent canary events sent"
+      stop_all; rm -rf "$d"
+    done
+  done
+fi
+
+if [[ " $PHASES " == *" meter "* ]]; then
+  for run in $(seq "$RUNS"); do
+    for mode in off on; do
+      d="$W/meter.$mode.$run"
+      env "${ENV[@]}" SPOOR_DATA_DIR="$d" SPOOR_QUALITY_LOSS_METER=$([ $mode = on ] && echo true || echo false) \
+        "$W/spoor" -config "$W/config.json" run 2> "$d.log" & PIDS+=($!); pid=$!
+      wait_port 127.0.0.1 18480 60
+      sleep 5
+      c0=$(cpu "$pid"); t0=$(date +%s.%N)
+      "$W/loadgen" -url http://127.0.0.1:18480/tr/v1/ -rate "$METER_RATE" -duration "$((METER_EVENTS / METER_RATE))s" -cidx -app meter > "$d.loadgen" 2>&1
+      for _ in $(seq 600); do
+        stored=$(curl -s http://127.0.0.1:18480/metrics | awk '/^spoor_sink_events_stored_total/ {s += $2} END {print s + 0}')
+        [ "${stored%.*}" -ge "$METER_EVENTS" ] && break
+        sleep 0.5
+      done
+      c1=$(cpu "$pid"); t1=$(date +%s.%N)
+      gap=$(curl -s http://127.0.0.1:18480/metrics | awk '/^spoor_client_messages_total/ {print}' | tr '\n' ' ')
+      echo "$mode $run $c0 $c1 $t0 $t1 $stored" >> "$W/out/meter.txt"
+      say "meter $mode $run: $stored stored, $(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.2f", b - a}') CPU s; $gap"
       stop_all; rm -rf "$d"
     done
   done
@@ -100,5 +129,5 @@ fi
 
 python3 scripts/bench/canary_report.py "$W/out" "$RUNS" "$COST_DURATION" "$LAT_DURATION" "$BG" > "$W/table.md"
 cat "$W/table.md"
-[[ "$PHASES" == "cost latency" ]] && python3 scripts/bench/report.py --update docs/benchmarks.md "$W/table.md" canary
+[[ "$PHASES" == "cost meter latency" ]] && python3 scripts/bench/report.py --update docs/benchmarks.md "$W/table.md" canary
 true

@@ -30,6 +30,7 @@ func main() {
 	app := flag.String("app", "loadgen", "app field of the events")
 	clientIDs := flag.Bool("client-ids", false, "send a client event id with every event")
 	method := flag.String("method", "POST", "POST (a JSON event per request) or GET (the URL as given, no body)")
+	cidx := flag.Bool("cidx", false, "give each event its visitor's next message index (cidx), as the browser SDK does")
 	flag.Parse()
 
 	u, err := url.Parse(*target)
@@ -68,6 +69,9 @@ func main() {
 				body := fmt.Sprintf(`{"ename":"load","app":%q,"vid":"v-%d","url":"https://shop.example/p/%d"}`, *app, i%5000, i%300)
 				if *clientIDs {
 					body = fmt.Sprintf(`{"eid":%q,`, uuid.Must(uuid.NewV7()).String()) + body[1:]
+				}
+				if *cidx { // request i is visitor i%5000's (i/5000+1)th message
+					body = fmt.Sprintf(`{"cidx":%d,`, i/5000+1) + body[1:]
 				}
 				req.SetBodyString(body)
 				if err := client.Do(req, res); err == nil {
