@@ -16,7 +16,9 @@ import (
 // stored (the real stores are tested end to end, e2e/canary_test.go).
 type storeFunc func([]Probe) map[string]time.Time
 
-func (f storeFunc) Find(_ context.Context, ps []Probe) (map[string]time.Time, error) { return f(ps), nil }
+func (f storeFunc) Find(_ context.Context, ps []Probe) (map[string]time.Time, error) {
+	return f(ps), nil
+}
 
 // Found, lost after the timeout, a failed send, a destination's notice.
 func TestLookCountsFoundAndLost(t *testing.T) {
