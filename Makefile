@@ -69,6 +69,7 @@ fuzz:
 	$(GO) test ./links -run '^$$' -fuzz '^FuzzResolve$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./segment -run '^$$' -fuzz '^FuzzSegmentMessage$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./schema -run '^$$' -fuzz '^FuzzPeekIDs$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
+	$(GO) test ./schema -run '^$$' -fuzz '^FuzzClientIndexOf$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./plan -run '^$$' -fuzz '^FuzzInstance$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./plan -run '^$$' -fuzz '^FuzzFast$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
 	$(GO) test ./plan -run '^$$' -fuzz '^FuzzPick$$' -fuzztime $(FUZZ_EXECS) -timeout 5m
