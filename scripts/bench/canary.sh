@@ -18,6 +18,7 @@
 #           alternated RUNS times.
 #   bash scripts/bench/canary.sh        (RUNS=3 COST_DURATION=120 LAT_DURATION=120 BG=1000 METER_EVENTS=150000)
 #   PHASES="latency" DEPLOYS="run-files" bash scripts/bench/canary.sh
+#   PHASES="cost meter" …, then KEEP=1 PHASES=latency …: in two sittings, the doc updated by the second
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -27,7 +28,8 @@ RUNS=${RUNS:-3} COST_DURATION=${COST_DURATION:-120} LAT_DURATION=${LAT_DURATION:
 METER_EVENTS=${METER_EVENTS:-150000} METER_RATE=${METER_RATE:-5000}
 PHASES=${PHASES:-cost meter latency} DEPLOYS=${DEPLOYS:-run-cassandra run-files cluster}
 W=.scratch/bench/canary
-rm -rf "$W"; mkdir -p "$W/out"
+if [ -z "${KEEP:-}" ]; then rm -rf "$W"; fi # KEEP=1: add these phases to an earlier run's figures
+mkdir -p "$W/out"
 go build -o "$W/spoor" ./cmd/spoor
 go build -o "$W/loadgen" ./scripts/bench/loadgen
 cp config.json "$W/config.json"
@@ -129,5 +131,5 @@ fi
 
 python3 scripts/bench/canary_report.py "$W/out" "$RUNS" "$COST_DURATION" "$LAT_DURATION" "$BG" > "$W/table.md"
 cat "$W/table.md"
-[[ "$PHASES" == "cost meter latency" ]] && python3 scripts/bench/report.py --update docs/benchmarks.md "$W/table.md" canary
+{ [[ "$PHASES" == "cost meter latency" ]] || [ -n "${KEEP:-}" ]; } && python3 scripts/bench/report.py --update docs/benchmarks.md "$W/table.md" canary
 true
