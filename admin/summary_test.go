@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"github.com/spoor-dev/spoor/loss"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,5 +74,24 @@ func TestHealthQuality(t *testing.T) {
 	}
 	if q.Failed["plan_violation"] != 8 || q.Failed["invalid_json"] != 2 {
 		t.Errorf("failed: %v", q.Failed)
+	}
+}
+
+// Today's loss per app, beside the threshold: over it is flagged.
+func TestHealthLoss(t *testing.T) {
+	a := New(Options{Live: Live{Gatherer: prometheus.NewRegistry(), LossThreshold: 0.01,
+		Loss: func(context.Context) (map[string]loss.Counts, error) {
+			return map[string]loss.Counts{"shop": {Received: 97, Gap: 5, Late: 2, Duplicate: 1}, "blog": {Received: 1000, Gap: 3}}, nil
+		}}}, zerolog.Nop())
+	q := a.health(context.Background()).Quality
+	if q.LossThreshold != 0.01 || len(q.Loss) != 2 {
+		t.Fatalf("%+v", q)
+	}
+	blog, shop := q.Loss[0], q.Loss[1]
+	if shop.App != "shop" || shop.Expected != 100 || shop.Missing != 3 || shop.Late != 2 || shop.Duplicate != 1 || shop.Share != 0.03 || !shop.Over {
+		t.Errorf("shop: %+v", shop)
+	}
+	if blog.App != "blog" || blog.Missing != 3 || blog.Over {
+		t.Errorf("blog: %+v", blog)
 	}
 }

@@ -188,6 +188,27 @@ test('the data quality panel shows a plan at work: violations by event and type,
   }
 })
 
+test('the data quality panel shows today\'s browser message loss beside the agreed threshold', async () => {
+  const s = new Spoor(spoorBinary(), [], { SPOOR_LINKS_ADMIN_TOKENS: TOKEN, SPOOR_QUALITY_LOSS_THRESHOLD: '0.05' })
+  await s.start()
+  try {
+    const { ctx, page, errors } = await login(s)
+    // Indexes 1, 2 and 5 of one visitor: 3 and 4 are missing, 40% of 5.
+    await send(s, [{ app: 'web', ename: 'view', vid: 'v-loss', cidx: 1 }, { app: 'web', ename: 'view', vid: 'v-loss', cidx: 2 },
+      { app: 'web', ename: 'view', vid: 'v-loss', cidx: 5 }])
+    await waitFor('the loss table', async () => !(await page.$eval('#loss', (t) => t.hidden)), 10000)
+    const row = await page.$$eval('#loss tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)))
+    assert.deepEqual(row, [['web', '5', '2', '0', '0', '40.00%', '≤ 5.00%']])
+    assert.equal(await page.$eval('#loss tbody tr', (tr) => tr.className), 'bad')
+    assert.match(await page.textContent('#warnings'), /web lost 40\.00% of its browser messages today, above the agreed 5\.00%/)
+    assert.deepEqual(errors, [])
+    await ctx.close()
+  } finally {
+    await s.stop()
+    s.cleanup()
+  }
+})
+
 test('the page fits a phone: nothing wider than the screen but the tail, which scrolls in its box', async () => {
   const { ctx, page, errors } = await login(spoor)
   await page.setViewportSize({ width: 390, height: 844 })
