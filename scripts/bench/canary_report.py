@@ -48,8 +48,10 @@ if os.path.exists(cost):
         per[mode].append((float(c1) - float(c0)) / (float(t1) - float(t0)) * 60)
         sent[mode].append(float(n))
     off, on = statistics.median(per["off"]), statistics.median(per["on"])
-    print(f"**The canary's cost** at its default rate (`canary.interval` 10 s: 9 entry points, 0.9 events/s, each looked for "
-          f"every second until found): `spoor run` (file store) with no other traffic, canary off and on alternated {runs} × "
+    rate = statistics.median(sent["on"]) / (float(cost_dur) + 20)
+    print(f"**The canary's cost** at its default rate (`canary.interval` 10 s: here 8 entry points, all but the proxy, "
+          f"{rate:.1f} events/s, each looked for every second until found): `spoor run` (file store) with no other traffic, "
+          f"canary off and on alternated {runs} × "
           f"{cost_dur} s, the process's CPU seconds per minute, medians: off **{off:.2f}**, on **{on:.2f}**: the canary costs "
           f"{on - off:.2f} CPU s per minute ({(on - off) / 60 * 100:.2f}% of one core; runs: "
           f"{', '.join(f'{x:.2f}' for x in per['off'])}; {', '.join(f'{x:.2f}' for x in per['on'])}).\n")
