@@ -268,12 +268,16 @@ func (w *Worker) process(ctx context.Context, msgs []*bus.Msg) {
 
 // observe tells the Observer of the events that were written.
 func (w *Worker) observe(ctx context.Context, msgs []*bus.Msg, events []*schema.Event, owner [][2]int, items [][]item) {
+	again := make([]bool, len(msgs)) // a message's metadata is parsed once, not per event
+	for i, m := range msgs {
+		again[i] = m.Delivered() > 1
+	}
 	stored := make([]*schema.Event, 0, len(events))
 	redelivered := make([]bool, 0, len(events))
 	for k, o := range owner {
 		if items[o[0]][o[1]].err == nil {
 			stored = append(stored, events[k])
-			redelivered = append(redelivered, msgs[o[0]].Delivered() > 1)
+			redelivered = append(redelivered, again[o[0]])
 		}
 	}
 	octx, cancel := context.WithTimeout(ctx, w.opts.WriteTimeout)
