@@ -64,17 +64,17 @@ func (a *App) startRetention(ctx context.Context) {
 				a.log.Warn().Err(err).Msg("retention: cannot take the sweep's lease; the next interval retries")
 			default:
 				reps, err = SweepRetention(ctx, a.cfg, a.log)
+				for _, r := range reps {
+					for table, n := range r.Removed {
+						removed.WithLabelValues(table).Add(float64(n))
+					}
+					a.log.Info().Str("app", r.App).Strs("retention", r.IDs).Interface("removed", r.Removed).Dur("took", time.Since(start)).Msg("retention sweep")
+				}
 				if err != nil && ctx.Err() == nil {
 					a.log.Error().Err(fmt.Errorf("sweeping past retention: %w", err)).Msg("retention sweep failed; the next one retries")
 				} else if err == nil {
-					last.SetToCurrentTime()
+					last.SetToCurrentTime() // after the counts: a reader that sees it sees them
 				}
-			}
-			for _, r := range reps {
-				for table, n := range r.Removed {
-					removed.WithLabelValues(table).Add(float64(n))
-				}
-				a.log.Info().Str("app", r.App).Strs("retention", r.IDs).Interface("removed", r.Removed).Dur("took", time.Since(start)).Msg("retention sweep")
 			}
 			select {
 			case <-ctx.Done():

@@ -262,9 +262,17 @@ func TestRetentionSweepsInTheSink(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	m := do(t, "GET", "http://"+a.Addr()+"/metrics", nil, nil).body
-	if v, _ := metricValue(m, "spoor_retention_last_sweep_timestamp_seconds"); v == 0 {
-		t.Error("no sweep in /metrics")
+	// The files go before the sweep has logged and counted what it did.
+	var m []byte
+	for {
+		m = do(t, "GET", "http://"+a.Addr()+"/metrics", nil, nil).body
+		if v, _ := metricValue(m, "spoor_retention_last_sweep_timestamp_seconds"); v != 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no sweep in /metrics")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if v, _ := metricValue(m, `spoor_retention_removed_total{table="events"}`); v != 1 {
 		t.Errorf("removed %v events", v)
