@@ -9,10 +9,10 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spoor-dev/spoor/collector/spool"
 	"github.com/spoor-dev/spoor/internal/bus"
+	"github.com/spoor-dev/spoor/internal/clock"
 	"github.com/spoor-dev/spoor/internal/reply"
 	"github.com/spoor-dev/spoor/schema"
 	"github.com/valyala/fasthttp"
@@ -86,7 +86,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 	}
 	ip := c.clientIP(ctx)
 	info := schema.ServerInfo{
-		ReceivedAt: time.Now(),
+		ReceivedAt: clock.Now(),
 		Endpoint:   endpoint,
 		VisitorID:  string(ctx.Request.Header.Cookie("vid")),
 		Canary:     schema.IsCanary(ctx.Request.Header.Peek(schema.CanaryHeader)),

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
+	"github.com/spoor-dev/spoor/internal/clock"
 	"github.com/spoor-dev/spoor/internal/reply"
 	"github.com/spoor-dev/spoor/links"
 	"github.com/spoor-dev/spoor/schema"
@@ -60,7 +60,7 @@ func (c *Collector) segment(ctx *fasthttp.RequestCtx, call string) {
 		refuse(&requestError{fasthttp.StatusUnsupportedMediaType, "unsupported_encoding", "Content-Encoding " + enc + " is not supported (use gzip)"})
 		return
 	}
-	now := time.Now()
+	now := clock.Now()
 	hits, failures, err := c.cfg.Segment.Decode(segment.Request{Call: call, Body: body, Now: now, ClientIP: c.clientIP(ctx),
 		Authorization: string(ctx.Request.Header.Peek("Authorization")), AcceptLanguage: string(ctx.Request.Header.Peek("Accept-Language"))})
 	if err != nil {

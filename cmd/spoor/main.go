@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/internal/clock"
 	"github.com/spoor-dev/spoor/internal/config"
 )
 
@@ -28,6 +29,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "config.json", "configuration file (missing file: built-in defaults)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (benchmarks)")
 	pprofAddr := fs.String("pprof", "", "serve Go's profiles (heap, goroutines, CPU) at http://ADDR/debug/pprof/, e.g. 127.0.0.1:6060; off by default")
+	clockOffset := fs.Duration("clock-offset", 0, "shift this process's clock by this much, e.g. 10m (fault runs only: a collector with a wrong clock)")
 	usage := func(w io.Writer) { printUsage(w); fs.SetOutput(w); fs.PrintDefaults() }
 	fs.Usage = func() {}
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -65,6 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd.printUsage(cfs, stderr)
 		return 2
 	}
+	clock.SetOffset(*clockOffset)
 	inv := &invocation{args: args, cpuProfile: *cpuProfile, pprofAddr: *pprofAddr, fs: cfs}
 	if !cmd.noConfig {
 		cfg, err := config.Load(*cfgPath)

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/rs/zerolog"
 )
@@ -70,6 +71,7 @@ type Spool struct {
 	records atomic.Int64 // records not yet replayed
 	corrupt atomic.Int64 // damaged segments kept aside
 	refused atomic.Bool  // an append was refused for space since the last replay
+	failing atomic.Bool  // the last write or fsync failed (a full or broken disk)
 
 	// Owned by the writer goroutine.
 	active     *os.File
@@ -161,9 +163,12 @@ func (s *Spool) Size() (bytes, records int64) { return s.bytes.Load(), s.records
 // Corrupt returns how many records were found damaged (and kept aside).
 func (s *Spool) Corrupt() int64 { return s.corrupt.Load() }
 
-// Full reports whether the spool is at its cap: an append was refused for
-// lack of space and no replay has freed any since.
-func (s *Spool) Full() bool { return s.refused.Load() || s.bytes.Load() >= s.maxBytes }
+// Full reports whether the spool can take nothing now: it is at its cap (an
+// append was refused for lack of space and no replay has freed any since),
+// or its disk failed the last write (full: ENOSPC).
+func (s *Spool) Full() bool {
+	return s.refused.Load() || s.failing.Load() || s.bytes.Load() >= s.maxBytes
+}
 
 func encodedLen(recs []Record) int64 {
 	var n int64
@@ -190,6 +195,9 @@ func (s *Spool) Append(recs []Record) error {
 	err := s.send(&request{recs: recs, done: make(chan error, 1)})
 	if err != nil {
 		s.bytes.Add(-need)
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) { // the disk is full, not the spool's cap
+			return fmt.Errorf("%w: %v", ErrFull, err)
+		}
 		return err
 	}
 	s.records.Add(int64(len(recs)))
@@ -278,14 +286,17 @@ func (s *Spool) write(buf []byte) error {
 		return nil
 	}
 	if _, err := s.active.Write(buf); err != nil {
+		s.failing.Store(true) // Full until a write succeeds: readiness says so
 		s.repair()
 		return fmt.Errorf("writing spool segment: %w", err)
 	}
 	if err := s.active.Sync(); err != nil {
+		s.failing.Store(true)
 		s.repair()
 		return fmt.Errorf("syncing spool segment: %w", err)
 	}
 	s.activeSize += int64(len(buf))
+	s.failing.Store(false)
 	return nil
 }
 

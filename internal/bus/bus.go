@@ -30,6 +30,10 @@ type Options struct {
 	DedupWindow    time.Duration
 	MaxPending     int // async publishes in flight
 	ConnectTimeout time.Duration
+	// PingInterval: how often the server is pinged (0: nats.go's 2 minutes);
+	// two pings unanswered and the connection is dropped and redialled, so a
+	// link that goes silent without closing is left within ~2 intervals.
+	PingInterval time.Duration
 }
 
 // Bus is a connection to JetStream.
@@ -62,6 +66,9 @@ func Connect(opts Options, emb *Embedded, log zerolog.Logger) (*Bus, error) {
 			log.Warn().Err(err).Msg("nats disconnected")
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info().Str("url", c.ConnectedUrl()).Msg("nats reconnected") }),
+	}
+	if opts.PingInterval > 0 {
+		nopts = append(nopts, nats.PingInterval(opts.PingInterval), nats.MaxPingsOutstanding(2))
 	}
 	url := opts.URL
 	if url == "" {

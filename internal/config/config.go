@@ -59,7 +59,7 @@ func Default() Config {
 			URL: "", Listen: "", Stream: "SPOOR_EVENTS", Subject: "spoor.events", DLQStream: "SPOOR_DLQ", DLQSubject: "spoor.dlq",
 			FailedStream: "SPOOR_FAILED", FailedSubject: "spoor.failed",
 			Replicas: 1, Partitions: 1, MaxAge: 72 * time.Hour, MaxBytes: 10 << 30, DedupWindow: 2 * time.Minute, MaxPending: 4096,
-			ConnectTimeout: 5 * time.Second,
+			ConnectTimeout: 5 * time.Second, PingInterval: 5 * time.Second,
 		},
 		Sink: Sink{
 			Type: "auto", Run: "all", Consumer: "spoor-sink", BatchSize: 500, BatchBytes: 4 << 20, BatchWait: 500 * time.Millisecond, AckWait: 60 * time.Second,

@@ -21,4 +21,8 @@ type NATS struct {
 	DedupWindow    time.Duration `mapstructure:"dedup_window"`
 	MaxPending     int           `mapstructure:"max_pending"`
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
+	// PingInterval is how often the client asks the server for a pong; two
+	// unanswered pings mark the connection dead, so a link that stops
+	// carrying packets without closing is noticed within about two intervals.
+	PingInterval time.Duration `mapstructure:"ping_interval"`
 }

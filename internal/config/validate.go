@@ -39,7 +39,7 @@ func (c *Config) Validate() error {
 	for key, d := range map[string]time.Duration{"http.read_timeout": c.HTTP.ReadTimeout, "plans.reload_interval": c.Plans.ReloadInterval, "http.write_timeout": c.HTTP.WriteTimeout,
 		"http.idle_timeout": c.HTTP.IdleTimeout, "collector.ack_timeout": c.Collector.AckTimeout, "sink.batch_wait": c.Sink.BatchWait,
 		"sink.ack_wait": c.Sink.AckWait, "nats.dedup_window": c.NATS.DedupWindow, "spool.replay_retry": c.Spool.ReplayRetry,
-		"file.roll_interval": c.File.RollInterval, "sink.write_timeout": c.Sink.WriteTimeout, "nats.connect_timeout": c.NATS.ConnectTimeout} {
+		"file.roll_interval": c.File.RollInterval, "sink.write_timeout": c.Sink.WriteTimeout, "nats.connect_timeout": c.NATS.ConnectTimeout, "nats.ping_interval": c.NATS.PingInterval} {
 		if d <= 0 {
 			bad(key, "must be a positive duration, got %v", d)
 		}

@@ -1,5 +1,6 @@
 """The canary benchmark's table (scripts/bench/canary.sh): its cost, and the request-to-stored latency
 it measured, p50/p99 interpolated in its histogram's buckets (as Prometheus' histogram_quantile)."""
+import json
 import collections, datetime, glob, os, re, statistics, sys
 
 out, runs, cost_dur, lat_dur, bg = sys.argv[1:6]
@@ -85,7 +86,12 @@ for dep, name in DEPLOYS.items():
             total.update(d)
         n = int(total[float("inf")]) if total else 0
         worst = max(per_entry, key=lambda e: quantile(0.99, per_entry[e]) or 0) if per_entry else "–"
-        rows.append(f"| {name} | {'idle' if load == 'idle' else f'{int(bg):,} events/s besides'} | {n} | "
+        rate = int(bg)
+        try:  # the rate this deployment's background load ran at
+            rate = int(json.load(open(os.path.join(out, f"lat.{dep}.loadgen.txt")))["rate"])
+        except (OSError, ValueError, KeyError):
+            pass
+        rows.append(f"| {name} | {'idle' if load == 'idle' else f'{rate:,} events/s besides'} | {n} | "
                     f"**{fmt(quantile(0.5, total))}** | **{fmt(quantile(0.99, total))}** | {worst}: {fmt(quantile(0.99, per_entry.get(worst, {float('inf'): 0})))} |")
 if rows:
     print(f"**End to end, request to stored row**, measured by the canary itself (`canary.interval` 1 s, {lat_dur} s, every entry "

@@ -39,6 +39,9 @@ type result struct {
 	SpoolPeak    int     // messages in the collectors' spools, at most
 	DrainRate    float64 // events stored per second from recovery until the backlog was gone
 	DrainSeconds float64
+	P50ms, P99ms float64 // the collectors' answer times, answered requests, the whole run
+	P99Limit     float64 // ms; when set, P99ms over it fails the run (collector.ack_timeout plus a spool fsync)
+	NoRetryAfter int     // 503 answers without Retry-After
 
 	Dest []destResult // each destination's reconciliation (a cluster with destinations)
 }
@@ -80,6 +83,17 @@ func (r result) failures() []string {
 			out = append(out, fmt.Sprintf("%s: %d visitors' events out of order", d.Name, d.OutOfOrder))
 		}
 	}
+	if r.NoRetryAfter > 0 {
+		out = append(out, fmt.Sprintf("%d answers 503 without Retry-After", r.NoRetryAfter))
+	}
+	for c, n := range r.Codes {
+		if c/100 == 5 && c != 503 {
+			out = append(out, fmt.Sprintf("%d answers %d (only 503 may say: not stored, retry)", n, c))
+		}
+	}
+	if r.P99Limit > 0 && r.P99ms > r.P99Limit {
+		out = append(out, fmt.Sprintf("collector p99 %.0f ms over %.0f ms", r.P99ms, r.P99Limit))
+	}
 	if r.Fault == "collector-term" && r.Codes[0] > 0 { // requests in flight at SIGTERM are answered
 		out = append(out, fmt.Sprintf("%d requests unanswered at SIGTERM", r.Codes[0]))
 	}
@@ -117,7 +131,8 @@ func (r *runner) reconcile(res *result, status map[int64]int, since time.Time) (
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	stored := map[int64]int{}
-	for day := cassandra.Day(since); !day.After(time.Now().UTC()); day = day.AddDate(0, 0, 1) {
+	// An hour past now: a collector whose clock runs ahead (collector-clock-ahead) stamps tomorrow early.
+	for day := cassandra.Day(since); !day.After(time.Now().UTC().Add(time.Hour)); day = day.AddDate(0, 0, 1) {
 		evs, err := cassandra.ReadDay(ctx, r.session, r.cfg.Cassandra.Keyspace, res.App, day)
 		if err != nil {
 			return nil, fmt.Errorf("reading back %s: %w", res.App, err)

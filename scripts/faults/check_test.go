@@ -31,6 +31,13 @@ func TestVerdict(t *testing.T) {
 		{"an error", func(r *result) { r.Error = "cluster.sh up sink1: exit 1" }, "error: cluster.sh"},
 		{"a destination's retries (duplicates the key reveals)", func(r *result) { r.Dest = []destResult{{Name: "webhook", Delivered: 1000, Duplicates: 40}} }, ""},
 		{"a destination lost events", func(r *result) { r.Dest = []destResult{{Name: "kafka", Delivered: 990, Lost: 10}} }, "kafka: 10 never delivered"},
+		{"a 500 (a client would retry forever)", func(r *result) { r.Codes = map[int]int{200: 99, 500: 1} }, "1 answers 500"},
+		{"a 503 is the right refusal", func(r *result) {
+			r.MinAnswered, r.Answered, r.Stored, r.Codes = 0.5, 900, 900, map[int]int{200: 90, 503: 10}
+		}, ""},
+		{"a 503 without Retry-After", func(r *result) { r.NoRetryAfter = 2 }, "2 answers 503 without Retry-After"},
+		{"a p99 over the fault's bound", func(r *result) { r.P99ms, r.P99Limit = 1500, 1100 }, "collector p99 1500 ms over 1100 ms"},
+		{"a p99 within the bound", func(r *result) { r.P99ms, r.P99Limit = 1050, 1100 }, ""},
 		{"a destination broke a visitor's order", func(r *result) { r.Dest = []destResult{{Name: "webhook", Delivered: 1000, OutOfOrder: 1}} }, "out of order"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -25,23 +25,33 @@ type fault struct {
 	minAnswered float64
 	// needsDestinations: the fault breaks a destination (CLUSTER_DESTINATIONS=1).
 	needsDestinations bool
+	// needsNetns: the fault cuts, slows or resets links (CLUSTER_NETNS=1, network.go).
+	needsNetns bool
+	// p99Bound: the collectors' p99 answer time must stay within
+	// collector.ack_timeout plus a spool fsync through the fault.
+	p99Bound bool
+	// check, when set, looks at what the run stored beyond the
+	// reconciliation (after it); an error fails the run.
+	check func(r *runner, res *result) error
 }
 
 var faults = []fault{
 	{"none", "no fault: steady load only", func(ctx context.Context, r *runner) (time.Time, string, error) {
 		return time.Now(), "", nil
-	}, 1, false},
-	{"nats-kill", "the NATS node leading partition 0 killed with -9 under load, restarted after 30 s", natsKill, 1, false},
-	{"cassandra-kill", "one Cassandra node of three killed with -9 under load (writes go on at LOCAL_QUORUM), restarted after 30 s", cassandraKill, 1, false},
-	{"cassandra-outage", "the whole Cassandra cluster stopped under load for 2 minutes, then started", cassandraOutage, 1, false},
-	{"sink-kill", "a sink worker killed with -9 mid-batch (messages delivered to it, not acked), restarted after 5 s", sinkKill, 1, false},
-	{"collector-term", "a collector sent SIGTERM under load (the balancer's health check moves traffic), restarted after 5 s", collectorTerm, 1, false},
-	{"nats-outage", "all three NATS nodes stopped for 60 s under load (collectors spool to disk), then started", natsOutage, 1, false},
-	{"leader-stepdown", "every partition's stream leader stepped down under load (`nats stream cluster step-down`)", leaderStepDown, 1, false},
-	{"dest-webhook-down", "the webhook destination's receiver answers 503 under load (10 min), then takes them again", destWebhookDown, 1, true},
-	{"kafka-kill", "the Kafka destination's broker killed with -9 under load, restarted after 30 s", kafkaKill, 1, true},
-	{"dest-sink-kill", "the destinations' sink process killed with -9 mid-batch (messages delivered to it, not acked), restarted after 5 s", destSinkKill, 1, true},
+	}, 1, false, false, false, nil},
+	{"nats-kill", "the NATS node leading partition 0 killed with -9 under load, restarted after 30 s", natsKill, 1, false, false, false, nil},
+	{"cassandra-kill", "one Cassandra node of three killed with -9 under load (writes go on at LOCAL_QUORUM), restarted after 30 s", cassandraKill, 1, false, false, false, nil},
+	{"cassandra-outage", "the whole Cassandra cluster stopped under load for 2 minutes, then started", cassandraOutage, 1, false, false, false, nil},
+	{"sink-kill", "a sink worker killed with -9 mid-batch (messages delivered to it, not acked), restarted after 5 s", sinkKill, 1, false, false, false, nil},
+	{"collector-term", "a collector sent SIGTERM under load (the balancer's health check moves traffic), restarted after 5 s", collectorTerm, 1, false, false, false, nil},
+	{"nats-outage", "all three NATS nodes stopped for 60 s under load (collectors spool to disk), then started", natsOutage, 1, false, false, false, nil},
+	{"leader-stepdown", "every partition's stream leader stepped down under load (`nats stream cluster step-down`)", leaderStepDown, 1, false, false, false, nil},
+	{"dest-webhook-down", "the webhook destination's receiver answers 503 under load (10 min), then takes them again", destWebhookDown, 1, true, false, false, nil},
+	{"kafka-kill", "the Kafka destination's broker killed with -9 under load, restarted after 30 s", kafkaKill, 1, true, false, false, nil},
+	{"dest-sink-kill", "the destinations' sink process killed with -9 mid-batch (messages delivered to it, not acked), restarted after 5 s", destSinkKill, 1, true, false, false, nil},
 }
+
+func init() { faults = append(faults, networkFaults...) }
 
 func faultByName(name string) (fault, bool) {
 	for _, f := range faults {

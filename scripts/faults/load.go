@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,7 +41,9 @@ type loader struct {
 	codes   map[int]int   // status -> requests
 	reasons map[string]int
 	sent    int64
-	okAt    []time.Time // answer time of each 2xx event (for the ingest rate)
+	okAt    []time.Time     // answer time of each 2xx event (for the ingest rate)
+	took    []time.Duration // each answered request's time from sending to its answer
+	noRetry int             // 503 answers without Retry-After
 }
 
 func newLoader(app string, collectors []string, rate float64, visitors int) *loader {
@@ -156,8 +159,10 @@ func (l *loader) request(rng *rand.Rand, n int) []byte {
 func (l *loader) send(body []byte) {
 	tags := tagsOf(body)
 	code, reason := 0, "refused by every collector"
+	var took time.Duration
 	for attempt := 0; attempt < 2*len(l.collectors)+2; attempt++ {
 		i := l.pick()
+		start := time.Now()
 		res, err := l.client.Post(l.collectors[i]+"/tr/v1/", "application/json", bytes.NewReader(body))
 		if err != nil {
 			if refused(err) { // nothing reached the collector: a balancer retries elsewhere
@@ -170,7 +175,13 @@ func (l *loader) send(body []byte) {
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
+		took = time.Since(start)
 		code, reason = res.StatusCode, ""
+		if code == 503 && res.Header.Get("Retry-After") == "" {
+			l.mu.Lock()
+			l.noRetry++
+			l.mu.Unlock()
+		}
 		if code/100 != 2 {
 			reason = fmt.Sprintf("%d %s", code, strings.TrimSpace(string(b)))
 		}
@@ -181,6 +192,9 @@ func (l *loader) send(body []byte) {
 	defer l.mu.Unlock()
 	l.sent += int64(len(tags))
 	l.codes[code]++
+	if code != 0 {
+		l.took = append(l.took, took)
+	}
 	if reason != "" {
 		l.reasons[reason]++
 	}
@@ -230,6 +244,23 @@ func tagsOf(body []byte) []int64 {
 		fmt.Sscan(string(rest[:j]), &n)
 		out = append(out, n)
 	}
+}
+
+// answerTimes returns the answered requests' times, sorted.
+func (l *loader) answerTimes() []time.Duration {
+	l.mu.Lock()
+	t := append([]time.Duration(nil), l.took...)
+	l.mu.Unlock()
+	slices.Sort(t)
+	return t
+}
+
+// quantile is the q-quantile of sorted d (0 when empty).
+func quantile(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	return d[min(len(d)-1, int(q*float64(len(d))))]
 }
 
 // outcome returns a copy of the outcome per tag, and the counts.

@@ -55,10 +55,15 @@ type runner struct {
 	recv       *receiver
 	kafka      []string
 	destOutage time.Duration
+	// The network faults (network.go): the cluster runs in namespaces.
+	netns      bool
+	clusterDir string
+	partition  time.Duration // how long a link stays cut
+	silence    time.Duration // collector-nats-slow: how long slow, then how long silent
 }
 
 func main() {
-	names := flag.String("faults", "none", "comma-separated faults to run in turn ("+faultNames()+"), or all")
+	names := flag.String("faults", "none", "comma-separated faults to run in turn ("+faultNames()+"), all, or network (those of network.go)")
 	cfgPath := flag.String("config", "config.json", "spoor configuration (with SPOOR_* overrides): where NATS and Cassandra are")
 	collectors := flag.String("collectors", "http://127.0.0.1:18181,http://127.0.0.1:18182", "collector base URLs (the load balancer's pool)")
 	clusterScript := flag.String("cluster", "scripts/cluster.sh", "the script that starts and stops cluster members")
@@ -79,6 +84,9 @@ func main() {
 	render := flag.String("render", "", "write the results (JSON lines) of this file as the table of -doc, and exit")
 	doc := flag.String("doc", "docs/reliability.md", "with -render: the document whose results table is replaced")
 	command := flag.String("command", "bash scripts/faults/matrix.sh", "with -render: the command named above the table")
+	partition := flag.Duration("partition", 60*time.Second, "network faults: how long a link stays cut or resetting")
+	silence := flag.Duration("silence", 30*time.Second, "collector-nats-slow: how long the link is slow, then how long silent")
+	clusterDir := flag.String("cluster-dir", ".scratch/cluster", "the cluster's directory (scripts/cluster.sh CLUSTER_DIR)")
 	block := flag.String("block", "FAULTS", "with -render: the table's block in -doc, between <!-- BLOCK:begin --> and <!-- BLOCK:end -->")
 	flag.Parse()
 	if *render != "" {
@@ -95,7 +103,8 @@ func main() {
 	r := &runner{cfg: cfg, clusterScript: *clusterScript, collectors: strings.Split(*collectors, ","), rate: *rate,
 		visitors: *visitors, warmup: *warmup, after: *after, drainTimeout: *drainTimeout, natsDown: *natsDown,
 		cassandraDown: *cassDown, outage: *outage, natsOutage: *natsOut, started: time.Now(),
-		kafka: strings.Split(*kafkaBrokers, ","), destOutage: *destOutage}
+		kafka: strings.Split(*kafkaBrokers, ","), destOutage: *destOutage,
+		netns: os.Getenv("CLUSTER_NETNS") == "1", clusterDir: *clusterDir, partition: *partition, silence: *silence}
 	if c, err := net.DialTimeout("tcp", *destStatus, time.Second); err == nil {
 		c.Close()
 		if r.recv, err = startReceiver(*receiverAddr); err != nil {
@@ -104,13 +113,16 @@ func main() {
 		r.logf("dest1 runs: the webhook and Kafka destinations are reconciled too")
 	}
 	var list []fault
-	if *names == "all" {
+	switch *names {
+	case "all":
 		for _, f := range faults[1:] {
-			if r.recv != nil || !f.needsDestinations {
+			if (r.recv != nil || !f.needsDestinations) && (r.netns || !f.needsNetns) {
 				list = append(list, f)
 			}
 		}
-	} else {
+	case "network":
+		list = networkFaults
+	default:
 		for _, n := range strings.Split(*names, ",") {
 			f, ok := faultByName(strings.TrimSpace(n))
 			if !ok {
@@ -119,10 +131,16 @@ func main() {
 			list = append(list, f)
 		}
 	}
+	for _, f := range list {
+		if f.needsNetns && !r.netns {
+			fatal(fmt.Errorf("%s needs the cluster in network namespaces: CLUSTER_NETNS=1 scripts/cluster.sh start", f.name))
+		}
+	}
 	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly}).Level(zerolog.ErrorLevel).With().Timestamp().Logger()
 	n := cfg.NATS
 	r.bus, err = bus.Connect(bus.Options{URL: n.URL, Name: "spoor-faults", Stream: n.Stream, Subject: n.Subject, DLQStream: n.DLQStream,
-		DLQSubject: n.DLQSubject, Replicas: n.Replicas, Partitions: n.Partitions, MaxPending: 16, ConnectTimeout: 5 * time.Second}, nil, log)
+		DLQSubject: n.DLQSubject, Replicas: n.Replicas, Partitions: n.Partitions, MaxPending: 16, ConnectTimeout: 5 * time.Second,
+		PingInterval: 2 * time.Second}, nil, log) // a partitioned server is left quickly
 	if err != nil {
 		fatal(err)
 	}
@@ -226,6 +244,14 @@ func (r *runner) run(f fault) (result, error) {
 		}
 	}
 	res.IngestRate = float64(len(okAt)) / loadEnd.Sub(loadStart).Seconds()
+	took := ld.answerTimes()
+	ld.mu.Lock()
+	res.NoRetryAfter = ld.noRetry
+	ld.mu.Unlock()
+	res.P50ms, res.P99ms = ms(quantile(took, 0.5)), ms(quantile(took, 0.99))
+	if f.p99Bound {
+		res.P99Limit = ms(r.cfg.Collector.AckTimeout + spoolFsync)
+	}
 	res.BacklogPeak, res.SpoolPeak = smp.peakMsgs(), smp.peakSpool()
 	if d := smp.drain(baseline, res.Answered); d.seconds > 0 {
 		res.DrainRate, res.DrainSeconds = d.rate, d.seconds
@@ -236,6 +262,11 @@ func (r *runner) run(f fault) (result, error) {
 	}
 	if err := r.reconcileDestinations(&res, status, stored, loadStart); err != nil {
 		return res, err
+	}
+	if f.check != nil {
+		if err := f.check(r, &res); err != nil {
+			return res, err
+		}
 	}
 	r.logf("%s: %s", f.name, res.summary())
 	return res, nil

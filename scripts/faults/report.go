@@ -12,8 +12,8 @@ import (
 )
 
 // tableHeader is the reconciliation table of docs/reliability.md.
-const tableHeader = `| date (UTC) | fault | sent | answered 2xx | stored | duplicated | lost | dead-lettered | not 2xx (requests) | ingest ev/s | backlog peak: msgs / spooled msgs | drain after recovery | destinations: delivered / retried / never / visitors out of order | result |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`
+const tableHeader = `| date (UTC) | fault | sent | answered 2xx | stored | duplicated | lost | dead-lettered | not 2xx (requests) | ingest ev/s | collector answer p50 / p99 | backlog peak: msgs / spooled msgs | drain after recovery | destinations: delivered / retried / never / visitors out of order | result |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`
 
 func printTable(w io.Writer, rows []result) {
 	fmt.Fprintln(w, tableHeader)
@@ -35,9 +35,16 @@ func (r result) row() string {
 		}
 		dests = strings.Join(ds, "; ")
 	}
-	return fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %d | %d | %s | %.0f | %d / %d | %s | %s | %s |",
+	p := "–"
+	if r.P99ms > 0 {
+		p = fmt.Sprintf("%.0f / %.0f ms", r.P50ms, r.P99ms)
+		if r.P99Limit > 0 {
+			p += fmt.Sprintf(" (≤ %.0f)", r.P99Limit)
+		}
+	}
+	return fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %d | %d | %s | %.0f | %s | %d / %d | %s | %s | %s |",
 		r.Date, r.Fault, r.Sent, r.Answered, r.Stored, r.Duplicated, r.Lost, r.DeadLettered, r.notOK(),
-		r.IngestRate, r.BacklogPeak, r.SpoolPeak, r.drain(), dests, verdict)
+		r.IngestRate, p, r.BacklogPeak, r.SpoolPeak, r.drain(), dests, verdict)
 }
 
 // notOK lists the requests not answered 2xx by status, with the reasons.

@@ -15,7 +15,10 @@ cd "$ROOT"
 SAY_AS=faults
 FAULTS=${1:?usage: run.sh FAULT[,FAULT...]|all [runner flags]}; shift
 started=0
-if ! port_open 127.0.0.1 18181 || ! port_open 127.0.0.1 18182; then
+# CLUSTER_NETNS=1: the cluster in network namespaces (scripts/clusternet.sh), for the network faults.
+host=127.0.0.1 h2=127.0.0.1 dir=.scratch/cluster
+if [ "${CLUSTER_NETNS:-}" = 1 ]; then host=10.77.0.31 h2=10.77.0.32 dir=.scratch/netcluster; fi
+if ! port_open $host 18181 || ! port_open $h2 18182; then
   started=1
   bash scripts/cluster.sh start
 fi
@@ -23,11 +26,11 @@ cleanup() {
   local rc=$?
   if [ $rc -ne 0 ]; then
     say "failed; the last lines of each member's log:"
-    for f in .scratch/cluster/logs/*.log; do echo "== $f"; tail -5 "$f"; done >&2
+    for f in "$dir"/logs/*.log; do echo "== $f"; tail -5 "$f"; done >&2
   fi
   if [ $started = 1 ] && [ "${KEEP_CLUSTER:-}" != 1 ]; then bash scripts/cluster.sh stop; fi
 }
 trap cleanup EXIT
 mkdir -p .scratch/faults
-. .scratch/cluster/spoor.env
-go run ./scripts/faults -faults "$FAULTS" -results "${RESULTS:-.scratch/faults/results.jsonl}" "$@"
+. "$dir/spoor.env"
+go run ./scripts/faults -faults "$FAULTS" -collectors "${CLUSTER_COLLECTORS:-http://127.0.0.1:18181,http://127.0.0.1:18182}" -cluster-dir "$dir" -results "${RESULTS:-.scratch/faults/results.jsonl}" "$@"

@@ -63,6 +63,7 @@ func main() {
 	}
 	time.Sleep(*settle - time.Duration(len(samples))**every)
 	idle := rssMB(*pid)
+	idleFile := statusMB(*pid, "RssFile:")
 
 	var second, secondFailed atomic.Int64
 	for i, c := range cs {
@@ -87,7 +88,7 @@ func main() {
 	after := rssMB(*pid)
 	out, _ := json.Marshal(map[string]any{
 		"conns": *conns, "open_failed": failed.Load(), "open_seconds": opened.Seconds(),
-		"rss_before_mb": before, "rss_idle_mb": idle, "rss_samples_mb": samples, "settle_seconds": settle.Seconds(), "rss_after_second_mb": after,
+		"rss_before_mb": before, "rss_idle_mb": idle, "rss_file_idle_mb": idleFile, "rss_samples_mb": samples, "settle_seconds": settle.Seconds(), "rss_after_second_mb": after,
 		"second_answered": second.Load(),
 	})
 	fmt.Println(string(out))
@@ -131,7 +132,12 @@ func (c *conn) get(i, n int) error {
 }
 
 // rssMB is the resident set of pid in MiB (0 when unknown).
-func rssMB(pid int) float64 {
+func rssMB(pid int) float64 { return statusMB(pid, "VmRSS:") }
+
+// statusMB is one of /proc/PID/status's sizes in MiB (0 when unknown): VmRSS
+// is all that is resident, RssFile its part mapped from files (the
+// executable's code and read-only data, shared with the page cache).
+func statusMB(pid int, field string) float64 {
 	if pid == 0 {
 		return 0
 	}
@@ -140,7 +146,7 @@ func rssMB(pid int) float64 {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			var kb float64
 			fmt.Sscan(f[1], &kb)
 			return kb / 1024
