@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spoor-dev/spoor/collector/spool"
@@ -129,7 +128,7 @@ func (c *Collector) commit(ctx context.Context, grp *group) {
 			return
 		}
 		c.log.Error().Err(err).Int("messages", len(rest)).Msg("spool append failed")
-		grp.err = fmt.Errorf("%w: %v", errUnavailable, err)
+		grp.err = errUnavailable // the cause is logged; the client hears only that it may retry
 		return
 	}
 	grp.via = "spool"

@@ -373,11 +373,11 @@ func (c *Collector) refuse(ctx *fasthttp.RequestCtx, err error) {
 }
 
 func (c *Collector) unavailable(ctx *fasthttp.RequestCtx, err error) {
-	reason := "unavailable"
-	if errors.Is(err, spool.ErrFull) {
-		reason = "spool_full"
+	reason, msg := "unavailable", "events not stored, retry later: "+err.Error()
+	if errors.Is(err, spool.ErrFull) { // the spool's own error names its files: logged, not told
+		reason, msg = "spool_full", "events not stored, retry later: the collector cannot reach its event bus and its disk spool is full"
 	}
 	c.m.Rejected.WithLabelValues(reason).Inc()
 	ctx.Response.Header.Set("Retry-After", strconv.Itoa(c.cfg.RetryAfterSec))
-	reply.Error(ctx, fasthttp.StatusServiceUnavailable, reason, "events not stored, retry later: "+err.Error())
+	reply.Error(ctx, fasthttp.StatusServiceUnavailable, reason, msg)
 }

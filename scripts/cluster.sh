@@ -100,14 +100,15 @@ up() {
   case $m in
     nats[123])
       if running "$PIDS/$m.pid"; then return 0; fi
-      local routes=() j ip extra=()
+      local routes=() j ip extra=() pre=()
       ip=$(member_ip "$m")
       for j in 1 2 3; do [ "$j" = "$n" ] || routes+=("nats://$(member_ip "nats$j"):$(nats_route "$j")"); done
-      if netns_on; then extra=(--no_advertise=true); fi
+      if netns_on; then extra=(--no_advertise=true) pre=(ip netns exec "spoor-$m"); fi
       mkdir -p "$DIR/$m"
-      inns "$m" "$NATS_BIN" -js -sd "$DIR/$m" -n "$m" -a "$ip" -p "$(nats_port "$n")" -m "$(nats_monitor "$n")" \
+      # exec: the pid file must name the server itself (ip netns exec execs it in turn).
+      (exec "${pre[@]}" "$NATS_BIN" -js -sd "$DIR/$m" -n "$m" -a "$ip" -p "$(nats_port "$n")" -m "$(nats_monitor "$n")" \
         --cluster_name spoor --cluster "nats://$ip:$(nats_route "$n")" --routes "$(IFS=,; echo "${routes[*]}")" "${extra[@]}" \
-        >> "$LOGS/$m.log" 2>&1 &
+        >> "$LOGS/$m.log" 2>&1) &
       echo $! > "$PIDS/$m.pid"
       wait_port "$ip" "$(nats_port "$n")" 30 "$PIDS/$m.pid" || { say "$m did not start:"; tail -20 "$LOGS/$m.log" >&2; return 1; }
       ;;

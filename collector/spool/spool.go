@@ -286,18 +286,25 @@ func (s *Spool) write(buf []byte) error {
 		return nil
 	}
 	if _, err := s.active.Write(buf); err != nil {
-		s.failing.Store(true) // Full until a write succeeds: readiness says so
-		s.repair()
+		s.fail(err) // Full until a write succeeds: readiness says so
 		return fmt.Errorf("writing spool segment: %w", err)
 	}
 	if err := s.active.Sync(); err != nil {
-		s.failing.Store(true)
-		s.repair()
+		s.fail(err)
 		return fmt.Errorf("syncing spool segment: %w", err)
 	}
 	s.activeSize += int64(len(buf))
 	s.failing.Store(false)
 	return nil
+}
+
+// fail marks the spool failing (logged once per spell) and drops the
+// group's partial write.
+func (s *Spool) fail(err error) {
+	if !s.failing.Swap(true) {
+		s.log.Error().Err(err).Str("dir", s.dir).Msg("spool write failed: refusing events (503) until a write succeeds")
+	}
+	s.repair()
 }
 
 // repair drops a partly written group so later records are not behind

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -16,17 +18,17 @@ import (
 // torn with TCP resets the same way, and slowed or silenced between the
 // collectors and NATS by toxiproxy.
 var networkFaults = []fault{
-	{name: "nats-partition", what: "the NATS node leading partition 0 cut off from its two peers (clients still reach it) for 60 s under load, then healed",
+	{name: "nats-partition", what: "the NATS node leading partition 0 cut off from its two peers (clients still reach it) under load for -partition (60 s), then healed",
 		inject: natsPartition, minAnswered: 1, needsNetns: true, p99Bound: true},
-	{name: "nats-leader-isolated", what: "the NATS node leading the last partition cut off from everyone (peers and clients) until another node leads it, 60 s in all, then healed",
+	{name: "nats-leader-isolated", what: "the NATS node leading the last partition cut off from everyone (peers and clients) under load for -partition (60 s), then healed",
 		inject: natsLeaderIsolated, minAnswered: 1, needsNetns: true, p99Bound: true},
-	{name: "collector-nats-slow", what: "200 ms added between the collectors and NATS for 30 s, then the link silent (no data, no close, no reset) for 30 s",
+	{name: "collector-nats-slow", what: "200 ms added between the collectors and NATS for -silence (30 s), then the links silent (no data, no close, no reset) as long",
 		inject: collectorNATSSlow, minAnswered: 1, needsNetns: true, p99Bound: true},
-	{name: "sink-cassandra-resets", what: "the sinks' packets to Cassandra answered with TCP resets at random (3%) for 60 s, then one Cassandra node cut off from the other two (the sinks still reach it) for 60 s",
+	{name: "sink-cassandra-resets", what: "the sinks' packets to Cassandra answered with TCP resets at random (3%) for -partition (60 s), then one Cassandra node cut off from the other two (the sinks still reach it) as long",
 		inject: sinkCassandraResets, minAnswered: 1, needsNetns: true, p99Bound: true},
-	{name: "collector-clock-ahead", what: "collector1 restarted with its clock 10 minutes ahead (spoor -clock-offset), under load for 60 s, then restarted right",
+	{name: "collector-clock-ahead", what: "collector1 restarted with its clock 10 minutes ahead (spoor -clock-offset), under load for -partition (60 s), then restarted right",
 		inject: collectorClockAhead, minAnswered: 1, needsNetns: true, check: oneSessionEach},
-	{name: "spool-disk-full", what: "all NATS nodes stopped and each collector's spool filesystem left 2 MiB of room: it fills; 503 with Retry-After from then on; NATS started again",
+	{name: "spool-disk-full", what: "all NATS nodes stopped and each collector's spool filesystem left 1 MiB of room: it fills; 503 with Retry-After from then on; NATS started again",
 		inject: spoolDiskFull, minAnswered: 0.05, needsNetns: true},
 }
 
@@ -91,16 +93,30 @@ func natsPartition(ctx context.Context, r *runner) (time.Time, string, error) {
 	if err := r.net(append([]string{"cut", victim}, peersOf(victim)...)...); err != nil {
 		return time.Time{}, "", err
 	}
+	// Who leads, as the majority sees it (their monitoring), and as the
+	// node cut off sees it: it may go on believing it leads, but without
+	// a quorum it confirms no write.
+	stream := r.bus.StreamName(0)
 	start := time.Now()
-	leader, took := r.newLeader(ctx, 0, victim, r.partition)
+	var leader string
+	var took time.Duration
+	for time.Since(start) < r.partition && ctx.Err() == nil {
+		if l, err := monitorLeader(peersOf(victim)[0], stream); err == nil && l != "" && l != victim {
+			leader, took = l, time.Since(start)
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 	sleepCtx(ctx, r.partition-time.Since(start))
+	itself, _ := monitorLeader(victim, stream)
 	r.logf("healing %s", victim)
 	if err := r.net("heal", victim); err != nil {
 		return time.Time{}, "", err
 	}
-	note := fmt.Sprintf("%s cut off; partition 0 led by %s after %.1f s", victim, leader, took.Seconds())
+	note := fmt.Sprintf("%s cut off; the majority elected %s for partition 0 after %.1f s; %s itself named %q as leader at the end",
+		victim, leader, took.Seconds(), victim, itself)
 	if leader == "" {
-		note = fmt.Sprintf("%s cut off; partition 0 had no other leader within %s", victim, r.partition)
+		note = fmt.Sprintf("%s cut off; the majority elected no other leader for partition 0 within %s", victim, r.partition)
 	}
 	return time.Now(), note, nil
 }
@@ -172,7 +188,7 @@ func sinkCassandraResets(ctx context.Context, r *runner) (time.Time, string, err
 }
 
 // spoolDiskFull stops NATS, so that the collectors spool, and shrinks each
-// spool's filesystem to what it holds plus 2 MiB, so that it fills.
+// spool's filesystem to what it holds plus 1 MiB, so that it fills.
 func spoolDiskFull(ctx context.Context, r *runner) (time.Time, string, error) {
 	nodes := []string{"nats1", "nats2", "nats3"}
 	collectors := []string{"collector1", "collector2"}
@@ -186,7 +202,7 @@ func spoolDiskFull(ctx context.Context, r *runner) (time.Time, string, error) {
 		if err != nil {
 			return time.Time{}, "", err
 		}
-		size := fmt.Sprintf("%dk", (used+2<<20)/1024+1)
+		size := fmt.Sprintf("%dk", (used+1<<20)/1024+1)
 		r.logf("%s's spool filesystem: %s (holds %d bytes)", c, size, used)
 		if err := r.net("spool", c, size); err != nil {
 			return time.Time{}, "", err
@@ -280,4 +296,38 @@ func oneSessionEach(r *runner, res *result) error {
 		last = fmt.Sprintf("%s; sessions count %d events of %d stored", bad, total, res.Stored)
 	}
 	return fmt.Errorf("sessions do not hold: %s", strings.TrimPrefix(last, "; "))
+}
+
+// monitorLeader asks node's monitoring endpoint (scripts/cluster.sh: port
+// 28221+N on its address) who leads stream, as that node sees it.
+func monitorLeader(node, stream string) (string, error) {
+	n := int(node[len(node)-1] - '0')
+	url := fmt.Sprintf("http://10.77.0.1%d:%d/jsz?streams=true", n, 28221+n)
+	c := http.Client{Timeout: 2 * time.Second}
+	res, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var jsz struct {
+		Accounts []struct {
+			Streams []struct {
+				Name    string `json:"name"`
+				Cluster struct {
+					Leader string `json:"leader"`
+				} `json:"cluster"`
+			} `json:"stream_detail"`
+		} `json:"account_details"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&jsz); err != nil {
+		return "", fmt.Errorf("reading %s: %w", url, err)
+	}
+	for _, a := range jsz.Accounts {
+		for _, s := range a.Streams {
+			if s.Name == stream {
+				return s.Cluster.Leader, nil
+			}
+		}
+	}
+	return "", nil
 }
