@@ -136,14 +136,22 @@ func (c *Collector) commit(ctx context.Context, grp *group) {
 }
 
 // publish sends every message and waits for the PubAcks until ctx ends.
-// It returns the messages JetStream did not confirm.
+// It returns the messages JetStream did not confirm. It stops sending at
+// the first refusal or once ctx has ended: a refused publish (the client's
+// window of unconfirmed publishes is full, each try stalling a little) says
+// the bus is not confirming, and a group of many messages would otherwise
+// spend far past the ack deadline stalling one by one (a link gone silent
+// before the client noticed); what was not sent goes to the spool.
 func (c *Collector) publish(ctx context.Context, evs []spool.Record) []spool.Record {
 	pend := make([]bus.Pending, len(evs))
 	ok := make([]bool, len(evs))
 	for i, ev := range evs {
+		if ctx.Err() != nil {
+			break
+		}
 		p, err := c.pub.Publish(ev.Part, ev.ID, ev.Data)
 		if err != nil {
-			continue
+			break
 		}
 		pend[i], ok[i] = p, true
 	}

@@ -17,7 +17,7 @@
 #   cluster.sh net isolate MEMBER                   drop all of MEMBER's traffic
 #   cluster.sh net reset MEMBER PORT PERCENT        answer PERCENT% of MEMBER's packets to PORT with a TCP reset
 #   cluster.sh net heal [MEMBER...]                 remove those rules (every member's by default)
-#   cluster.sh net toxic NAME TYPE [ATTR=VAL...]    add a toxic to every collector→NATS proxy (toxiproxy types)
+#   cluster.sh net toxic NAME TYPE [ATTR=VAL...]    add a toxic to every collector→NATS proxy, both ways (toxiproxy types)
 #   cluster.sh net untoxic NAME                     remove it
 #   cluster.sh net spool MEMBER SIZE                resize a collector's spool filesystem (tmpfs; e.g. 12m, 1g)
 NET=10.77.0 BRIDGE=spoorbr0
@@ -114,7 +114,7 @@ toxi_build() {
 toxi_port() { echo $((25221 + $1)); }
 toxi_up() {
   if ! running "$PIDS/toxiproxy.pid"; then
-    "$TOXI_BIN" -host "${TOXI_API%:*}" -port "${TOXI_API#*:}" >> "$LOGS/toxiproxy.log" 2>&1 &
+    LOG_LEVEL=warn "$TOXI_BIN" -host "${TOXI_API%:*}" -port "${TOXI_API#*:}" >> "$LOGS/toxiproxy.log" 2>&1 &
     echo $! > "$PIDS/toxiproxy.pid"
     wait_port "${TOXI_API%:*}" "${TOXI_API#*:}" 30 "$PIDS/toxiproxy.pid" || { say "toxiproxy did not start"; return 1; }
   fi
@@ -126,18 +126,23 @@ toxi_up() {
 }
 toxi_urls() { echo "nats://$NET.1:$(toxi_port 1),nats://$NET.1:$(toxi_port 2),nats://$NET.1:$(toxi_port 3)"; }
 
-# net_toxic NAME TYPE [ATTR=VAL...]: on every proxy, downstream (what NATS sends the collector).
+# net_toxic NAME TYPE [ATTR=VAL...]: on every proxy, both ways (NAME-downstream: what NATS sends the
+# collector; NAME-upstream: what the collector sends NATS).
 net_toxic() {
-  local name=$1 type=$2 attrs="" kv n; shift 2
+  local name=$1 type=$2 attrs="" kv n dir; shift 2
   for kv in "$@"; do attrs+="${attrs:+,}\"${kv%%=*}\":${kv#*=}"; done
   for n in 1 2 3; do
-    curl -fs -X POST "http://$TOXI_API/proxies/nats$n/toxics" \
-      -d "{\"name\":\"$name\",\"type\":\"$type\",\"stream\":\"downstream\",\"toxicity\":1,\"attributes\":{$attrs}}" >/dev/null
+    for dir in downstream upstream; do
+      curl -fs -X POST "http://$TOXI_API/proxies/nats$n/toxics" \
+        -d "{\"name\":\"$name-$dir\",\"type\":\"$type\",\"stream\":\"$dir\",\"toxicity\":1,\"attributes\":{$attrs}}" >/dev/null
+    done
   done
 }
 net_untoxic() {
-  local n
-  for n in 1 2 3; do curl -fs -X DELETE "http://$TOXI_API/proxies/nats$n/toxics/$1" >/dev/null || true; done
+  local n dir
+  for n in 1 2 3; do
+    for dir in downstream upstream; do curl -fs -X DELETE "http://$TOXI_API/proxies/nats$n/toxics/$1-$dir" >/dev/null || true; done
+  done
 }
 
 # A collector's spool on a filesystem of its own, so that it can fill.

@@ -22,7 +22,7 @@ var networkFaults = []fault{
 		inject: natsPartition, minAnswered: 1, needsNetns: true, p99Bound: true},
 	{name: "nats-leader-isolated", what: "the NATS node leading the last partition cut off from everyone (peers and clients) under load for -partition (60 s), then healed",
 		inject: natsLeaderIsolated, minAnswered: 1, needsNetns: true, p99Bound: true},
-	{name: "collector-nats-slow", what: "200 ms added between the collectors and NATS for -silence (30 s), then the links silent (no data, no close, no reset) as long",
+	{name: "collector-nats-slow", what: "200 ms added to every round trip between the collectors and NATS for -silence (30 s), then the links silent both ways (no data, no close, no reset) as long",
 		inject: collectorNATSSlow, minAnswered: 1, needsNetns: true, p99Bound: true},
 	{name: "sink-cassandra-resets", what: "the sinks' packets to Cassandra answered with TCP resets at random (3%) for -partition (60 s), then one Cassandra node cut off from the other two (the sinks still reach it) as long",
 		inject: sinkCassandraResets, minAnswered: 1, needsNetns: true, p99Bound: true},
@@ -144,8 +144,8 @@ func natsLeaderIsolated(ctx context.Context, r *runner) (time.Time, string, erro
 
 func collectorNATSSlow(ctx context.Context, r *runner) (time.Time, string, error) {
 	defer r.heal()
-	r.logf("adding 200 ms between the collectors and NATS")
-	if err := r.net("toxic", "latency", "latency", "latency=200"); err != nil {
+	r.logf("adding 200 ms to every round trip between the collectors and NATS")
+	if err := r.net("toxic", "latency", "latency", "latency=100"); err != nil { // each way
 		return time.Time{}, "", err
 	}
 	sleepCtx(ctx, r.silence)

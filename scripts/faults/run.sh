@@ -16,9 +16,14 @@ SAY_AS=faults
 FAULTS=${1:?usage: run.sh FAULT[,FAULT...]|all [runner flags]}; shift
 started=0
 # CLUSTER_NETNS=1: the cluster in network namespaces (scripts/clusternet.sh), for the network faults.
-host=127.0.0.1 h2=127.0.0.1 dir=.scratch/cluster
-if [ "${CLUSTER_NETNS:-}" = 1 ]; then host=10.77.0.31 h2=10.77.0.32 dir=.scratch/netcluster; fi
-if ! port_open $host 18181 || ! port_open $h2 18182; then
+host=127.0.0.1 h2=127.0.0.1 dir=.scratch/cluster up=true
+if [ "${CLUSTER_NETNS:-}" = 1 ]; then
+  host=10.77.0.31 h2=10.77.0.32 dir=.scratch/netcluster
+  # Without the cluster's bridge, 10.77.0.x goes to the default route, and a
+  # gateway that accepts any connection would look like a running collector.
+  ip link show spoorbr0 >/dev/null 2>&1 || up=false
+fi
+if ! $up || ! port_open $host 18181 || ! port_open $h2 18182; then
   started=1
   bash scripts/cluster.sh start
 fi
