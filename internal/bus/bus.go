@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -42,6 +43,12 @@ type Bus struct {
 	js   jetstream.JetStream
 	opts Options
 	log  zerolog.Logger
+	// up mirrors the connection's state from nats.go's callbacks, so that
+	// the hot path never asks nc: while reconnecting, nats.go holds the
+	// connection's lock through each dial and INFO read (up to
+	// connect_timeout per server), and IsConnected or a publish would wait
+	// on it; a collector must instead spool at once.
+	up *atomic.Bool
 }
 
 // ErrNotConnected is returned by Publish while the connection is down.
@@ -51,6 +58,7 @@ var ErrNotConnected = errors.New("nats not connected")
 // reconnecting forever in the background. Publishing while disconnected
 // fails at once instead of buffering, so callers can fall back to the spool.
 func Connect(opts Options, emb *Embedded, log zerolog.Logger) (*Bus, error) {
+	up := new(atomic.Bool)
 	nopts := []nats.Option{
 		nats.Name(opts.Name),
 		nats.MaxReconnects(-1),
@@ -58,14 +66,20 @@ func Connect(opts Options, emb *Embedded, log zerolog.Logger) (*Bus, error) {
 		nats.ReconnectBufSize(-1),
 		nats.RetryOnFailedConnect(true),
 		nats.Timeout(opts.ConnectTimeout),
+		nats.ConnectHandler(func(*nats.Conn) { up.Store(true) }),
+		nats.ClosedHandler(func(*nats.Conn) { up.Store(false) }),
 		nats.DisconnectErrHandler(func(c *nats.Conn, err error) {
+			up.Store(false) // first: the checks below wait for the reconnect's lock
 			if c.IsClosed() || c.IsDraining() {
 				log.Debug().Err(err).Msg("nats connection closed")
 				return
 			}
 			log.Warn().Err(err).Msg("nats disconnected")
 		}),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info().Str("url", c.ConnectedUrl()).Msg("nats reconnected") }),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			up.Store(true)
+			log.Info().Str("url", c.ConnectedUrl()).Msg("nats reconnected")
+		}),
 	}
 	if opts.PingInterval > 0 {
 		nopts = append(nopts, nats.PingInterval(opts.PingInterval), nats.MaxPingsOutstanding(2))
@@ -86,7 +100,10 @@ func Connect(opts Options, emb *Embedded, log zerolog.Logger) (*Bus, error) {
 		nc.Close()
 		return nil, fmt.Errorf("creating jetstream context: %w", err)
 	}
-	return &Bus{nc: nc, js: js, opts: opts, log: log}, nil
+	if nc.IsConnected() { // else ConnectHandler says so when the first dial succeeds
+		up.Store(true)
+	}
+	return &Bus{nc: nc, js: js, opts: opts, log: log, up: up}, nil
 }
 
 // Partitions is how many event streams there are (at least 1).
@@ -180,7 +197,7 @@ func Partition(key string, n int) int {
 }
 
 // Connected reports whether the connection is up now.
-func (b *Bus) Connected() bool { return b.nc.IsConnected() }
+func (b *Bus) Connected() bool { return b.up.Load() }
 
 // Pending is a publish in flight.
 type Pending struct{ f jetstream.PubAckFuture }
@@ -205,7 +222,7 @@ func (p Pending) Wait(ctx context.Context) error {
 // of thousands of ids a second, was the collector's worst latency tail).
 // data must not be modified afterwards: the client keeps it for retries.
 func (b *Bus) Publish(part int, msgID string, data []byte) (Pending, error) {
-	if !b.nc.IsConnected() {
+	if !b.up.Load() {
 		return Pending{}, ErrNotConnected
 	}
 	m := &nats.Msg{Subject: b.SubjectName(part), Data: data}

@@ -104,4 +104,21 @@ func TestSilentLinkIsLeft(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("left the silent link after %v, want about two ping intervals", took)
 	}
+	// Reconnecting through the link that is still silent, nats.go holds
+	// the connection's lock through each dial and INFO read (up to
+	// ConnectTimeout): asking whether the bus is up, or publishing, must not
+	// wait on it (a collector spools at once instead).
+	var slowest time.Duration
+	for end := time.Now().Add(2500 * time.Millisecond); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		t0 := time.Now()
+		up := b.Connected()
+		_, err := b.Publish(0, "", []byte("x"))
+		slowest = max(slowest, time.Since(t0))
+		if up || err == nil {
+			t.Fatal("the bus says up through a silent link")
+		}
+	}
+	if slowest > 100*time.Millisecond {
+		t.Fatalf("Connected and Publish took up to %v while reconnecting, want at once", slowest)
+	}
 }
