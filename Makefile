@@ -10,8 +10,10 @@ FUZZ_EXECS ?= 150000x
 run:
 	$(GO) run ./cmd/spoor run
 
+# The binary as shipped (the Dockerfile builds it the same way): static, no
+# symbol tables; about 4 MB less resident than a default build.
 build:
-	$(GO) build -o bin/spoor ./cmd/spoor
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/spoor ./cmd/spoor
 
 test: fmt-check vet compose alerts cassandra kafka s3 bots-corpus jsonschema-suite unit fuzz sdk analytics faults
 
@@ -91,10 +93,13 @@ analytics: cassandra
 	bash scripts/analytics-test.sh
 
 # The fastest faults against a real cluster (3 NATS, 3 Cassandra, 2
-# collectors, 2 sinks): every answered event stored exactly once. The whole
-# matrix: bash scripts/faults/matrix.sh (results in docs/reliability.md).
+# collectors, 2 sinks), each member in a network namespace of its own so that
+# the two fastest network faults run too: every answered event stored exactly
+# once. The whole matrices: bash scripts/faults/matrix.sh and
+# scripts/faults/network.sh (results in docs/reliability.md).
 faults:
-	bash scripts/faults/run.sh sink-kill,collector-term,leader-stepdown
+	CLUSTER_NETNS=1 bash scripts/faults/run.sh sink-kill,collector-term,leader-stepdown,nats-partition,collector-nats-slow \
+		-rate 250 -partition 30s -silence 15s
 
 bench:
 	bash scripts/bench/run.sh
