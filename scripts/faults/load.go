@@ -50,7 +50,7 @@ func newLoader(app string, collectors []string, rate float64, visitors int) *loa
 	l := &loader{app: app, collectors: collectors, rate: rate, visitors: visitors,
 		ready: make([]atomic.Bool, len(collectors)), status: map[int64]int{}, codes: map[int]int{}, reasons: map[string]int{},
 		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{
-			MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second,
+			MaxIdleConnsPerHost: 512, IdleConnTimeout: 30 * time.Second,
 			DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 		}}}
 	for i := range l.ready {

@@ -191,7 +191,10 @@ func (r *runner) run(f fault) (result, error) {
 	ctx, stopLoad := context.WithCancel(context.Background())
 	loadDone := make(chan struct{})
 	loadStart := time.Now()
-	go func() { ld.run(ctx, 32); close(loadDone) }()
+	// Clients are many and independent: enough in flight that the offered
+	// rate holds while a collector answers each request only at its ack
+	// deadline (1 s), as through a partition.
+	go func() { ld.run(ctx, max(32, int(2*r.rate))); close(loadDone) }()
 	smp := newSampler(r, app)
 	sctx, stopSampling := context.WithCancel(context.Background())
 	defer stopSampling()
