@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +71,12 @@ func TestFetchTakesFullBatchesOfABacklogOnAReplicatedConsumer(t *testing.T) {
 				}
 				start := time.Now()
 				msgs, err := cons.Fetch(c.batch, 2*time.Second)
+				// A consumer just made R3 may have no leader yet (503, no
+				// responders): the sink retries; so does the test, briefly.
+				for try := 0; err != nil && strings.Contains(err.Error(), "503") && try < 20; try++ {
+					time.Sleep(250 * time.Millisecond)
+					msgs, err = cons.Fetch(c.batch, 2*time.Second)
+				}
 				if err != nil {
 					t.Fatalf("fetch %d: %v", fetches, err)
 				}
