@@ -168,7 +168,7 @@ start() {
     toxi_build
     net_up
   fi
-  say "starting NATS (client ports $(nats_port 1)-$(nats_port 3)) and Cassandra (127.0.0.1-3:$CQL_PORT)"
+  say "starting NATS (client ports $(nats_port 1)-$(nats_port 3)) and Cassandra ($(member_ip cass1)-3:$CQL_PORT)"
   for n in 1 2 3; do CASSANDRA_NO_WAIT=1 cass "$n" start; done
   for n in 1 2 3; do up "nats$n" & done
   wait
