@@ -190,7 +190,6 @@ func sinkCassandraResets(ctx context.Context, r *runner) (time.Time, string, err
 // spoolDiskFull stops NATS, so that the collectors spool, and shrinks each
 // spool's filesystem to what it holds plus 1 MiB, so that it fills.
 func spoolDiskFull(ctx context.Context, r *runner) (time.Time, string, error) {
-	nodes := []string{"nats1", "nats2", "nats3"}
 	collectors := []string{"collector1", "collector2"}
 	defer func() {
 		for _, c := range collectors {
@@ -208,22 +207,8 @@ func spoolDiskFull(ctx context.Context, r *runner) (time.Time, string, error) {
 			return time.Time{}, "", err
 		}
 	}
-	r.logf("stopping all three NATS nodes")
-	if err := all(nodes, func(n string) error { return r.member("down", n) }); err != nil {
-		return time.Time{}, "", err
-	}
-	sleepCtx(ctx, r.natsOutage)
-	r.logf("starting all three NATS nodes")
-	if err := all(nodes, func(n string) error { return r.member("up", n) }); err != nil {
-		return time.Time{}, "", err
-	}
-	back := time.Now()
-	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		if st, err := r.states(""); err == nil && leaders(st) {
-			return back, fmt.Sprintf("spools filled; every partition had a leader %.1f s after the servers were back", time.Since(back).Seconds()), nil
-		}
-	}
-	return back, "", fmt.Errorf("partitions without a leader 2 minutes after the restart")
+	back, note, err := natsOutage(ctx, r) // then the outage, as nats-outage
+	return back, "spools filled; " + note, err
 }
 
 // spoolDir is where collector c's spool is (scripts/cluster.sh: DIR/c/spool).
