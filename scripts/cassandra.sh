@@ -7,10 +7,12 @@
 #   scripts/cassandra.sh status       exit 0 when CQL answers
 #   scripts/cassandra.sh query "CQL"  run one statement and print the rows
 #   scripts/cassandra.sh fetch        only resolve the classpath
+#   scripts/cassandra.sh nodetool ARGS nodetool against this node (needs CASSANDRA_JMX_PORT at start)
 #
 # Environment: CASSANDRA_VERSION (5.0.8), SPOOR_CASSANDRA_PORT (19042, native CQL),
 # CASSANDRA_STORAGE_PORT (17000), CASSANDRA_HEAP (1G), CASSANDRA_DIR (.scratch/cassandra),
-# CASSANDRA_START_TIMEOUT (180 seconds), CASSANDRA_NO_WAIT (1: start returns without waiting for CQL).
+# CASSANDRA_START_TIMEOUT (180 seconds), CASSANDRA_NO_WAIT (1: start returns without waiting for CQL),
+# CASSANDRA_JMX_PORT (0: no JMX; a port: JMX on the node's host, for nodetool), CASSANDRA_CPUS (taskset list).
 # A node of a cluster (scripts/cluster.sh): CASSANDRA_HOST (127.0.0.1; its listen and CQL address),
 # CASSANDRA_SEEDS (host:storage_port,...), CASSANDRA_CLUSTER (spoor-local), CASSANDRA_TOKEN (0),
 # CASSANDRA_HINTS (false: hinted handoff, for nodes that may be down while others take writes).
@@ -32,6 +34,9 @@ HINTS=${CASSANDRA_HINTS:-false}
 LIB=$ROOT/.cache/cassandra-$VERSION/lib
 TIMEOUT=${CASSANDRA_START_TIMEOUT:-180}
 PIDFILE=$DIR/cassandra.pid
+JMX_PORT=${CASSANDRA_JMX_PORT:-0}
+PIN=()
+if [ -n "${CASSANDRA_CPUS:-}" ]; then PIN=(taskset -c "$CASSANDRA_CPUS"); fi
 
 fetch() {
   if [ -f "$LIB/cassandra-all-$VERSION.jar" ] && [ -f "$LIB/.complete" ]; then return 0; fi
@@ -60,7 +65,7 @@ start() {
   # The flags bin/cassandra would add on Java 17 (conf/jvm17-server.options,
   # jvm-server.options, cassandra-env.sh's jamm agent), a small heap, and the
   # properties that make a single test node start fast.
-  nohup java -Xms"$HEAP" -Xmx"$HEAP" -Xss256k -XX:+UseG1GC -XX:MaxGCPauseMillis=300 \
+  nohup "${PIN[@]}" java -Xms"$HEAP" -Xmx"$HEAP" -Xss256k -XX:+UseG1GC -XX:MaxGCPauseMillis=300 \
     -XX:+ExitOnOutOfMemoryError -ea -da:net.openhft... -Djava.net.preferIPv4Stack=true \
     @"$ROOT/scripts/cassandra/jvm17.args" \
     -javaagent:"$LIB/jamm-0.4.0.jar" \
@@ -69,7 +74,7 @@ start() {
     -Dcassandra.storagedir="$DIR/data" -Dcassandra.logdir="$DIR/logs" \
     -Dlogback.configurationFile="$ROOT/scripts/cassandra/logback.xml" \
     -Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.superuser_setup_delay_ms=0 \
-    -Dcassandra.jmx.local.port=0 \
+    -Dcassandra.jmx.local.port="$JMX_PORT" -Djava.rmi.server.hostname="$HOST" \
     -cp "$LIB/*" org.apache.cassandra.service.CassandraDaemon > "$DIR/logs/stdout.log" 2>&1 &
   echo $! > "$PIDFILE"
   if [ "${CASSANDRA_NO_WAIT:-}" = 1 ]; then return 0; fi
@@ -101,5 +106,8 @@ case "${1:-}" in
   status) if port_open "$HOST" "$PORT"; then say "CQL answers on $HOST:$PORT"; else say "not answering on $HOST:$PORT"; exit 1; fi ;;
   query) shift; cd "$ROOT" && go run ./scripts/cql -hosts "$HOST:$PORT" "$@" ;;
   fetch) fetch ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  nodetool) shift; [ "$JMX_PORT" != 0 ] || { say "set CASSANDRA_JMX_PORT (at start too)"; exit 2; }
+    exec java @"$ROOT/scripts/cassandra/jvm17.args" -cp "$LIB/*" -Dcassandra.logdir="$DIR/logs" -Dlogback.configurationFile="$ROOT/scripts/cassandra/logback.xml" \
+      org.apache.cassandra.tools.NodeTool -h "$HOST" -p "$JMX_PORT" "$@" ;;
+  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -26,6 +26,7 @@ type Cassandra struct {
 	SessionGap     time.Duration `mapstructure:"session_gap"`
 	Sessions       bool          `mapstructure:"sessions"`
 	SessionsDelay  time.Duration `mapstructure:"sessions_delay"`
+	SessionsCache  int           `mapstructure:"sessions_cache"`
 	ApplySchema    bool          `mapstructure:"apply_schema"`
 }
 
@@ -70,6 +71,9 @@ func (c *Config) validateCassandra(bad func(key, format string, a ...any)) {
 	}
 	if k.SessionsDelay < 0 {
 		bad("cassandra.sessions_delay", "must be >= 0")
+	}
+	if k.SessionsCache < 0 {
+		bad("cassandra.sessions_cache", "must be >= 0 (0: no cache)")
 	}
 	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
 		bad("cassandra.tls", "cert_file and key_file go together")

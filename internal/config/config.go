@@ -72,7 +72,7 @@ func Default() Config {
 			Hosts: []string{}, Port: 9042, Keyspace: "spoor",
 			Replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}", Consistency: "local_quorum",
 			Timeout: 5 * time.Second, ConnectTimeout: 5 * time.Second, Concurrency: 64, RateLimitRows: 0,
-			Buckets: 16, TTL: 0, SessionGap: 30 * time.Minute, Sessions: true, SessionsDelay: 30 * time.Second, ApplySchema: true,
+			Buckets: 16, TTL: 0, SessionGap: 30 * time.Minute, Sessions: true, SessionsDelay: 30 * time.Second, SessionsCache: 50000, ApplySchema: true,
 		},
 		Proxy: Proxy{
 			Enabled: false, Addr: "127.0.0.1:8090", Engine: "fasthttp", Upstreams: []string{}, Via: "spoor", HealthPath: "", HealthInterval: 5 * time.Second,

@@ -43,9 +43,18 @@ type Sink struct {
 
 	insertDay, insertVisitor, firstTouch, lastTouch string
 	insertUser, insertTrait                         string
+	insertSession, extendSession                    string
 	forgotten                                       sinks.Forgotten
 	retention                                       config.Retention
 	expired                                         atomic.Int64
+	fromMarkers, fromEvents                         atomic.Int64 // visitors' sessions brought up to date each way
+	latest                                          *latest
+}
+
+// SessionWork is how many times a visitor's sessions were brought up to
+// date from its markers alone (extend) and from its events (sessionize).
+func (s *Sink) SessionWork() (fromMarkers, fromEvents int64) {
+	return s.fromMarkers.Load(), s.fromEvents.Load()
 }
 
 // Retain keeps each app's events as long as r says (quality.retention_days):
@@ -73,6 +82,11 @@ func New(opts Options, log zerolog.Logger) *Sink {
 		WHERE app = ? AND visitor_id = ?`, ks)
 	s.lastTouch = fmt.Sprintf(`UPDATE %s.visitors USING TIMESTAMP ? AND TTL ? SET last_seen = ?, last_event_id = ?, last_url = ?, user_id = ?
 		WHERE app = ? AND visitor_id = ?`, ks)
+	s.insertSession = fmt.Sprintf(`INSERT INTO %s.sessions (app, visitor_id, session_start, session_id, session_end,
+		duration_ms, event_count, landing_url, referrer, source, medium, campaign, last_event_id, user_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`, ks)
+	s.extendSession = fmt.Sprintf(`UPDATE %s.sessions USING TIMESTAMP ? SET session_end = ?, duration_ms = ?, event_count = ?,
+		last_event_id = ?, user_id = ? WHERE app = ? AND visitor_id = ? AND session_start = ?`, ks)
 	s.insertUser = userInsert(ks)
 	s.insertTrait = fmt.Sprintf("INSERT INTO %s.user_traits (app, user_id, trait, set_at, value, event_id) VALUES (?, ?, ?, ?, ?, ?)", ks)
 	return s
@@ -108,6 +122,7 @@ func (s *Sink) Open(ctx context.Context) error {
 			s.session.Close()
 			return err
 		}
+		s.latest = newLatest(s.opts.SessionsCache)
 		s.z = newSessionizer(s)
 		go s.z.run()
 	}
@@ -268,18 +283,21 @@ func (s *Sink) write(ctx context.Context, events []*schema.Event) error {
 			}
 		})
 	}
+	wg.Wait()
 	if s.opts.Sessions {
-		for _, g := range markGroups(events, vs) {
+		// Markers only for what is stored: a marker tells the sessionizer
+		// that its events can be counted (pending.go).
+		for _, g := range markGroups(events, touches(events, errs)) {
 			spawn(func() {
-				if err := s.mark(ctx, events, g); err != nil {
+				if err := s.mark(ctx, events, ids, g); err != nil {
 					for _, v := range g {
 						fail(v.idx, err)
 					}
 				}
 			})
 		}
+		wg.Wait()
 	}
-	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
 			return &sinks.BatchError{Errs: errs}

@@ -71,8 +71,10 @@ func markGroups(events []*schema.Event, vs []*touch) [][]*touch {
 }
 
 // mark writes the markers of one group (one shard), again under a newer
-// slot while a write returns too late for the slot it was meant for.
-func (s *Sink) mark(ctx context.Context, events []*schema.Event, group []*touch) error {
+// slot while a write returns too late for the slot it was meant for. Each
+// marker carries what the visitor's stored events of the batch add to a
+// session (marker).
+func (s *Sink) mark(ctx context.Context, events []*schema.Event, ids []gocql.UUID, group []*touch) error {
 	if s.limiter != nil {
 		if err := s.limiter.WaitN(ctx, min(len(group), s.limiter.Burst())); err != nil {
 			return fmt.Errorf("rate limit: %w", err)
@@ -80,13 +82,19 @@ func (s *Sink) mark(ctx context.Context, events []*schema.Event, group []*touch)
 	}
 	first := events[group[0].first]
 	shard := pendingShard(first.App, first.VisitorID)
-	stmt := fmt.Sprintf(`INSERT INTO %s.sessions_pending (shard, slot, app, visitor_id, min_ts, max_ts) VALUES (?, ?, ?, ?, ?, ?)`, s.opts.Keyspace)
+	stmt := fmt.Sprintf(`INSERT INTO %s.sessions_pending (shard, slot, app, visitor_id, min_ts, max_ts, events, first_event_id,
+		landing_url, referrer, source, medium, campaign, last_event_id, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.opts.Keyspace)
+	ms := make([]marker, len(group))
+	for i, v := range group {
+		ms[i] = markerOf(events, ids, v)
+	}
 	for {
 		slot := s.slotOf(time.Now())
 		b := s.newBatch()
-		for _, v := range group {
-			lo, hi := events[v.first], events[v.last]
-			add(b, stmt, shard, slot, lo.App, lo.VisitorID, lo.ReceivedAt.UTC().Truncate(time.Millisecond), hi.ReceivedAt.UTC().Truncate(time.Millisecond))
+		for i, v := range group {
+			m, e := &ms[i], events[v.first]
+			add(b, stmt, shard, slot, e.App, e.VisitorID, m.min, m.max, m.events, m.firstID, unsetEmpty(m.url), unsetEmpty(m.referrer),
+				unsetEmpty(m.source), unsetEmpty(m.medium), unsetEmpty(m.campaign), m.lastID, unsetEmpty(m.uid))
 		}
 		if err := s.send(ctx, b); err != nil {
 			return fmt.Errorf("marking visitors for sessions: %w", err)
@@ -97,34 +105,65 @@ func (s *Sink) mark(ctx context.Context, events []*schema.Event, group []*touch)
 	}
 }
 
+// marker is one row of sessions_pending: a visitor's stored events of one
+// batch, as a session sees them.
+type marker struct {
+	min, max                                time.Time
+	events                                  int // distinct events; 0 in a marker older than migration 013
+	firstID, lastID                         gocql.UUID
+	url, referrer, source, medium, campaign string // the first event's landing fields
+	uid                                     string // the latest user id of the events
+}
+
+func markerOf(events []*schema.Event, ids []gocql.UUID, v *touch) marker {
+	lo, hi := events[v.first], events[v.last]
+	m := marker{min: lo.ReceivedAt.UTC().Truncate(time.Millisecond), max: hi.ReceivedAt.UTC().Truncate(time.Millisecond),
+		firstID: ids[v.first], lastID: ids[v.last], url: lo.URL, referrer: lo.Referrer, source: lo.Source, medium: lo.Medium,
+		campaign: lo.Campaign}
+	seen := make(map[gocql.UUID]bool, len(v.idx))
+	var uidAt time.Time
+	for _, i := range v.idx {
+		if !seen[ids[i]] {
+			seen[ids[i]] = true
+			m.events++
+		}
+		if e := events[i]; e.UserID != "" && (m.uid == "" || !e.ReceivedAt.Before(uidAt)) {
+			m.uid, uidAt = e.UserID, e.ReceivedAt
+		}
+	}
+	return m
+}
+
 type visitorRange struct {
 	app, visitor string
 	min, max     time.Time
+	markers      []marker
 }
 
-// recomputeSlot recomputes the sessions of every visitor marked in one
-// slot of one shard, and reports whether there were any.
+// recomputeSlot brings the sessions of every visitor marked in one slot
+// of one shard up to date, and reports whether there were any: from the
+// markers alone where they extend the visitor's latest session (extend),
+// else from the visitor's events (sessionize).
 func (s *Sink) recomputeSlot(ctx context.Context, shard int16, slot int64) (bool, error) {
-	iter := s.session.Query(fmt.Sprintf(`SELECT app, visitor_id, min_ts, max_ts FROM %s.sessions_pending WHERE shard = ? AND slot = ?`,
+	iter := s.session.Query(fmt.Sprintf(`SELECT app, visitor_id, min_ts, max_ts, events, first_event_id, landing_url, referrer,
+		source, medium, campaign, last_event_id, user_id FROM %s.sessions_pending WHERE shard = ? AND slot = ?`,
 		s.opts.Keyspace), shard, slot).WithContext(ctx).PageSize(1000).Iter()
 	by := map[[2]string]*visitorRange{}
 	var order []*visitorRange
 	var app, visitor string
-	var lo, hi time.Time
-	for iter.Scan(&app, &visitor, &lo, &hi) {
+	var m marker
+	for iter.Scan(&app, &visitor, &m.min, &m.max, &m.events, &m.firstID, &m.url, &m.referrer, &m.source, &m.medium, &m.campaign,
+		&m.lastID, &m.uid) {
 		k := [2]string{app, visitor}
 		r := by[k]
 		if r == nil {
-			r = &visitorRange{app: app, visitor: visitor, min: lo, max: hi}
+			r = &visitorRange{app: app, visitor: visitor, min: m.min, max: m.max}
 			by[k] = r
 			order = append(order, r)
 		}
-		if lo.Before(r.min) {
-			r.min = lo
-		}
-		if hi.After(r.max) {
-			r.max = hi
-		}
+		r.min, r.max = minTime(r.min, m.min), maxTime(r.max, m.max)
+		r.markers = append(r.markers, m)
+		m = marker{}
 	}
 	if err := iter.Close(); err != nil {
 		return false, fmt.Errorf("reading pending sessions of shard %d slot %d: %w", shard, slot, err)
@@ -141,7 +180,16 @@ func (s *Sink) recomputeSlot(ctx context.Context, shard int16, slot int64) (bool
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := s.sessionize(ctx, r.app, r.visitor, r.min, r.max); err != nil {
+			done, err := s.extend(ctx, r.app, r.visitor, slot, r.markers)
+			if err == nil && done {
+				s.fromMarkers.Add(1)
+			}
+			if err == nil && !done {
+				if err = s.sessionize(ctx, r.app, r.visitor, r.min, r.max); err == nil {
+					s.fromEvents.Add(1)
+				}
+			}
+			if err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("visitor %s/%s: %w", r.app, r.visitor, err))
 				mu.Unlock()
@@ -153,6 +201,20 @@ func (s *Sink) recomputeSlot(ctx context.Context, shard int16, slot int64) (bool
 		return true, fmt.Errorf("recomputing sessions (%d of %d visitors failed): %w", len(errs), len(order), errors.Join(errs[:1]...))
 	}
 	return true, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // processShard recomputes the slots from..to of a shard, deleting each
@@ -318,13 +380,16 @@ func (z *sessionizer) lease(ctx context.Context, sh int16) (*lease, error) {
 	applied, err := q.WithContext(ctx).MapScanCAS(map[string]any{})
 	if err != nil {
 		delete(z.held, sh)
+		z.s.latest.drop(sh)
 		return nil, fmt.Errorf("lease on sessions shard %d: %w", sh, err)
 	}
 	if !applied {
 		delete(z.held, sh)
+		z.s.latest.drop(sh)
 		return nil, nil
 	}
 	if fresh {
+		z.s.latest.drop(sh) // another sink may have written its sessions meanwhile
 		l = &lease{}
 		err := z.s.session.Query(fmt.Sprintf(`SELECT next_slot FROM %s.sessions_progress WHERE shard = ?`, ks), sh).
 			WithContext(ctx).Scan(&l.next)

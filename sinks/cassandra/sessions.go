@@ -38,7 +38,10 @@ type sessionEvent struct {
 // recompute the same visitor at once, the later view wins. Idempotent.
 func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs time.Time) error {
 	gap := s.opts.SessionGap
-	readAt := time.Now().UnixMicro()
+	shard := pendingShard(app, visitor)
+	s.latest.forget(shard, app, visitor) // what extend remembered is rewritten below
+	readTime := time.Now()
+	readAt := readTime.UnixMicro()
 	cols := "ts, event_id, url, referrer, source, medium, campaign, user_id"
 	back := s.session.Query(fmt.Sprintf(`SELECT %s FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? AND ts <= ?`,
 		cols, s.opts.Keyspace), app, visitor, maxTs.Add(gap)).WithContext(ctx).PageSize(200).Iter()
@@ -88,6 +91,7 @@ func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs
 	if err := b.ExecContext(ctx); err != nil {
 		return classify(err)
 	}
+	s.latest.put(shard, app, visitor, tail{readAt: readTime, from: evs[0].ts, to: evs[len(evs)-1].ts})
 	return nil
 }
 

@@ -1,0 +1,110 @@
+package cassandra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+// extend brings a visitor's sessions up to date from its markers alone,
+// without reading its events back, and reports whether it could: the
+// markers must all carry an event count (migration 013), each span at most
+// one session gap, not overlap one another, and all follow the visitor's
+// latest stored session. Then, in time order, a marker more than the gap
+// after the session so far starts a new one (its first event's id and
+// landing fields), any other extends it (end, count, last event, latest
+// user id). The rows change in one single-partition batch, timestamped
+// after the read like sessionize's. The latest session comes from what
+// this sink last wrote (latest) when it holds it, else from one read.
+//
+// Markers of events sessionize has already counted (it reads every event
+// stored, including those whose markers are still pending) are passed
+// over: those of a slot that ended before its read, within the span it
+// read (tail).
+//
+// Anything else (a visitor's first session, a late or redelivered event,
+// two batches of the visitor interleaved in time) is left to sessionize,
+// which recomputes from events_by_visitor. A marker is written only once
+// its events are stored, so counting them here counts stored events; an
+// event counted twice would have to be marked twice, and its second marker
+// would not follow the session that already counts it.
+func (s *Sink) extend(ctx context.Context, app, visitor string, slot int64, ms []marker) (bool, error) {
+	gap := s.opts.SessionGap
+	shard := pendingShard(app, visitor)
+	t, cached := s.latest.get(shard, app, visitor)
+	if cached && !t.readAt.Before(s.slotEnd(slot)) {
+		// The slot ended before sessionize read: its markers' events were
+		// stored by then, so those in the span it read are counted.
+		ms = slices.DeleteFunc(ms, func(m marker) bool { return !m.min.Before(t.from) && !m.max.After(t.to) })
+		if len(ms) == 0 {
+			return true, nil
+		}
+	}
+	sort.Slice(ms, func(a, b int) bool { return ms[a].min.Before(ms[b].min) })
+	for i, m := range ms {
+		if m.events == 0 || m.max.Sub(m.min) > gap || (i > 0 && !m.min.After(ms[i-1].max)) {
+			return false, nil
+		}
+	}
+	readAt := time.Now().UnixMicro()
+	cur := Session{Start: t.start, End: t.end, EventCount: t.count, UserID: t.uid}
+	if !t.known {
+		err := s.session.Query(fmt.Sprintf(`SELECT session_start, session_end, event_count, user_id
+			FROM %s.sessions WHERE app = ? AND visitor_id = ? LIMIT 1`, s.opts.Keyspace), app, visitor).WithContext(ctx).
+			Scan(&cur.Start, &cur.End, &cur.EventCount, &cur.UserID)
+		if errors.Is(err, gocql.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("reading the latest session: %w", err)
+		}
+	}
+	if !ms[0].min.After(cur.End) {
+		return false, nil
+	}
+	b := s.newBatch()
+	extended := false // cur is the stored session, changed
+	flush := func(fresh bool) {
+		if fresh {
+			add(b, s.insertSession, app, visitor, cur.Start, gocqlUUID(cur.ID), cur.End, cur.End.Sub(cur.Start).Milliseconds(),
+				cur.EventCount, unsetEmpty(cur.LandingURL), unsetEmpty(cur.Referrer), unsetEmpty(cur.Source), unsetEmpty(cur.Medium),
+				unsetEmpty(cur.Campaign), gocqlUUID(cur.LastEventID), unsetEmpty(cur.UserID), readAt+1)
+		} else if extended {
+			add(b, s.extendSession, readAt+1, cur.End, cur.End.Sub(cur.Start).Milliseconds(), cur.EventCount,
+				gocqlUUID(cur.LastEventID), unsetEmpty(cur.UserID), app, visitor, cur.Start)
+		}
+	}
+	fresh := false
+	for _, m := range ms {
+		if m.min.Sub(cur.End) > gap {
+			flush(fresh)
+			cur, fresh = Session{Start: m.min, ID: m.firstID.String(), LandingURL: m.url, Referrer: m.referrer, Source: m.source,
+				Medium: m.medium, Campaign: m.campaign}, true
+		} else {
+			extended = true
+		}
+		cur.End, cur.LastEventID = m.max, m.lastID.String()
+		cur.EventCount += m.events
+		if m.uid != "" {
+			cur.UserID = m.uid
+		}
+	}
+	flush(fresh)
+	if err := s.send(ctx, b); err != nil {
+		s.latest.forget(shard, app, visitor)
+		return false, err
+	}
+	t.known, t.start, t.end, t.count, t.uid = true, cur.Start, cur.End, cur.EventCount, cur.UserID
+	s.latest.put(shard, app, visitor, t)
+	return true, nil
+}
+
+func gocqlUUID(s string) gocql.UUID {
+	id, _ := gocql.ParseUUID(s)
+	return id
+}

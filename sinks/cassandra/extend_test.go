@@ -1,0 +1,185 @@
+package cassandra
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/internal/cassandratest"
+
+	"github.com/spoor-dev/spoor/schema"
+)
+
+// A visitor's sessions built slot after slot from markers (extend) are the
+// sessions a recomputation from all its events gives, whatever the order
+// of arrival, the batching and the redeliveries; and the in-order slots are
+// really done from the markers, not by reading the events back.
+func TestSessionsFromMarkersMatchARecomputation(t *testing.T) {
+	s, ks, sink := openSink(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name                   string
+		shuffled, redelivering bool
+	}{
+		{"in order", false, false},
+		{"in order with redeliveries", false, true},
+		{"late events", true, false},
+		{"late events and redeliveries", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(len(tc.name)), 7))
+			visitor := "v-" + tc.name
+			// 60 events over ~4 hours: gaps of 1-20 minutes, now and then 35-60.
+			var all []*schema.Event
+			at := t0
+			for i := range 60 {
+				step := time.Duration(1+rng.IntN(20)) * time.Minute
+				if rng.IntN(8) == 0 {
+					step = time.Duration(35+rng.IntN(25)) * time.Minute
+				}
+				at = at.Add(step)
+				e := &schema.Event{EventID: schema.NewEventID(), ReceivedAt: at, App: "shop", VisitorID: visitor,
+					URL: fmt.Sprintf("/p/%d", i), Source: fmt.Sprintf("s%d", i)}
+				if rng.IntN(5) == 0 {
+					e.UserID = fmt.Sprintf("u%d", i)
+				}
+				all = append(all, e)
+			}
+			order := append([]*schema.Event(nil), all...)
+			if tc.shuffled { // every fourth batch arrives late
+				for i := 0; i+8 <= len(order); i += 8 {
+					order[i], order[i+5] = order[i+5], order[i]
+				}
+			}
+			before, _ := sink.SessionWork()
+			for i := 0; i < len(order); {
+				n := 1 + rng.IntN(4)
+				plain := !tc.shuffled && !tc.redelivering // one event per slot: all but the first from markers
+				if plain {
+					n = 1
+				}
+				batch := order[i:min(i+n, len(order))]
+				i += n
+				if err := sink.Write(ctx, batch); err != nil {
+					t.Fatal(err)
+				}
+				if tc.redelivering && rng.IntN(3) == 0 {
+					if err := sink.Write(ctx, batch); err != nil { // the same batch again, before its slot is done
+						t.Fatal(err)
+					}
+				}
+				if plain || rng.IntN(2) == 0 {
+					if err := sink.FlushSessions(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if tc.redelivering && i > 4 && rng.IntN(5) == 0 { // an old batch again, after its slot was done
+					if err := sink.Write(ctx, order[i-4:i-2]); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := sink.FlushSessions(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadSessions(ctx, s, ks, "shop", visitor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := expectedSessions(all, sink.opts.SessionGap)
+			if len(got) != len(want) {
+				t.Fatalf("%d sessions, want %d:\n got %+v\nwant %+v", len(got), len(want), got, want)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Errorf("session %d:\n got %+v\nwant %+v", i, got[i], want[i])
+				}
+			}
+			if after, _ := sink.SessionWork(); !tc.shuffled && !tc.redelivering && after-before != int64(len(all)-1) {
+				t.Errorf("%d slots were done from markers, want all but the first: %d", after-before, len(all)-1)
+			}
+		})
+	}
+}
+
+// expectedSessions splits a visitor's events at gaps longer than gap,
+// newest first, as ReadSessions returns them.
+func expectedSessions(evs []*schema.Event, gap time.Duration) []Session {
+	evs = append([]*schema.Event(nil), evs...)
+	sort.Slice(evs, func(a, b int) bool { return evs[a].ReceivedAt.Before(evs[b].ReceivedAt) })
+	var out []Session
+	for i, e := range evs {
+		if i == 0 || e.ReceivedAt.Sub(evs[i-1].ReceivedAt) > gap {
+			out = append(out, Session{Start: e.ReceivedAt, ID: e.EventID, LandingURL: e.URL, Source: e.Source})
+		}
+		ss := &out[len(out)-1]
+		ss.End, ss.LastEventID = e.ReceivedAt, e.EventID
+		ss.EventCount++
+		if e.UserID != "" {
+			ss.UserID = e.UserID
+		}
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// A visitor's first slot is recomputed from its events, which reads the
+// events of its later slots too (already stored, markers pending): those
+// markers are then recognised as counted, not recomputed again and again,
+// and the next slot extends the session from its marker.
+func TestMarkersOfEventsAlreadyReadAreNotRecountedNorRecomputed(t *testing.T) {
+	s := cassandratest.Session(t)
+	ks := cassandratest.Keyspace(t, s)
+	sink := New(testOptions(ks), zerolog.Nop())
+	sink.slot = 100 * time.Millisecond // before Open: the shards' progress is counted in slots
+	ctx := context.Background()
+	if err := sink.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	var all []*schema.Event
+	write := func(min int) {
+		t.Helper()
+		e := &schema.Event{EventID: schema.NewEventID(), ReceivedAt: t0.Add(time.Duration(min) * time.Minute), App: "shop",
+			VisitorID: "v1", URL: fmt.Sprintf("/%d", min)}
+		all = append(all, e)
+		if err := sink.Write(ctx, []*schema.Event{e}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(150 * time.Millisecond) // the next event's marker in a later slot
+	}
+	flush := func(wantMarkers, wantEvents int64) {
+		t.Helper()
+		m0, e0 := sink.SessionWork()
+		if err := sink.FlushSessions(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m1, e1 := sink.SessionWork()
+		if m1-m0 != wantMarkers || e1-e0 != wantEvents {
+			t.Fatalf("%d slots from markers and %d from events, want %d and %d", m1-m0, e1-e0, wantMarkers, wantEvents)
+		}
+		got, err := ReadSessions(ctx, s, ks, "shop", "v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := expectedSessions(all, sink.opts.SessionGap); !reflect.DeepEqual(got, want) {
+			t.Fatalf("sessions\n got %+v\nwant %+v", got, want)
+		}
+	}
+	write(0)
+	write(5)
+	write(10)
+	flush(2, 1) // the first slot read all three; the two others were counted
+	write(15)
+	write(60) // a new session
+	flush(2, 0)
+}
