@@ -71,9 +71,7 @@ func (s *Sink) extend(ctx context.Context, app, visitor string, slot int64, ms [
 	extended := false // cur is the stored session, changed
 	flush := func(fresh bool) {
 		if fresh {
-			add(b, s.insertSession, app, visitor, cur.Start, gocqlUUID(cur.ID), cur.End, cur.End.Sub(cur.Start).Milliseconds(),
-				cur.EventCount, unsetEmpty(cur.LandingURL), unsetEmpty(cur.Referrer), unsetEmpty(cur.Source), unsetEmpty(cur.Medium),
-				unsetEmpty(cur.Campaign), gocqlUUID(cur.LastEventID), unsetEmpty(cur.UserID), readAt+1)
+			s.addSession(b, app, visitor, cur, readAt+1)
 		} else if extended {
 			add(b, s.extendSession, readAt+1, cur.End, cur.End.Sub(cur.Start).Milliseconds(), cur.EventCount,
 				gocqlUUID(cur.LastEventID), unsetEmpty(cur.UserID), app, visitor, cur.Start)

@@ -79,20 +79,20 @@ func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs
 	add(b, fmt.Sprintf(`DELETE FROM %s.sessions USING TIMESTAMP ? WHERE app = ? AND visitor_id = ? AND session_start >= ? AND session_start <= ?`,
 		s.opts.Keyspace), readAt, app, visitor, evs[0].ts, evs[len(evs)-1].ts)
 	for _, ss := range sessions {
-		id, _ := gocql.ParseUUID(ss.ID)
-		last, _ := gocql.ParseUUID(ss.LastEventID)
-		add(b, fmt.Sprintf(`INSERT INTO %s.sessions (app, visitor_id, session_start, session_id, session_end,
-			duration_ms, event_count, landing_url, referrer, source, medium, campaign, last_event_id, user_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`, s.opts.Keyspace),
-			app, visitor, ss.Start, id, ss.End, ss.End.Sub(ss.Start).Milliseconds(), ss.EventCount,
-			unsetEmpty(ss.LandingURL), unsetEmpty(ss.Referrer), unsetEmpty(ss.Source), unsetEmpty(ss.Medium),
-			unsetEmpty(ss.Campaign), last, unsetEmpty(ss.UserID), readAt+1)
+		s.addSession(b, app, visitor, ss, readAt+1)
 	}
 	if err := b.ExecContext(ctx); err != nil {
 		return classify(err)
 	}
 	s.latest.put(shard, app, visitor, tail{readAt: readTime, from: evs[0].ts, to: evs[len(evs)-1].ts})
 	return nil
+}
+
+// addSession adds one whole session row, written at the given time.
+func (s *Sink) addSession(b *gocql.Batch, app, visitor string, ss Session, at int64) {
+	add(b, s.insertSession, app, visitor, ss.Start, gocqlUUID(ss.ID), ss.End, ss.End.Sub(ss.Start).Milliseconds(), ss.EventCount,
+		unsetEmpty(ss.LandingURL), unsetEmpty(ss.Referrer), unsetEmpty(ss.Source), unsetEmpty(ss.Medium),
+		unsetEmpty(ss.Campaign), gocqlUUID(ss.LastEventID), unsetEmpty(ss.UserID), at)
 }
 
 // split cuts time-ordered events into sessions at gaps longer than gap.
