@@ -150,6 +150,7 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 			return a, err
 		}
 	}
+	a.releaseCode(runCtx)
 	return a, nil
 }
 

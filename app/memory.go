@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime/debug"
 	"time"
@@ -58,5 +59,25 @@ func (a *App) trimMemory(ctx context.Context) {
 	go func() {
 		defer a.wg.Done()
 		t.Run(ctx)
+	}()
+}
+
+// releaseCode hands back, once start-up is over, the executable's pages
+// that only start-up touched (memlimit.ReleaseCode).
+func (a *App) releaseCode(ctx context.Context) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second): // the roles' own start-up work is done
+		}
+		n, err := memlimit.ReleaseCode()
+		if err != nil {
+			a.log.Warn().Err(err).Msg("handing back start-up code pages")
+			return
+		}
+		a.log.Debug().Str("released", fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))).Msg("handed back start-up code pages")
 	}()
 }
