@@ -109,6 +109,7 @@ func Start(ctx context.Context, cfg config.Config, roles Roles, log zerolog.Logg
 		}()
 	}
 	if roles.Sink {
+		a.makeRoom(runCtx)
 		if cfg.Sink.Run != "destinations" {
 			if err = a.startSink(ctx, runCtx); err != nil {
 				return a, err
