@@ -31,8 +31,9 @@ func (c *Collector) Track(ctx context.Context, hits ...schema.Hit) error {
 func (c *Collector) acceptHits(ctx context.Context, hits []schema.Hit, failed []*schema.Failed, shared bool) (int, []*schema.Failed, error) {
 	recs := make([]spool.Record, 0, len(hits)+len(failed))
 	n := 0
+	var memo derived
 	for _, h := range hits {
-		rec, keep, err := c.hitRecord(h)
+		rec, keep, err := c.hitRecord(h, &memo)
 		if errors.Is(err, schema.ErrInvalid) {
 			err = badRequest("invalid_field", "message %d: %s", h.Index, err)
 		}
@@ -69,7 +70,26 @@ func (c *Collector) acceptHits(ctx context.Context, hits []schema.Hit, failed []
 	return n, failed, c.accept(ctx, recs, shared)
 }
 
-func (c *Collector) hitRecord(h schema.Hit) (spool.Record, bool, error) {
+// derived is what derive found for the request the last hit came with: a
+// batch's messages mostly share the client's address and agent, so derive
+// (the bot signals, the address's place) runs once per distinct request,
+// and the address is hashed once.
+type derived struct {
+	r      request
+	info   schema.ServerInfo // derive's fields only
+	ipHash string
+	ok     bool
+}
+
+func (m *derived) of(c *Collector, r request) *derived {
+	if !m.ok || m.r != r {
+		*m = derived{r: r, ok: true}
+		c.derive(r, &m.info)
+	}
+	return m
+}
+
+func (c *Collector) hitRecord(h schema.Hit, memo *derived) (spool.Record, bool, error) {
 	b := c.builder()
 	defer c.release(b)
 	for _, f := range h.Fields {
@@ -77,12 +97,12 @@ func (c *Collector) hitRecord(h schema.Hit) (spool.Record, bool, error) {
 			return spool.Record{}, false, fmt.Errorf("building the %s event: %w", h.Endpoint, err)
 		}
 	}
-	info := schema.ServerInfo{ReceivedAt: h.At, Endpoint: h.Endpoint, UserAgent: h.UserAgent, VisitorID: h.VisitorID, Canary: h.Canary}
-	c.derive(request{endpoint: h.Endpoint, ip: h.IP, userAgent: h.UserAgent, method: h.Method, purpose: h.Purpose,
-		acceptLanguage: h.AcceptLanguage}, &info)
+	d := memo.of(c, request{endpoint: h.Endpoint, ip: h.IP, userAgent: h.UserAgent, method: h.Method, purpose: h.Purpose,
+		acceptLanguage: h.AcceptLanguage})
+	info := d.info
+	info.ReceivedAt, info.Endpoint, info.UserAgent, info.VisitorID, info.Canary = h.At, h.Endpoint, h.UserAgent, h.VisitorID, h.Canary
 	e := b.Finish(info)
-	var ipHash string
-	c.applyIP(e, h.IP, &ipHash)
+	c.applyIP(e, h.IP, &d.ipHash)
 	if c.dropBot(e) {
 		return spool.Record{}, false, nil
 	}

@@ -454,7 +454,7 @@ func timestamp(name string, v Value) (time.Time, error) {
 		t = string(bytes.TrimSpace(v.JSON))
 	}
 	var ts time.Time
-	if ms, err := strconv.ParseFloat(t, 64); err == nil {
+	if ms, ok := epochMillis(t); ok {
 		if math.IsNaN(ms) || math.IsInf(ms, 0) {
 			return ts, fieldErr(name, "not a timestamp")
 		}
@@ -468,6 +468,16 @@ func timestamp(name string, v Value) (time.Time, error) {
 		return ts, fieldErr(name, "timestamp out of range (2000-2099): %.40q", t)
 	}
 	return ts.Truncate(time.Millisecond), nil
+}
+
+// epochMillis reads t as a number, never trying a date (a T or a colon in it):
+// the failed ParseFloat of every date would cost an error's allocation.
+func epochMillis(t string) (float64, bool) {
+	if strings.ContainsAny(t, "T:") {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	return f, err == nil
 }
 
 func scalar(name string, v Value) (json.RawMessage, error) {

@@ -191,8 +191,24 @@ var names = func() map[string]string {
 	for k := range containers {
 		m[k] = k
 	}
+	for _, k := range clientNames {
+		m[k] = k
+	}
 	return m
 }()
+
+// clientNames are member names clients send often that are no dictionary
+// name: Segment's spec (the message, its context, the e-commerce events'
+// properties). Known, they cost the scanner no string each.
+var clientNames = []string{"type", "messageId", "userId", "anonymousId", "event", "properties", "context",
+	"timestamp", "originalTimestamp", "sentAt", "receivedAt", "writeKey", "batch", "traits", "integrations",
+	"groupId", "previousId", "library", "name", "version", "page", "url", "referrer", "title", "path",
+	"search", "userAgent", "ip", "locale", "timezone", "device", "os", "app", "screen", "width", "height",
+	"density", "campaign", "source", "medium", "term", "content", "network", "id", "model", "manufacturer",
+	"advertisingId", "adTrackingEnabled", "namespace", "build", "instanceId", "wifi", "cellular", "bluetooth",
+	"carrier", "consent", "categoryPreferences", "userAgentData", "brands", "mobile", "platform",
+	"revenue", "currency", "value", "price", "quantity", "sku", "product_id", "order_id", "category", "label",
+	"email", "plan", "total", "products"}
 
 // internName returns b as a string, shared for dictionary names.
 func internName(b []byte) string {

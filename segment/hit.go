@@ -2,10 +2,12 @@ package segment
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/spoor-dev/spoor/schema"
@@ -13,6 +15,20 @@ import (
 
 // eventNS names the event ids derived from messageIds that are no UUID.
 var eventNS = uuid.MustParse("6f3c1d2e-5b7a-4c89-9e1f-2a4b6c8d0e13")
+
+// nameID is the event id of a messageId that is no UUID: the name-based
+// UUID (version 5) of app, a zero byte and the messageId in eventNS, as
+// uuid.NewSHA1 makes it, without its allocations.
+func nameID(app, mid string) string {
+	var stack [256]byte
+	b := append(append(append(append(stack[:0], eventNS[:]...), app...), 0), mid...)
+	sum := sha1.Sum(b)
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = id[6]&0x0f | 0x50 // version 5
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	return id.String()
+}
 
 // How a Segment message becomes a spoor event: docs/events.md, "From the
 // Segment API", field by field.
@@ -32,8 +48,9 @@ func errReason(err error) string {
 var names = map[string]string{"track": "", "page": "page_view", "screen": "screen_view", "identify": "identify",
 	"group": "group", "alias": "alias"}
 
-// hitOf maps a message's own fields (docs/events.md, field by field).
-func hitOf(m *message, typ, app string, now time.Time) (schema.Hit, error) {
+// hitOf maps a message's own fields (docs/events.md, field by field),
+// appended to f.
+func hitOf(m *message, typ, app string, now time.Time, f []schema.HitField) (schema.Hit, error) {
 	ename, ok := names[typ]
 	if !ok {
 		return schema.Hit{}, &mapError{"invalid_type", fmt.Sprintf("type %q is none of track, page, screen, identify, group, alias", typ)}
@@ -48,14 +65,17 @@ func hitOf(m *message, typ, app string, now time.Time) (schema.Hit, error) {
 		return schema.Hit{}, &mapError{"missing_id", "request neither has anonymousId nor userId"}
 	}
 	text := func(name, v string) schema.HitField { return schema.HitField{Name: name, Value: schema.TextValue(v)} }
-	f := []schema.HitField{text("ename", ename), text("etyp", typ), text("app", app)}
+	f = append(f, text("ename", ename), text("etyp", typ), text("app", app))
 	if mid := idText(m.MessageID); mid != "" {
-		id, err := uuid.Parse(mid)
-		if err != nil || len(mid) != 36 {
-			id = uuid.NewSHA1(eventNS, []byte(app+"\x00"+mid))
-			f = append(f, text("message_id", mid))
+		if id, err := uuid.Parse(mid); err == nil && len(mid) == 36 {
+			f = append(f, text("eid", id.String()))
+		} else {
+			v := schema.TextValue(mid)
+			if raw := bytes.TrimSpace(m.MessageID); raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+				v = schema.JSONValue(raw) // the prop as sent: no encoding it again
+			}
+			f = append(f, schema.HitField{Name: "message_id", Value: v}, text("eid", nameID(app, mid)))
 		}
-		f = append(f, text("eid", id.String()))
 	}
 	if vid != "" {
 		f = append(f, text("vid", vid))
@@ -100,16 +120,23 @@ func eventTime(m *message, now time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// contextFields maps context onto the event dictionary; the page's url and
-// referrer only when properties do not carry them already.
-func contextFields(sc *msgContext, m *message, typ string) []schema.HitField {
-	hasURL, hasRef := false, false
-	if props, err := object(m.Properties); err == nil {
+// propsHave reports whether properties carry url and referrer.
+func propsHave(raw json.RawMessage) (url, ref bool) {
+	if !bytes.Contains(raw, []byte(`"url"`)) && !bytes.Contains(raw, []byte(`"referrer"`)) && !bytes.Contains(raw, []byte(`\u`)) {
+		return false, false // neither name can be in it (the common case: no scan)
+	}
+	if props, err := object(raw); err == nil {
 		for _, mb := range props {
-			hasURL = hasURL || mb.Key == "url"
-			hasRef = hasRef || mb.Key == "referrer"
+			url = url || mb.Key == "url"
+			ref = ref || mb.Key == "referrer"
 		}
 	}
+	return url, ref
+}
+
+// contextFields maps context onto the event dictionary; the page's url and
+// referrer only when properties do not carry them already.
+func contextFields(sc *msgContext, hasURL, hasRef bool, typ string) []schema.HitField {
 	f := make([]schema.HitField, 0, 12)
 	add := func(name, v string) {
 		if v != "" {

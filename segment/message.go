@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -30,7 +31,7 @@ func readMessage(obj schema.Object) message {
 		m.size += len(mb.Key) + len(mb.Value) + 4
 		switch mb.Key {
 		case "type":
-			m.Type = schema.Text(mb.Value)
+			m.Type = callName(mb.Value)
 		case "action":
 			m.Action = schema.Text(mb.Value)
 		case "event":
@@ -78,6 +79,26 @@ func readMessage(obj schema.Object) message {
 	return m
 }
 
+// callName is a message's type: one of the six calls' names without a
+// string of its own, else its text.
+func callName(raw json.RawMessage) string {
+	switch string(raw) {
+	case `"track"`:
+		return "track"
+	case `"page"`:
+		return "page"
+	case `"screen"`:
+		return "screen"
+	case `"identify"`:
+		return "identify"
+	case `"group"`:
+		return "group"
+	case `"alias"`:
+		return "alias"
+	}
+	return schema.Text(raw)
+}
+
 type msgContext struct {
 	IP, UserAgent, Locale, Timezone   string
 	PageURL, PageReferrer, PageTitle  string
@@ -90,6 +111,36 @@ type msgContext struct {
 	// Consent is context.consent.categoryPreferences, {"category": bool}
 	// (Segment's consent management), kept as the event's consent prop.
 	Consent json.RawMessage
+}
+
+// contexts reads each message's context once per distinct context: the
+// messages of a batch mostly carry the same one (the library, the device,
+// the page), byte for byte.
+type contexts struct {
+	raw          json.RawMessage
+	sc           msgContext
+	err          error
+	typ          string
+	url, ref, ok bool
+	fields       []schema.HitField // contextFields of the above
+}
+
+// of is m's context over the batch's (sc) and the event fields it maps to.
+func (c *contexts) of(m *message, typ string, batch *msgContext) (*msgContext, []schema.HitField, error) {
+	same := c.ok && bytes.Equal(m.Context, c.raw)
+	if !same {
+		c.raw, c.sc, c.ok, c.fields = m.Context, *batch, true, nil
+		c.err = readContext(m.Context, &c.sc)
+	}
+	if c.err != nil {
+		return nil, nil, c.err
+	}
+	url, ref := propsHave(m.Properties)
+	if !same || c.fields == nil || typ != c.typ || url != c.url || ref != c.ref {
+		c.typ, c.url, c.ref = typ, url, ref
+		c.fields = contextFields(&c.sc, url, ref, typ)
+	}
+	return &c.sc, c.fields, nil
 }
 
 // readContext reads context's members over what sc holds (a

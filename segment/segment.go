@@ -138,6 +138,8 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 	}
 	hits := make([]schema.Hit, 0, len(msgs))
 	var failures []Failure
+	var ctxs contexts
+	var slab []schema.HitField
 	for i := range msgs {
 		m := &msgs[i]
 		typ := m.Type
@@ -157,19 +159,28 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 			fail("event_too_large", "message %d is about %d bytes; the limit is 32 KB", i, m.size)
 			continue
 		}
-		h, err := hitOf(m, typ, app, r.Now)
+		// The hits' fields share one allocation (a message's own fields,
+		// then as many as the last context mapped to).
+		per := 12 + len(ctxs.fields)
+		if cap(slab)-len(slab) < per {
+			slab = make([]schema.HitField, 0, per*(len(msgs)-i))
+		}
+		h, err := hitOf(m, typ, app, r.Now, slab[len(slab):len(slab):len(slab)+per])
 		if err != nil {
 			fail(errReason(err), "message %d: %s", i, err)
 			continue
 		}
 		// The batch's context first, the message's own over it.
-		sc := batchCtx
-		if err := readContext(m.Context, &sc); err != nil {
+		sc, cf, err := ctxs.of(m, typ, &batchCtx)
+		if err != nil {
 			fail("invalid_json", "message %d: %s", i, err)
 			continue
 		}
 		h.Source, h.Index = m.obj, i
-		h.Fields = append(h.Fields, contextFields(&sc, m, typ)...)
+		h.Fields = append(h.Fields, cf...)
+		if len(h.Fields) <= per { // else it outgrew its place and has its own
+			slab = slab[:len(slab)+len(h.Fields)]
+		}
 		// The user agent is the end user's (context.userAgent, which
 		// analytics.js always sends); a server library's own agent says
 		// nothing about the user, so without one the event has none.

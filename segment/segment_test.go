@@ -3,9 +3,11 @@ package segment
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spoor-dev/spoor/schema"
 )
 
@@ -58,7 +60,7 @@ func FuzzSegmentMessage(f *testing.F) {
 		for _, o := range objs {
 			m := readMessage(o)
 			for _, typ := range []string{"track", "page", "screen", "identify", "group", "alias", m.Type} {
-				h, err := hitOf(&m, typ, "app", now)
+				h, err := hitOf(&m, typ, "app", now, nil)
 				if err != nil {
 					continue
 				}
@@ -66,7 +68,8 @@ func FuzzSegmentMessage(f *testing.F) {
 				if readContext(m.Context, &sc) != nil {
 					continue
 				}
-				h.Fields = append(h.Fields, contextFields(&sc, &m, typ)...)
+				url, ref := propsHave(m.Properties)
+				h.Fields = append(h.Fields, contextFields(&sc, url, ref, typ)...)
 				got := map[string]bool{}
 				for _, f := range h.Fields {
 					got[f.Name] = true
@@ -185,5 +188,64 @@ func TestBatchFailures(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || e.Status != 400 || e.Code != "missing_id" {
 		t.Fatalf("a single call without an id: %v", err)
+	}
+}
+
+// nameID is uuid.NewSHA1 of the same name: event ids of messages already
+// stored must not change.
+func TestNameIDIsUUIDv5(t *testing.T) {
+	for _, c := range [][2]string{{"bench", "1764324000-1-7-1"}, {"", ""}, {"shop", "node-next-1733390000000-abc"},
+		{"a", strings.Repeat("x", 400)}} {
+		want := uuid.NewSHA1(eventNS, []byte(c[0]+"\x00"+c[1])).String()
+		if got := nameID(c[0], c[1]); got != want {
+			t.Errorf("nameID(%q, %q) = %s, want %s", c[0], c[1], got, want)
+		}
+	}
+}
+
+// Each message of a batch gets its own context's fields, whether its
+// context repeats the one before it or not, and its properties decide
+// whether the page's url is taken.
+func TestBatchContextsPerMessage(t *testing.T) {
+	ctxA := `{"page":{"url":"https://a.example/","referrer":"https://r.example/"},"library":{"name":"analytics.js","version":"1"}}`
+	ctxB := `{"page":{"url":"https://b.example/"},"userAgent":"Mozilla/5.0 B"}`
+	msg := func(id, ctx, props string) string {
+		return `{"type":"track","event":"E","userId":"u","messageId":"` + id + `","properties":` + props + `,"context":` + ctx + `}`
+	}
+	body := `{"batch":[` + strings.Join([]string{msg("m1", ctxA, `{}`), msg("m2", ctxA, `{"url":"https://own.example/"}`),
+		msg("m3", ctxB, `{}`), msg("m4", ctxA, `{"\u0075rl":"https://esc.example/"}`), msg("m5", `{"page":`, `{}`),
+		msg("m6", ctxA, `{}`)}, ",") + `],"context":{"locale":"pl-PL"}}`
+	k := KeysFrom(map[string]string{"wk": "shop"}, nil)
+	hits, failures, err := k.Decode(Request{Call: "batch", Body: []byte(body), Authorization: "Basic d2s6", Now: time.Now()})
+	if err == nil {
+		t.Fatalf("a batch with an invalid message (m5's context) must be a 400 of the JSON: %d hits, %d failures", len(hits), len(failures))
+	}
+	body = strings.Replace(body, msg("m5", `{"page":`, `{}`)+",", "", 1)
+	if hits, failures, err = k.Decode(Request{Call: "batch", Body: []byte(body), Authorization: "Basic d2s6", Now: time.Now()}); err != nil || len(failures) != 0 {
+		t.Fatalf("decode: %v, failures %+v", err, failures)
+	}
+	want := []map[string]string{
+		{"url": "https://a.example/", "last": "https://r.example/", "lv": "analytics.js@1", "lang": "pl-PL"},
+		{"url": "", "last": "https://r.example/", "lv": "analytics.js@1", "lang": "pl-PL"},
+		{"url": "https://b.example/", "last": "", "lv": "", "lang": "pl-PL"},
+		{"url": "", "last": "https://r.example/", "lv": "analytics.js@1", "lang": "pl-PL"},
+		{"url": "https://a.example/", "last": "https://r.example/", "lv": "analytics.js@1", "lang": "pl-PL"},
+	}
+	if len(hits) != len(want) {
+		t.Fatalf("%d hits, want %d", len(hits), len(want))
+	}
+	for i, h := range hits {
+		got := map[string]string{}
+		for _, f := range h.Fields {
+			got[f.Name] = f.Value.Text
+		}
+		for name, v := range want[i] {
+			if got[name] != v {
+				t.Errorf("message %d: %s = %q, want %q", i, name, got[name], v)
+			}
+		}
+		if ua := map[bool]string{true: "Mozilla/5.0 B", false: ""}[i == 2]; h.UserAgent != ua {
+			t.Errorf("message %d: user agent %q, want %q", i, h.UserAgent, ua)
+		}
 	}
 }

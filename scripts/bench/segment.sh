@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Segment-compatible API's throughput: POST /v1/batch with 100 track messages (as the SDKs send),
 # against nginx answering 204 to the same POST and against spoor's own /tr/v1/ batch of the same 100 events
-# (native JSON, each with its own event id), in one session; wrk -t2 -c32, RUNS times each,
-# alternated, medians into docs/benchmarks.md (BENCH:segment).
+# (native JSON, each with its own event id); and POST /v1/track of one of those messages against a single
+# native POST of the same event. One session, one `spoor run`; wrk -t2 -c32, RUNS times each, alternated,
+# medians into docs/benchmarks.md (BENCH:segment).
 #   bash scripts/bench/segment.sh          (RUNS=3 DURATION=10s CONNS=32)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,10 +21,11 @@ trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/n
 SPOOR_DATA_DIR="$W/data" SPOOR_HTTP_ADDR=127.0.0.1:18280 SPOOR_LOG_LEVEL=warn SPOOR_SEGMENT_WRITE_KEYS=wk_bench_key_01=bench \
   "$W/spoor" -config config.json run 2> "$W/spoor.log" & PIDS+=($!)
 wait_port 127.0.0.1 18280 60; wait_port 127.0.0.1 18081 10
-declare -A URL=([nginx]=http://127.0.0.1:18081/v1/batch [spoor]=http://127.0.0.1:18280/v1/batch [native]=http://127.0.0.1:18280/tr/v1/)
-declare -A LUA=([nginx]=segment_batch100 [spoor]=segment_batch100 [native]=native_batch100)
+declare -A URL=([nginx]=http://127.0.0.1:18081/v1/batch [spoor]=http://127.0.0.1:18280/v1/batch [native]=http://127.0.0.1:18280/tr/v1/
+  [track]=http://127.0.0.1:18280/v1/track [single]=http://127.0.0.1:18280/tr/v1/)
+declare -A LUA=([nginx]=segment_batch100 [spoor]=segment_batch100 [native]=native_batch100 [track]=segment_track [single]=native_single)
 for run in $(seq "$RUNS"); do
-  for t in nginx spoor native; do
+  for t in nginx spoor native track single; do
     wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s scripts/bench/${LUA[$t]}.lua "${URL[$t]}" > "$W/out/wrk.$t.$run.txt"
     say "run $run $t: $(grep Requests/sec "$W/out/wrk.$t.$run.txt")"
   done
@@ -58,7 +60,14 @@ print("| target | requests/s | events/s | ÷ nginx (requests) | ÷ spoor's own b
 print("|---|---|---|---|---|---|---|")
 for name, (m, rs, bad) in (("nginx `return 204` (the Segment body, unread)", ng), ("spoor `/v1/batch` (Segment)", sp),
                            ("spoor `/tr/v1/` (the same 100 events in spoor's JSON)", nat)):
-    print(f"| {name} | {m:,.0f} | {m*100:,.0f} | {m/ng[0]:.2f}× | {m/nat[0]:.2f}× | {bad} | " + ", ".join(f"{x:,.0f}" for x in rs) + " |")
+    print(f"| {name} | {m:,.0f} | {m*100:,.0f} | {m/ng[0]:.2f}× | **{m/nat[0]:.2f}×** | {bad} | " + ", ".join(f"{x:,.0f}" for x in rs) + " |")
+tr, si = wrk("track"), wrk("single")
+print(f"\nSingle messages: POST /v1/track of one of those messages (scripts/bench/segment_track.lua) against a single native POST "
+      "of the same purchase (scripts/bench/native_single.lua), each with its own id, same session, same process.\n")
+print("| target | requests/s (events/s) | ÷ the native single POST | non-2xx | per run (requests/s) |")
+print("|---|---|---|---|---|")
+for name, (m, rs, bad) in (("spoor `/v1/track` (Segment)", tr), ("spoor `/tr/v1/` (one event in spoor's JSON)", si)):
+    print(f"| {name} | {m:,.0f} | **{m/si[0]:.2f}×** | {bad} | " + ", ".join(f"{x:,.0f}" for x in rs) + " |")
 imp = [float(open(f"{out}/import.{r}.rps").read()) for r in range(1, runs + 1)]
 mi = statistics.median(imp)
 print(f"\n`spoor import` of a 200,000-row CSV (a fresh file per run), through the same collector: **{mi:,.0f} rows/s** "
