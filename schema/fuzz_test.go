@@ -92,3 +92,76 @@ func roundTrip(t *testing.T, b *Builder) {
 		t.Fatalf("encoder differs from encoding/json:\n%s\n%s", enc, ref)
 	}
 }
+
+// ParseBatchObject, one pass, reads what ParseJSONBody of the body and
+// then of its batch member read, and fails where they fail, the same way.
+func FuzzParseBatchObject(f *testing.F) {
+	for _, s := range []string{`{"batch":[{"a":1},{"b":[2]}],"sentAt":"x"}`, `{"batch":[]}`, `{"batch":{}}`, `{}`,
+		`{"batch":[{"a":1}],"batch":"no"}`, `{"batch":[1]}`, `{"batch":[{"a":1},{"a":2},{"a":3}]}`, `{"batch":[{}]`,
+		`{"x":{"batch":[{}]},"batch":[{"y":"\u0041"}]} `, `[{"a":1}]`, `{"batch":[{"a":1}]} x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		const max = 2
+		obj, items, err := ParseBatchObject(body, "batch", max)
+		var tm *TooManyError
+		kind := func(err error) string {
+			switch {
+			case err == nil:
+				return "ok"
+			case errors.Is(err, ErrEmptyBatch):
+				return "empty"
+			case errors.As(err, &tm):
+				return "too many"
+			case errors.Is(err, ErrInvalid):
+				return "invalid"
+			}
+			return "other: " + err.Error()
+		}
+		if FirstByte(body) != '{' {
+			if kind(err) != "invalid" {
+				t.Fatalf("%q is no object: %v", body, err)
+			}
+			return
+		}
+		objs, err1 := ParseJSONBody(body, 1)
+		if err1 != nil {
+			if kind(err) != "invalid" {
+				t.Fatalf("%q: ParseJSONBody %v, ParseBatchObject %v", body, err1, err)
+			}
+			return
+		}
+		var batch []byte
+		for _, m := range objs[0] {
+			if m.Key == "batch" {
+				batch = m.Value
+			}
+		}
+		if FirstByte(batch) != '[' {
+			if err != nil || items != nil || len(obj) != len(objs[0]) {
+				t.Fatalf("%q has no batch: %d items, %v", body, len(items), err)
+			}
+			return
+		}
+		want, err2 := ParseJSONBody(batch, max)
+		if kind(err) != kind(err2) {
+			t.Fatalf("%q: batch %v, ParseBatchObject %v", body, err2, err)
+		}
+		if err2 != nil {
+			return
+		}
+		if len(items) != len(want) || len(obj) != len(objs[0]) {
+			t.Fatalf("%q: %d items, want %d", body, len(items), len(want))
+		}
+		for i := range want {
+			if len(items[i]) != len(want[i]) {
+				t.Fatalf("%q item %d: %v, want %v", body, i, items[i], want[i])
+			}
+			for j := range want[i] {
+				if items[i][j].Key != want[i][j].Key || string(items[i][j].Value) != string(want[i][j].Value) {
+					t.Fatalf("%q item %d: %v, want %v", body, i, items[i], want[i])
+				}
+			}
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -68,6 +69,52 @@ func ParseJSONBody(body []byte, maxEvents int) ([]Object, error) {
 		return nil, fmt.Errorf("%w: body: data after the JSON value at byte %d", ErrInvalid, i)
 	}
 	return objs, nil
+}
+
+// ParseBatchObject reads a body holding one JSON object whose member key,
+// when it is an array, is a batch of objects (Segment's /v1/batch): the
+// object, and the batch's objects, in one pass over the body (values are
+// views into body). The errors are ParseJSONBody's, the body's JSON first,
+// then the batch's (ErrEmptyBatch, a *TooManyError above maxEvents); a key
+// absent or no array gives no batch and no error.
+func ParseBatchObject(body []byte, key string, maxEvents int) (Object, []Object, error) {
+	i := skipSpace(body, 0)
+	if i == len(body) || body[i] != '{' {
+		return nil, nil, fmt.Errorf("%w: body must be a JSON object", ErrInvalid)
+	}
+	var items []Object
+	var batchErr error
+	obj, end, err := scanObjectWith(body, i, 1, func(k string, b []byte, i int, depth int) (int, bool, error) {
+		if k != key {
+			return 0, false, nil
+		}
+		if items, batchErr = nil, nil; i >= len(b) || b[i] != '[' { // the last member of that name is the batch
+			return 0, false, nil
+		}
+		objs, end, err := scanBatch(b, i, maxEvents)
+		var tm *TooManyError
+		switch {
+		case errors.Is(err, ErrEmptyBatch) || errors.As(err, &tm):
+			items, batchErr = nil, err // told once the whole body is known to be JSON
+			return end + 1, true, nil
+		case err != nil:
+			return 0, true, err // already says where, as ErrInvalid
+		}
+		items, batchErr = objs, nil
+		return end, true, nil
+	})
+	switch {
+	case errors.Is(err, ErrInvalid):
+		return nil, nil, err
+	case err != nil:
+		return nil, nil, fmt.Errorf("%w: body: %s", ErrInvalid, err)
+	case skipSpace(body, end) != len(body):
+		return nil, nil, fmt.Errorf("%w: body: data after the JSON value at byte %d", ErrInvalid, end)
+	}
+	if batchErr != nil {
+		return obj, nil, batchErr
+	}
+	return obj, items, nil
 }
 
 // TooManyError is returned for a batch above the configured size.

@@ -60,6 +60,17 @@ func skipSpace(b []byte, i int) int {
 // scanObject reads the object starting at b[i] == '{' and returns its
 // members and the index after it.
 func scanObject(b []byte, i int, depth int) (Object, int, error) {
+	return scanObjectWith(b, i, depth, nil)
+}
+
+// valueScanner reads the value of member key at b[i] in place of
+// skipValue, returning the index after it, or handled false to leave it to
+// skipValue.
+type valueScanner func(key string, b []byte, i int, depth int) (end int, handled bool, err error)
+
+// scanObjectWith is scanObject, with scan (when not nil) offered each
+// member's value first.
+func scanObjectWith(b []byte, i int, depth int, scan valueScanner) (Object, int, error) {
 	if depth > maxDepth {
 		return nil, i, errAt(i, "nested too deep")
 	}
@@ -93,7 +104,13 @@ func scanObject(b []byte, i int, depth int) (Object, int, error) {
 			return nil, i, errAt(i, "expected ':'")
 		}
 		i = skipSpace(b, i+1)
-		vend, err := skipValue(b, i, depth+1)
+		vend, handled, err := 0, false, error(nil)
+		if scan != nil {
+			vend, handled, err = scan(key, b, i, depth+1)
+		}
+		if !handled && err == nil {
+			vend, err = skipValue(b, i, depth+1)
+		}
 		if err != nil {
 			return nil, i, err
 		}

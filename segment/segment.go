@@ -109,16 +109,9 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 	if schema.FirstByte(body) != '{' {
 		return nil, nil, badRequest("invalid_json", "the body must be a JSON object")
 	}
-	objs, err := schema.ParseJSONBody(body, 1)
+	top, msgs, err := messagesOf(body, one)
 	if err != nil {
-		return nil, nil, badRequest("invalid_json", "%s", err)
-	}
-	top := readMessage(objs[0])
-	msgs := []message{top}
-	if !one {
-		if msgs, err = batchOf(top); err != nil {
-			return nil, nil, err
-		}
+		return nil, nil, err
 	}
 	key := writeKey(r.Authorization, top.WriteKey, msgs)
 	app, ok := k.WriteKeys[key]
@@ -196,26 +189,34 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 	return hits, failures, nil
 }
 
-// batchOf reads a batch or import body's messages.
-func batchOf(top message) ([]message, error) {
-	if b := bytes.TrimSpace(top.Batch); len(b) == 0 || b[0] != '[' {
-		return nil, badRequest("empty_batch", "the body holds no batch array")
+// messagesOf reads the body: one message, or a batch's (the body's
+// object, then the messages of its batch), in one pass over the body.
+func messagesOf(body []byte, one bool) (message, []message, error) {
+	if one {
+		objs, err := schema.ParseJSONBody(body, 1)
+		if err != nil {
+			return message{}, nil, badRequest("invalid_json", "%s", err)
+		}
+		top := readMessage(objs[0])
+		return top, []message{top}, nil
 	}
-	items, err := schema.ParseJSONBody(top.Batch, MaxBatchEvents)
+	obj, items, err := schema.ParseBatchObject(body, "batch", MaxBatchEvents)
 	var tm *schema.TooManyError
 	switch {
 	case errors.Is(err, schema.ErrEmptyBatch):
-		return nil, badRequest("empty_batch", "the batch holds no messages")
+		return message{}, nil, badRequest("empty_batch", "the batch holds no messages")
 	case errors.As(err, &tm):
-		return nil, badRequest("batch_too_large", "the batch holds %d messages; the limit is %d", tm.Got, MaxBatchEvents)
+		return message{}, nil, badRequest("batch_too_large", "the batch holds %d messages; the limit is %d", tm.Got, MaxBatchEvents)
 	case err != nil:
-		return nil, badRequest("invalid_json", "batch: %s", err)
+		return message{}, nil, badRequest("invalid_json", "%s", err)
+	case items == nil:
+		return message{}, nil, badRequest("empty_batch", "the body holds no batch array")
 	}
 	msgs := make([]message, len(items))
 	for i, it := range items {
 		msgs[i] = readMessage(it)
 	}
-	return msgs, nil
+	return readMessage(obj), msgs, nil
 }
 
 // writeKey finds the write key: HTTP Basic's user (the password empty),
