@@ -109,11 +109,15 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 	if schema.FirstByte(body) != '{' {
 		return nil, nil, badRequest("invalid_json", "the body must be a JSON object")
 	}
-	top, msgs, err := messagesOf(body, one)
+	top, items, err := messagesOf(body, one)
 	if err != nil {
 		return nil, nil, err
 	}
-	key := writeKey(r.Authorization, top.WriteKey, msgs)
+	firstKey := top.WriteKey
+	if !one {
+		firstKey = schema.Text(member(items[0], "writeKey"))
+	}
+	key := writeKey(r.Authorization, top.WriteKey, firstKey)
 	app, ok := k.WriteKeys[key]
 	if !ok {
 		return nil, nil, &Error{http.StatusUnauthorized, "invalid_write_key", "missing or unknown write key (HTTP Basic user, or writeKey in the body)"}
@@ -129,12 +133,16 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 			return nil, nil, badRequest("invalid_json", "the batch's %s", err)
 		}
 	}
-	hits := make([]schema.Hit, 0, len(msgs))
+	hits := make([]schema.Hit, 0, len(items))
 	var failures []Failure
 	var ctxs contexts
 	var slab []schema.HitField
-	for i := range msgs {
-		m := &msgs[i]
+	var msg message
+	for i, it := range items {
+		m := &msg
+		if *m = top; !one {
+			*m = readMessage(it)
+		}
 		typ := m.Type
 		if typ == "" {
 			typ = m.Action
@@ -152,11 +160,12 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 			fail("event_too_large", "message %d is about %d bytes; the limit is 32 KB", i, m.size)
 			continue
 		}
-		// The hits' fields share one allocation (a message's own fields,
-		// then as many as the last context mapped to).
-		per := 12 + len(ctxs.fields)
+		// The hits' fields share one allocation: room for a message's own
+		// fields (at most 13) and as many as the last context mapped to,
+		// sized for the rest of the batch by what a message usually has.
+		per := 13 + len(ctxs.fields)
 		if cap(slab)-len(slab) < per {
-			slab = make([]schema.HitField, 0, per*(len(msgs)-i))
+			slab = make([]schema.HitField, 0, (len(items)-i)*(8+len(ctxs.fields))+per)
 		}
 		h, err := hitOf(m, typ, app, r.Now, slab[len(slab):len(slab):len(slab)+per])
 		if err != nil {
@@ -190,15 +199,14 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 }
 
 // messagesOf reads the body: one message, or a batch's (the body's
-// object, then the messages of its batch), in one pass over the body.
-func messagesOf(body []byte, one bool) (message, []message, error) {
+// object, then the objects of its batch), in one pass over the body.
+func messagesOf(body []byte, one bool) (message, []schema.Object, error) {
 	if one {
 		objs, err := schema.ParseJSONBody(body, 1)
 		if err != nil {
 			return message{}, nil, badRequest("invalid_json", "%s", err)
 		}
-		top := readMessage(objs[0])
-		return top, []message{top}, nil
+		return readMessage(objs[0]), objs, nil
 	}
 	obj, items, err := schema.ParseBatchObject(body, "batch", MaxBatchEvents)
 	var tm *schema.TooManyError
@@ -212,16 +220,22 @@ func messagesOf(body []byte, one bool) (message, []message, error) {
 	case items == nil:
 		return message{}, nil, badRequest("empty_batch", "the body holds no batch array")
 	}
-	msgs := make([]message, len(items))
-	for i, it := range items {
-		msgs[i] = readMessage(it)
+	return readMessage(obj), items, nil
+}
+
+// member is the value of obj's last member named key (nil: none).
+func member(obj schema.Object, key string) []byte {
+	for i := len(obj) - 1; i >= 0; i-- {
+		if obj[i].Key == key {
+			return obj[i].Value
+		}
 	}
-	return readMessage(obj), msgs, nil
+	return nil
 }
 
 // writeKey finds the write key: HTTP Basic's user (the password empty),
 // or writeKey in the body or its first message.
-func writeKey(authorization, body string, msgs []message) string {
+func writeKey(authorization, body, first string) string {
 	if enc, ok := strings.CutPrefix(authorization, "Basic "); ok {
 		if dec, err := base64.StdEncoding.DecodeString(enc); err == nil {
 			user, _, _ := strings.Cut(string(dec), ":")
@@ -231,10 +245,7 @@ func writeKey(authorization, body string, msgs []message) string {
 	if body != "" {
 		return body
 	}
-	if len(msgs) > 0 {
-		return msgs[0].WriteKey
-	}
-	return ""
+	return first
 }
 
 // object reads raw as one JSON object (null or absent: none).
