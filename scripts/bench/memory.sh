@@ -11,13 +11,14 @@
 #   bash scripts/bench/memory.sh        (DURATION=600 IDLE=60 CONNS=64 AB_RUNS=3 AB_DURATION=10s)
 #   ONLY="run:get_tuplet" DURATION=30 bash scripts/bench/memory.sh   (one cell, quickly)
 #   KEEP=1 ONLY="..." bash scripts/bench/memory.sh   (adds cells to an earlier run's figures, then the doc)
+#   KEEP=1 MEM=0 ONLY="..." AB_RUNS=5 bash scripts/bench/memory.sh   (the throughput comparison alone)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 SAY_AS=bench/memory
 DURATION=${DURATION:-600} IDLE=${IDLE:-60} CONNS=${CONNS:-64} AB_RUNS=${AB_RUNS:-3} AB_DURATION=${AB_DURATION:-10s}
 DRAIN_MAX=${DRAIN_MAX:-1200}
-BASE=${BASE:-13a7394} ONLY=${ONLY:-} KEEP=${KEEP:-}
+BASE=${BASE:-13a7394} ONLY=${ONLY:-} KEEP=${KEEP:-} MEM=${MEM:-1}
 command -v wrk >/dev/null && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || { apt-get update -q && apt-get install -y -q wrk nginx-light; }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 W=.scratch/bench/memory
@@ -106,6 +107,7 @@ sys.exit(0 if acked > 0 and stored >= acked else 1)"
 for dep in run split; do
   for sc in $SCENARIOS; do
     [ -n "$ONLY" ] && [[ " $ONLY " != *" $dep:$sc "* ]] && continue
+    [ "$MEM" = 0 ] && continue
     d="$W/out/mem.$dep.$sc"
     start "$W/spoor" "$W/config.json" "$dep" "$sc" "$d"; port=$PORT
     python3 - "$d" <<'PY' & SAMPLER=$!

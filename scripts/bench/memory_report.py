@@ -28,7 +28,7 @@ print(f"Measured {datetime.date.today()} on 2 cores, loopback. Memory: each cell
       f"`wrk -t2 -c{conns}` at the peak it allows for {int(duration) // 60} min {int(duration) % 60} s, then {idle} s without load; "
       "every spoor process's RSS read each second (`/proc/PID/status`), the nats-server of the split deployment "
       "shown apart (it is not spoor's). wrk, nginx (the proxy's upstream) and spoor share the 2 cores. "
-      f"Throughput: today's build (`{base}`, before this work) and this one, alternated {ab_runs} × {ab_dur} per cell "
+      f"Throughput: today's build (`{base}`, before this work) and this one, alternated × {ab_dur} per cell (at least 3 times; each row lists its runs) "
       "from fresh starts, medians; the ratio is this build's ÷ today's.\n")
 print("| deployment | entry point | load: req/s (events/s) | process | peak RSS under load, MB | RSS after "
       f"{idle} s idle, MB | under 100 MB after load, s | the sink's backlog {idle} s after the load | peak RSS while it drained, MB | "
@@ -77,7 +77,7 @@ print("\n| deployment | entry point | today's req/s | this build's req/s | ratio
 print("|---|---|---|---|---|---|")
 for dep in ("run", "split"):
     for sc in scenarios:
-        runs = {b: [rps(f"{out}/ab.{dep}.{sc}.{b}.{i}.txt") for i in range(1, int(ab_runs) + 1)
+        runs = {b: [rps(f"{out}/ab.{dep}.{sc}.{b}.{i}.txt") for i in range(1, max(int(ab_runs), 9) + 1)
                     if os.path.exists(f"{out}/ab.{dep}.{sc}.{b}.{i}.txt")] for b in ("base", "new")}
         if not runs["base"] or not runs["new"]:
             continue
