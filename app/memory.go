@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,9 +63,18 @@ func (a *App) trimMemory(ctx context.Context) {
 	}()
 }
 
+// codeReleased: the executable's start-up pages are handed back once per
+// process, however many times it starts an App (the tests do, often).
+var codeReleased sync.Once
+
 // releaseCode hands back, once start-up is over, the executable's pages
 // that only start-up touched (memlimit.ReleaseCode).
 func (a *App) releaseCode(ctx context.Context) {
+	done := true
+	codeReleased.Do(func() { done = false })
+	if done {
+		return
+	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
