@@ -19,7 +19,7 @@ var eventNS = uuid.MustParse("6f3c1d2e-5b7a-4c89-9e1f-2a4b6c8d0e13")
 // nameID is the event id of a messageId that is no UUID: the name-based
 // UUID (version 5) of app, a zero byte and the messageId in eventNS, as
 // uuid.NewSHA1 makes it, without its allocations.
-func nameID(app, mid string) string {
+func nameID(app string, mid []byte) string {
 	var stack [256]byte
 	b := append(append(append(append(stack[:0], eventNS[:]...), app...), 0), mid...)
 	sum := sha1.Sum(b)
@@ -66,13 +66,13 @@ func hitOf(m *message, typ, app string, now time.Time, f []schema.HitField) (sch
 	}
 	text := func(name, v string) schema.HitField { return schema.HitField{Name: name, Value: schema.TextValue(v)} }
 	f = append(f, text("ename", ename), text("etyp", typ), text("app", app))
-	if mid := idText(m.MessageID); mid != "" {
-		if id, err := uuid.Parse(mid); err == nil && len(mid) == 36 {
+	if mid, raw := idBytes(m.MessageID); len(mid) > 0 {
+		if id, err := uuid.ParseBytes(mid); err == nil && len(mid) == 36 {
 			f = append(f, text("eid", id.String()))
 		} else {
-			v := schema.TextValue(mid)
-			if raw := bytes.TrimSpace(m.MessageID); raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-				v = schema.JSONValue(raw) // the prop as sent: no encoding it again
+			v := schema.JSONValue(raw) // the prop as sent: no encoding it again
+			if raw == nil {
+				v = schema.TextValue(string(mid))
 			}
 			f = append(f, schema.HitField{Name: "message_id", Value: v}, text("eid", nameID(app, mid)))
 		}
@@ -83,7 +83,9 @@ func hitOf(m *message, typ, app string, now time.Time, f []schema.HitField) (sch
 	if uid != "" {
 		f = append(f, text("uid", uid))
 	}
-	if at, ok := eventTime(m, now); ok {
+	if _, err := time.Parse(time.RFC3339Nano, m.Timestamp); err == nil {
+		f = append(f, text("created", m.Timestamp)) // as sent: the event's builder reads it
+	} else if at, ok := eventTime(m, now); ok {
 		f = append(f, text("created", at.UTC().Format(time.RFC3339Nano)))
 	}
 	if m.Name != "" && (typ == "page" || typ == "screen") {
@@ -177,6 +179,22 @@ func firstOf(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// idBytes is idText's bytes, without a copy when raw is a number or a
+// string without escapes; raw is then the value as sent (a JSON string of
+// valid UTF-8, or a number), else nil.
+func idBytes(raw json.RawMessage) (id []byte, asSent json.RawMessage) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0:
+		return nil, nil
+	case raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9':
+		return raw, nil // a number's id is its text, kept as a string
+	case raw[0] == '"' && len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw):
+		return raw[1 : len(raw)-1], raw
+	}
+	return []byte(schema.Text(raw)), nil
 }
 
 // idText reads an id the spec allows as a string or a number.

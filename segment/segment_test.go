@@ -197,7 +197,7 @@ func TestNameIDIsUUIDv5(t *testing.T) {
 	for _, c := range [][2]string{{"bench", "1764324000-1-7-1"}, {"", ""}, {"shop", "node-next-1733390000000-abc"},
 		{"a", strings.Repeat("x", 400)}} {
 		want := uuid.NewSHA1(eventNS, []byte(c[0]+"\x00"+c[1])).String()
-		if got := nameID(c[0], c[1]); got != want {
+		if got := nameID(c[0], []byte(c[1])); got != want {
 			t.Errorf("nameID(%q, %q) = %s, want %s", c[0], c[1], got, want)
 		}
 	}
