@@ -40,7 +40,7 @@ for run in $(seq "$RUNS"); do
                "$W/spoor" -config config.json collector 2> "$W/collector.log" & PID=$!; port=18086 ;;
     esac
     wait_port 127.0.0.1 $port 30
-    sleep 1
+    sleep 3 # spoor hands back its start-up code pages 2 s after start: "before" is after that
     rss_pid=$PID
     [ $target = nginx ] && rss_pid=$(pgrep -P "$PID" | head -1) # the worker holds the connections
     "$W/idleconns" -addr 127.0.0.1:$port -conns "$CONNS" -pid "$rss_pid" -settle 10s > "$W/out/$target.$run.json"
