@@ -15,10 +15,17 @@ func ClientIndexOf(b []byte) (app, visitor string, idx int64, has, ok bool) {
 	if !bytes.HasPrefix(b, []byte(`{"event_id":"`)) {
 		return "", "", 0, false, false
 	}
-	head := head(b)
-	i := bytes.Index(head, []byte(`,"client_index":`))
+	// The key cannot occur inside a string (its quotes would be escaped),
+	// and the encoding writes it before release and props, the only raw
+	// JSON: the first match is the event's own unless one of those comes
+	// first. The common case, no index, is one scan.
+	i := bytes.Index(b, []byte(`,"client_index":`))
 	if i < 0 {
 		return "", "", 0, false, true
+	}
+	head := head(b)
+	if i >= len(head) {
+		return "", "", 0, false, true // inside release or props
 	}
 	num := head[i+len(`,"client_index":`):]
 	n := 0

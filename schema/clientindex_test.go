@@ -19,6 +19,7 @@ func FuzzClientIndexOf(f *testing.F) {
 		{"a\\b", "v3", `x,"client_index":5`, nil, `{"k":1}`},
 		{"shop", "", "", ptr(int64(-3)), ""},
 		{"shop", "v4", "", nil, `{"canary":true}`},
+		{"shop", "v5", "", nil, `{"client_index":4,"app":"y"}`},
 	} {
 		e := &Event{EventID: "00000000-0000-4000-8000-000000000001", ReceivedAt: time.Unix(1, 0).UTC(), App: seed.app, VisitorID: seed.vid,
 			UserAgent: seed.ua, ClientIndex: seed.idx}
@@ -51,3 +52,23 @@ func FuzzClientIndexOf(f *testing.F) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A GET tuplet's encoding carries no client index: the loss meter's
+// common case on the file sink's path.
+func BenchmarkClientIndexOf(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		idx  *int64
+	}{{"absent", nil}, {"present", ptr(int64(42))}} {
+		e := &Event{EventID: "00000000-0000-4000-8000-000000000001", ReceivedAt: time.Unix(1, 0).UTC(), App: "bench",
+			VisitorID: "14fb0860-b4bf-11e9-8971-7b80435315ac", EventName: "click", ClientIndex: c.idx, UserAgent: "Mozilla/5.0 (X11; Linux x86_64)",
+			URL: "https://shop.example/p/1", Props: map[string]json.RawMessage{"lat": json.RawMessage(`37.2`), "first": json.RawMessage(`true`)}}
+		enc, _ := e.Encode()
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ClientIndexOf(enc)
+			}
+		})
+	}
+}
