@@ -43,6 +43,8 @@ inns() {
 }
 
 net_up() {
+  # The faults cut links with nft: Debian's nftables, installed on a machine that lacks it.
+  command -v nft >/dev/null || { apt-get update -q && apt-get install -y -q nftables; } >&2
   ip link show "$BRIDGE" >/dev/null 2>&1 || { ip link add "$BRIDGE" type bridge && ip addr add "$NET.1/24" dev "$BRIDGE"; }
   ip link set "$BRIDGE" up
   local m
