@@ -83,9 +83,9 @@ func hitOf(m *message, typ, app string, now time.Time, f []schema.HitField) (sch
 	if uid != "" {
 		f = append(f, text("uid", uid))
 	}
-	if _, err := time.Parse(time.RFC3339Nano, m.Timestamp); err == nil {
+	if at, asSent, ok := eventTime(m, now); asSent {
 		f = append(f, text("created", m.Timestamp)) // as sent: the event's builder reads it
-	} else if at, ok := eventTime(m, now); ok {
+	} else if ok {
 		f = append(f, text("created", at.UTC().Format(time.RFC3339Nano)))
 	}
 	if m.Name != "" && (typ == "page" || typ == "screen") {
@@ -105,21 +105,21 @@ func hitOf(m *message, typ, app string, now time.Time, f []schema.HitField) (sch
 	return schema.Hit{Endpoint: "segment", Fields: f, At: now}, nil
 }
 
-// eventTime is the event's time: timestamp when sent; else the spec's
-// clock-skew correction, receivedAt − (sentAt − originalTimestamp).
-func eventTime(m *message, now time.Time) (time.Time, bool) {
+// eventTime is the event's time: timestamp when sent (asSent); else the
+// spec's clock-skew correction, receivedAt − (sentAt − originalTimestamp).
+func eventTime(m *message, now time.Time) (at time.Time, asSent, ok bool) {
 	if t, err := time.Parse(time.RFC3339Nano, m.Timestamp); err == nil {
-		return t, true
+		return t, true, true
 	}
 	orig, err1 := time.Parse(time.RFC3339Nano, m.OriginalTimestamp)
 	sent, err2 := time.Parse(time.RFC3339Nano, m.SentAt)
 	switch {
 	case err1 == nil && err2 == nil:
-		return now.Add(-sent.Sub(orig)), true
+		return now.Add(-sent.Sub(orig)), false, true
 	case err1 == nil:
-		return orig, true
+		return orig, false, true
 	}
-	return time.Time{}, false
+	return time.Time{}, false, false
 }
 
 // propsHave reports whether properties carry url and referrer.
