@@ -32,8 +32,11 @@ python3 - "$W/results.jsonl" "$BASE" "$RATE" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 med = lambda k, f: statistics.median(r[f] for r in rows if r["label"] == k)
+print("| sink | Cassandra CPU s per 1,000 events (median) | ratio | less idle (median) | ratio |\n|---|---|---|---|---|")
 b, n = med("storecost-base", "cassandra_cpu_s_per_1000"), med("storecost", "cassandra_cpu_s_per_1000")
-print(f"| sink | Cassandra CPU s per 1,000 events (median) | ratio |\n|---|---|---|")
-print(f"| {sys.argv[2]} | {b:.3f} | 1.00× |\n| this tree | {n:.3f} | **{n/b:.2f}×** |")
-print(f"({len(rows)//2} alternated pairs at {sys.argv[3]} events/s; runs: " + ", ".join(f"{r['label']} {r['cassandra_cpu_s_per_1000']:.3f}" for r in rows) + ")")
+bn, nn = med("storecost-base", "cassandra_net_cpu_s_per_1000"), med("storecost", "cassandra_net_cpu_s_per_1000")
+print(f"| {sys.argv[2]} | {b:.3f} | 1.00× | {bn:.3f} | 1.00× |")
+print(f"| this tree | {n:.3f} | **{n/b:.2f}×** | {nn:.3f} | **{nn/bn:.2f}×** |")
+print(f"({len(rows)//2} alternated pairs at {sys.argv[3]} events/s; runs (total / less idle / idle CPU s per s): " + ", ".join(
+    f"{r['label']} {r['cassandra_cpu_s_per_1000']:.3f} / {r['cassandra_net_cpu_s_per_1000']:.3f} / {r['cassandra_idle_cpu_s_per_s']:.3f}" for r in rows) + ")")
 PY

@@ -49,6 +49,7 @@ type Sink struct {
 	expired                                         atomic.Int64
 	fromMarkers, fromEvents                         atomic.Int64 // visitors' sessions brought up to date each way
 	latest                                          *latest
+	firsts                                          firstTouches
 }
 
 // SessionWork is how many times a visitor's sessions were brought up to
@@ -313,26 +314,34 @@ type dayKey struct {
 }
 
 // writeVisitor stores one visitor's events of the batch in events_by_visitor
-// together with the first/last-touch updates (one partition key).
+// together with the first/last-touch updates (one partition key). The
+// first touch is left out when this sink has stored an earlier one
+// already (firstTouches): the update would lose.
 func (s *Sink) writeVisitor(ctx context.Context, events []*schema.Event, ids []gocql.UUID, ttl []int, v *touch) error {
 	first, last := events[v.first], events[v.last]
+	known := s.firsts.covers(first.App, first.VisitorID, first.ReceivedAt) // an earlier first touch is stored
 	for n, chunk := range chunks(events, v.idx) {
 		b := s.newBatch()
 		for _, i := range chunk {
 			e := events[i]
 			add(b, s.insertVisitor, append(rowArgs(e, e.App, e.VisitorID, e.ReceivedAt.UTC().Truncate(time.Millisecond), ids[i]), ttl[i])...)
 		}
-		if n == 0 {
+		if n == 0 && !known {
 			// No TTL on the first touch: its cells' timestamps fall as time
 			// rises, so an expired one would shadow every later first touch.
 			add(b, s.firstTouch, firstTouchTimestamp(first.ReceivedAt), first.ReceivedAt, ids[v.first], bindPtr(&first.URL),
 				bindPtr(&first.Referrer), bindPtr(&first.Source), bindPtr(&first.Medium), bindPtr(&first.Campaign), bindPtr(&first.Term),
 				bindPtr(&first.Content), first.App, first.VisitorID)
+		}
+		if n == 0 {
 			add(b, s.lastTouch, last.ReceivedAt.UnixMicro(), ttl[v.last], last.ReceivedAt, ids[v.last], bindPtr(&last.URL), bindPtr(&last.UserID),
 				last.App, last.VisitorID)
 		}
 		if err := s.execBatch(ctx, b, len(b.Entries)); err != nil {
 			return err
+		}
+		if n == 0 && !known {
+			s.firsts.stored(first.App, first.VisitorID, first.ReceivedAt)
 		}
 	}
 	return nil

@@ -15,7 +15,7 @@ import (
 // without reading its events back, and reports whether it could: the
 // markers must all carry an event count (migration 013), each span at most
 // one session gap, not overlap one another, and all follow the visitor's
-// latest stored session. Then, in time order, a marker more than the gap
+// latest stored session, if it has one. Then, in time order, a marker more than the gap
 // after the session so far starts a new one (its first event's id and
 // landing fields), any other extends it (end, count, last event, latest
 // user id). The rows change in one single-partition batch, timestamped
@@ -27,8 +27,10 @@ import (
 // over: those of a slot that ended before its read, within the span it
 // read (tail).
 //
-// Anything else (a visitor's first session, a late or redelivered event,
-// two batches of the visitor interleaved in time) is left to sessionize,
+// A visitor without a stored session starts one from its markers: every
+// event of it stored earlier has a marker in this slot or a later one.
+// Anything else (a late or redelivered event, two batches of the visitor
+// interleaved in time) is left to sessionize,
 // which recomputes from events_by_visitor. A marker is written only once
 // its events are stored, so counting them here counts stored events; an
 // event counted twice would have to be marked twice, and its second marker
@@ -54,17 +56,12 @@ func (s *Sink) extend(ctx context.Context, app, visitor string, slot int64, ms [
 	readAt := time.Now().UnixMicro()
 	cur := Session{Start: t.start, End: t.end, EventCount: t.count, UserID: t.uid}
 	if !t.known {
-		err := s.session.Query(fmt.Sprintf(`SELECT session_start, session_end, event_count, user_id
-			FROM %s.sessions WHERE app = ? AND visitor_id = ? LIMIT 1`, s.opts.Keyspace), app, visitor).WithContext(ctx).
-			Scan(&cur.Start, &cur.End, &cur.EventCount, &cur.UserID)
-		if errors.Is(err, gocql.ErrNotFound) {
-			return false, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("reading the latest session: %w", err)
+		var err error
+		if cur, err = s.latestSession(ctx, app, visitor); err != nil {
+			return false, err
 		}
 	}
-	if !ms[0].min.After(cur.End) {
+	if !cur.End.IsZero() && !ms[0].min.After(cur.End) {
 		return false, nil
 	}
 	b := s.newBatch()
@@ -79,7 +76,7 @@ func (s *Sink) extend(ctx context.Context, app, visitor string, slot int64, ms [
 	}
 	fresh := false
 	for _, m := range ms {
-		if m.min.Sub(cur.End) > gap {
+		if cur.End.IsZero() || m.min.Sub(cur.End) > gap {
 			flush(fresh)
 			cur, fresh = Session{Start: m.min, ID: m.firstID.String(), LandingURL: m.url, Referrer: m.referrer, Source: m.source,
 				Medium: m.medium, Campaign: m.campaign}, true
@@ -100,6 +97,22 @@ func (s *Sink) extend(ctx context.Context, app, visitor string, slot int64, ms [
 	t.known, t.start, t.end, t.count, t.uid = true, cur.Start, cur.End, cur.EventCount, cur.UserID
 	s.latest.put(shard, app, visitor, t)
 	return true, nil
+}
+
+// latestSession reads the visitor's latest stored session; none is the
+// zero Session.
+func (s *Sink) latestSession(ctx context.Context, app, visitor string) (Session, error) {
+	var cur Session
+	err := s.session.Query(fmt.Sprintf(`SELECT session_start, session_end, event_count, user_id
+		FROM %s.sessions WHERE app = ? AND visitor_id = ? LIMIT 1`, s.opts.Keyspace), app, visitor).WithContext(ctx).
+		Scan(&cur.Start, &cur.End, &cur.EventCount, &cur.UserID)
+	if errors.Is(err, gocql.ErrNotFound) {
+		return Session{}, nil
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("reading the latest session: %w", err)
+	}
+	return cur, nil
 }
 
 func gocqlUUID(s string) gocql.UUID {

@@ -28,23 +28,38 @@ type sessionEvent struct {
 }
 
 // sessionize recomputes the visitor's sessions that the events in
-// [minTs, maxTs] can touch, with one read: the visitor's events newest first
-// from maxTs+gap down to the first gap longer than session_gap below minTs
-// (and, only if events follow maxTs, forward the same way). Those events
-// are exactly the sessions the batch can have changed; they are split at
-// every gap, the session rows starting in their span are replaced (a range
-// delete at time t, the new rows at t+1) in one single-partition batch.
-// Timestamps are the time of the read, so when two sink processes
-// recompute the same visitor at once, the later view wins. Idempotent.
+// [minTs, maxTs] can touch, with one read: the visitor's events newest
+// first from the cut down to the first gap longer than session_gap below
+// minTs. The cut is the later of maxTs and the end of the visitor's latest
+// stored session: every stored event up to it is counted in sessions
+// already or marked in this slot, while a stored event after it is not
+// counted yet and has its marker in a later slot (markers are read slot
+// by slot, in order), where extend will count it. Reading further would
+// count it twice, or send that slot back here, and the next, for as long
+// as the visitor stays busy. The events read are split at every gap, the
+// session rows starting in their span are replaced (a range delete at
+// time t, the new rows at t+1) in one single-partition batch. Timestamps
+// are the time of the read, so when two sink processes recompute the same
+// visitor at once, the later view wins. Idempotent.
 func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs time.Time) error {
 	gap := s.opts.SessionGap
 	shard := pendingShard(app, visitor)
+	cut := maxTs
+	if t, ok := s.latest.get(shard, app, visitor); ok && t.known {
+		cut = maxTime(cut, t.end)
+	} else {
+		stored, err := s.latestSession(ctx, app, visitor)
+		if err != nil {
+			return err
+		}
+		cut = maxTime(cut, stored.End)
+	}
 	s.latest.forget(shard, app, visitor) // what extend remembered is rewritten below
 	readTime := time.Now()
 	readAt := readTime.UnixMicro()
-	cols := "ts, event_id, url, referrer, source, medium, campaign, user_id"
-	back := s.session.Query(fmt.Sprintf(`SELECT %s FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? AND ts <= ?`,
-		cols, s.opts.Keyspace), app, visitor, maxTs.Add(gap)).WithContext(ctx).PageSize(200).Iter()
+	back := s.session.Query(fmt.Sprintf(`SELECT ts, event_id, url, referrer, source, medium, campaign, user_id
+		FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? AND ts <= ?`, s.opts.Keyspace),
+		app, visitor, cut).WithContext(ctx).PageSize(200).Iter()
 	var evs []sessionEvent // newest first
 	var e sessionEvent
 	for back.Scan(&e.ts, &e.id, &e.url, &e.referrer, &e.source, &e.medium, &e.campaign, &e.uid) {
@@ -59,21 +74,6 @@ func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs
 	if len(evs) == 0 {
 		return nil
 	}
-	if newest := evs[0].ts; newest.After(maxTs) {
-		// Later events exist (this batch was late): follow the chain forward.
-		fwd := s.session.Query(fmt.Sprintf(`SELECT %s FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? AND ts > ? ORDER BY ts ASC`,
-			cols, s.opts.Keyspace), app, visitor, maxTs.Add(gap)).WithContext(ctx).PageSize(200).Iter()
-		last := newest
-		for fwd.Scan(&e.ts, &e.id, &e.url, &e.referrer, &e.source, &e.medium, &e.campaign, &e.uid) {
-			if e.ts.Sub(last) > gap {
-				break
-			}
-			evs, last = append(evs, e), e.ts
-		}
-		if err := fwd.Close(); err != nil {
-			return fmt.Errorf("reading visitor events: %w", err)
-		}
-	}
 	sessions := split(evs, gap) // sorts evs ascending
 	b := s.newBatch()           // one partition: the delete and the rows go together
 	add(b, fmt.Sprintf(`DELETE FROM %s.sessions USING TIMESTAMP ? WHERE app = ? AND visitor_id = ? AND session_start >= ? AND session_start <= ?`,
@@ -84,7 +84,9 @@ func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs
 	if err := b.ExecContext(ctx); err != nil {
 		return classify(err)
 	}
-	s.latest.put(shard, app, visitor, tail{readAt: readTime, from: evs[0].ts, to: evs[len(evs)-1].ts})
+	last := sessions[len(sessions)-1] // the latest: no stored session starts after the events read
+	s.latest.put(shard, app, visitor, tail{known: true, start: last.Start, end: last.End, count: last.EventCount, uid: last.UserID,
+		readAt: readTime, from: evs[0].ts, to: evs[len(evs)-1].ts})
 	return nil
 }
 

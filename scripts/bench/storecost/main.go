@@ -1,7 +1,9 @@
 // Command storecost measures what storing events costs Cassandra: the CPU
 // seconds its process spends per 1,000 events the Cassandra sink writes at a
 // fixed rate, from the first write until the sessions are computed, the
-// memtables flushed and no compaction is pending. It uses only the sink's
+// memtables flushed and no compaction is pending; and the same less what
+// the node burns idle over that time (measured just before), which is the
+// cost an event adds to a busy node. It uses only the sink's
 // public API, so scripts/bench/storecost.sh builds the same file against an
 // older commit and runs both, alternating, on the same node: the ratio is
 // the design's, not the machine's.
@@ -37,6 +39,8 @@ type result struct {
 	Seconds        float64 `json:"seconds"`
 	CassCPU        float64 `json:"cassandra_cpu_s"`
 	CassPer1000    float64 `json:"cassandra_cpu_s_per_1000"`
+	IdleCPUPerSec  float64 `json:"cassandra_idle_cpu_s_per_s"`   // measured just before the writes
+	NetPer1000     float64 `json:"cassandra_net_cpu_s_per_1000"` // less the idle rate over the same time`
 	WriterPer1000  float64 `json:"writer_cpu_s_per_1000"`
 	BehindSeconds  float64 `json:"behind_s"` // how far the writes fell behind the rate
 	SessionsOn     bool    `json:"sessions"`
@@ -60,6 +64,7 @@ func main() {
 	visitors := flag.Int("visitors", 5000, "distinct visitors")
 	sessions := flag.Bool("sessions", true, "cassandra.sessions")
 	label := flag.String("label", "", "name of this run")
+	idle := flag.Duration("idle", 15*time.Second, "how long Cassandra's idle CPU is measured before the writes (0: not)")
 	flag.Parse()
 	ctx := context.Background()
 	log := zerolog.New(os.Stderr).Level(zerolog.WarnLevel)
@@ -77,6 +82,12 @@ func main() {
 	total := per * (*secs * int(time.Second) / int(*every))
 	evs := events(total, *visitors)
 
+	var idleRate float64
+	if *idle > 0 {
+		c0, t0 := cpuOf(*pids), time.Now()
+		time.Sleep(*idle)
+		idleRate = (cpuOf(*pids) - c0) / time.Since(t0).Seconds()
+	}
 	cass0, self0 := cpuOf(*pids), selfCPU()
 	start := time.Now()
 	for i, n := 0, 0; i < total; i, n = i+per, n+1 {
@@ -108,8 +119,10 @@ func main() {
 		settle(*nodetool, *keyspace)
 	}
 	cass, self := cpuOf(*pids)-cass0, selfCPU()-self0
-	r := result{Label: *label, Events: total, Seconds: time.Since(start).Seconds(), CassCPU: cass,
+	elapsed := time.Since(start).Seconds()
+	r := result{Label: *label, Events: total, Seconds: elapsed, CassCPU: cass,
 		CassPer1000: cass / float64(total) * 1000, WriterPer1000: self / float64(total) * 1000,
+		IdleCPUPerSec: idleRate, NetPer1000: (cass - idleRate*elapsed) / float64(total) * 1000,
 		BehindSeconds: max(behind.Seconds(), 0), SessionsOn: *sessions, Replication: *repl,
 		BatchesPerSec: float64(time.Second) / float64(*every), EventsPerBatch: per, FromMarkers: work[0], FromEvents: work[1]}
 	json.NewEncoder(os.Stdout).Encode(r)
