@@ -50,7 +50,14 @@ type Sink struct {
 	fromMarkers, fromEvents                         atomic.Int64 // visitors' sessions brought up to date each way
 	latest                                          *latest
 	firsts                                          firstTouches
+	held                                            leases       // the sessionizer's, for direct session writes
+	locks                                           visitorLocks // one session writer per visitor at a time
+	direct                                          atomic.Int64 // visitor batches whose sessions were written with them
 }
+
+// SessionsDirect is how many visitor batches had their sessions written
+// with their events (direct.go), needing no marker.
+func (s *Sink) SessionsDirect() int64 { return s.direct.Load() }
 
 // SessionWork is how many times a visitor's sessions were brought up to
 // date from its markers alone (extend) and from its events (sessionize).
@@ -239,6 +246,7 @@ func (s *Sink) write(ctx context.Context, events []*schema.Event) error {
 	// The visitors of the events that parsed, taken before any task runs:
 	// the tasks record their failures in errs concurrently.
 	vs := touches(events, slices.Clone(errs))
+	var directs sync.Map // [2]string{app, visitor} of the visitors whose sessions went with their events
 	us := byUser(events, errs)
 	ls := schema.Links(events, func(i int) bool { return errs[i] != nil })
 	sem := make(chan struct{}, s.opts.Concurrency)
@@ -265,8 +273,13 @@ func (s *Sink) write(ctx context.Context, events []*schema.Event) error {
 	}
 	for _, v := range vs {
 		spawn(func() {
-			if err := s.writeVisitor(ctx, events, ids, ttl, v); err != nil {
+			done, err := s.writeVisitor(ctx, events, ids, ttl, v)
+			if err != nil {
 				fail(v.idx, err)
+			}
+			if done {
+				e := events[v.first]
+				directs.Store([2]string{e.App, e.VisitorID}, true)
 			}
 		})
 	}
@@ -288,7 +301,12 @@ func (s *Sink) write(ctx context.Context, events []*schema.Event) error {
 	if s.opts.Sessions {
 		// Markers only for what is stored: a marker tells the sessionizer
 		// that its events can be counted (pending.go).
-		for _, g := range markGroups(events, touches(events, errs)) {
+		marked := slices.DeleteFunc(touches(events, errs), func(v *touch) bool {
+			e := events[v.first]
+			_, done := directs.Load([2]string{e.App, e.VisitorID})
+			return done
+		})
+		for _, g := range markGroups(events, marked) {
 			spawn(func() {
 				if err := s.mark(ctx, events, ids, g); err != nil {
 					for _, v := range g {
@@ -314,13 +332,15 @@ type dayKey struct {
 }
 
 // writeVisitor stores one visitor's events of the batch in events_by_visitor
-// together with the first/last-touch updates (one partition key). The
-// first touch is left out when this sink has stored an earlier one
-// already (firstTouches): the update would lose.
-func (s *Sink) writeVisitor(ctx context.Context, events []*schema.Event, ids []gocql.UUID, ttl []int, v *touch) error {
+// together with the first/last-touch updates (one partition key), and
+// reports whether their sessions went with them (direct.go). The first
+// touch is left out when this sink has stored an earlier one already
+// (firstTouches): the update would lose.
+func (s *Sink) writeVisitor(ctx context.Context, events []*schema.Event, ids []gocql.UUID, ttl []int, v *touch) (bool, error) {
 	first, last := events[v.first], events[v.last]
 	known := s.firsts.covers(first.App, first.VisitorID, first.ReceivedAt) // an earlier first touch is stored
-	for n, chunk := range chunks(events, v.idx) {
+	cs := chunks(events, v.idx)
+	for n, chunk := range cs {
 		b := s.newBatch()
 		for _, i := range chunk {
 			e := events[i]
@@ -337,14 +357,31 @@ func (s *Sink) writeVisitor(ctx context.Context, events []*schema.Event, ids []g
 			add(b, s.lastTouch, last.ReceivedAt.UnixMicro(), ttl[v.last], last.ReceivedAt, ids[v.last], bindPtr(&last.URL), bindPtr(&last.UserID),
 				last.App, last.VisitorID)
 		}
-		if err := s.execBatch(ctx, b, len(b.Entries)); err != nil {
-			return err
+		var d *direct
+		if len(cs) == 1 {
+			d = s.planDirect(events, ids, v)
+		}
+		var err error
+		if d != nil {
+			d.add(b)
+			dctx, cancel := d.context(ctx)
+			err = s.execBatch(dctx, b, len(b.Entries))
+			cancel()
+			d.done(err == nil)
+		} else {
+			err = s.execBatch(ctx, b, len(b.Entries))
+		}
+		if err != nil {
+			return false, err
 		}
 		if n == 0 && !known {
 			s.firsts.stored(first.App, first.VisitorID, first.ReceivedAt)
 		}
+		if d != nil {
+			return true, nil
+		}
 	}
-	return nil
+	return false, nil
 }
 
 // Batches stay well under the server's batch_size_fail_threshold (50 KiB

@@ -58,6 +58,7 @@ func TestSessionsFromMarkersMatchARecomputation(t *testing.T) {
 				}
 			}
 			before, _ := sink.SessionWork()
+			beforeDirect := sink.SessionsDirect()
 			for i := 0; i < len(order); {
 				n := 1 + rng.IntN(4)
 				plain := !tc.shuffled && !tc.redelivering // one event per slot: all from markers
@@ -101,8 +102,9 @@ func TestSessionsFromMarkersMatchARecomputation(t *testing.T) {
 					t.Errorf("session %d:\n got %+v\nwant %+v", i, got[i], want[i])
 				}
 			}
-			if after, _ := sink.SessionWork(); !tc.shuffled && !tc.redelivering && after-before != int64(len(all)) {
-				t.Errorf("%d slots were done from markers, want all %d", after-before, len(all))
+			after, _ := sink.SessionWork()
+			if done := after - before + sink.SessionsDirect() - beforeDirect; !tc.shuffled && !tc.redelivering && done != int64(len(all)) {
+				t.Errorf("%d slots were done from markers or with the events, want all %d", done, len(all))
 			}
 		})
 	}
@@ -162,15 +164,17 @@ func TestARecomputationDoesNotReadAhead(t *testing.T) {
 			time.Sleep(150 * time.Millisecond) // the next event's marker in a later slot
 		}
 	}
+	var m0, e0 int64 // since the last flush
 	flush := func(wantMarkers, wantEvents int64) {
 		t.Helper()
-		m0, e0 := sink.SessionWork()
 		if err := sink.FlushSessions(ctx); err != nil {
 			t.Fatal(err)
 		}
 		m1, e1 := sink.SessionWork()
+		m1 += sink.SessionsDirect()
+		defer func() { m0, e0 = m1, e1 }()
 		if m1-m0 != wantMarkers || e1-e0 != wantEvents {
-			t.Fatalf("%d slots from markers and %d from events, want %d and %d", m1-m0, e1-e0, wantMarkers, wantEvents)
+			t.Fatalf("%d slots from markers or with the events and %d from events, want %d and %d", m1-m0, e1-e0, wantMarkers, wantEvents)
 		}
 		got, err := ReadSessions(ctx, s, ks, "shop", "v1")
 		if err != nil {
@@ -192,4 +196,90 @@ func TestARecomputationDoesNotReadAhead(t *testing.T) {
 	write(28, true)
 	write(90, true) // a new session
 	flush(2, 0)
+}
+
+// Once the sink holds the visitor's shard and knows its latest session,
+// a batch of the visitor's later events carries its sessions with it:
+// they are right as soon as Write returns, with no marker left for the
+// sessionizer; late and redelivered events still go through a marker and
+// a recomputation.
+func TestSessionsWrittenWithTheEvents(t *testing.T) {
+	s := cassandratest.Session(t)
+	ks := cassandratest.Keyspace(t, s)
+	sink := New(testOptions(ks), zerolog.Nop())
+	sink.slot = 100 * time.Millisecond // the sessionizer's first round, and its leases, come quickly
+	ctx := context.Background()
+	if err := sink.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	shard := pendingShard("shop", "v1")
+	for deadline := time.Now().Add(10 * time.Second); time.Until(time.Unix(0, sink.held.until[shard].Load())) < leaseMargin; {
+		if time.Now().After(deadline) {
+			t.Fatal("the sessionizer took no lease")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var all []*schema.Event
+	ev := func(min int, uid string) *schema.Event {
+		e := &schema.Event{EventID: schema.NewEventID(), ReceivedAt: t0.Add(time.Duration(min) * time.Minute), App: "shop",
+			VisitorID: "v1", URL: fmt.Sprintf("/%d", min), Source: fmt.Sprintf("s%d", min), UserID: uid}
+		all = append(all, e)
+		return e
+	}
+	pending := func() int {
+		var n int
+		if err := s.Query(fmt.Sprintf("SELECT COUNT(*) FROM %s.sessions_pending", ks)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	check := func(step string, wantDirect int64, flush bool) {
+		t.Helper()
+		if flush {
+			if err := sink.FlushSessions(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := ReadSessions(ctx, s, ks, "shop", "v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := expectedSessions(all, sink.opts.SessionGap); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: sessions\n got %+v\nwant %+v", step, got, want)
+		}
+		if got := sink.SessionsDirect(); got != wantDirect {
+			t.Fatalf("%s: %d visitor batches written with their sessions, want %d", step, got, wantDirect)
+		}
+		if flush {
+			return
+		}
+		if n := pending(); n != 0 {
+			t.Fatalf("%s: %d markers pending, want none", step, n)
+		}
+	}
+	write := func(evs ...*schema.Event) {
+		t.Helper()
+		if err := sink.Write(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(ev(0, ""))
+	check("the first event: a marker", 0, true)
+	write(ev(5, "u1"))
+	check("a later event", 1, false)
+	write(ev(10, ""), ev(60, ""), ev(65, "u2")) // extends the session, and starts another
+	check("a batch over two sessions", 2, false)
+	write(ev(200, ""))
+	check("a new session", 3, false)
+	write(ev(7, "")) // late: through a marker, recomputed
+	if pending() == 0 {
+		t.Fatal("a late event left no marker")
+	}
+	check("a late event", 3, true)
+	write(all[3]) // redelivered
+	check("a redelivery", 3, true)
+	write(ev(210, "u3"))
+	check("after the recomputation", 4, false)
 }

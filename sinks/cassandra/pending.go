@@ -180,6 +180,9 @@ func (s *Sink) recomputeSlot(ctx context.Context, shard int16, slot int64) (bool
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			vl := s.locks.of(r.app, r.visitor) // no direct write of the visitor meanwhile
+			vl.Lock()
+			defer vl.Unlock()
 			done, err := s.extend(ctx, r.app, r.visitor, slot, r.markers)
 			if err == nil && done {
 				s.fromMarkers.Add(1)
@@ -380,15 +383,18 @@ func (z *sessionizer) lease(ctx context.Context, sh int16) (*lease, error) {
 	applied, err := q.WithContext(ctx).MapScanCAS(map[string]any{})
 	if err != nil {
 		delete(z.held, sh)
+		z.s.held.lost(sh)
 		z.s.latest.drop(sh)
 		return nil, fmt.Errorf("lease on sessions shard %d: %w", sh, err)
 	}
 	if !applied {
 		delete(z.held, sh)
+		z.s.held.lost(sh)
 		z.s.latest.drop(sh)
 		return nil, nil
 	}
 	if fresh {
+		z.s.held.lost(sh)   // until the shard's progress is read
 		z.s.latest.drop(sh) // another sink may have written its sessions meanwhile
 		l = &lease{}
 		err := z.s.session.Query(fmt.Sprintf(`SELECT next_slot FROM %s.sessions_progress WHERE shard = ?`, ks), sh).
@@ -397,8 +403,10 @@ func (z *sessionizer) lease(ctx context.Context, sh int16) (*lease, error) {
 			return nil, fmt.Errorf("reading sessions progress of shard %d: %w", sh, err)
 		}
 		z.held[sh] = l
+		z.s.held.taken(sh, until)
 	}
 	l.until = until
+	z.s.held.set(sh, until)
 	return l, nil
 }
 
@@ -408,6 +416,7 @@ func (z *sessionizer) release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for sh := range z.held {
+		z.s.held.lost(sh)
 		_, err := z.s.session.Query(fmt.Sprintf(`UPDATE %s.sessions_progress SET lease_until = ? WHERE shard = ? IF owner = ?`, z.s.opts.Keyspace),
 			time.UnixMilli(0), sh, z.owner).WithContext(ctx).MapScanCAS(map[string]any{})
 		if err != nil {

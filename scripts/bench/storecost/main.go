@@ -49,6 +49,7 @@ type result struct {
 	EventsPerBatch int     `json:"events_per_batch"`
 	FromMarkers    int64   `json:"sessions_from_markers"` // -1: this version has no such count
 	FromEvents     int64   `json:"sessions_from_events"`
+	Direct         int64   `json:"sessions_with_events"` // visitor batches written with their sessions; -1: not in this version
 }
 
 func main() {
@@ -114,6 +115,10 @@ func main() {
 	if w, ok := any(sink).(interface{ SessionWork() (int64, int64) }); ok {
 		work[0], work[1] = w.SessionWork()
 	}
+	direct := int64(-1)
+	if d, ok := any(sink).(interface{ SessionsDirect() int64 }); ok {
+		direct = d.SessionsDirect()
+	}
 	sink.Close()
 	if *nodetool != "" {
 		settle(*nodetool, *keyspace)
@@ -124,7 +129,7 @@ func main() {
 		CassPer1000: cass / float64(total) * 1000, WriterPer1000: self / float64(total) * 1000,
 		IdleCPUPerSec: idleRate, NetPer1000: (cass - idleRate*elapsed) / float64(total) * 1000,
 		BehindSeconds: max(behind.Seconds(), 0), SessionsOn: *sessions, Replication: *repl,
-		BatchesPerSec: float64(time.Second) / float64(*every), EventsPerBatch: per, FromMarkers: work[0], FromEvents: work[1]}
+		BatchesPerSec: float64(time.Second) / float64(*every), EventsPerBatch: per, FromMarkers: work[0], FromEvents: work[1], Direct: direct}
 	json.NewEncoder(os.Stdout).Encode(r)
 }
 

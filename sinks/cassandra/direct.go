@@ -1,0 +1,177 @@
+package cassandra
+
+// Sessions written with the events (no marker, no second round trip).
+//
+// A sink that holds the lease of a visitor's marker shard, and knows the
+// visitor's latest session (latest: what it last wrote or read of it),
+// writes a batch of that visitor's events that all follow the session
+// together with the session rows they extend or start: in the same
+// single-partition batch as the visitor's events_by_visitor rows and
+// touches (the three tables share the partition key), so they are stored
+// together or not at all. Anything else (no lease, the session unknown, a
+// late or redelivered event, a visitor's events spread over several
+// batches) is marked for the sessionizer as before, which counts from
+// markers (extend) or recomputes from the events (sessionize); both, and
+// the direct write, run under the visitor's lock, one at a time.
+//
+// Nothing is counted twice: a direct write counts only events after the
+// session it knows, and a marker written before it then no longer follows
+// the session, so its slot is recomputed from the events.
+
+import (
+	"context"
+	"hash/fnv"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/spoor-dev/spoor/schema"
+)
+
+// leaseMargin is how long a lease must still run for a direct write: the
+// write's deadline is the lease's end less the margin's half, so no other
+// sink can have taken the shard over when it lands.
+const leaseMargin = 10 * time.Second
+
+type visitorLocks [256]sync.Mutex
+
+func (l *visitorLocks) of(app, visitor string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(app))
+	h.Write([]byte{0})
+	h.Write([]byte(visitor))
+	return &l[h.Sum32()%uint32(len(l))]
+}
+
+// leases is what the sessionizer holds, readable by the writers: per
+// shard, the end of the lease (unix nanoseconds, 0 when not held) and a
+// generation that changes whenever the lease is taken afresh or lost.
+type leases struct {
+	until [pendingShards]atomic.Int64
+	gen   [pendingShards]atomic.Int64
+}
+
+func (l *leases) set(sh int16, until time.Time) { l.until[sh].Store(until.UnixNano()) }
+
+func (l *leases) lost(sh int16) {
+	l.until[sh].Store(0)
+	l.gen[sh].Add(1)
+}
+
+func (l *leases) taken(sh int16, until time.Time) {
+	l.gen[sh].Add(1)
+	l.until[sh].Store(until.UnixNano())
+}
+
+// direct is a visitor's batch of events that extends its sessions.
+type direct struct {
+	s            *Sink
+	shard        int16
+	gen          int64
+	app, visitor string
+	deadline     time.Time
+	prev         tail
+	rows         []sessionWrite
+	at           int64
+	mu           *sync.Mutex
+}
+
+// planDirect returns the session writes of a visitor's events, holding
+// the visitor's lock, or nil when they must go through a marker.
+func (s *Sink) planDirect(events []*schema.Event, ids []gocql.UUID, v *touch) *direct {
+	if s.z == nil {
+		return nil
+	}
+	e0 := events[v.first]
+	shard := pendingShard(e0.App, e0.VisitorID)
+	gen := s.held.gen[shard].Load()
+	until := time.Unix(0, s.held.until[shard].Load())
+	if time.Until(until) < leaseMargin {
+		return nil
+	}
+	mu := s.locks.of(e0.App, e0.VisitorID)
+	mu.Lock()
+	t, ok := s.latest.get(shard, e0.App, e0.VisitorID)
+	if !ok || !t.known {
+		mu.Unlock()
+		return nil
+	}
+	idx := append([]int(nil), v.idx...)
+	sort.SliceStable(idx, func(a, b int) bool { return events[idx[a]].ReceivedAt.Before(events[idx[b]].ReceivedAt) })
+	d := &direct{s: s, shard: shard, gen: gen, app: e0.App, visitor: e0.VisitorID, deadline: until.Add(-leaseMargin / 2),
+		prev: t, at: time.Now().UnixMicro(), mu: mu}
+	cur := Session{Start: t.start, End: t.end, EventCount: t.count, UserID: t.uid}
+	fresh, extended := false, false // cur starts here; cur is the stored latest session, changed
+	closeCur := func() {
+		if fresh || extended {
+			d.rows = append(d.rows, sessionWrite{cur, !fresh})
+		}
+	}
+	seen := make(map[gocql.UUID]bool, len(idx))
+	for _, i := range idx {
+		e := events[i]
+		if seen[ids[i]] {
+			continue
+		}
+		seen[ids[i]] = true
+		ts := e.ReceivedAt.UTC().Truncate(time.Millisecond)
+		if len(seen) == 1 && !ts.After(cur.End) {
+			mu.Unlock() // late, or already counted: the sessionizer decides
+			return nil
+		}
+		if ts.Sub(cur.End) > s.opts.SessionGap {
+			closeCur()
+			cur, fresh = Session{Start: ts, ID: ids[i].String(), LandingURL: e.URL, Referrer: e.Referrer, Source: e.Source,
+				Medium: e.Medium, Campaign: e.Campaign}, true
+		} else if !fresh {
+			extended = true
+		}
+		cur.End, cur.LastEventID = ts, ids[i].String()
+		cur.EventCount++
+		if e.UserID != "" {
+			cur.UserID = e.UserID
+		}
+	}
+	closeCur()
+	return d
+}
+
+type sessionWrite struct {
+	Session
+	extend bool // the stored latest session, extended; else a new one
+}
+
+// add puts the session writes into the visitor's batch.
+func (d *direct) add(b *gocql.Batch) {
+	s := d.s
+	for _, w := range d.rows {
+		if w.extend {
+			add(b, s.extendSession, d.at, w.End, w.End.Sub(w.Start).Milliseconds(), w.EventCount, gocqlUUID(w.LastEventID),
+				unsetEmpty(w.UserID), d.app, d.visitor, w.Start)
+		} else {
+			s.addSession(b, d.app, d.visitor, w.Session, d.at)
+		}
+	}
+}
+
+// done records the outcome (the batch was stored, or may not have been)
+// and lets the visitor go.
+func (d *direct) done(stored bool) {
+	defer d.mu.Unlock()
+	if !stored || d.s.held.gen[d.shard].Load() != d.gen {
+		d.s.latest.forget(d.shard, d.app, d.visitor)
+		return
+	}
+	last := d.rows[len(d.rows)-1]
+	t := d.prev
+	t.known, t.start, t.end, t.count, t.uid = true, last.Start, last.End, last.EventCount, last.UserID
+	d.s.latest.put(d.shard, d.app, d.visitor, t)
+	d.s.direct.Add(1)
+}
+
+// context bounds the write by the lease.
+func (d *direct) context(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithDeadline(ctx, d.deadline)
+}
