@@ -53,6 +53,8 @@ type Sink struct {
 	held                                            leases       // the sessionizer's, for direct session writes
 	locks                                           visitorLocks // one session writer per visitor at a time
 	direct                                          atomic.Int64 // visitor batches whose sessions were written with them
+	marked                                          marks
+	slotsDone                                       [pendingShards]atomic.Int64 // per shard, the last slot taken by this process
 }
 
 // SessionsDirect is how many visitor batches had their sessions written

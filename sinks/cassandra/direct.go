@@ -74,6 +74,7 @@ type direct struct {
 	deadline     time.Time
 	prev         tail
 	rows         []sessionWrite
+	absorbs      []pendingMark // counted here: the sessionizer passes their rows over
 	at           int64
 	mu           *sync.Mutex
 }
@@ -98,10 +99,32 @@ func (s *Sink) planDirect(events []*schema.Event, ids []gocql.UUID, v *touch) *d
 		mu.Unlock()
 		return nil
 	}
-	idx := append([]int(nil), v.idx...)
-	sort.SliceStable(idx, func(a, b int) bool { return events[idx[a]].ReceivedAt.Before(events[idx[b]].ReceivedAt) })
 	d := &direct{s: s, shard: shard, gen: gen, app: e0.App, visitor: e0.VisitorID, deadline: until.Add(-leaseMargin / 2),
 		prev: t, at: time.Now().UnixMicro(), mu: mu}
+	// What follows the session: the visitor's markers this process wrote
+	// and the sessionizer has not taken yet, and the batch's events.
+	var items []item
+	d.absorbs = s.marked.pending(shard, e0.App, e0.VisitorID, s.slotsDone[shard].Load())
+	for _, pm := range d.absorbs {
+		m := pm.m
+		if m.events == 0 || m.max.Sub(m.min) > s.opts.SessionGap {
+			mu.Unlock()
+			return nil
+		}
+		items = append(items, item{marker: m})
+	}
+	seen := make(map[gocql.UUID]bool, len(v.idx))
+	for _, i := range v.idx {
+		if seen[ids[i]] {
+			continue
+		}
+		seen[ids[i]] = true
+		e := events[i]
+		ts := e.ReceivedAt.UTC().Truncate(time.Millisecond)
+		items = append(items, item{event: true, marker: marker{min: ts, max: ts, events: 1, firstID: ids[i], lastID: ids[i],
+			url: e.URL, referrer: e.Referrer, source: e.Source, medium: e.Medium, campaign: e.Campaign, uid: e.UserID}})
+	}
+	sort.SliceStable(items, func(a, b int) bool { return items[a].min.Before(items[b].min) })
 	cur := Session{Start: t.start, End: t.end, EventCount: t.count, UserID: t.uid}
 	fresh, extended := false, false // cur starts here; cur is the stored latest session, changed
 	closeCur := func() {
@@ -109,33 +132,35 @@ func (s *Sink) planDirect(events []*schema.Event, ids []gocql.UUID, v *touch) *d
 			d.rows = append(d.rows, sessionWrite{cur, !fresh})
 		}
 	}
-	seen := make(map[gocql.UUID]bool, len(idx))
-	for _, i := range idx {
-		e := events[i]
-		if seen[ids[i]] {
-			continue
-		}
-		seen[ids[i]] = true
-		ts := e.ReceivedAt.UTC().Truncate(time.Millisecond)
-		if len(seen) == 1 && !ts.After(cur.End) {
-			mu.Unlock() // late, or already counted: the sessionizer decides
+	for k, it := range items {
+		// Each follows what is counted: strictly, but for two events of
+		// the batch at the same time (a marker's events are not known one
+		// by one).
+		if !it.min.After(cur.End) && !(k > 0 && it.event && items[k-1].event && it.min.Equal(items[k-1].max)) {
+			mu.Unlock() // late, redelivered or already counted: the sessionizer decides
 			return nil
 		}
-		if ts.Sub(cur.End) > s.opts.SessionGap {
+		if it.min.Sub(cur.End) > s.opts.SessionGap {
 			closeCur()
-			cur, fresh = Session{Start: ts, ID: ids[i].String(), LandingURL: e.URL, Referrer: e.Referrer, Source: e.Source,
-				Medium: e.Medium, Campaign: e.Campaign}, true
+			cur, fresh = Session{Start: it.min, ID: it.firstID.String(), LandingURL: it.url, Referrer: it.referrer, Source: it.source,
+				Medium: it.medium, Campaign: it.campaign}, true
 		} else if !fresh {
 			extended = true
 		}
-		cur.End, cur.LastEventID = ts, ids[i].String()
-		cur.EventCount++
-		if e.UserID != "" {
-			cur.UserID = e.UserID
+		cur.End, cur.LastEventID = it.max, it.lastID.String()
+		cur.EventCount += it.events
+		if it.uid != "" {
+			cur.UserID = it.uid
 		}
 	}
 	closeCur()
 	return d
+}
+
+// item is what a direct write counts: a pending marker, or one event.
+type item struct {
+	marker
+	event bool
 }
 
 type sessionWrite struct {
@@ -164,6 +189,7 @@ func (d *direct) done(stored bool) {
 		d.s.latest.forget(d.shard, d.app, d.visitor)
 		return
 	}
+	d.s.marked.absorb(d.shard, d.app, d.visitor, d.absorbs)
 	last := d.rows[len(d.rows)-1]
 	t := d.prev
 	t.known, t.start, t.end, t.count, t.uid = true, last.Start, last.End, last.EventCount, last.UserID

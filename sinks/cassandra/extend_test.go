@@ -214,12 +214,14 @@ func TestSessionsWrittenWithTheEvents(t *testing.T) {
 	}
 	defer sink.Close()
 	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
-	shard := pendingShard("shop", "v1")
-	for deadline := time.Now().Add(10 * time.Second); time.Until(time.Unix(0, sink.held.until[shard].Load())) < leaseMargin; {
-		if time.Now().After(deadline) {
-			t.Fatal("the sessionizer took no lease")
+	for _, v := range []string{"v1", "v2"} {
+		shard := pendingShard("shop", v)
+		for deadline := time.Now().Add(10 * time.Second); time.Until(time.Unix(0, sink.held.until[shard].Load())) < leaseMargin; {
+			if time.Now().After(deadline) {
+				t.Fatal("the sessionizer took no lease")
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	var all []*schema.Event
 	ev := func(min int, uid string) *schema.Event {
@@ -282,4 +284,47 @@ func TestSessionsWrittenWithTheEvents(t *testing.T) {
 	check("a redelivery", 3, true)
 	write(ev(210, "u3"))
 	check("after the recomputation", 4, false)
+
+	// A visitor whose second batch was marked before its first slot was
+	// taken: its next batch counts that pending marker too, and the
+	// sessionizer then passes the marker over, recomputing nothing.
+	all = nil
+	v2 := func(min int) *schema.Event {
+		e := ev(min, "")
+		e.VisitorID = "v2"
+		return e
+	}
+	shard2 := pendingShard("shop", "v2")
+	write(v2(0))
+	slotA := sink.slotOf(time.Now())
+	time.Sleep(150 * time.Millisecond)
+	write(v2(3)) // the visitor is not known yet: a marker
+	if _, err := sink.processShard(ctx, shard2, slotA-20, slotA); err != nil {
+		t.Fatal(err)
+	}
+	m0, e0 := sink.SessionWork()
+	write(v2(6))
+	got, err := ReadSessions(ctx, s, ks, "shop", "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := expectedSessions(all, sink.opts.SessionGap); !reflect.DeepEqual(got, want) {
+		t.Fatalf("with the pending marker counted: sessions\n got %+v\nwant %+v", got, want)
+	}
+	if err := sink.FlushSessions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m1, e1 := sink.SessionWork(); m1 != m0 || e1 != e0 {
+		t.Fatalf("the absorbed marker was taken again: %d from markers, %d from events", m1-m0, e1-e0)
+	}
+	got, err = ReadSessions(ctx, s, ks, "shop", "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := expectedSessions(all, sink.opts.SessionGap); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the flush: sessions\n got %+v\nwant %+v", got, want)
+	}
+	if n := pending(); n != 0 {
+		t.Fatalf("%d markers left", n)
+	}
 }

@@ -99,6 +99,12 @@ func (s *Sink) mark(ctx context.Context, events []*schema.Event, ids []gocql.UUI
 		if err := s.send(ctx, b); err != nil {
 			return fmt.Errorf("marking visitors for sessions: %w", err)
 		}
+		if time.Until(time.Unix(0, s.held.until[shard].Load())) > 0 { // only the holder takes them
+			for i, v := range group {
+				e := events[v.first]
+				s.marked.put(shard, e.App, e.VisitorID, slot, ms[i])
+			}
+		}
 		if time.Since(s.slotEnd(slot)) <= s.opts.SessionsDelay/2 {
 			return nil
 		}
@@ -183,7 +189,11 @@ func (s *Sink) recomputeSlot(ctx context.Context, shard int16, slot int64) (bool
 			vl := s.locks.of(r.app, r.visitor) // no direct write of the visitor meanwhile
 			vl.Lock()
 			defer vl.Unlock()
-			done, err := s.extend(ctx, r.app, r.visitor, slot, r.markers)
+			ms := s.marked.settle(shard, r.app, r.visitor, slot, r.markers)
+			if len(ms) == 0 {
+				return // every one counted by a direct write
+			}
+			done, err := s.extend(ctx, r.app, r.visitor, slot, ms)
 			if err == nil && done {
 				s.fromMarkers.Add(1)
 			}
@@ -234,6 +244,9 @@ func (s *Sink) processShard(ctx context.Context, shard int16, from, to int64) (i
 			if err != nil {
 				return slot, fmt.Errorf("deleting pending sessions of shard %d slot %d: %w", shard, slot, err)
 			}
+		}
+		if slot > s.slotsDone[shard].Load() {
+			s.slotsDone[shard].Store(slot) // only this shard's holder, or FlushSessions, gets here
 		}
 	}
 	return to + 1, nil
@@ -403,6 +416,7 @@ func (z *sessionizer) lease(ctx context.Context, sh int16) (*lease, error) {
 			return nil, fmt.Errorf("reading sessions progress of shard %d: %w", sh, err)
 		}
 		z.held[sh] = l
+		z.s.slotsDone[sh].Store(l.next - 1) // what another sink did
 		z.s.held.taken(sh, until)
 	}
 	l.until = until
