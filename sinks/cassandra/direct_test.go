@@ -1,0 +1,133 @@
+package cassandra
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spoor-dev/spoor/internal/cassandratest"
+	"github.com/spoor-dev/spoor/schema"
+)
+
+// Two sink processes write the same visitors at once, each with its
+// sessionizer running in the background (one of them holds the shards):
+// batches in order, late ones, and redeliveries, concurrently. Once the
+// markers are drained, every visitor's sessions are the ones a
+// recomputation from all its events gives, and some batches really were
+// written with their sessions.
+func TestSessionsUnderConcurrentWriters(t *testing.T) {
+	s := cassandratest.Session(t)
+	ks := cassandratest.Keyspace(t, s)
+	open := func() *Sink {
+		o := testOptions(ks)
+		o.SessionsDelay = 300 * time.Millisecond
+		sink := New(o, zerolog.Nop())
+		sink.slot = 100 * time.Millisecond
+		if err := sink.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sink.Close() })
+		return sink
+	}
+	sinks := []*Sink{open(), open()}
+	time.Sleep(500 * time.Millisecond) // the first rounds: leases taken
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	const visitors, perVisitor = 12, 40
+	rng := rand.New(rand.NewPCG(3, 9))
+	all := map[string][]*schema.Event{}
+	var batches [][]*schema.Event
+	for v := range visitors {
+		vid := fmt.Sprintf("v%d", v)
+		at := t0
+		for i := range perVisitor {
+			step := time.Duration(1+rng.IntN(10)) * time.Minute
+			if rng.IntN(10) == 0 {
+				step = time.Duration(35+rng.IntN(20)) * time.Minute
+			}
+			at = at.Add(step)
+			e := &schema.Event{EventID: schema.NewEventID(), ReceivedAt: at, App: "shop", VisitorID: vid,
+				URL: fmt.Sprintf("/%d", i), Source: fmt.Sprintf("s%d", i)}
+			if rng.IntN(6) == 0 {
+				e.UserID = fmt.Sprintf("u%d", i)
+			}
+			all[vid] = append(all[vid], e)
+		}
+	}
+	// Rounds of batches: in round r each visitor's events r*2, r*2+1, now and
+	// then swapped with the next round's (late), now and then repeated.
+	for r := 0; r < perVisitor/2; r++ {
+		var round []*schema.Event
+		for v := range visitors {
+			evs := all[fmt.Sprintf("v%d", v)]
+			round = append(round, evs[2*r], evs[2*r+1])
+		}
+		batches = append(batches, round)
+	}
+	for i := 0; i+1 < len(batches); i += 5 {
+		batches[i], batches[i+1] = batches[i+1], batches[i]
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(batches)*2)
+	for i, b := range batches {
+		w := sinks[i%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Write(ctx, b); err != nil {
+				errs <- err
+			}
+			if i%4 == 0 {
+				if err := sinks[(i+1)%2].Write(ctx, b[:len(b)/2]); err != nil { // redelivered, to the other sink
+					errs <- err
+				}
+			}
+		}()
+		if i%3 == 2 {
+			wg.Wait()
+			time.Sleep(120 * time.Millisecond)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		if err := s.Query(fmt.Sprintf("SELECT COUNT(*) FROM %s.sessions_pending", ks)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d markers still pending", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // a round in flight finishes its writes
+	for v := range visitors {
+		vid := fmt.Sprintf("v%d", v)
+		got, err := ReadSessions(ctx, s, ks, "shop", vid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := expectedSessions(all[vid], sinks[0].opts.SessionGap); !reflect.DeepEqual(got, want) {
+			t.Errorf("visitor %s: sessions\n got %+v\nwant %+v", vid, got, want)
+		}
+	}
+	direct := sinks[0].SessionsDirect() + sinks[1].SessionsDirect()
+	if direct == 0 {
+		t.Error("no batch was written with its sessions")
+	}
+	m0, e0 := sinks[0].SessionWork()
+	m1, e1 := sinks[1].SessionWork()
+	t.Logf("visitor batches: %d with their sessions; slots from markers %d, from events %d", direct, m0+m1, e0+e1)
+}
