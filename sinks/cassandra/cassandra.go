@@ -4,7 +4,8 @@
 // Every write is an idempotent INSERT or UPDATE keyed by the event: a
 // redelivered batch rewrites the same cells with the same values. Per
 // event: one row in events_by_day, one in events_by_visitor (when the event
-// has a visitor); per visitor in a batch: two first/last-touch updates of
+// has a visitor: its keys and session fields only, the rest is read from
+// events_by_day; read.go); per visitor in a batch: two first/last-touch updates of
 // visitors, and with cassandra.sessions a marker for the sessionizer
 // (pending.go). Statements run concurrently (bounded by cassandra.concurrency),
 // token-aware, prepared, retried by the driver only because they are
@@ -85,8 +86,8 @@ func New(opts Options, log zerolog.Logger) *Sink {
 	ks := opts.Keyspace
 	s.insertDay = fmt.Sprintf("INSERT INTO %s.events_by_day (%s) VALUES (%s) USING TTL ?", ks,
 		columnList("app", "day", "bucket", "ts", "event_id", "visitor_id"), placeholders(6+len(eventColumns)))
-	s.insertVisitor = fmt.Sprintf("INSERT INTO %s.events_by_visitor (%s) VALUES (%s) USING TTL ?", ks,
-		columnList("app", "visitor_id", "ts", "event_id"), placeholders(4+len(eventColumns)))
+	s.insertVisitor = fmt.Sprintf(`INSERT INTO %s.events_by_visitor (app, visitor_id, ts, event_id, url, referrer, source, medium,
+		campaign, user_id, slim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, true) USING TTL ?`, ks)
 	s.firstTouch = fmt.Sprintf(`UPDATE %s.visitors USING TIMESTAMP ? SET first_seen = ?, first_event_id = ?, first_url = ?,
 		first_referrer = ?, first_source = ?, first_medium = ?, first_campaign = ?, first_term = ?, first_content = ?
 		WHERE app = ? AND visitor_id = ?`, ks)
@@ -346,7 +347,8 @@ func (s *Sink) writeVisitor(ctx context.Context, events []*schema.Event, ids []g
 		b := s.newBatch()
 		for _, i := range chunk {
 			e := events[i]
-			add(b, s.insertVisitor, append(rowArgs(e, e.App, e.VisitorID, e.ReceivedAt.UTC().Truncate(time.Millisecond), ids[i]), ttl[i])...)
+			add(b, s.insertVisitor, e.App, e.VisitorID, e.ReceivedAt.UTC().Truncate(time.Millisecond), ids[i], bindPtr(&e.URL),
+				bindPtr(&e.Referrer), bindPtr(&e.Source), bindPtr(&e.Medium), bindPtr(&e.Campaign), bindPtr(&e.UserID), ttl[i])
 		}
 		if n == 0 && !known {
 			// No TTL on the first touch: its cells' timestamps fall as time

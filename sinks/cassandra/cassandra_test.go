@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"testing"
@@ -374,5 +375,50 @@ func TestIdentityLinks(t *testing.T) {
 	}
 	if none, _ := ReadLinks(ctx, s, ks, "shop", "visitor", "nobody"); len(none) != 0 {
 		t.Errorf("links of an unknown visitor: %+v", none)
+	}
+}
+
+// events_by_visitor holds the keys and the session fields only (migration
+// 014); reading a visitor's events gives them whole, from events_by_day,
+// also for an event id sent in capitals (bucketed as sent).
+func TestVisitorRowsAreCompletedFromTheDay(t *testing.T) {
+	s := cassandratest.Session(t)
+	ks := cassandratest.Keyspace(t, s)
+	o := testOptions(ks)
+	o.Buckets = 7 // FNV-1a mod a power of two below 64 cannot tell the case of a letter
+	sink := New(o, zerolog.Nop())
+	ctx := context.Background()
+	if err := sink.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	lower := &schema.Event{EventID: schema.NewEventID(), ReceivedAt: at, App: "shop", VisitorID: "v1", EventName: "view",
+		UserAgent: "ua", URL: "/a", Props: map[string]json.RawMessage{"k": json.RawMessage(`"v"`)}}
+	id := schema.NewEventID()
+	for Bucket(id, 7) == Bucket(strings.ToUpper(id), 7) { // the spelling must matter
+		id = schema.NewEventID()
+	}
+	upper := &schema.Event{EventID: strings.ToUpper(id), ReceivedAt: at.Add(time.Minute), App: "shop", VisitorID: "v1",
+		EventName: "buy", Endpoint: "tr", URL: "/b"}
+	if err := sink.Write(ctx, []*schema.Event{lower, upper}); err != nil {
+		t.Fatal(err)
+	}
+	var url, name string
+	var slim bool
+	if err := s.Query(fmt.Sprintf("SELECT url, event_name, slim FROM %s.events_by_visitor WHERE app = 'shop' AND visitor_id = 'v1' LIMIT 1", ks)).
+		Scan(&url, &name, &slim); err != nil {
+		t.Fatal(err)
+	}
+	if url != "/b" || name != "" || !slim {
+		t.Fatalf("the visitor row holds url %q, event_name %q, slim %v; want the url only, and slim", url, name, slim)
+	}
+	got, err := ReadPartition(ctx, s, ks, "events_by_visitor", "shop", "v1", time.Time{}, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].EventName != "buy" || got[0].Endpoint != "tr" || got[1].EventName != "view" || got[1].UserAgent != "ua" ||
+		string(got[1].Props["k"]) != `"v"` {
+		t.Fatalf("read back %d events: %+v", len(got), got)
 	}
 }

@@ -3,6 +3,7 @@ package cassandra
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -14,21 +15,78 @@ import (
 // the whole table; analytics should use Spark.
 func ReadTable(ctx context.Context, s *gocql.Session, keyspace, table string) ([]*schema.Event, error) {
 	keys := "app, event_id, ts, visitor_id"
+	if table == "events_by_visitor" {
+		q := fmt.Sprintf("SELECT %s, slim FROM %s.%s", columnList(keys), keyspace, table)
+		return readVisitorRows(ctx, s, keyspace, s.Query(q).WithContext(ctx).PageSize(1000).Iter())
+	}
 	q := fmt.Sprintf("SELECT %s FROM %s.%s", columnList(keys), keyspace, table)
 	return scanEvents(s.Query(q).WithContext(ctx).PageSize(1000).Iter(), keyspace+"."+table)
+}
+
+// readVisitorRows reads events_by_visitor rows (selected with slim last)
+// and completes the slim ones from events_by_day (migration 014): the
+// same keys, day and bucket derived from ts and event_id. A slim row whose
+// events_by_day row is gone is returned as it is.
+func readVisitorRows(ctx context.Context, s *gocql.Session, keyspace string, iter *gocql.Iter) ([]*schema.Event, error) {
+	evs, slim, err := scan(iter, keyspace+".events_by_visitor", true)
+	if err != nil {
+		return nil, err
+	}
+	buckets := 0
+	q := fmt.Sprintf("SELECT %s FROM %s.events_by_day WHERE app = ? AND day = ? AND bucket = ? AND ts = ? AND event_id = ?",
+		columnList("app, event_id, ts, visitor_id"), keyspace)
+	for i, e := range evs {
+		if !slim[i] {
+			continue
+		}
+		if buckets == 0 {
+			if buckets, err = readBuckets(ctx, s, keyspace); err != nil {
+				return nil, err
+			}
+		}
+		id, _ := gocql.ParseUUID(e.EventID)
+		full, err := scanEvents(s.Query(q, e.App, Day(e.ReceivedAt), Bucket(e.EventID, buckets), e.ReceivedAt, id).WithContext(ctx).Iter(),
+			keyspace+".events_by_day")
+		if err != nil {
+			return nil, err
+		}
+		if len(full) == 0 { // an id sent in another spelling was bucketed as sent
+			all := make([]int16, buckets)
+			for b := range all {
+				all[b] = int16(b)
+			}
+			full, err = scanEvents(s.Query(strings.Replace(q, "bucket = ?", "bucket IN ?", 1), e.App, Day(e.ReceivedAt), all, e.ReceivedAt, id).
+				WithContext(ctx).Iter(), keyspace+".events_by_day")
+			if err != nil {
+				return nil, err
+			}
+		}
+		if len(full) == 1 {
+			evs[i] = full[0]
+		}
+	}
+	return evs, nil
+}
+
+func readBuckets(ctx context.Context, s *gocql.Session, keyspace string) (int, error) {
+	var v string
+	if err := s.Query(fmt.Sprintf("SELECT value FROM %s.settings WHERE name = 'buckets'", keyspace)).WithContext(ctx).Scan(&v); err != nil {
+		return 0, fmt.Errorf("reading the bucket count: %w", err)
+	}
+	var buckets int
+	if _, err := fmt.Sscan(v, &buckets); err != nil || buckets <= 0 {
+		return 0, fmt.Errorf("settings.buckets is %q", v)
+	}
+	return buckets, nil
 }
 
 // ReadDay reads one app's events of one day from events_by_day by its
 // partition keys: each (app, day, bucket) partition in turn, never a table
 // scan. The bucket count comes from the keyspace's settings.
 func ReadDay(ctx context.Context, s *gocql.Session, keyspace, app string, day time.Time) ([]*schema.Event, error) {
-	var v string
-	if err := s.Query(fmt.Sprintf("SELECT value FROM %s.settings WHERE name = 'buckets'", keyspace)).WithContext(ctx).Scan(&v); err != nil {
-		return nil, fmt.Errorf("reading the bucket count: %w", err)
-	}
-	var buckets int
-	if _, err := fmt.Sscan(v, &buckets); err != nil || buckets <= 0 {
-		return nil, fmt.Errorf("settings.buckets is %q", v)
+	buckets, err := readBuckets(ctx, s, keyspace)
+	if err != nil {
+		return nil, err
 	}
 	keys := "app, event_id, ts, visitor_id"
 	q := fmt.Sprintf("SELECT %s FROM %s.events_by_day WHERE app = ? AND day = ? AND bucket = ?", columnList(keys), keyspace)
@@ -44,18 +102,31 @@ func ReadDay(ctx context.Context, s *gocql.Session, keyspace, app string, day ti
 }
 
 func scanEvents(iter *gocql.Iter, table string) ([]*schema.Event, error) {
+	evs, _, err := scan(iter, table, false)
+	return evs, err
+}
+
+// scan reads rows of the event columns, and with withSlim one more column,
+// slim, last (events_by_visitor).
+func scan(iter *gocql.Iter, table string, withSlim bool) ([]*schema.Event, []bool, error) {
 	var out []*schema.Event
+	var slims []bool
 	for {
 		e := &schema.Event{}
 		var id gocql.UUID
 		var ts time.Time
+		var slim bool
 		dest := []any{&e.App, &id, &ts, &e.VisitorID}
 		for _, c := range eventColumns {
 			dest = append(dest, c.dest(e))
 		}
+		if withSlim {
+			dest = append(dest, &slim)
+		}
 		if !iter.Scan(dest...) {
 			break
 		}
+		slims = append(slims, slim)
 		e.EventID, e.ReceivedAt = id.String(), ts.UTC()
 		if e.ClientTime != nil {
 			t := e.ClientTime.UTC()
@@ -64,9 +135,9 @@ func scanEvents(iter *gocql.Iter, table string) ([]*schema.Event, error) {
 		out = append(out, e)
 	}
 	if err := iter.Close(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", table, err)
+		return nil, nil, fmt.Errorf("reading %s: %w", table, err)
 	}
-	return out, nil
+	return out, slims, nil
 }
 
 // Visitor is a row of the visitors table.
@@ -97,7 +168,8 @@ func ReadVisitor(ctx context.Context, s *gocql.Session, keyspace, app, visitorID
 // ReadPartition reads up to limit events (0: all) of one partition of
 // events_by_visitor (id is a visitor) or events_by_user (id is a user),
 // newest first, received at or after from and before before (zero times:
-// unbounded). One partition, read in clustering order.
+// unbounded). One partition, read in clustering order; a slim visitor row
+// is completed from events_by_day (readVisitorRows).
 func ReadPartition(ctx context.Context, s *gocql.Session, keyspace, table, app, id string, from, before time.Time, limit int) ([]*schema.Event, error) {
 	key := "visitor_id"
 	if table == "events_by_user" {
@@ -105,7 +177,11 @@ func ReadPartition(ctx context.Context, s *gocql.Session, keyspace, table, app, 
 	} else if table != "events_by_visitor" {
 		return nil, fmt.Errorf("ReadPartition: %s is not a partition-per-person table", table)
 	}
-	q := fmt.Sprintf("SELECT %s FROM %s.%s WHERE app = ? AND %s = ?", columnList("app, event_id, ts, visitor_id"), keyspace, table, key)
+	cols := columnList("app, event_id, ts, visitor_id")
+	if table == "events_by_visitor" {
+		cols += ", slim"
+	}
+	q := fmt.Sprintf("SELECT %s FROM %s.%s WHERE app = ? AND %s = ?", cols, keyspace, table, key)
 	args := []any{app, id}
 	if !from.IsZero() {
 		q += " AND ts >= ?"
@@ -118,5 +194,9 @@ func ReadPartition(ctx context.Context, s *gocql.Session, keyspace, table, app, 
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	return scanEvents(s.Query(q, args...).WithContext(ctx).PageSize(5000).Iter(), keyspace+"."+table)
+	iter := s.Query(q, args...).WithContext(ctx).PageSize(5000).Iter()
+	if table == "events_by_visitor" {
+		return readVisitorRows(ctx, s, keyspace, iter)
+	}
+	return scanEvents(iter, keyspace+"."+table)
 }
