@@ -20,7 +20,6 @@ package cassandra
 
 import (
 	"context"
-	"hash/fnv"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -38,11 +37,7 @@ const leaseMargin = 10 * time.Second
 type visitorLocks [256]sync.Mutex
 
 func (l *visitorLocks) of(app, visitor string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(app))
-	h.Write([]byte{0})
-	h.Write([]byte(visitor))
-	return &l[h.Sum32()%uint32(len(l))]
+	return &l[visitorHash(app, visitor)%uint32(len(l))]
 }
 
 // leases is what the sessionizer holds, readable by the writers: per

@@ -1,7 +1,6 @@
 package cassandra
 
 import (
-	"hash/fnv"
 	"sync"
 	"time"
 )
@@ -21,11 +20,7 @@ type firstTouches struct {
 const firstTouchEntries = 1 << 16
 
 func (f *firstTouches) shard(app, visitor string) int {
-	h := fnv.New32a()
-	h.Write([]byte(app))
-	h.Write([]byte{0})
-	h.Write([]byte(visitor))
-	return int(h.Sum32() % uint32(len(f.shards)))
+	return int(visitorHash(app, visitor) % uint32(len(f.shards)))
 }
 
 // covers reports whether a first touch before t is stored already (one

@@ -38,12 +38,16 @@ const (
 	maxMarkerRows = 64
 )
 
-func pendingShard(app, visitor string) int16 {
+func pendingShard(app, visitor string) int16 { return int16(visitorHash(app, visitor) % pendingShards) }
+
+// visitorHash is FNV-1a of app, a zero byte and visitor: what the marker
+// shards, the visitor locks and the first-touch memory are split by.
+func visitorHash(app, visitor string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(app))
 	h.Write([]byte{0})
 	h.Write([]byte(visitor))
-	return int16(h.Sum32() % pendingShards)
+	return h.Sum32()
 }
 
 func (s *Sink) slotOf(t time.Time) int64 { return t.UnixNano() / int64(s.slot) }
