@@ -18,7 +18,7 @@ import (
 // collectorOptions picks the collector's options out of the configuration.
 func collectorOptions(c config.Config, hashKey []byte) collector.Options {
 	return collector.Options{
-		HTTP: c.HTTP, AckTimeout: c.Collector.AckTimeout, MaxBatchEvents: c.Collector.MaxBatchEvents, MaxInflightBytes: c.Collector.MaxInflightBytes,
+		HTTP: c.HTTP, Ack: c.Collector.Ack, AckTimeout: c.Collector.AckTimeout, MaxBatchEvents: c.Collector.MaxBatchEvents, MaxInflightBytes: c.Collector.MaxInflightBytes,
 		MaxEventBytes: c.Collector.MaxEventBytes, HashKey: hashKey,
 		Redirects:  links.Policy{Allowed: c.Collector.RedirectHosts, AppendFields: c.Links.AppendFields},
 		RedirectTo: c.Collector.RedirectFallback, ServerTokens: c.Collector.ServerTokens, RetryAfterSec: c.Spool.RetryAfterSec,
@@ -73,7 +73,11 @@ func (a *App) startCollector(runCtx context.Context) error {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.coll.NewReplayer(a.spool, a.cfg.Spool.ReplayRetry).Run(runCtx)
+		every := a.cfg.Spool.ReplayRetry
+		if a.cfg.Collector.Ack == collector.AckLocal {
+			every = a.cfg.Collector.ForwardInterval // the replayer is the forwarder
+		}
+		a.coll.NewReplayer(a.spool, every).Run(runCtx)
 	}()
 	return nil
 }

@@ -32,6 +32,8 @@ import (
 // Options is what the collector needs from the configuration.
 type Options struct {
 	HTTP       config.HTTP
+	// Ack: AckReplicated or AckLocal (collector.ack; decision 0006).
+	Ack        string
 	AckTimeout time.Duration
 	// MaxInflightBytes is the budget of request bodies being turned into
 	// events and made durable at once (inflight.go); a request waits up

@@ -49,6 +49,15 @@ func (c *Collector) accept(ctx context.Context, evs []spool.Record, shared bool)
 	if skipDurability {
 		return nil
 	}
+	if c.cfg.Ack == AckLocal {
+		err := c.acceptLocal(evs, shared)
+		if err == nil {
+			return nil
+		}
+		if fallback, err := c.localFailed(err); !fallback {
+			return err
+		}
+	}
 	start := time.Now()
 	parts := byPartition(evs)
 	if len(parts) == 1 {

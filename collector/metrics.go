@@ -47,11 +47,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_events_received_total",
 			Help: "Events parsed from requests, by endpoint."}, []string{"endpoint"}),
 		Published: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_events_published_total",
-			Help: "Events JetStream acknowledged, directly or replayed from the spool."}, []string{"path"}),
+			Help: "Events JetStream acknowledged, by path: direct (the request's publish), replay (from the spool after JetStream was down or slow), forward (collector.ack: local)."}, []string{"path"}),
 		Spooled: prometheus.NewCounter(prometheus.CounterOpts{Name: "spoor_collector_events_spooled_total",
 			Help: "Events appended to the local disk spool because JetStream was down or slow."}),
 		Acked: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_events_acked_total",
-			Help: "Events answered with 2xx, by where they were held at that moment."}, []string{"via"}),
+			Help: "Events answered with 2xx, by where they were held at that moment: bus (JetStream's PubAck), spool (the disk fallback), local (collector.ack: local)."}, []string{"via"}),
 		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_rejected_total",
 			Help: "Requests or events refused, by reason."}, []string{"reason"}),
 		Bots: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "spoor_collector_bot_events_total",
@@ -69,11 +69,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Request handling time, by endpoint.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"endpoint"}),
 		AckWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "spoor_collector_ack_seconds",
-			Help:    "Time from handing events over to holding them durably, by via (bus|spool).",
+			Help:    "Time from handing events over to holding them durably, by via (bus|spool|local).",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"via"}),
 	}
 	m.byVia = map[string]viaMetrics{}
-	for _, v := range []string{"bus", "spool"} {
+	for _, v := range []string{"bus", "spool", AckLocal} {
 		m.byVia[v] = viaMetrics{m.Acked.WithLabelValues(v), m.AckWait.WithLabelValues(v)}
 	}
 	reg.MustRegister(m.Requests, m.Received, m.Published, m.Spooled, m.Acked, m.Rejected, m.Lost, m.Failed, m.FailedLost, m.Bots, m.Panics, m.Latency, m.AckWait)

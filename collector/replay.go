@@ -20,19 +20,26 @@ func (c *Collector) NewReplayer(sp *spool.Spool, every time.Duration) *Replayer 
 	return &Replayer{c: c, sp: sp, every: every}
 }
 
-// Run replays until ctx ends.
+// Run replays until ctx ends. With collector.ack: local it is the
+// forwarder: every interval it seals the segment being written and moves
+// it to JetStream.
 func (r *Replayer) Run(ctx context.Context) {
 	t := time.NewTicker(r.every)
 	defer t.Stop()
+	paused := false
 	for {
 		if r.c.pub.Connected() && r.sp.Pending() {
 			n, err := r.sp.Replay(r.publishAll)
-			if n > 0 {
+			if n > 0 && r.c.cfg.Ack != AckLocal {
 				r.c.log.Info().Int("messages", n).Msg("replayed spooled events into jetstream")
 			}
-			if err != nil {
+			switch {
+			case err != nil && !paused:
 				r.c.log.Warn().Err(err).Msg("spool replay paused")
+			case err == nil && paused:
+				r.c.log.Info().Msg("spool replay resumed")
 			}
+			paused = err != nil
 		}
 		select {
 		case <-ctx.Done():
@@ -49,6 +56,8 @@ func (r *Replayer) publishAll(recs []spool.Record) error {
 	for i := range recs {
 		recs[i].Part = r.c.partitionOf(recs[i])
 	}
+	events := countEvents(recs)
+	recs = forwardMessages(recs)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for start := 0; start < len(recs); start += window {
@@ -59,7 +68,11 @@ func (r *Replayer) publishAll(recs []spool.Record) error {
 		if len(rest) > 0 {
 			return fmt.Errorf("%d of %d events not acknowledged", len(rest), len(chunk))
 		}
-		r.c.m.Published.WithLabelValues("replay").Add(float64(countEvents(chunk)))
 	}
+	path := "replay"
+	if r.c.cfg.Ack == AckLocal {
+		path = "forward"
+	}
+	r.c.m.Published.WithLabelValues(path).Add(float64(events))
 	return nil
 }

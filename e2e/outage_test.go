@@ -73,14 +73,18 @@ func exactlyOnce(t *testing.T, dir string, ids []string) {
 // NATS stops while requests flow: the collector keeps answering from its
 // spool; NATS returns: every answered event is stored exactly once, with
 // one stream and with partitioned streams (the replayer derives each
-// spooled message's partition again).
+// spooled message's partition again), and with collector.ack: local (the
+// forwarder pauses, the spool grows, the forwarder drains it).
 func TestNATSOutageSpoolsAndReplaysExactlyOnce(t *testing.T) {
-	for _, parts := range []int{1, 3} {
-		t.Run(fmt.Sprintf("%d partitions", parts), func(t *testing.T) { natsOutage(t, parts) })
+	for _, c := range []struct {
+		parts int
+		ack   string
+	}{{1, "replicated"}, {3, "replicated"}, {1, "local"}, {3, "local"}} {
+		t.Run(fmt.Sprintf("%d partitions, ack %s", c.parts, c.ack), func(t *testing.T) { natsOutage(t, c.parts, c.ack) })
 	}
 }
 
-func natsOutage(t *testing.T, partitions int) {
+func natsOutage(t *testing.T, partitions int, ack string) {
 	dir := t.TempDir()
 	natsDir, natsAddr := filepath.Join(dir, "nats-server"), freePort(t)
 	srv, err := bus.StartEmbedded(natsDir, natsAddr)
@@ -90,6 +94,7 @@ func natsOutage(t *testing.T, partitions int) {
 	cfg := testConfig(dir)
 	cfg.NATS.URL = "nats://" + natsAddr
 	cfg.NATS.Partitions = partitions
+	cfg.Collector.Ack = ack
 	a := start(t, cfg)
 	defer a.Stop()
 
@@ -191,11 +196,14 @@ func spoorBinary(t *testing.T) string {
 	return binPath
 }
 
-func startBinary(t *testing.T, dir, addr string) *exec.Cmd {
+// startBinary starts `spoor run` on dir and addr, with env (SPOOR_*=...)
+// on top of the test's own.
+func startBinary(t *testing.T, dir, addr string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(spoorBinary(t), "-config", "../config.json", "run")
 	cmd.Env = append(os.Environ(), "SPOOR_DATA_DIR="+dir, "SPOOR_HTTP_ADDR="+addr, "SPOOR_FILE_ROLL_INTERVAL=200ms",
 		"SPOOR_SINK_BATCH_WAIT=50ms", "SPOOR_LOG_FORMAT=json")
+	cmd.Env = append(cmd.Env, env...)
 	var logBuf bytes.Buffer
 	cmd.Stderr = &logBuf
 	if err := cmd.Start(); err != nil {

@@ -50,7 +50,7 @@ func Default() Config {
 			RateLimitPerIP: 0, RateBurstPerIP: 200,
 		},
 		Collector: Collector{
-			AckTimeout: time.Second, MaxBatchEvents: 500, MaxEventBytes: 64 << 10, MaxInflightBytes: 64 << 20, HashKey: "",
+			Ack: "replicated", AckTimeout: time.Second, ForwardInterval: 50 * time.Millisecond, MaxBatchEvents: 500, MaxEventBytes: 64 << 10, MaxInflightBytes: 64 << 20, HashKey: "",
 			RedirectHosts: []string{}, RedirectFallback: "/", ServerTokens: []string{},
 			DropBots: []string{}, AppleRelayCIDRs: []string{}, GeoIPDB: "", IPHandling: "hash", IPHandlingByApp: []string{},
 		},

@@ -28,7 +28,12 @@ type HTTP struct {
 
 // Collector is what the collector does with events (collector.*).
 type Collector struct {
+	// Ack is what a 2xx means: "replicated" (JetStream's PubAck, the
+	// stream's replicas) or "local" (this machine's spool, fsynced; the
+	// forwarder moves it to JetStream behind the answer). Decision 0006.
+	Ack              string        `mapstructure:"ack"`
 	AckTimeout       time.Duration `mapstructure:"ack_timeout"`
+	ForwardInterval  time.Duration `mapstructure:"forward_interval"`
 	MaxBatchEvents   int           `mapstructure:"max_batch_events"`
 	MaxEventBytes    int           `mapstructure:"max_event_bytes"`
 	MaxInflightBytes int64         `mapstructure:"max_inflight_bytes"`

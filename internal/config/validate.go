@@ -37,7 +37,7 @@ func (c *Config) Validate() error {
 		bad("http.shutdown_delay", "must be 0..5m, got %v", c.HTTP.ShutdownDelay)
 	}
 	for key, d := range map[string]time.Duration{"http.read_timeout": c.HTTP.ReadTimeout, "plans.reload_interval": c.Plans.ReloadInterval, "http.write_timeout": c.HTTP.WriteTimeout,
-		"http.idle_timeout": c.HTTP.IdleTimeout, "collector.ack_timeout": c.Collector.AckTimeout, "sink.batch_wait": c.Sink.BatchWait,
+		"http.idle_timeout": c.HTTP.IdleTimeout, "collector.ack_timeout": c.Collector.AckTimeout, "collector.forward_interval": c.Collector.ForwardInterval, "sink.batch_wait": c.Sink.BatchWait,
 		"sink.ack_wait": c.Sink.AckWait, "nats.dedup_window": c.NATS.DedupWindow, "spool.replay_retry": c.Spool.ReplayRetry,
 		"file.roll_interval": c.File.RollInterval, "sink.write_timeout": c.Sink.WriteTimeout, "nats.connect_timeout": c.NATS.ConnectTimeout, "nats.ping_interval": c.NATS.PingInterval} {
 		if d <= 0 {
@@ -64,6 +64,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.MaxDecompressedBytes < c.HTTP.MaxBodyBytes {
 		bad("http.max_decompressed_bytes", "must be at least http.max_body_bytes")
+	}
+	if c.Collector.Ack != "replicated" && c.Collector.Ack != "local" {
+		bad("collector.ack", "must be replicated or local, got %q", c.Collector.Ack)
 	}
 	if c.Spool.SegmentBytes > c.Spool.MaxBytes {
 		bad("spool.segment_bytes", "must not exceed spool.max_bytes")
