@@ -31,7 +31,7 @@ import (
 
 // Options is what the collector needs from the configuration.
 type Options struct {
-	HTTP       config.HTTP
+	HTTP config.HTTP
 	// Ack: AckReplicated or AckLocal (collector.ack; decision 0006).
 	Ack        string
 	AckTimeout time.Duration
