@@ -12,7 +12,9 @@
 # Environment: CASSANDRA_VERSION (5.0.8), SPOOR_CASSANDRA_PORT (19042, native CQL),
 # CASSANDRA_STORAGE_PORT (17000), CASSANDRA_HEAP (1G), CASSANDRA_DIR (.scratch/cassandra),
 # CASSANDRA_START_TIMEOUT (180 seconds), CASSANDRA_NO_WAIT (1: start returns without waiting for CQL),
-# CASSANDRA_JMX_PORT (0: no JMX; a port: JMX on the node's host, for nodetool), CASSANDRA_CPUS (taskset list).
+# CASSANDRA_JMX_PORT (0: no JMX; a port: JMX on the node's host, for nodetool), CASSANDRA_CPUS (taskset list),
+# CASSANDRA_MEMTABLE (trie: trie memtables off the heap, 128 MiB on it and 256 MiB off it; skiplist: the
+# skip-list memtables on a 128 MiB heap share, the set-up before issue 28).
 # A node of a cluster (scripts/cluster.sh): CASSANDRA_HOST (127.0.0.1; its listen and CQL address),
 # CASSANDRA_SEEDS (host:storage_port,...), CASSANDRA_CLUSTER (spoor-local), CASSANDRA_TOKEN (0),
 # CASSANDRA_HINTS (false: hinted handoff, for nodes that may be down while others take writes).
@@ -31,6 +33,7 @@ SEEDS=${CASSANDRA_SEEDS:-$HOST:$STORAGE_PORT}
 CLUSTER=${CASSANDRA_CLUSTER:-spoor-local}
 TOKEN=${CASSANDRA_TOKEN:-0}
 HINTS=${CASSANDRA_HINTS:-false}
+MEMTABLE=${CASSANDRA_MEMTABLE:-trie}
 LIB=$ROOT/.cache/cassandra-$VERSION/lib
 TIMEOUT=${CASSANDRA_START_TIMEOUT:-180}
 PIDFILE=$DIR/cassandra.pid
@@ -61,6 +64,12 @@ start() {
   sed -e "s/@NATIVE_PORT@/$PORT/" -e "s/@STORAGE_PORT@/$STORAGE_PORT/" -e "s/@HOST@/$HOST/g" \
     -e "s/@SEEDS@/$SEEDS/" -e "s/@CLUSTER@/$CLUSTER/" -e "s/@TOKEN@/$TOKEN/" -e "s/@HINTS@/$HINTS/" \
     "$ROOT/scripts/cassandra/cassandra.yaml.in" > "$DIR/cassandra.yaml"
+  case $MEMTABLE in
+    skiplist) printf 'memtable_allocation_type: heap_buffers\nmemtable_heap_space: 128MiB\n' >> "$DIR/cassandra.yaml" ;;
+    trie) printf '%s\n' 'memtable_allocation_type: offheap_objects' 'memtable_heap_space: 128MiB' 'memtable_offheap_space: 256MiB' \
+      'memtable:' '  configurations:' '    default:' '      class_name: TrieMemtable' >> "$DIR/cassandra.yaml" ;;
+    *) say "CASSANDRA_MEMTABLE must be trie or skiplist, got $MEMTABLE"; return 1 ;;
+  esac
   say "starting Cassandra $VERSION on $HOST:$PORT (data in $DIR/data, log in $DIR/logs)"
   # The flags bin/cassandra would add on Java 17 (conf/jvm17-server.options,
   # jvm-server.options, cassandra-env.sh's jamm agent), a small heap, and the
