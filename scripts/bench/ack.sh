@@ -69,3 +69,4 @@ for s in scen:
     bad = lambda t: sum(int(x[5] or 0) for x in rows if x[1] == s and x[2] == t)
     print(f"| {s} | {z:,.0f} ({zc:.1f}) | {r:,.0f} ({r/z:.2f}×; {rc:.1f} µs) | {1-r/z:.0%} | {l:,.0f} ({l/z:.2f}×; {lc:.1f} µs) | **{1-l/z:.0%}** | {l/r:.2f}× | {bad('replicated')} / {bad('local')} |")
 PY
+python3 scripts/bench/report.py --update docs/benchmarks.md "$W/table.md" ack
