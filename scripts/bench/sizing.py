@@ -1,8 +1,12 @@
 """The sizing model for 1 million events/s in docs/operations.md, computed from the figures
 scripts/bench/cluster.sh measured (.scratch/bench/cluster): CPU seconds per 1,000 events per role,
 bytes per event on the bus, the ingest ceiling per partition. Run by cluster.sh after its tables.
+When scripts/bench/roles.sh has measured each role on a core of its own (.scratch/bench/roles/
+roles.json), the model is built from those figures and the shared-core one is kept beside it.
+Without a cluster run in .scratch, the figures of the last one (LAST, as benchmarks.md quotes them)
+stand in for it.
 
-    python3 scripts/bench/sizing.py .scratch/bench/cluster > sizing.md
+    python3 scripts/bench/sizing.py .scratch/bench/cluster [.scratch/bench/roles/roles.json] > sizing.md
 """
 import glob
 import json
@@ -29,37 +33,70 @@ def cpu(rs, role):
     return med(sum(v for k, v in r["cpu_per_1k"].items() if k.startswith(role)) for r in rs)
 
 
+# The cluster run of 2026-11-28 (benchmarks.md#cluster, 2 + 2, three partitions), for when .scratch
+# holds none.
+LAST = {"cpu": {"collector": 0.202, "sink": 0.312, "nats": 0.359, "cass": 2.800}, "per_partition": 17_490,
+        "bytes": {"bus_bytes_per_event": 430, "http_bytes_per_event": 269, "row_bytes_per_event": 94}}
 rs = runs("c2s2p3")  # the production shape: 2 + 2, three partitions
-c_coll, c_sink, c_nats, c_cass = (cpu(rs, r) for r in ("collector", "sink", "nats", "cass"))
-per_core = {k: 1000 / v for k, v in (("collector", c_coll), ("sink", c_sink), ("nats", c_nats), ("cass", c_cass))}
-ing3 = [json.load(open(f)) for f in glob.glob(f"{w}/ingest.p3.*.json")]
-per_partition = med(r["events_per_s"] for r in ing3) / 3 if ing3 else None
-meta = json.load(open(f"{w}/bytes.json"))
+if rs:
+    c_coll, c_sink, c_nats, c_cass = (cpu(rs, r) for r in ("collector", "sink", "nats", "cass"))
+    ing3 = [json.load(open(f)) for f in glob.glob(f"{w}/ingest.p3.*.json")]
+    per_partition = med(r["events_per_s"] for r in ing3) / 3 if ing3 else None
+    meta = json.load(open(f"{w}/bytes.json"))
+else:
+    c_coll, c_sink, c_nats, c_cass = (LAST["cpu"][r] for r in ("collector", "sink", "nats", "cass"))
+    per_partition, meta = LAST["per_partition"], LAST["bytes"]
+roles = json.load(open(sys.argv[2])) if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else None
 bus_bytes = meta["bus_bytes_per_event"]   # NDJSON on the stream, per event
 http_bytes = meta["http_bytes_per_event"]  # request bytes per event, headers included (singles)
 row_bytes = meta["row_bytes_per_event"]    # Cassandra SSTable bytes per event, one replica, both event tables
 
 # Utilisation targets: collectors and NATS at 60% of their cores at the target rate; sinks and
 # Cassandra with 3x the target in reserve, so a backlog drains at >= 3x ingest (reliability.md).
-cores = {"collector": TARGET / per_core["collector"] / 0.6, "sink": 3 * TARGET / per_core["sink"],
-         "nats": TARGET / per_core["nats"] / 0.6, "cass": 3 * TARGET / per_core["cass"]}
-inst = {k: max(math.ceil(v / (DB if k == "cass" else APP)[1]), 3 if k in ("nats", "cass") else 2) for k, v in cores.items()}
+def model(cpus):
+    per_core = {k: 1000 / v for k, v in cpus.items()}
+    cores = {"collector": TARGET / per_core["collector"] / 0.6, "sink": 3 * TARGET / per_core["sink"],
+             "nats": TARGET / per_core["nats"] / 0.6, "cass": 3 * TARGET / per_core["cass"]}
+    inst = {k: max(math.ceil(v / (DB if k == "cass" else APP)[1]), 3 if k in ("nats", "cass") else 2) for k, v in cores.items()}
+    usd_hour = sum(inst[k] * (DB if k == "cass" else APP)[2] for k in inst) + nats_disk_gb * NATS_DISK[1]
+    return per_core, cores, inst, usd_hour, usd_hour / (TARGET * 3600) * 1e9
+
+
 partitions = math.ceil(TARGET / (per_partition / 2)) if per_partition else None  # each leader at half of what one carried here
 day = TARGET * 86400
 nats_disk_gb = TARGET * 3600 * 72 * bus_bytes * 3 / 1e9  # 72 h retention (nats.max_age), R3
 cass_disk_day_tb = day * row_bytes * 3 / 1e12            # RF 3
-usd_hour = sum(inst[k] * (DB if k == "cass" else APP)[2] for k in inst) + nats_disk_gb * NATS_DISK[1]
-per_billion = usd_hour / (TARGET * 3600) * 1e9
-
-out = [f"Computed by `scripts/bench/sizing.py` from the cluster benchmark's medians ([benchmarks.md](benchmarks.md#cluster); "
-       "2 collectors + 2 sinks, 3 partitions, Cassandra RF 3 with sessions on). Every per-core figure is CPU time measured per "
-       "event on this 2-core machine, where all roles share the cores; on dedicated machines each role does at least as well.", "",
-       "| role | CPU s per 1,000 events (measured) | events/s per core | cores for 1M events/s | instances |", "|---|---|---|---|---|"]
 names = {"collector": "collectors (60% busy)", "sink": "sinks (3× reserve)", "nats": "NATS, 3 replicas (60% busy)", "cass": "Cassandra, RF 3 (3× reserve)"}
-cpus = {"collector": c_coll, "sink": c_sink, "nats": c_nats, "cass": c_cass}
-for k in ("collector", "sink", "nats", "cass"):
-    it = DB if k == "cass" else APP
-    out.append(f"| {names[k]} | {cpus[k]:.3f} | {per_core[k]:,.0f} | {cores[k]:,.0f} | {inst[k]:,} × {it[0]} |")
+
+
+def table(cpus):
+    per_core, cores, inst, usd_hour, per_billion = model(cpus)
+    rows = ["| role | CPU s per 1,000 events (measured) | events/s per core | cores for 1M events/s | instances |", "|---|---|---|---|---|"]
+    for k in ("collector", "sink", "nats", "cass"):
+        it = DB if k == "cass" else APP
+        rows.append(f"| {names[k]} | {cpus[k]:.3f} | {per_core[k]:,.0f} | {cores[k]:,.0f} | {inst[k]:,} × {it[0]} |")
+    rows.append(f"| **total** | | | | {inst['collector'] + inst['sink'] + inst['nats']} × {APP[0]} + {inst['cass']} × {DB[0]}: "
+                f"**${usd_hour:,.0f}/h, ${per_billion:,.2f} per billion events** |")
+    return rows
+
+
+shared = {"collector": c_coll, "sink": c_sink, "nats": c_nats, "cass": c_cass}
+cpus = roles["dedicated"] if roles else shared
+per_core, cores, inst, usd_hour, per_billion = model(cpus)
+src = (f"the cluster benchmark's medians ([benchmarks.md](benchmarks.md#cluster){'' if rs else ', its run of 2026-11-28'}; "
+       "2 collectors + 2 sinks, 3 partitions, Cassandra RF 3 with sessions on)")
+if roles:
+    out = [f"Computed by `scripts/bench/sizing.py` from each role measured **on a core of its own** (`bash scripts/bench/roles.sh`: "
+           f"the role's members pinned to one core, every other member and the load on the other, {roles['rate']} events/s of single "
+           f"events with client ids, each member's idle CPU subtracted, medians of {roles['runs']} runs; the cluster of "
+           "scripts/cluster.sh: 2 collectors + 2 sinks, 3 NATS at R3 with 3 partitions, 3 Cassandra at RF 3 with sessions on). "
+           "Bytes and partitions from " + src + ".", ""] + table(cpus) + [
+           "", "The same model from the shared-core figures (every process of the cluster on both cores, " + src + "), kept for comparison:", ""] + table(shared)
+    if "shared" in roles:
+        out += ["", f"And from the shared arm of the same roles.sh session (everything on both cores, same rate):", ""] + table(roles["shared"])
+else:
+    out = [f"Computed by `scripts/bench/sizing.py` from {src}. Every per-core figure is CPU time measured per "
+           "event on this 2-core machine, where all roles share the cores; on dedicated machines each role does at least as well.", ""] + table(cpus)
 out += ["",
         f"- **Partitions**: one partition's leader carried {per_partition:,.0f} events/s here (the collectors alone, 3 partitions, "
         f"on shared cores); at half of that per leader, 1M events/s needs **{partitions} partitions**, spread by the cluster over the "
@@ -78,12 +115,20 @@ out += ["",
         f"{nats_disk_gb / 1e3:,.0f} TB gp3 for NATS = **${usd_hour:,.0f} per hour**, **${per_billion:,.2f} per billion events** at "
         "AWS us-east-1 on-demand list prices (Linux), before reserved or spot discounts, load balancers and data transfer.",
         "",
-        "Cassandra dominates: each event is written twice (`events_by_day`, `events_by_visitor`) with the visitor's first/last touch "
-        "and a session marker, at RF 3, and the sessionizer reads each active visitor back. `cassandra.sessions: false` (sessions "
-        "computed in Spark instead) removes the session work.", "",
-        "How far to trust it: these per-core figures were measured with three Cassandra JVMs (640 MiB heaps), three NATS servers, "
-        "the spoor processes and the load generators all sharing two cores, where every process pays for the others' context "
-        "switches and cache misses (the same collector answers ~65k requests/s per core with the machine mostly to itself, benchmarks.md, against ~5k here). They "
-        "are an upper bound on cost, not a forecast. Every line of the model scales linearly with its role's events/s per core: "
-        "re-run `bash scripts/bench/cluster.sh` on the machines you will deploy on, and this page is recomputed from those figures."]
+        "Cassandra dominates. Since issue 28 each event is written in full once (`events_by_day`); `events_by_visitor` holds "
+        "its keys and session fields, a known visitor's sessions go in that visitor's own batch, and the nodes run trie memtables "
+        "off the heap (docs/data-model.md, benchmarks.md's store-cost section). `cassandra.sessions: false` (sessions computed in "
+        "Spark instead) removes the session work.", ""]
+if roles:
+    out += ["How far to trust it: each role's figure is its own CPU per event with a core to itself, at a low rate (fixed costs "
+            "such as batch and flush overheads spread over fewer events than at full load), so it is an upper bound for a busy "
+            "deployment of the same software; the load sends single events with client ids, the costliest kind for NATS (one "
+            "message each). Every line of the model scales linearly with its role's events/s per core: re-run "
+            "`bash scripts/bench/roles.sh` on the machines you will deploy on, and this page is recomputed from those figures."]
+else:
+    out += ["How far to trust it: these per-core figures were measured with three Cassandra JVMs (640 MiB heaps), three NATS servers, "
+            "the spoor processes and the load generators all sharing two cores, where every process pays for the others' context "
+            "switches and cache misses. They are an upper bound on cost, not a forecast. Every line of the model scales linearly "
+            "with its role's events/s per core: re-run `bash scripts/bench/cluster.sh` on the machines you will deploy on, and "
+            "this page is recomputed from those figures."]
 print("\n".join(out))

@@ -3,44 +3,40 @@
 # its own: one Cassandra (RF 1) pinned to CPU 1, the writer (scripts/bench/storecost) on CPU 0,
 # RUNS alternated pairs of DURATION seconds at RATE events/s (the cluster benchmark's events), each counted
 # from the first write until sessions are done, memtables flushed and no compaction pending.
-# Each side runs on its node set-up (scripts/cassandra.sh's CASSANDRA_MEMTABLE): NODE_BASE for BASE
-# (skiplist, the set-up of 69fc32c), NODE_TREE for this tree (trie); when they differ the node is
-# restarted with the side's set-up before each of its runs (same data directory, the keyspace is
-# dropped and created by every run).
-#   bash scripts/bench/storecost.sh            (BASE=69fc32c RUNS=3 RATE=1000 DURATION=60; ~8 minutes, ~11 with restarts)
-#   BASE=HEAD NODE_BASE=skiplist bash scripts/bench/storecost.sh     (the node set-up alone)
+# Each side may run on a node with its own set-up (scripts/cassandra.sh's CASSANDRA_MEMTABLE): NODE_BASE
+# for BASE, NODE_TREE for this tree (both skiplist by default: one node); when they differ two nodes
+# run side by side, both on CPU 1, started and warmed up once (each run drops and creates its keyspace).
+#   bash scripts/bench/storecost.sh            (BASE=69fc32c RUNS=3 RATE=1000 DURATION=60; ~10 minutes)
+#   BASE=HEAD NODE_TREE=trie bash scripts/bench/storecost.sh     (the node set-up alone)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 . scripts/lib.sh
 SAY_AS=bench/storecost
 BASE=${BASE:-69fc32c} RUNS=${RUNS:-3} RATE=${RATE:-1000} DURATION=${DURATION:-60}
-NODE_BASE=${NODE_BASE:-skiplist} NODE_TREE=${NODE_TREE:-trie}
+NODE_BASE=${NODE_BASE:-skiplist} NODE_TREE=${NODE_TREE:-skiplist}
 W=.scratch/bench/storecost
 mkdir -p "$W"
-export CASSANDRA_DIR=$ROOT/$W/cass SPOOR_CASSANDRA_PORT=19142 CASSANDRA_STORAGE_PORT=17100 CASSANDRA_JMX_PORT=17199 CASSANDRA_CPUS=1
+export CASSANDRA_CPUS=1
+# One node per set-up, both pinned to CPU 1 and started once; runs alternate between them.
+node_env() { # SETUP: the environment scripts/cassandra.sh needs for that set-up's node
+  local i=0; [ "$1" = "$NODE_BASE" ] || i=1
+  echo "CASSANDRA_MEMTABLE=$1 CASSANDRA_DIR=$ROOT/$W/cass-$1 SPOOR_CASSANDRA_PORT=$((19142 + i)) CASSANDRA_STORAGE_PORT=$((17100 + i)) CASSANDRA_JMX_PORT=$((17199 - i))"
+}
+for setup in $(printf '%s\n' "$NODE_BASE" "$NODE_TREE" | sort -u); do env $(node_env "$setup") bash scripts/cassandra.sh start; done
 SHA=$(git rev-parse --short "$BASE")
 if [ ! -d "$W/base-$SHA" ]; then git worktree add -f --detach "$W/base-$SHA" "$SHA" -q; fi
 mkdir -p "$W/base-$SHA/scripts/bench/storecost" && cp scripts/bench/storecost/main.go "$W/base-$SHA/scripts/bench/storecost/"
 (cd "$W/base-$SHA" && go build -o ../storecost-base ./scripts/bench/storecost)
 go build -o "$W/storecost" ./scripts/bench/storecost
-NODE=
-node() { # SETUP: (re)start the node with that memtable set-up unless it runs with it
-  if [ "$NODE" = "$1" ]; then return 0; fi
-  bash scripts/cassandra.sh stop >/dev/null 2>&1 || true
-  CASSANDRA_MEMTABLE=$1 bash scripts/cassandra.sh start
-  NODE=$1
-}
 run() { # BINARY SETUP
-  if [ "$NODE" != "$2" ]; then # a fresh JVM: warm its JIT up with this side's writes first
-    node "$2"
-    taskset -c 0 "$W/$1" -hosts 127.0.0.1:19142 -cass-pid "$(cat "$CASSANDRA_DIR/cassandra.pid")" -seconds 15 -rate "$RATE" -idle 0 >/dev/null 2>&1
-  fi
-  taskset -c 0 "$W/$1" -hosts 127.0.0.1:19142 -cass-pid "$(cat "$CASSANDRA_DIR/cassandra.pid")" -nodetool "bash scripts/cassandra.sh nodetool" \
-  -seconds "$DURATION" -rate "$RATE" -label "$1" 2>/dev/null | tail -1
-  if [ "$NODE_BASE" != "$NODE_TREE" ]; then NODE=; fi # a fresh node for every run, on both sides
+  local e; e=$(node_env "$2")
+  env $e taskset -c 0 "$W/$1" -hosts "127.0.0.1:$(env $e sh -c 'echo $SPOOR_CASSANDRA_PORT')" \
+    -cass-pid "$(cat "$(env $e sh -c 'echo $CASSANDRA_DIR')/cassandra.pid")" -nodetool "env $e bash scripts/cassandra.sh nodetool" \
+    -seconds "$DURATION" -rate "$RATE" -label "$1" 2>/dev/null | tail -1
 }
-[ "$NODE_BASE" != "$NODE_TREE" ] || run storecost "$NODE_TREE" >/dev/null # warm-up: the JIT (a restart per run warms up within it)
+run storecost "$NODE_TREE" >/dev/null # warm-up: the JIT
+[ "$NODE_BASE" = "$NODE_TREE" ] || run storecost-base "$NODE_BASE" >/dev/null
 : > "$W/results.jsonl"
 for r in $(seq "$RUNS"); do
   say "run $r of $RUNS"
