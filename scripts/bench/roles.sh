@@ -4,7 +4,7 @@
 # to CPU 1 (taskset), every other member and the load generator to CPU 0, one role at a time, and the
 # cluster's usual load (single events with client ids, as cluster.sh sends) runs at RATE events/s for
 # DURATION seconds. Each member's idle CPU is measured for 15 s before the load and subtracted, then the CPU
-# seconds it spent per 1,000 events stored (load and drain) are reported. A "shared" arm, with every
+# seconds it spent per 1,000 events stored (load, drain, and the sessionizer's delayed work) are reported. A "shared" arm, with every
 # member free to use both cores, runs in the same session at the same rate for the comparison.
 # RUNS rounds of the five arms, medians into .scratch/bench/roles/roles.json; scripts/bench/sizing.py
 # builds its dedicated-core table from that file.
@@ -61,7 +61,7 @@ for run in $(seq "$RUNS"); do
     done
     wait
     for _ in $(seq 600); do [ "$(backlog)" = 0 ] && break; sleep 1; done
-    sleep 3 # the last batch's session markers and flushes
+    sleep 40 # the sessionizer's work on the last events (cassandra.sessions_delay, 30 s) belongs to this run
     after=$(cpus); ta=$(date +%s.%N)
     stored=$(rows "$app")
     python3 - "$role" "$run" "$stored" "$idle0" "$idle1" "$t0" "$t1" "$before" "$after" "$tb" "$ta" "$(getconf CLK_TCK)" >> "$W/runs.jsonl" <<'PY'

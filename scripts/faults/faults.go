@@ -44,6 +44,7 @@ var faults = []fault{
 	{"cassandra-outage", "the whole Cassandra cluster stopped under load for 2 minutes, then started", cassandraOutage, 1, false, false, false, nil},
 	{"sink-kill", "a sink worker killed with -9 mid-batch (messages delivered to it, not acked), restarted after 5 s", sinkKill, 1, false, false, false, nil},
 	{"collector-term", "a collector sent SIGTERM under load (the balancer's health check moves traffic), restarted after 5 s", collectorTerm, 1, false, false, false, nil},
+	{"collector-kill", "a collector killed with -9 under load (what it answered is in JetStream or, with collector.ack: local, in its fsynced spool), restarted after 5 s", collectorKill, 1, false, false, false, nil},
 	{"nats-outage", "all three NATS nodes stopped for 60 s under load (collectors spool to disk), then started", natsOutage, 1, false, false, false, nil},
 	{"leader-stepdown", "every partition's stream leader stepped down under load (`nats stream cluster step-down`)", leaderStepDown, 1, false, false, false, nil},
 	{"dest-webhook-down", "the webhook destination's receiver answers 503 under load (10 min), then takes them again", destWebhookDown, 1, true, false, false, nil},
@@ -163,6 +164,18 @@ func collectorTerm(ctx context.Context, r *runner) (time.Time, string, error) {
 		return time.Time{}, "", err
 	}
 	return time.Now(), fmt.Sprintf("collector1 exited %.1f s after SIGTERM", took.Seconds()), nil
+}
+
+func collectorKill(ctx context.Context, r *runner) (time.Time, string, error) {
+	r.logf("kill -9 collector1 (collector.ack: %s)", r.cfg.Collector.Ack)
+	if err := r.member("down", "collector1", "KILL"); err != nil {
+		return time.Time{}, "", err
+	}
+	sleepCtx(ctx, 5*time.Second)
+	if err := r.member("up", "collector1"); err != nil {
+		return time.Time{}, "", err
+	}
+	return time.Now(), fmt.Sprintf("collector1 restarted (collector.ack: %s)", r.cfg.Collector.Ack), nil
 }
 
 func natsOutage(ctx context.Context, r *runner) (time.Time, string, error) {
