@@ -116,15 +116,19 @@ out += ["",
         "AWS us-east-1 on-demand list prices (Linux), before reserved or spot discounts, load balancers and data transfer.",
         "",
         "Cassandra dominates. Since issue 28 each event is written in full once (`events_by_day`); `events_by_visitor` holds "
-        "its keys and session fields, a known visitor's sessions go in that visitor's own batch, and the nodes run trie memtables "
-        "off the heap (docs/data-model.md, benchmarks.md's store-cost section). `cassandra.sessions: false` (sessions computed in "
-        "Spark instead) removes the session work.", ""]
+        "its keys and session fields, and a known visitor's sessions go in that visitor's own batch (docs/data-model.md, "
+        "benchmarks.md's store-cost section). `cassandra.sessions: false` (sessions computed in Spark instead) removes the "
+        "session work.", ""]
 if roles:
-    out += ["How far to trust it: each role's figure is its own CPU per event with a core to itself, at a low rate (fixed costs "
-            "such as batch and flush overheads spread over fewer events than at full load), so it is an upper bound for a busy "
-            "deployment of the same software; the load sends single events with client ids, the costliest kind for NATS (one "
-            "message each). Every line of the model scales linearly with its role's events/s per core: re-run "
-            "`bash scripts/bench/roles.sh` on the machines you will deploy on, and this page is recomputed from those figures."]
+    out += ["How far to trust it: each role's figure is its own CPU per event with a core to itself, but at a low rate: with "
+            "every other role on the second core, this machine carries a few hundred events/s, so fixed costs per message, "
+            "fetch and flush are spread over far fewer events than in a busy deployment. NATS shows it most: the same servers "
+            "cost 2.1 CPU s per 1,000 events in the shared arm at this rate and 0.36 in the saturated cluster run, because "
+            "the load sends single events with client ids (one R3 message each) and at a low rate nothing is batched. So the "
+            "dedicated figures are an upper bound for each role, and the shared arm of the same session says how much of the "
+            "difference to the cluster run is the rate rather than the sharing. Every line of the model scales linearly with "
+            "its role's events/s per core: re-run `bash scripts/bench/roles.sh` (higher `RATE` on machines with more cores) "
+            "where you will deploy, and this page is recomputed from those figures."]
 else:
     out += ["How far to trust it: these per-core figures were measured with three Cassandra JVMs (640 MiB heaps), three NATS servers, "
             "the spoor processes and the load generators all sharing two cores, where every process pays for the others' context "
