@@ -37,18 +37,8 @@ cpu() { # total CPU seconds of a member's process
 }
 MEMBERS="collector1 collector2 sink1 sink2 nats1 nats2 nats3 cass1 cass2 cass3"
 cpus() { for m in $MEMBERS; do printf '%s=%s ' "$m" "$(cpu "$m")"; done; }
-rows() { # rows of app $1 today (every bucket partition)
-  local n=0 b
-  for b in $(seq 0 15); do
-    n=$((n + $($CQL "SELECT count(*) AS n FROM spoor.events_by_day WHERE app = '$1' AND day = '$(date -u +%F)' AND bucket = $b" |
-      python3 -c 'import json,sys;print(json.loads(sys.stdin.read())["n"])')))
-  done
-  echo $n
-}
-backlog() { curl -fs "http://127.0.0.1:28222/jsz?streams=true&consumers=true" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(sum(c.get("num_pending", 0) + c.get("num_ack_pending", 0) for a in d.get("account_details") or [] for s in a.get("stream_detail") or [] if s["name"].startswith("SPOOR_EVENTS") for c in s.get("consumer_detail") or []))'; }
+# shellcheck source=scripts/bench/clusterlib.sh
+. scripts/bench/clusterlib.sh
 # shape COLLECTORS SINKS PARTITIONS: (re)start the spoor members in that shape
 shape() {
   for m in collector1 collector2 sink1 sink2; do bash scripts/cluster.sh down $m >/dev/null 2>&1 || true; done
