@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,36 +14,12 @@ import (
 // assigns it, so their messages may be joined), each named by a counter,
 // until stop is closed; it returns the names answered 200.
 func loadNamed(base, prefix string, workers int, stop <-chan struct{}) func() []string {
-	var mu sync.Mutex
-	var names []string
 	var n atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				name := fmt.Sprintf("%s-%d", prefix, n.Add(1))
-				res, err := client.Post(base+"/tr/v1/", "application/json", bytes.NewReader([]byte(`{"ename":"`+name+`"}`)))
-				if err != nil {
-					time.Sleep(5 * time.Millisecond)
-					continue
-				}
-				res.Body.Close()
-				if res.StatusCode == 200 {
-					mu.Lock()
-					names = append(names, name)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	return func() []string { wg.Wait(); mu.Lock(); defer mu.Unlock(); return append([]string(nil), names...) }
+	acked, _ := post(base, workers, stop, func() (string, string) {
+		name := fmt.Sprintf("%s-%d", prefix, n.Add(1))
+		return name, `{"ename":"` + name + `"}`
+	})
+	return acked
 }
 
 // answeredOnce waits until every answered event is stored and fails if

@@ -20,8 +20,18 @@ import (
 // load posts single events with client ids from several goroutines until
 // stop is closed, and returns the ids answered 200.
 func load(base string, workers int, stop <-chan struct{}) (acked func() []string, statuses func() map[int]int) {
+	return post(base, workers, stop, func() (string, string) {
+		id := schema.NewEventID()
+		return id, ndEvent("load", id)
+	})
+}
+
+// post sends next's bodies to /tr/v1/ from several goroutines until stop
+// is closed, and returns the keys of those answered 200 and every status
+// seen (0: no answer).
+func post(base string, workers int, stop <-chan struct{}, next func() (key, body string)) (acked func() []string, statuses func() map[int]int) {
 	var mu sync.Mutex
-	var ids []string
+	var keys []string
 	st := map[int]int{}
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -34,8 +44,8 @@ func load(base string, workers int, stop <-chan struct{}) (acked func() []string
 					return
 				default:
 				}
-				id := schema.NewEventID()
-				res, err := client.Post(base+"/tr/v1/", "application/json", bytes.NewReader([]byte(ndEvent("load", id))))
+				key, body := next()
+				res, err := client.Post(base+"/tr/v1/", "application/json", bytes.NewReader([]byte(body)))
 				code := 0
 				if err == nil {
 					code = res.StatusCode
@@ -46,13 +56,13 @@ func load(base string, workers int, stop <-chan struct{}) (acked func() []string
 				mu.Lock()
 				st[code]++
 				if code == 200 {
-					ids = append(ids, id)
+					keys = append(keys, key)
 				}
 				mu.Unlock()
 			}
 		}()
 	}
-	return func() []string { wg.Wait(); mu.Lock(); defer mu.Unlock(); return append([]string(nil), ids...) },
+	return func() []string { wg.Wait(); mu.Lock(); defer mu.Unlock(); return append([]string(nil), keys...) },
 		func() map[int]int { mu.Lock(); defer mu.Unlock(); return st }
 }
 
