@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Helpers for the benchmarks that drive scripts/cluster.sh's cluster (cluster.sh, roles.sh); sourced.
 # CQL must hold the command that runs one CQL statement against the cluster (scripts/cql).
 
