@@ -49,20 +49,20 @@ var names = map[string]string{"track": "", "page": "page_view", "screen": "scree
 	"group": "group", "alias": "alias"}
 
 // hitOf maps a message's own fields (docs/events.md, field by field),
-// appended to f.
-func hitOf(m *message, typ, app string, now time.Time, f []schema.HitField) (schema.Hit, error) {
+// appended to f, into h.
+func hitOf(h *schema.Hit, m *message, typ, app string, now time.Time, f []schema.HitField) error {
 	ename, ok := names[typ]
 	if !ok {
-		return schema.Hit{}, &mapError{"invalid_type", fmt.Sprintf("type %q is none of track, page, screen, identify, group, alias", typ)}
+		return &mapError{"invalid_type", fmt.Sprintf("type %q is none of track, page, screen, identify, group, alias", typ)}
 	}
 	if typ == "track" {
 		if ename = m.Event; ename == "" {
-			return schema.Hit{}, &mapError{"missing_event", "a track call needs event"}
+			return &mapError{"missing_event", "a track call needs event"}
 		}
 	}
 	uid, vid := idText(m.UserID), idText(m.AnonymousID)
 	if uid == "" && vid == "" {
-		return schema.Hit{}, &mapError{"missing_id", "request neither has anonymousId nor userId"}
+		return &mapError{"missing_id", "request neither has anonymousId nor userId"}
 	}
 	text := func(name, v string) schema.HitField { return schema.HitField{Name: name, Value: schema.TextValue(v)} }
 	f = append(f, text("ename", ename), text("etyp", typ), text("app", app))
@@ -102,7 +102,8 @@ func hitOf(m *message, typ, app string, now time.Time, f []schema.HitField) (sch
 			f = append(f, schema.HitField{Name: "props", Value: schema.JSONValue(obj)})
 		}
 	}
-	return schema.Hit{Endpoint: "segment", Fields: f, At: now}, nil
+	h.Endpoint, h.Fields, h.At = "segment", f, now
+	return nil
 }
 
 // eventTime is the event's time: timestamp when sent (asSent); else the

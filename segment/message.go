@@ -22,8 +22,9 @@ type message struct {
 	obj                                            schema.Object   // as sent
 }
 
-func readMessage(obj schema.Object) message {
-	m := message{size: 2, obj: obj}
+// readMessage reads obj into m, over whatever m held.
+func readMessage(m *message, obj schema.Object) {
+	*m = message{size: 2, obj: obj}
 	// user_id and anonymous_id: the snake-case names some of Segment's own
 	// spec pages (the partner-facing Email spec) use; the camel-case win.
 	var snakeUser, snakeAnon json.RawMessage
@@ -76,7 +77,6 @@ func readMessage(obj schema.Object) message {
 	if m.AnonymousID == nil {
 		m.AnonymousID = snakeAnon
 	}
-	return m
 }
 
 // callName is a message's type: one of the six calls' names without a

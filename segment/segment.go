@@ -61,7 +61,21 @@ type Request struct {
 	ClientIP       string // the request's address, as the collector resolved it
 	AcceptLanguage string // the request's header, "" when absent
 	Now            time.Time
+	// Scratch, when set, is where the hits and their fields are built:
+	// Decode reuses what an earlier call left in it. The caller must be
+	// done with that call's hits before passing the same Scratch again.
+	Scratch *Scratch
 }
+
+// Scratch is the room Decode builds hits in, kept by a caller between
+// requests (in a sync.Pool) so that a batch's hits cost no allocation.
+type Scratch struct {
+	hits []schema.Hit
+	slab []schema.HitField
+}
+
+// Size is how many hits s has room for.
+func (s *Scratch) Size() int { return cap(s.hits) }
 
 // Error is a refusal of the whole request, with the HTTP status and the
 // machine-readable reason the answer carries.
@@ -133,15 +147,23 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 			return nil, nil, badRequest("invalid_json", "the batch's %s", err)
 		}
 	}
-	hits := make([]schema.Hit, 0, len(items))
+	room := r.Scratch
+	if room == nil {
+		room = new(Scratch)
+	}
+	if cap(room.hits) < len(items) {
+		room.hits = make([]schema.Hit, 0, len(items))
+	}
+	hits, slab, used := room.hits[:0], room.slab[:0], 0
 	var failures []Failure
 	var ctxs contexts
-	var slab []schema.HitField
 	var msg message
 	for i, it := range items {
 		m := &msg
-		if *m = top; !one {
-			*m = readMessage(it)
+		if one {
+			*m = top
+		} else {
+			readMessage(m, it)
 		}
 		typ := m.Type
 		if typ == "" {
@@ -167,14 +189,17 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 		if cap(slab)-len(slab) < per {
 			slab = make([]schema.HitField, 0, (len(items)-i)*(8+len(ctxs.fields))+per)
 		}
-		h, err := hitOf(m, typ, app, r.Now, slab[len(slab):len(slab):len(slab)+per])
-		if err != nil {
+		hits = append(hits, schema.Hit{}) // built in place
+		h := &hits[len(hits)-1]
+		if err := hitOf(h, m, typ, app, r.Now, slab[len(slab):len(slab):len(slab)+per]); err != nil {
+			hits = hits[:len(hits)-1]
 			fail(errReason(err), "message %d: %s", i, err)
 			continue
 		}
 		// The batch's context first, the message's own over it.
 		sc, cf, err := ctxs.of(m, typ, &batchCtx)
 		if err != nil {
+			hits = hits[:len(hits)-1]
 			fail("invalid_json", "message %d: %s", i, err)
 			continue
 		}
@@ -183,6 +208,7 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 		if len(h.Fields) <= per { // else it outgrew its place and has its own
 			slab = slab[:len(slab)+len(h.Fields)]
 		}
+		used += len(h.Fields)
 		// The user agent is the end user's (context.userAgent, which
 		// analytics.js always sends); a server library's own agent says
 		// nothing about the user, so without one the event has none.
@@ -190,10 +216,13 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 		if trusted && sc.IP != "" {
 			h.IP = sc.IP
 		}
-		hits = append(hits, h)
 	}
 	if one && len(failures) > 0 { // a single call's message is the request
 		return nil, nil, badRequest(failures[0].Reason, "%s", failures[0].Msg)
+	}
+	room.hits = hits[:0]
+	if r.Scratch != nil && used+13 > cap(room.slab) { // room for the next batch of this size in one piece
+		room.slab = make([]schema.HitField, 0, used+used/4+13)
 	}
 	return hits, failures, nil
 }
@@ -206,7 +235,9 @@ func messagesOf(body []byte, one bool) (message, []schema.Object, error) {
 		if err != nil {
 			return message{}, nil, badRequest("invalid_json", "%s", err)
 		}
-		return readMessage(objs[0]), objs, nil
+		var m message
+		readMessage(&m, objs[0])
+		return m, objs, nil
 	}
 	obj, items, err := schema.ParseBatchObject(body, "batch", MaxBatchEvents)
 	var tm *schema.TooManyError
@@ -220,7 +251,9 @@ func messagesOf(body []byte, one bool) (message, []schema.Object, error) {
 	case items == nil:
 		return message{}, nil, badRequest("empty_batch", "the body holds no batch array")
 	}
-	return readMessage(obj), items, nil
+	var m message
+	readMessage(&m, obj)
+	return m, items, nil
 }
 
 // member is the value of obj's last member named key (nil: none).

@@ -58,10 +58,11 @@ func FuzzSegmentMessage(f *testing.F) {
 			return
 		}
 		for _, o := range objs {
-			m := readMessage(o)
+			var m message
+			readMessage(&m, o)
 			for _, typ := range []string{"track", "page", "screen", "identify", "group", "alias", m.Type} {
-				h, err := hitOf(&m, typ, "app", now, nil)
-				if err != nil {
+				var h schema.Hit
+				if hitOf(&h, &m, typ, "app", now, nil) != nil {
 					continue
 				}
 				var sc msgContext
