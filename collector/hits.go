@@ -32,8 +32,9 @@ func (c *Collector) acceptHits(ctx context.Context, hits []schema.Hit, failed []
 	recs := make([]spool.Record, 0, len(hits)+len(failed))
 	n := 0
 	var memo derived
-	for _, h := range hits {
-		rec, keep, err := c.hitRecord(h, &memo)
+	var out arena
+	for i, h := range hits {
+		rec, keep, err := c.hitRecord(h, &memo, &out, len(hits)-i)
 		if errors.Is(err, schema.ErrInvalid) {
 			err = badRequest("invalid_field", "message %d: %s", h.Index, err)
 		}
@@ -89,7 +90,7 @@ func (m *derived) of(c *Collector, r request) *derived {
 	return m
 }
 
-func (c *Collector) hitRecord(h schema.Hit, memo *derived) (spool.Record, bool, error) {
+func (c *Collector) hitRecord(h schema.Hit, memo *derived, out *arena, left int) (spool.Record, bool, error) {
 	b := c.builder()
 	defer c.release(b)
 	for _, f := range h.Fields {
@@ -106,11 +107,8 @@ func (c *Collector) hitRecord(h schema.Hit, memo *derived) (spool.Record, bool, 
 	if c.dropBot(e) {
 		return spool.Record{}, false, nil
 	}
-	data, err := e.Encode()
+	data, err := c.checkPlan(e, out.encode(e, left))
 	if err != nil {
-		return spool.Record{}, false, fmt.Errorf("encoding the %s event: %w", h.Endpoint, err)
-	}
-	if data, err = c.checkPlan(e, data); err != nil {
 		return spool.Record{}, false, err
 	}
 	return spool.Record{ID: e.EventID, Data: data, Part: c.partition(e)}, true, nil

@@ -130,6 +130,7 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 	}
 	n := max(len(objs), 1)
 	out := make([]spool.Record, 0, n)
+	var enc arena
 	for i := 0; i < n; i++ {
 		b := c.builder()
 		for _, p := range base {
@@ -192,19 +193,15 @@ func (c *Collector) readEvents(ctx *fasthttp.RequestCtx, endpoint, tail string, 
 			c.release(b)
 			continue
 		}
-		data, err := e.Encode()
-		if err == nil {
-			if data, err = c.checkPlan(e, data); err != nil {
-				if err := fail(err); err != nil {
-					return nil, nil, 0, false, err
-				}
-				continue
+		data, err := c.checkPlan(e, enc.encode(e, n-i))
+		if err != nil {
+			if err := fail(err); err != nil {
+				return nil, nil, 0, false, err
 			}
+			continue
 		}
-		if err == nil && len(data) > c.cfg.MaxEventBytes {
+		if len(data) > c.cfg.MaxEventBytes {
 			err = tooLarge("event_too_large", "event %d is %d bytes encoded, the limit is %d", i, len(data), c.cfg.MaxEventBytes)
-		} else if err != nil {
-			err = badRequest("invalid_event", "event %d: encoding: %s", i, err)
 		}
 		if err != nil {
 			if err := fail(err); err != nil {
