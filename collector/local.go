@@ -86,7 +86,8 @@ func (c *Collector) localFailed(err error) (fallback bool, _ error) {
 // inside nats.dedup_window stores nothing twice; the bytes hold the events'
 // own ids and received_at, so two different messages never share it.
 // Records with a client's dedup id and the failed stream's stay messages of
-// their own, in order.
+// their own, in order; a failed one without an id gets one of its bytes
+// (a failed event holds its receipt time and place in the request).
 func forwardMessages(recs []spool.Record) []spool.Record {
 	type open struct {
 		at     int // index in out
@@ -116,6 +117,9 @@ func forwardMessages(recs []spool.Record) []spool.Record {
 			if o := opens[r.Part]; o != nil { // keep the partition's order
 				flush(o)
 				delete(opens, r.Part)
+			}
+			if r.ID == "" { // a failed event is forwarded alone, and twice is dropped as once
+				r.ID = joinedID(r.Data)
 			}
 			out = append(out, r)
 			continue

@@ -36,8 +36,10 @@ func TestForwardMessages(t *testing.T) {
 			[]string{"f a", "e1 b", "f c"}},
 		{"another partition's client id does not cut", []spool.Record{rec(0, "", "a"), rec(1, "e1", "b"), rec(0, "", "c")},
 			[]string{"f a\nc", "e1 b"}},
-		{"failed events are never joined", []spool.Record{rec(bus.FailedPart, "", "x"), rec(bus.FailedPart, "", "y")},
-			[]string{" x", " y"}},
+		{"failed events are never joined, each has an id of its bytes", []spool.Record{rec(bus.FailedPart, "", "x"), rec(bus.FailedPart, "", "y")},
+			[]string{"f x", "f y"}},
+		{"a failed event's own id is kept", []spool.Record{rec(bus.FailedPart, "e1", "x")},
+			[]string{"e1 x"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
