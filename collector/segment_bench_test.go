@@ -95,3 +95,41 @@ func BenchmarkBatch100(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSingle is BenchmarkBatch100 for one message: POST /v1/track of
+// one purchase beside a single native POST of the same event.
+func BenchmarkSingle(b *testing.B) {
+	b.Run("segment", func(b *testing.B) {
+		c := benchCollector(b)
+		body := []byte(`{"type":"track","messageId":"1764324000-1-7","userId":"u7","event":"Item Purchased",` +
+			`"properties":{"revenue":14.99,"sku":"sku-7"},"context":{"library":{"name":"analytics-node-next","version":"latest"}},` +
+			`"timestamp":"2026-11-28T10:00:00.000Z","sentAt":"2026-11-28T10:00:00.100Z"}`)
+		ctx := benchRequest("/v1/track", body)
+		b.ReportAllocs()
+		var room segment.Scratch
+		for b.Loop() {
+			hits, _, err := c.cfg.Segment.Decode(segment.Request{Call: "track", Body: ctx.PostBody(), Now: clock.Now(),
+				ClientIP: c.clientIP(ctx), Authorization: "Basic d2tfYmVuY2hfa2V5XzAxOg==", Scratch: &room})
+			if err != nil || len(hits) != 1 {
+				b.Fatalf("decode: %d hits, %v", len(hits), err)
+			}
+			var memo derived
+			var out arena
+			if _, keep, err := c.hitRecord(hits[0], &memo, &out, 1); err != nil || !keep {
+				b.Fatalf("hitRecord: %v", err)
+			}
+		}
+	})
+	b.Run("native", func(b *testing.B) {
+		c := benchCollector(b)
+		ctx := benchRequest("/tr/v1/", []byte(`{"eid":"0a1b2c3d-0007-4000-8000-000000000007","uid":"u7","ename":"Item Purchased","app":"bench",`+
+			`"props":{"revenue":14.99,"sku":"sku-7"},"lv":"analytics-node-next@latest","created":"2026-11-28T10:00:00.000Z"}`))
+		b.ReportAllocs()
+		for b.Loop() {
+			evs, _, _, _, err := c.readEvents(ctx, "tr", "/", false, nil)
+			if err != nil || len(evs) != 1 {
+				b.Fatalf("readEvents: %d events, %v", len(evs), err)
+			}
+		}
+	})
+}

@@ -137,10 +137,9 @@ func propsHave(raw json.RawMessage) (url, ref bool) {
 	return url, ref
 }
 
-// contextFields maps context onto the event dictionary; the page's url and
-// referrer only when properties do not carry them already.
-func contextFields(sc *msgContext, hasURL, hasRef bool, typ string) []schema.HitField {
-	f := make([]schema.HitField, 0, 12)
+// contextFields maps context onto the event dictionary, appended to f; the
+// page's url and referrer only when properties do not carry them already.
+func contextFields(sc *msgContext, hasURL, hasRef bool, typ string, f []schema.HitField) []schema.HitField {
 	add := func(name, v string) {
 		if v != "" {
 			f = append(f, schema.HitField{Name: name, Value: schema.TextValue(v)})

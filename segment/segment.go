@@ -70,8 +70,10 @@ type Request struct {
 // Scratch is the room Decode builds hits in, kept by a caller between
 // requests (in a sync.Pool) so that a batch's hits cost no allocation.
 type Scratch struct {
-	hits []schema.Hit
-	slab []schema.HitField
+	hits     []schema.Hit
+	slab     []schema.HitField
+	batchCtx msgContext
+	ctxs     contexts
 }
 
 // Size is how many hits s has room for.
@@ -141,22 +143,23 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 	if r.AcceptLanguage != "" {
 		lang = r.AcceptLanguage
 	}
-	var batchCtx msgContext
-	if !one {
-		if err := readContext(top.Context, &batchCtx); err != nil {
-			return nil, nil, badRequest("invalid_json", "the batch's %s", err)
-		}
-	}
 	room := r.Scratch
 	if room == nil {
 		room = new(Scratch)
+	}
+	batchCtx, ctxs := &room.batchCtx, &room.ctxs
+	*batchCtx = msgContext{}
+	ctxs.reset()
+	if !one {
+		if err := readContext(top.Context, batchCtx); err != nil {
+			return nil, nil, badRequest("invalid_json", "the batch's %s", err)
+		}
 	}
 	if cap(room.hits) < len(items) {
 		room.hits = make([]schema.Hit, 0, len(items))
 	}
 	hits, slab, used := room.hits[:0], room.slab[:0], 0
 	var failures []Failure
-	var ctxs contexts
 	var msg message
 	for i, it := range items {
 		m := &msg
@@ -197,7 +200,7 @@ func (k Keys) Decode(r Request) ([]schema.Hit, []Failure, error) {
 			continue
 		}
 		// The batch's context first, the message's own over it.
-		sc, cf, err := ctxs.of(m, typ, &batchCtx)
+		sc, cf, err := ctxs.of(m, typ, batchCtx)
 		if err != nil {
 			hits = hits[:len(hits)-1]
 			fail("invalid_json", "message %d: %s", i, err)

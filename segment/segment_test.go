@@ -70,7 +70,7 @@ func FuzzSegmentMessage(f *testing.F) {
 					continue
 				}
 				url, ref := propsHave(m.Properties)
-				h.Fields = append(h.Fields, contextFields(&sc, url, ref, typ)...)
+				h.Fields = append(h.Fields, contextFields(&sc, url, ref, typ, nil)...)
 				got := map[string]bool{}
 				for _, f := range h.Fields {
 					got[f.Name] = true
