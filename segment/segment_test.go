@@ -3,6 +3,8 @@ package segment
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -26,11 +28,22 @@ func FuzzSegmentMessage(f *testing.F) {
 	}
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	keys := KeysFrom(map[string]string{"wk": "app"}, nil)
+	primer := []byte(`{"batch":[{"type":"page","userId":"p","name":"n","properties":{"a":1},"context":{"page":{"url":"https://p.example/",` +
+		`"title":"T"},"library":{"name":"l","version":"9"},"ip":"1.2.3.4","campaign":{"name":"c"}}},{"type":"track","anonymousId":"q",` +
+		`"event":"e","messageId":"m-9"}],"context":{"locale":"de-DE","device":{"type":"tv"},"userAgent":"UA"}}`)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// The whole decoder, as the handler calls it: every hit it returns
 		// has a name, a type and a person; a refusal is an *Error with a 4xx.
 		for _, call := range []string{"track", "batch"} {
 			hits, failures, err := keys.Decode(Request{Call: call, Body: body, Authorization: "Basic d2s6", Now: now})
+			// A Scratch that decoded another request before (a batch with
+			// contexts of its own) decodes this one exactly as a new one.
+			var room Scratch
+			keys.Decode(Request{Call: "batch", Body: primer, Authorization: "Basic d2s6", Now: now, Scratch: &room})
+			again, againF, againErr := keys.Decode(Request{Call: call, Body: body, Authorization: "Basic d2s6", Now: now, Scratch: &room})
+			if fmt.Sprint(err) != fmt.Sprint(againErr) || !reflect.DeepEqual(hits, again) || !reflect.DeepEqual(failures, againF) {
+				t.Fatalf("%s %q: decoded with a used Scratch: %+v, %v; afresh: %+v, %v", call, body, again, againErr, hits, err)
+			}
 			var e *Error
 			if err != nil && (!errors.As(err, &e) || e.Status < 400 || e.Status > 499) {
 				t.Fatalf("%s %q: refused with %v, not a 4xx *Error", call, body, err)

@@ -3,7 +3,8 @@
 # against nginx answering 204 to the same POST and against spoor's own /tr/v1/ batch of the same 100 events
 # (native JSON, each with its own event id); and POST /v1/track of one of those messages against a single
 # native POST of the same event. One session, one `spoor run`; wrk -t2 -c32, RUNS times each, alternated,
-# medians into docs/benchmarks.md (BENCH:segment).
+# each once the sink has drained the backlog of the one before; medians (and the median of the per-run
+# ratios) into docs/benchmarks.md (BENCH:segment).
 #   bash scripts/bench/segment.sh          (RUNS=3 DURATION=10s CONNS=32)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,8 +25,19 @@ wait_port 127.0.0.1 18280 60; wait_port 127.0.0.1 18081 10
 declare -A URL=([nginx]=http://127.0.0.1:18081/v1/batch [spoor]=http://127.0.0.1:18280/v1/batch [native]=http://127.0.0.1:18280/tr/v1/
   [track]=http://127.0.0.1:18280/v1/track [single]=http://127.0.0.1:18280/tr/v1/)
 declare -A LUA=([nginx]=segment_batch100 [spoor]=segment_batch100 [native]=native_batch100 [track]=segment_track [single]=native_single)
+# drained: the sink has caught up (spoor_consumer_backlog_messages sums to 0, at most 120 s), so that
+# no run pays for the backlog an earlier one left.
+drained() {
+  local i
+  for i in $(seq 240); do
+    curl -fs http://127.0.0.1:18280/metrics | awk '/^spoor_consumer_backlog_messages/ {n += $2} END {exit !(n == 0)}' && return 0
+    sleep 0.5
+  done
+  say "the backlog did not drain in 120 s"
+}
 for run in $(seq "$RUNS"); do
   for t in nginx spoor native track single; do
+    drained
     wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s scripts/bench/${LUA[$t]}.lua "${URL[$t]}" > "$W/out/wrk.$t.$run.txt"
     say "run $run $t: $(grep Requests/sec "$W/out/wrk.$t.$run.txt")"
   done
@@ -54,13 +66,16 @@ def wrk(t):
     return statistics.median(rps), rps, bad
 ng, sp, nat = wrk("nginx"), wrk("spoor"), wrk("native")
 print(f"Measured {datetime.date.today()} on 2 cores, loopback, one session: wrk -t2 -c{conns} -d{dur}, POST /v1/batch of 100 track "
-      f"messages (~23 KB, each with its own messageId; scripts/bench/segment_batch100.lua), {runs} runs alternated, medians. "
+      f"messages (~23 KB, each with its own messageId; scripts/bench/segment_batch100.lua), {runs} runs alternated, each once the sink had drained the one before, medians. "
       "`spoor run` (embedded JetStream, file sink) makes every message durable before its 200; nginx answers 204 unread.\n")
 print("| target | requests/s | events/s | ÷ nginx (requests) | ÷ spoor's own batch | non-2xx | per run (requests/s) |")
 print("|---|---|---|---|---|---|---|")
 for name, (m, rs, bad) in (("nginx `return 204` (the Segment body, unread)", ng), ("spoor `/v1/batch` (Segment)", sp),
                            ("spoor `/tr/v1/` (the same 100 events in spoor's JSON)", nat)):
     print(f"| {name} | {m:,.0f} | {m*100:,.0f} | {m/ng[0]:.2f}× | **{m/nat[0]:.2f}×** | {bad} | " + ", ".join(f"{x:,.0f}" for x in rs) + " |")
+pairs = [a / b for a, b in zip(sp[1], nat[1])]
+print(f"\nPer run, `/v1/batch` ÷ `/tr/v1/` (the two measured back to back): " + ", ".join(f"{x:.2f}" for x in pairs)
+      + f"; median **{statistics.median(pairs):.2f}×**.")
 tr, si = wrk("track"), wrk("single")
 print(f"\nSingle messages: POST /v1/track of one of those messages (scripts/bench/segment_track.lua) against a single native POST "
       "of the same purchase (scripts/bench/native_single.lua), each with its own id, same session, same process.\n")
@@ -68,6 +83,9 @@ print("| target | requests/s (events/s) | ÷ the native single POST | non-2xx | 
 print("|---|---|---|---|---|")
 for name, (m, rs, bad) in (("spoor `/v1/track` (Segment)", tr), ("spoor `/tr/v1/` (one event in spoor's JSON)", si)):
     print(f"| {name} | {m:,.0f} | **{m/si[0]:.2f}×** | {bad} | " + ", ".join(f"{x:,.0f}" for x in rs) + " |")
+pairs = [a / b for a, b in zip(tr[1], si[1])]
+print(f"\nPer run, `/v1/track` ÷ the native single POST: " + ", ".join(f"{x:.2f}" for x in pairs)
+      + f"; median **{statistics.median(pairs):.2f}×**.")
 imp = [float(open(f"{out}/import.{r}.rps").read()) for r in range(1, runs + 1)]
 mi = statistics.median(imp)
 print(f"\n`spoor import` of a 200,000-row CSV (a fresh file per run), through the same collector: **{mi:,.0f} rows/s** "
