@@ -2,9 +2,9 @@
 # The Segment-compatible API's throughput: POST /v1/batch with 100 track messages (as the SDKs send),
 # against nginx answering 204 to the same POST and against spoor's own /tr/v1/ batch of the same 100 events
 # (native JSON, each with its own event id); and POST /v1/track of one of those messages against a single
-# native POST of the same event. One session, one `spoor run`; wrk -t2 -c32, RUNS times each, alternated,
-# each once the sink has drained the backlog of the one before; medians (and the median of the per-run
-# ratios) into docs/benchmarks.md (BENCH:segment).
+# native POST of the same event. One session; each spoor target on a fresh `spoor run` (empty data
+# directory); wrk -t2 -c32, RUNS times each, alternated, the order reversed every other run; medians (and
+# the median of the per-run ratios) into docs/benchmarks.md (BENCH:segment).
 #   bash scripts/bench/segment.sh          (RUNS=3 DURATION=10s CONNS=32)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,29 +19,35 @@ sed "s#NGINX_DIR#$PWD/$W/nginx#g" scripts/bench/nginx.conf > "$W/nginx/nginx.con
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
 "$NGINX" -c "$PWD/$W/nginx/nginx.conf" -e "$PWD/$W/nginx/error.log" & PIDS+=($!)
-SPOOR_DATA_DIR="$W/data" SPOOR_HTTP_ADDR=127.0.0.1:18280 SPOOR_LOG_LEVEL=warn SPOOR_SEGMENT_WRITE_KEYS=wk_bench_key_01=bench \
-  "$W/spoor" -config config.json run 2> "$W/spoor.log" & PIDS+=($!)
-wait_port 127.0.0.1 18280 60; wait_port 127.0.0.1 18081 10
+# fresh: a new `spoor run` on an empty data directory, the last one stopped and its data removed, so every
+# run starts from the same state: no backlog, stream or file store an earlier run grew, nothing left
+# dirty in the page cache (sync).
+SPOOR_PID=
+fresh() {
+  if [ -n "$SPOOR_PID" ]; then kill "$SPOOR_PID" 2>/dev/null || true; wait "$SPOOR_PID" 2>/dev/null || true; fi
+  rm -rf "$W/data"; sync
+  SPOOR_DATA_DIR="$W/data" SPOOR_HTTP_ADDR=127.0.0.1:18280 SPOOR_LOG_LEVEL=warn SPOOR_SEGMENT_WRITE_KEYS=wk_bench_key_01=bench \
+    "$W/spoor" -config config.json run 2>> "$W/spoor.log" &
+  SPOOR_PID=$!; PIDS+=($SPOOR_PID)
+  wait_port 127.0.0.1 18280 60
+  sleep 1
+}
+wait_port 127.0.0.1 18081 10
 declare -A URL=([nginx]=http://127.0.0.1:18081/v1/batch [spoor]=http://127.0.0.1:18280/v1/batch [native]=http://127.0.0.1:18280/tr/v1/
   [track]=http://127.0.0.1:18280/v1/track [single]=http://127.0.0.1:18280/tr/v1/)
 declare -A LUA=([nginx]=segment_batch100 [spoor]=segment_batch100 [native]=native_batch100 [track]=segment_track [single]=native_single)
-# drained: the sink has caught up (spoor_consumer_backlog_messages sums to 0, at most 120 s), so that
-# no run pays for the backlog an earlier one left.
-drained() {
-  local i
-  for i in $(seq 240); do
-    curl -fs http://127.0.0.1:18280/metrics | awk '/^spoor_consumer_backlog_messages/ {n += $2} END {exit !(n == 0)}' && return 0
-    sleep 0.5
-  done
-  say "the backlog did not drain in 120 s"
-}
+# Every spoor target runs on a fresh `spoor run`; the order is reversed every other run, so no target
+# always comes first.
 for run in $(seq "$RUNS"); do
-  for t in nginx spoor native track single; do
-    drained
+  order="nginx spoor native track single"
+  [ $((run % 2)) = 1 ] || order="single track native spoor nginx"
+  for t in $order; do
+    [ "$t" = nginx ] || fresh
     wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s scripts/bench/${LUA[$t]}.lua "${URL[$t]}" > "$W/out/wrk.$t.$run.txt"
     say "run $run $t: $(grep Requests/sec "$W/out/wrk.$t.$run.txt")"
   done
 done
+fresh
 # spoor import: a fresh 200,000-row CSV per run (other users each time, so nothing is deduplicated away)
 # through the same collector, timed; against the native batch path's events/s above.
 for run in $(seq "$RUNS"); do
@@ -66,7 +72,7 @@ def wrk(t):
     return statistics.median(rps), rps, bad
 ng, sp, nat = wrk("nginx"), wrk("spoor"), wrk("native")
 print(f"Measured {datetime.date.today()} on 2 cores, loopback, one session: wrk -t2 -c{conns} -d{dur}, POST /v1/batch of 100 track "
-      f"messages (~23 KB, each with its own messageId; scripts/bench/segment_batch100.lua), {runs} runs alternated, each once the sink had drained the one before, medians. "
+      f"messages (~23 KB, each with its own messageId; scripts/bench/segment_batch100.lua), {runs} runs alternated (the order reversed every other run), each spoor target on a fresh `spoor run` (empty data directory), medians. "
       "`spoor run` (embedded JetStream, file sink) makes every message durable before its 200; nginx answers 204 unread.\n")
 print("| target | requests/s | events/s | ÷ nginx (requests) | ÷ spoor's own batch | non-2xx | per run (requests/s) |")
 print("|---|---|---|---|---|---|---|")
@@ -78,7 +84,7 @@ print(f"\nPer run, `/v1/batch` ÷ `/tr/v1/` (the two measured back to back): " +
       + f"; median **{statistics.median(pairs):.2f}×**.")
 tr, si = wrk("track"), wrk("single")
 print(f"\nSingle messages: POST /v1/track of one of those messages (scripts/bench/segment_track.lua) against a single native POST "
-      "of the same purchase (scripts/bench/native_single.lua), each with its own id, same session, same process.\n")
+      "of the same purchase (scripts/bench/native_single.lua), each with its own id, same session, each on a fresh `spoor run`.\n")
 print("| target | requests/s (events/s) | ÷ the native single POST | non-2xx | per run (requests/s) |")
 print("|---|---|---|---|---|")
 for name, (m, rs, bad) in (("spoor `/v1/track` (Segment)", tr), ("spoor `/tr/v1/` (one event in spoor's JSON)", si)):
