@@ -177,7 +177,7 @@ fi
 python3 scripts/bench/cluster_report.py "$W" "$RUNS" "$OFFER" > "$W/table.md"
 cat "$W/table.md"
 python3 scripts/bench/report.py --update docs/benchmarks.md "$W/table.md" cluster
-python3 scripts/bench/sizing.py "$W" .scratch/bench/roles/roles.json > "$W/sizing.md"
+python3 scripts/bench/sizing.py "$W" .scratch/bench/roles/roles.json .scratch/bench/nats/nats.json > "$W/sizing.md"
 cat "$W/sizing.md"
 python3 - "$W/sizing.md" <<'PY'
 import re, sys

@@ -7,7 +7,8 @@
 # servers' CPU seconds per 1,000 events, their idle CPU (measured for 15 s before the load) subtracted.
 # CLIENT_IDS=0 sends events without ids (the collector assigns them, so requests may share messages);
 # SPOOR_COLLECTOR_ACK=local runs the collector with the local ack (decision 0006); REPLICAS="3" runs
-# one side only.
+# one side only. The medians also go to .scratch/bench/nats/nats.json, which scripts/bench/sizing.py
+# takes for the NATS line of docs/operations.md when it measured R3 with client ids behind `replicated`.
 #   bash scripts/bench/nats.sh            (RUNS=3 RATE=1000 DURATION=30; ~8 minutes)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -84,4 +85,7 @@ print("| streams | NATS CPU s per 1,000 events (all servers) | events/s per core
 for r in reps:
     print(f"| R{r} ({r} server{'s' if r > 1 else ''}) | {med(r):.3f} | {1000 / med(r):,.0f} |")
 print("\nRuns: " + ", ".join(f"R{x['replicas']} {x['nats_cpu_s_per_1000']:.3f}" for x in rows))
+# For scripts/bench/sizing.py: the medians and what was measured.
+json.dump({"rate": int(sys.argv[2]), "client_ids": sys.argv[4] == "1", "ack": sys.argv[5], "runs": len(rows) // len(reps),
+           "cpu_per_1k": {f"R{r}": round(med(r), 4) for r in reps}}, open(sys.argv[1].replace("results.jsonl", "nats.json"), "w"))
 PY

@@ -106,7 +106,7 @@ for role in ("collector", "sink", "nats", "cass"):
 PY
 python3 scripts/bench/report.py --update docs/benchmarks.md "$W/table.md" roles
 # The sizing model in docs/operations.md, from these figures (and the last cluster run's bytes).
-python3 scripts/bench/sizing.py .scratch/bench/cluster "$W/roles.json" > "$W/sizing.md"
+python3 scripts/bench/sizing.py .scratch/bench/cluster "$W/roles.json" .scratch/bench/nats/nats.json > "$W/sizing.md"
 python3 - "$W/sizing.md" <<'PY'
 import re, sys
 doc = "docs/operations.md"

@@ -2,11 +2,12 @@
 scripts/bench/cluster.sh measured (.scratch/bench/cluster): CPU seconds per 1,000 events per role,
 bytes per event on the bus, the ingest ceiling per partition. Run by cluster.sh after its tables.
 When scripts/bench/roles.sh has measured each role on a core of its own (.scratch/bench/roles/
-roles.json), the model is built from those figures and the shared-core one is kept beside it.
+roles.json), the model is built from those figures and the shared-core one is kept beside it; NATS's
+line then comes from scripts/bench/nats.sh (.scratch/bench/nats/nats.json, or its last run, NATS_LAST).
 Without a cluster run in .scratch, the figures of the last one (LAST, as benchmarks.md quotes them)
 stand in for it.
 
-    python3 scripts/bench/sizing.py .scratch/bench/cluster [.scratch/bench/roles/roles.json] > sizing.md
+    python3 scripts/bench/sizing.py .scratch/bench/cluster [.scratch/bench/roles/roles.json [.scratch/bench/nats/nats.json]] > sizing.md
 """
 import glob
 import json
@@ -47,6 +48,13 @@ else:
     c_coll, c_sink, c_nats, c_cass = (LAST["cpu"][r] for r in ("collector", "sink", "nats", "cass"))
     per_partition, meta = LAST["per_partition"], LAST["bytes"]
 roles = json.load(open(sys.argv[2])) if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else None
+# Cassandra's bytes per event from scripts/bench/storecost.sh when it has measured this tree (the same
+# events, one replica): the cluster run's predate the slim events_by_visitor rows.
+cost_rows = [json.loads(l) for l in open(".scratch/bench/storecost/results.jsonl")] if os.path.exists(".scratch/bench/storecost/results.jsonl") else []
+cost_bytes = [r["row_bytes_per_event"] for r in cost_rows if r["label"] == "storecost" and r.get("row_bytes_per_event", 0) > 0]
+if cost_bytes:
+    meta = dict(meta, row_bytes_per_event=med(cost_bytes))
+row_src = "storecost.sh" if cost_bytes else "the cluster run"
 bus_bytes = meta["bus_bytes_per_event"]   # NDJSON on the stream, per event
 http_bytes = meta["http_bytes_per_event"]  # request bytes per event, headers included (singles)
 row_bytes = meta["row_bytes_per_event"]    # Cassandra SSTable bytes per event, one replica, both event tables
@@ -80,8 +88,16 @@ def table(cpus):
     return rows
 
 
+# NATS at R3 on a core of its own at 1,000 events/s (scripts/bench/nats.sh: single events with client
+# ids behind collector.ack replicated, the roles' load at three times roles.sh's rate, where per-message
+# costs are spread as in a busy cluster). NATS_LAST is its run of 2026-12-05 (benchmarks.md), for when
+# .scratch holds none of that kind.
+NATS_LAST = {"rate": 1000, "client_ids": True, "ack": "replicated", "runs": 3, "cpu_per_1k": {"R1": 0.174, "R3": 0.906}, "last": True}
+nats = json.load(open(sys.argv[3])) if len(sys.argv) > 3 and os.path.exists(sys.argv[3]) else None
+if not (nats and nats.get("client_ids") and nats.get("ack") == "replicated" and "R3" in nats.get("cpu_per_1k", {})):
+    nats = NATS_LAST
 shared = {"collector": c_coll, "sink": c_sink, "nats": c_nats, "cass": c_cass}
-cpus = roles["dedicated"] if roles else shared
+cpus = dict(roles["dedicated"], nats=nats["cpu_per_1k"]["R3"]) if roles else shared
 per_core, cores, inst, usd_hour, per_billion = model(cpus)
 src = (f"the cluster benchmark's medians ([benchmarks.md](benchmarks.md#cluster){'' if rs else ', its run of 2026-11-28'}; "
        "2 collectors + 2 sinks, 3 partitions, Cassandra RF 3 with sessions on)")
@@ -89,8 +105,11 @@ if roles:
     out = [f"Computed by `scripts/bench/sizing.py` from each role measured **on a core of its own** (`bash scripts/bench/roles.sh`: "
            f"the role's members pinned to one core, every other member and the load on the other, {roles['rate']} events/s of single "
            f"events with client ids, each member's idle CPU subtracted, medians of {roles['runs']} runs; the cluster of "
-           "scripts/cluster.sh: 2 collectors + 2 sinks, 3 NATS at R3 with 3 partitions, 3 Cassandra at RF 3 with sessions on). "
-           "Bytes and partitions from " + src + ".", ""] + table(cpus) + [
+           "scripts/cluster.sh: 2 collectors + 2 sinks, 3 NATS at R3 with 3 partitions, 3 Cassandra at RF 3 with sessions on), "
+           f"except NATS: its three servers at R3 on a core of their own at {nats['rate']:,} events/s of the same single events "
+           f"(`bash scripts/bench/nats.sh`, medians of {nats['runs']} runs{', its run of 2026-12-05' if nats.get('last') else ''}; "
+           f"roles.sh's {roles['dedicated']['nats']:.2f} at {roles['rate']} events/s counts per-message costs a busy cluster spreads "
+           "over more events). Bytes and partitions from " + src + ".", ""] + table(cpus) + [
            "", "The same model from the shared-core figures (every process of the cluster on both cores, " + src + "), kept for comparison:", ""] + table(shared)
     if "shared" in roles:
         out += ["", f"And from the shared arm of the same roles.sh session (everything on both cores, same rate):", ""] + table(roles["shared"])
@@ -102,7 +121,7 @@ out += ["",
         f"on shared cores); at half of that per leader, 1M events/s needs **{partitions} partitions**, spread by the cluster over the "
         f"{inst['nats']} NATS servers." if per_partition else "- Partitions: not measured.",
         f"- **Bytes**: {http_bytes:,.0f} B per event over HTTP (single events, headers included), {bus_bytes:,.0f} B per event on "
-        f"the bus (canonical NDJSON), {row_bytes:,.0f} B per event per replica in Cassandra's SSTables (both event tables, LZ4).",
+        f"the bus (canonical NDJSON), {row_bytes:,.0f} B per event per replica in Cassandra's SSTables (both event tables, LZ4; from {row_src}).",
         f"- **Network per day**: HTTP in {day * http_bytes / 1e12:,.1f} TB; NATS {day * bus_bytes * 4 / 1e12:,.1f} TB (publish, two "
         f"replica copies, delivery to the sinks); Cassandra {day * row_bytes * 3 * 2 / 1e12:,.1f} TB (coordinator to three replicas, "
         "both tables, before compaction traffic).",
