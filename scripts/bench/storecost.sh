@@ -52,6 +52,10 @@ b, n = med("storecost-base", "cassandra_cpu_s_per_1000"), med("storecost", "cass
 bn, nn = med("storecost-base", "cassandra_net_cpu_s_per_1000"), med("storecost", "cassandra_net_cpu_s_per_1000")
 print(f"| {sys.argv[2]} | {b:.3f} | 1.00× | {bn:.3f} | 1.00× |")
 print(f"| this tree ({sys.argv[4]} memtables) | {n:.3f} | **{n/b:.2f}×** | {nn:.3f} | **{nn/bn:.2f}×** |")
+rb = lambda k: statistics.median(r.get("row_bytes_per_event", 0) for r in rows if r["label"] == k)
+if rb("storecost") > 0:
+    print(f"\nBytes per event in the two event tables' SSTables (one replica, LZ4, after the flush; `nodetool tablestats`): "
+          f"{sys.argv[2]} {rb('storecost-base'):.0f}, this tree {rb('storecost'):.0f} (**{rb('storecost') / max(rb('storecost-base'), 1e-9):.2f}×**).\n")
 print(f"({len(rows)//2} alternated pairs at {sys.argv[3]} events/s; runs (total / less idle / idle CPU s per s): " + ", ".join(
     f"{r['label']} {r['cassandra_cpu_s_per_1000']:.3f} / {r['cassandra_net_cpu_s_per_1000']:.3f} / {r['cassandra_idle_cpu_s_per_s']:.3f}" for r in rows) + ")")
 PY

@@ -50,6 +50,9 @@ type result struct {
 	FromMarkers    int64   `json:"sessions_from_markers"` // -1: this version has no such count
 	FromEvents     int64   `json:"sessions_from_events"`
 	Direct         int64   `json:"sessions_with_events"` // visitor batches written with their sessions; -1: not in this version
+	// RowBytes is what the two event tables hold on disk per event (one
+	// replica, LZ4, after the flush; 0: not measured, no -nodetool).
+	RowBytes float64 `json:"row_bytes_per_event"`
 }
 
 func main() {
@@ -124,12 +127,17 @@ func main() {
 		settle(*nodetool, *keyspace)
 	}
 	cass, self := cpuOf(*pids)-cass0, selfCPU()-self0
+	var rowBytes float64
+	if *nodetool != "" {
+		rowBytes = float64(liveBytes(*nodetool, *keyspace+".events_by_day", *keyspace+".events_by_visitor")) / float64(total)
+	}
 	elapsed := time.Since(start).Seconds()
 	r := result{Label: *label, Events: total, Seconds: elapsed, CassCPU: cass,
 		CassPer1000: cass / float64(total) * 1000, WriterPer1000: self / float64(total) * 1000,
 		IdleCPUPerSec: idleRate, NetPer1000: (cass - idleRate*elapsed) / float64(total) * 1000,
 		BehindSeconds: max(behind.Seconds(), 0), SessionsOn: *sessions, Replication: *repl,
-		BatchesPerSec: float64(time.Second) / float64(*every), EventsPerBatch: per, FromMarkers: work[0], FromEvents: work[1], Direct: direct}
+		BatchesPerSec: float64(time.Second) / float64(*every), EventsPerBatch: per, FromMarkers: work[0], FromEvents: work[1], Direct: direct,
+		RowBytes: rowBytes}
 	json.NewEncoder(os.Stdout).Encode(r)
 }
 
@@ -169,17 +177,36 @@ func dropKeyspace(ctx context.Context, o config.Cassandra, log zerolog.Logger) {
 	}
 }
 
+// runNodetool runs one nodetool command and returns what it printed.
+func runNodetool(nodetool string, args ...string) string {
+	f := strings.Fields(nodetool)
+	out, err := exec.Command(f[0], append(f[1:], args...)...).CombinedOutput()
+	if err != nil {
+		fail(fmt.Errorf("nodetool %v: %w: %s", args, err, out))
+	}
+	return string(out)
+}
+
+// liveBytes sums the "Space used (live)" nodetool tablestats reports for
+// the tables (keyspace.table).
+func liveBytes(nodetool string, tables ...string) int64 {
+	var n int64
+	for _, l := range strings.Split(runNodetool(nodetool, append([]string{"tablestats"}, tables...)...), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Space used (live):"); ok {
+			b, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				fail(fmt.Errorf("reading tablestats' %q: %w", l, err))
+			}
+			n += b
+		}
+	}
+	return n
+}
+
 // settle flushes the keyspace's memtables and waits until no compaction
 // is pending, so their cost is counted.
 func settle(nodetool, ks string) {
-	run := func(args ...string) string {
-		f := strings.Fields(nodetool)
-		out, err := exec.Command(f[0], append(f[1:], args...)...).CombinedOutput()
-		if err != nil {
-			fail(fmt.Errorf("nodetool %v: %w: %s", args, err, out))
-		}
-		return string(out)
-	}
+	run := func(args ...string) string { return runNodetool(nodetool, args...) }
 	run("flush", ks)
 	for range 600 {
 		out := run("compactionstats")
