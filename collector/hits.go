@@ -93,6 +93,11 @@ func (m *derived) of(c *Collector, r request) *derived {
 func (c *Collector) hitRecord(h schema.Hit, memo *derived, out *arena, left int) (spool.Record, bool, error) {
 	b := c.builder()
 	defer c.release(b)
+	if !h.Created.IsZero() {
+		if err := b.SetTime("created", h.Created); err != nil {
+			return spool.Record{}, false, fmt.Errorf("building the %s event: %w", h.Endpoint, err)
+		}
+	}
 	for _, f := range h.Fields {
 		if err := b.Set(f.Name, f.Value); err != nil {
 			return spool.Record{}, false, fmt.Errorf("building the %s event: %w", h.Endpoint, err)

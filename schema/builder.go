@@ -446,6 +446,22 @@ func boolean(name string, v Value) (bool, error) {
 
 var minTime, maxTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// SetTime sets the time field name to t, within the range and to the
+// millisecond, as a timestamp value of it would be.
+func (b *Builder) SetTime(name string, t time.Time) error {
+	fd := byName[name]
+	if fd == nil || fd.Kind != KindTime {
+		return fieldErr(name, "not a time field")
+	}
+	t = t.UTC()
+	if t.Before(minTime) || !t.Before(maxTime) {
+		return fieldErr(name, "timestamp out of range (2000-2099): %s", t.Format(time.RFC3339Nano))
+	}
+	t = t.Truncate(time.Millisecond)
+	*fd.tm(&b.e) = &t
+	return nil
+}
+
 func timestamp(name string, v Value) (time.Time, error) {
 	t := v.Text
 	if v.isJSON() && FirstByte(v.JSON) == '"' {

@@ -23,6 +23,10 @@ type Hit struct {
 	Index  int
 	// Canary: sent by spoor canary (the X-Spoor-Canary header).
 	Canary bool
+	// Created is the event's time when the decoder has read it already
+	// (a Segment message's timestamp): set before Fields, as a "created"
+	// field would be, without parsing it twice. Zero: none.
+	Created time.Time
 }
 
 // HitField is one named value of a Hit: a dictionary field, or a prop.

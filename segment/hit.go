@@ -83,10 +83,8 @@ func hitOf(h *schema.Hit, m *message, typ, app string, now time.Time, f []schema
 	if uid != "" {
 		f = append(f, text("uid", uid))
 	}
-	if at, asSent, ok := eventTime(m, now); asSent {
-		f = append(f, text("created", m.Timestamp)) // as sent: the event's builder reads it
-	} else if ok {
-		f = append(f, text("created", at.UTC().Format(time.RFC3339Nano)))
+	if at, _, ok := eventTime(m, now); ok {
+		h.Created = at // read once: the builder takes it as it is
 	}
 	if m.Name != "" && (typ == "page" || typ == "screen") {
 		f = append(f, text("name", m.Name))

@@ -161,7 +161,7 @@ func TestEncodeRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
+	got := map[string]string{"created": hits[0].Created.UTC().Format(time.RFC3339Nano)}
 	for _, f := range hits[0].Fields {
 		if f.Value.JSON != nil {
 			got[f.Name] = string(f.Value.JSON)
