@@ -397,11 +397,38 @@ func canonicalUUID(s string) (string, bool) {
 	if len(s) != 36 {
 		return "", false
 	}
+	if isCanonicalUUID(s) { // the common case (SDKs, spoor's own): s as it is, no parse, no copy
+		return s, true
+	}
 	id, err := uuid.Parse(s)
 	if err != nil || id == uuid.Nil {
 		return "", false
 	}
 	return id.String(), true
+}
+
+// isCanonicalUUID reports whether s is a UUID in its canonical form
+// (lower-case hex, dashes at 8, 13, 18 and 23), other than the nil UUID.
+func isCanonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	zero := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+		zero = zero && c == '0'
+	}
+	return !zero
 }
 
 func number(name string, v Value) (float64, error) {

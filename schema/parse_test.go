@@ -253,3 +253,28 @@ func TestBuilderResetForgetsCollisions(t *testing.T) {
 		}
 	}
 }
+
+// canonicalUUID's fast path (a canonical id as it is) agrees with parsing
+// it: every id comes out lower-case and dashed, the nil UUID and anything
+// else is no id.
+func TestCanonicalUUID(t *testing.T) {
+	cases := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"0a1b2c3d-0004-4000-8000-000000000007", "0a1b2c3d-0004-4000-8000-000000000007", true},
+		{"0A1B2C3D-0004-4000-8000-00000000000F", "0a1b2c3d-0004-4000-8000-00000000000f", true},
+		{"00000000-0000-0000-0000-000000000000", "", false},
+		{"0a1b2c3d-0004-4000-8000-00000000000g", "", false},
+		{"0a1b2c3d00004-4000-8000-000000000007", "", false},
+		{"0a1b2c3d-0004-4000-8000-0000000000007", "", false},
+		{"{a1b2c3d-0004-4000-8000-000000000007}", "", false},
+		{"urn:uuid:0a1b2c3d-0004-4000-8000-0000", "", false},
+	}
+	for _, c := range cases {
+		got, ok := canonicalUUID(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("canonicalUUID(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
