@@ -11,7 +11,7 @@ const arenaChunk = 256 << 10
 // far, where each would otherwise take its own kilobyte. Every record's
 // Data is a full slice of its own bytes (no room to append into a
 // neighbour), and stays valid when the arena moves on to a new chunk.
-// The zero arena is ready; a nil one encodes each event on its own.
+// The zero arena is ready.
 type arena struct {
 	buf []byte
 	per int // room an event takes: the largest so far and a quarter
@@ -20,10 +20,6 @@ type arena struct {
 // encode appends e's encoding and returns it; left is how many events
 // the request has still to encode, this one included.
 func (a *arena) encode(e *schema.Event, left int) []byte {
-	if a == nil {
-		data, _ := e.Encode()
-		return data
-	}
 	if cap(a.buf)-len(a.buf) < max(a.per, 1024) {
 		a.buf = make([]byte, 0, min(max(left*a.per, 1024), arenaChunk))
 	}

@@ -24,7 +24,7 @@ func TestHitRecordsDeriveEachHitsRequest(t *testing.T) {
 	var memo derived
 	hashes := map[string]string{}
 	for i, h := range hits {
-		rec, keep, err := c.hitRecord(h, &memo, nil, 1)
+		rec, keep, err := c.hitRecord(h, &memo, new(arena), 1)
 		if err != nil || !keep {
 			t.Fatalf("hit %d: kept %v, %v", i, keep, err)
 		}

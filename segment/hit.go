@@ -83,7 +83,7 @@ func hitOf(h *schema.Hit, m *message, typ, app string, now time.Time, f []schema
 	if uid != "" {
 		f = append(f, text("uid", uid))
 	}
-	if at, _, ok := eventTime(m, now); ok {
+	if at, ok := eventTime(m, now); ok {
 		h.Created = at // read once: the builder takes it as it is
 	}
 	if m.Name != "" && (typ == "page" || typ == "screen") {
@@ -104,21 +104,21 @@ func hitOf(h *schema.Hit, m *message, typ, app string, now time.Time, f []schema
 	return nil
 }
 
-// eventTime is the event's time: timestamp when sent (asSent); else the
-// spec's clock-skew correction, receivedAt − (sentAt − originalTimestamp).
-func eventTime(m *message, now time.Time) (at time.Time, asSent, ok bool) {
+// eventTime is the event's time: timestamp when sent; else the spec's
+// clock-skew correction, receivedAt − (sentAt − originalTimestamp).
+func eventTime(m *message, now time.Time) (at time.Time, ok bool) {
 	if t, err := time.Parse(time.RFC3339Nano, m.Timestamp); err == nil {
-		return t, true, true
+		return t, true
 	}
 	orig, err1 := time.Parse(time.RFC3339Nano, m.OriginalTimestamp)
 	sent, err2 := time.Parse(time.RFC3339Nano, m.SentAt)
 	switch {
 	case err1 == nil && err2 == nil:
-		return now.Add(-sent.Sub(orig)), false, true
+		return now.Add(-sent.Sub(orig)), true
 	case err1 == nil:
-		return orig, false, true
+		return orig, true
 	}
-	return time.Time{}, false, false
+	return time.Time{}, false
 }
 
 // propsHave reports whether properties carry url and referrer.

@@ -123,7 +123,6 @@ type contexts struct {
 	typ          string
 	url, ref, ok bool
 	fields       []schema.HitField // contextFields of the above
-	mapped       bool              // fields hold them (they may be none)
 }
 
 // reset forgets the context read last, keeping the room for its fields.
@@ -133,15 +132,15 @@ func (c *contexts) reset() { *c = contexts{fields: c.fields[:0]} }
 func (c *contexts) of(m *message, typ string, batch *msgContext) (*msgContext, []schema.HitField, error) {
 	same := c.ok && bytes.Equal(m.Context, c.raw)
 	if !same {
-		c.raw, c.sc, c.ok, c.fields, c.mapped = m.Context, *batch, true, c.fields[:0], false
+		c.raw, c.sc, c.ok = m.Context, *batch, true
 		c.err = readContext(m.Context, &c.sc)
 	}
 	if c.err != nil {
 		return nil, nil, c.err
 	}
 	url, ref := propsHave(m.Properties)
-	if !same || !c.mapped || typ != c.typ || url != c.url || ref != c.ref {
-		c.typ, c.url, c.ref, c.mapped = typ, url, ref, true
+	if !same || typ != c.typ || url != c.url || ref != c.ref { // a new context is always mapped afresh
+		c.typ, c.url, c.ref = typ, url, ref
 		c.fields = contextFields(&c.sc, url, ref, typ, c.fields[:0])
 	}
 	return &c.sc, c.fields, nil

@@ -110,7 +110,7 @@ func TestSegmentTime(t *testing.T) {
 		{message{SentAt: "2026-11-28T13:00:00Z"}, time.Time{}, false},
 		{message{Timestamp: "yesterday"}, time.Time{}, false},
 	} {
-		got, _, ok := eventTime(&tc.m, now)
+		got, ok := eventTime(&tc.m, now)
 		if ok != tc.ok || !got.Equal(tc.want) {
 			t.Errorf("%+v: %v %v, want %v %v", tc.m, got, ok, tc.want, tc.ok)
 		}
