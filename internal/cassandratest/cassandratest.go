@@ -7,6 +7,7 @@ package cassandratest
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -65,4 +66,35 @@ func Keyspace(t testing.TB, s *gocql.Session) string {
 	}
 	t.Cleanup(func() { _ = s.Query("DROP KEYSPACE IF EXISTS " + ks).Exec() })
 	return ks
+}
+
+// LogFile is the system.log of the server scripts/cassandra.sh started
+// (CASSANDRA_DIR, else .scratch/cassandra of the repository), or "" when
+// the tests run against other hosts (SPOOR_CASSANDRA_HOSTS) or it is not
+// there.
+func LogFile() string {
+	if os.Getenv("SPOOR_CASSANDRA_HOSTS") != "" {
+		return ""
+	}
+	dir := os.Getenv("CASSANDRA_DIR")
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return ""
+		}
+		for ; ; wd = filepath.Dir(wd) {
+			if _, err := os.Stat(filepath.Join(wd, "go.mod")); err == nil {
+				dir = filepath.Join(wd, ".scratch", "cassandra")
+				break
+			}
+			if filepath.Dir(wd) == wd {
+				return ""
+			}
+		}
+	}
+	f := filepath.Join(dir, "logs", "system.log")
+	if _, err := os.Stat(f); err != nil {
+		return ""
+	}
+	return f
 }

@@ -41,6 +41,8 @@ type Sink struct {
 	limiter *rate.Limiter
 	slot    time.Duration // sessions_pending slot width
 	z       *sessionizer
+	ring    ring
+	pins    *pinned
 
 	insertDay, insertVisitor, firstTouch, lastTouch string
 	insertUser, insertTrait                         string
@@ -115,9 +117,12 @@ func (s *Sink) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.pins = &pinned{HostSelectionPolicy: cluster.PoolConfig.HostSelectionPolicy}
+	cluster.PoolConfig.HostSelectionPolicy = s.pins
 	if s.session, err = cluster.CreateSession(); err != nil {
 		return fmt.Errorf("connecting to cassandra %v: %w", s.opts.Hosts, err)
 	}
+	s.ring = ring{hosts: s.session.GetHosts, localDC: s.opts.LocalDC}
 	var v string
 	err = s.session.Query(fmt.Sprintf("SELECT value FROM %s.settings WHERE name = 'buckets'", s.opts.Keyspace)).WithContext(ctx).Scan(&v)
 	if err != nil {
@@ -154,13 +159,13 @@ func Day(t time.Time) time.Time {
 }
 
 // Write stores events; see the package comment for what and how. The work
-// is split into independent tasks, each a single-partition unlogged batch
-// (one mutation on the replica): the events_by_day rows of one
-// (app, day, bucket); and per visitor, its events_by_visitor rows with its
-// first/last-touch updates (the same partition key); per identity link
-// (identity.go), its row in each direction; the session markers of the
-// batch's visitors, per marker partition. Tasks run concurrently under
-// cassandra.concurrency.
+// is split into independent tasks, each an unlogged batch: the
+// events_by_day rows of one (app, day, bucket); per group of visitors one
+// node owns (visitors.go), each visitor's events_by_visitor rows with its
+// first/last-touch updates (the same partition key, one mutation per
+// visitor); per identity link (identity.go), its row in each direction;
+// the session markers of the batch's visitors, per marker partition.
+// Tasks run concurrently under cassandra.concurrency.
 //
 // Events of forgotten people (person.go) are dropped first: stored
 // nowhere, reported as handled.
@@ -274,15 +279,17 @@ func (s *Sink) write(ctx context.Context, events []*schema.Event) error {
 			})
 		}
 	}
-	for _, v := range vs {
+	for _, g := range s.visitorGroups(events, vs) {
 		spawn(func() {
-			done, err := s.writeVisitor(ctx, events, ids, ttl, v)
-			if err != nil {
-				fail(v.idx, err)
-			}
-			if done {
-				e := events[v.first]
-				directs.Store([2]string{e.App, e.VisitorID}, true)
+			withSessions, err := s.writeVisitors(ctx, events, ids, ttl, g)
+			for k, v := range g {
+				if err != nil {
+					fail(v.idx, err)
+				}
+				if withSessions[k] {
+					e := events[v.first]
+					directs.Store([2]string{e.App, e.VisitorID}, true)
+				}
 			}
 		})
 	}
@@ -332,60 +339,6 @@ type dayKey struct {
 	app    string
 	day    time.Time
 	bucket int16
-}
-
-// writeVisitor stores one visitor's events of the batch in events_by_visitor
-// together with the first/last-touch updates (one partition key), and
-// reports whether their sessions went with them (direct.go). The first
-// touch is left out when this sink has stored an earlier one already
-// (firstTouches): the update would lose.
-func (s *Sink) writeVisitor(ctx context.Context, events []*schema.Event, ids []gocql.UUID, ttl []int, v *touch) (bool, error) {
-	first, last := events[v.first], events[v.last]
-	known := s.firsts.covers(first.App, first.VisitorID, first.ReceivedAt) // an earlier first touch is stored
-	cs := chunks(events, v.idx)
-	for n, chunk := range cs {
-		b := s.newBatch()
-		for _, i := range chunk {
-			e := events[i]
-			add(b, s.insertVisitor, e.App, e.VisitorID, e.ReceivedAt.UTC().Truncate(time.Millisecond), ids[i], bindPtr(&e.URL),
-				bindPtr(&e.Referrer), bindPtr(&e.Source), bindPtr(&e.Medium), bindPtr(&e.Campaign), bindPtr(&e.UserID), ttl[i])
-		}
-		if n == 0 && !known {
-			// No TTL on the first touch: its cells' timestamps fall as time
-			// rises, so an expired one would shadow every later first touch.
-			add(b, s.firstTouch, firstTouchTimestamp(first.ReceivedAt), first.ReceivedAt, ids[v.first], bindPtr(&first.URL),
-				bindPtr(&first.Referrer), bindPtr(&first.Source), bindPtr(&first.Medium), bindPtr(&first.Campaign), bindPtr(&first.Term),
-				bindPtr(&first.Content), first.App, first.VisitorID)
-		}
-		if n == 0 {
-			add(b, s.lastTouch, last.ReceivedAt.UnixMicro(), ttl[v.last], last.ReceivedAt, ids[v.last], bindPtr(&last.URL), bindPtr(&last.UserID),
-				last.App, last.VisitorID)
-		}
-		var d *direct
-		if len(cs) == 1 {
-			d = s.planDirect(events, ids, v)
-		}
-		var err error
-		if d != nil {
-			d.add(b)
-			dctx, cancel := d.context(ctx)
-			err = s.execBatch(dctx, b, len(b.Entries))
-			cancel()
-			d.done(err == nil)
-		} else {
-			err = s.execBatch(ctx, b, len(b.Entries))
-		}
-		if err != nil {
-			return false, err
-		}
-		if n == 0 && !known {
-			s.firsts.stored(first.App, first.VisitorID, first.ReceivedAt)
-		}
-		if d != nil {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // Batches stay well under the server's batch_size_fail_threshold (50 KiB

@@ -6,11 +6,11 @@ package cassandra
 // visitor's latest session (latest: what it last wrote or read of it),
 // writes a batch of that visitor's events that all follow the session
 // together with the session rows they extend or start: in the same
-// single-partition batch as the visitor's events_by_visitor rows and
-// touches (the three tables share the partition key), so they are stored
+// mutation as the visitor's events_by_visitor rows and touches (the three
+// tables share the partition key; visitors.go), so they are stored
 // together or not at all. Anything else (no lease, the session unknown, a
 // late or redelivered event, a visitor's events spread over several
-// batches) is marked for the sessionizer as before, which counts from
+// batches, the visitor's lock taken) is marked for the sessionizer as before, which counts from
 // markers (extend) or recomputes from the events (sessionize); both, and
 // the direct write, run under the visitor's lock, one at a time.
 //
@@ -19,7 +19,6 @@ package cassandra
 // the session, so its slot is recomputed from the events.
 
 import (
-	"context"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -34,7 +33,9 @@ import (
 // sink can have taken the shard over when it lands.
 const leaseMargin = 10 * time.Second
 
-type visitorLocks [256]sync.Mutex
+// visitorLocks are striped: wide enough that the visitors of concurrent
+// batches seldom share one.
+type visitorLocks [4096]sync.Mutex
 
 func (l *visitorLocks) of(app, visitor string) *sync.Mutex {
 	return &l[visitorHash(app, visitor)%uint32(len(l))]
@@ -75,7 +76,10 @@ type direct struct {
 }
 
 // planDirect returns the session writes of a visitor's events, holding
-// the visitor's lock, or nil when they must go through a marker.
+// the visitor's lock until done, or nil when they must go through a
+// marker. It never waits for the lock: a visitor whose lock is taken (by
+// the sessionizer, or by another visitor of the same stripe in the batch)
+// goes through a marker.
 func (s *Sink) planDirect(events []*schema.Event, ids []gocql.UUID, v *touch) *direct {
 	if s.z == nil {
 		return nil
@@ -88,7 +92,9 @@ func (s *Sink) planDirect(events []*schema.Event, ids []gocql.UUID, v *touch) *d
 		return nil
 	}
 	mu := s.locks.of(e0.App, e0.VisitorID)
-	mu.Lock()
+	if !mu.TryLock() {
+		return nil
+	}
 	t, ok := s.latest.get(shard, e0.App, e0.VisitorID)
 	if !ok || !t.known {
 		mu.Unlock()
@@ -192,7 +198,3 @@ func (d *direct) done(stored bool) {
 	d.s.direct.Add(1)
 }
 
-// context bounds the write by the lease.
-func (d *direct) context(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithDeadline(ctx, d.deadline)
-}
