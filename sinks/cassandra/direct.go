@@ -197,4 +197,3 @@ func (d *direct) done(stored bool) {
 	d.s.latest.put(d.shard, d.app, d.visitor, t)
 	d.s.direct.Add(1)
 }
-
