@@ -153,58 +153,24 @@ func murmur3H1(data []byte) int64 {
 		h2 += h1
 		h2 = h2*5 + 0x38495ab5
 	}
+	// The tail, high bytes first as Cassandra's fall-through switch does.
 	tail := data[nblocks*16:]
-	signed := func(i int) uint64 { return uint64(int64(int8(tail[i]))) }
 	var k1, k2 uint64
-	switch len(tail) {
-	case 15:
-		k2 ^= signed(14) << 48
-		fallthrough
-	case 14:
-		k2 ^= signed(13) << 40
-		fallthrough
-	case 13:
-		k2 ^= signed(12) << 32
-		fallthrough
-	case 12:
-		k2 ^= signed(11) << 24
-		fallthrough
-	case 11:
-		k2 ^= signed(10) << 16
-		fallthrough
-	case 10:
-		k2 ^= signed(9) << 8
-		fallthrough
-	case 9:
-		k2 ^= signed(8)
+	for i := len(tail) - 1; i >= 0; i-- {
+		b := uint64(int64(int8(tail[i]))) // sign-extended
+		if i >= 8 {
+			k2 ^= b << (8 * (i - 8))
+		} else {
+			k1 ^= b << (8 * i)
+		}
+	}
+	if len(tail) > 8 {
 		k2 *= c2
 		k2 = bits.RotateLeft64(k2, 33)
 		k2 *= c1
 		h2 ^= k2
-		fallthrough
-	case 8:
-		k1 ^= signed(7) << 56
-		fallthrough
-	case 7:
-		k1 ^= signed(6) << 48
-		fallthrough
-	case 6:
-		k1 ^= signed(5) << 40
-		fallthrough
-	case 5:
-		k1 ^= signed(4) << 32
-		fallthrough
-	case 4:
-		k1 ^= signed(3) << 24
-		fallthrough
-	case 3:
-		k1 ^= signed(2) << 16
-		fallthrough
-	case 2:
-		k1 ^= signed(1) << 8
-		fallthrough
-	case 1:
-		k1 ^= signed(0)
+	}
+	if len(tail) > 0 {
 		k1 *= c1
 		k1 = bits.RotateLeft64(k1, 31)
 		k1 *= c2

@@ -115,8 +115,7 @@ func (s *Sink) writeVisitors(ctx context.Context, events []*schema.Event, ids []
 	}
 	for k, v := range g {
 		if !known[k] {
-			first := events[v.first]
-			s.firsts.stored(first.App, first.VisitorID, first.ReceivedAt)
+			s.storedFirst(events[v.first])
 		}
 	}
 	return withSessions, nil
@@ -125,22 +124,22 @@ func (s *Sink) writeVisitors(ctx context.Context, events []*schema.Event, ids []
 // writeLongVisitor stores a visitor with more events than one batch
 // holds, in several batches, its sessions through a marker.
 func (s *Sink) writeLongVisitor(ctx context.Context, events []*schema.Event, ids []gocql.UUID, ttl []int, v *touch, cs [][]int) error {
-	known := false
 	for n, chunk := range cs {
 		b := s.newBatch()
-		k := s.addVisitor(b, events, ids, ttl, v, chunk, n == 0)
-		if n == 0 {
-			known = k
-		}
+		known := s.addVisitor(b, events, ids, ttl, v, chunk, n == 0)
 		if err := s.execBatch(ctx, b, len(b.Entries)); err != nil {
 			return err
 		}
 		if n == 0 && !known {
-			first := events[v.first]
-			s.firsts.stored(first.App, first.VisitorID, first.ReceivedAt)
+			s.storedFirst(events[v.first])
 		}
 	}
 	return nil
+}
+
+// storedFirst records a visitor's first touch as written (firstTouches).
+func (s *Sink) storedFirst(first *schema.Event) {
+	s.firsts.stored(first.App, first.VisitorID, first.ReceivedAt)
 }
 
 // addVisitor adds a visitor's events_by_visitor rows of chunk to b, and
