@@ -4,10 +4,11 @@
 // Every write is an idempotent INSERT or UPDATE keyed by the event: a
 // redelivered batch rewrites the same cells with the same values. Per
 // event: one row in events_by_day, one in events_by_visitor (when the event
-// has a visitor: its keys and session fields only, the rest is read from
-// events_by_day; read.go); per visitor in a batch: two first/last-touch updates of
-// visitors, and with cassandra.sessions a marker for the sessionizer
-// (pending.go). Statements run concurrently (bounded by cassandra.concurrency),
+// has a visitor: its keys and user id only, the rest is read from
+// events_by_day; read.go); per visitor in a batch: its first touch in
+// visitors (unless already stored; the last touch is read from its newest
+// events, ReadVisitor), and with cassandra.sessions its sessions or a
+// marker for the sessionizer (direct.go, pending.go). Statements run concurrently (bounded by cassandra.concurrency),
 // token-aware, prepared, retried by the driver only because they are
 // idempotent. Failures are reported per event (sinks.BatchError): a
 // rejected value is permanent (dead letter), everything else is transient
@@ -44,7 +45,7 @@ type Sink struct {
 	ring    ring
 	pins    *pinned
 
-	insertDay, insertVisitor, firstTouch, lastTouch string
+	insertDay, insertVisitor, firstTouch string
 	insertUser, insertTrait                         string
 	insertSession, extendSession                    string
 	forgotten                                       sinks.Forgotten
@@ -88,12 +89,10 @@ func New(opts Options, log zerolog.Logger) *Sink {
 	ks := opts.Keyspace
 	s.insertDay = fmt.Sprintf("INSERT INTO %s.events_by_day (%s) VALUES (%s) USING TTL ?", ks,
 		columnList("app", "day", "bucket", "ts", "event_id", "visitor_id"), placeholders(6+len(eventColumns)))
-	s.insertVisitor = fmt.Sprintf(`INSERT INTO %s.events_by_visitor (app, visitor_id, ts, event_id, url, referrer, source, medium,
-		campaign, user_id, slim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, true) USING TTL ?`, ks)
+	s.insertVisitor = fmt.Sprintf(`INSERT INTO %s.events_by_visitor (app, visitor_id, ts, event_id, user_id, slim)
+		VALUES (?, ?, ?, ?, ?, true) USING TTL ?`, ks)
 	s.firstTouch = fmt.Sprintf(`UPDATE %s.visitors USING TIMESTAMP ? SET first_seen = ?, first_event_id = ?, first_url = ?,
 		first_referrer = ?, first_source = ?, first_medium = ?, first_campaign = ?, first_term = ?, first_content = ?
-		WHERE app = ? AND visitor_id = ?`, ks)
-	s.lastTouch = fmt.Sprintf(`UPDATE %s.visitors USING TIMESTAMP ? AND TTL ? SET last_seen = ?, last_event_id = ?, last_url = ?, user_id = ?
 		WHERE app = ? AND visitor_id = ?`, ks)
 	s.insertSession = fmt.Sprintf(`INSERT INTO %s.sessions (app, visitor_id, session_start, session_id, session_end,
 		duration_ms, event_count, landing_url, referrer, source, medium, campaign, last_event_id, user_id)
@@ -162,7 +161,7 @@ func Day(t time.Time) time.Time {
 // is split into independent tasks, each an unlogged batch: the
 // events_by_day rows of one (app, day, bucket); per group of visitors one
 // node owns (visitors.go), each visitor's events_by_visitor rows with its
-// first/last-touch updates (the same partition key, one mutation per
+// first touch and sessions (the same partition key, one mutation per
 // visitor); per identity link (identity.go), its row in each direction;
 // the session markers of the batch's visitors, per marker partition.
 // Tasks run concurrently under cassandra.concurrency.

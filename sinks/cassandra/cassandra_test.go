@@ -132,15 +132,15 @@ func TestApplyIsIdempotent(t *testing.T) {
 }
 
 // First touch is the earliest event whatever the arrival order; last seen
-// the latest.
+// the latest; the user the latest event's that had one.
 func TestFirstTouchOutOfOrder(t *testing.T) {
 	s, ks, sink := openSink(t)
 	base := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
-	ev := func(min int, url, source string) *schema.Event {
+	ev := func(min int, url, source, user string) *schema.Event {
 		return &schema.Event{EventID: schema.NewEventID(), ReceivedAt: base.Add(time.Duration(min) * time.Minute), App: "shop",
-			VisitorID: "v1", URL: url, Source: source}
+			VisitorID: "v1", URL: url, Source: source, UserID: user}
 	}
-	middle, first, last := ev(10, "/b", "mail"), ev(0, "/landing", "news"), ev(20, "/c", "")
+	middle, first, last := ev(10, "/b", "mail", "u2"), ev(0, "/landing", "news", "u1"), ev(20, "/c", "", "")
 	for _, batch := range [][]*schema.Event{{middle}, {last}, {first}} { // arrives out of order
 		if err := sink.Write(context.Background(), batch); err != nil {
 			t.Fatal(err)
@@ -155,6 +155,9 @@ func TestFirstTouchOutOfOrder(t *testing.T) {
 	}
 	if v.LastEventID != last.EventID || v.LastURL != "/c" || !v.LastSeen.Equal(last.ReceivedAt) {
 		t.Fatalf("last seen = %+v, want event %s", v, last.EventID)
+	}
+	if v.UserID != "u2" {
+		t.Fatalf("user = %q, want u2 (the latest event with a user)", v.UserID)
 	}
 	// A redelivery of the middle event changes nothing.
 	if err := sink.Write(context.Background(), []*schema.Event{middle}); err != nil {
@@ -213,8 +216,12 @@ func TestSessions(t *testing.T) {
 	late := ev(30, "/late")
 	write(late)
 	got = sessions()
-	if len(got) != 1 || got[0].Start != a.ReceivedAt || got[0].End != d.ReceivedAt || got[0].EventCount != 5 || got[0].LastEventID != d.EventID {
+	if len(got) != 1 || got[0].Start != a.ReceivedAt || got[0].End != d.ReceivedAt || got[0].EventCount != 5 || got[0].LastEventID != d.EventID ||
+		got[0].LandingURL != "/a" || got[0].Source != "src-/a" { // recomputed: the landing read from events_by_day
 		t.Fatalf("after the late event want one merged session, got %+v", got)
+	}
+	if _, fromEvents := sink.SessionWork(); fromEvents == 0 {
+		t.Fatal("no session was recomputed from the events")
 	}
 	// Redelivery of everything changes nothing.
 	write(a, b, c, d, late)
@@ -378,9 +385,9 @@ func TestIdentityLinks(t *testing.T) {
 	}
 }
 
-// events_by_visitor holds the keys and the session fields only (migration
-// 014); reading a visitor's events gives them whole, from events_by_day,
-// also for an event id sent in capitals (bucketed as sent).
+// events_by_visitor holds the keys and the user id only (issue 28);
+// reading a visitor's events gives them whole, from events_by_day, also
+// for an event id sent in capitals (bucketed as sent).
 func TestVisitorRowsAreCompletedFromTheDay(t *testing.T) {
 	s := cassandratest.Session(t)
 	ks := cassandratest.Keyspace(t, s)
@@ -400,25 +407,25 @@ func TestVisitorRowsAreCompletedFromTheDay(t *testing.T) {
 		id = schema.NewEventID()
 	}
 	upper := &schema.Event{EventID: strings.ToUpper(id), ReceivedAt: at.Add(time.Minute), App: "shop", VisitorID: "v1",
-		EventName: "buy", Endpoint: "tr", URL: "/b"}
+		EventName: "buy", Endpoint: "tr", URL: "/b", UserID: "u1"}
 	if err := sink.Write(ctx, []*schema.Event{lower, upper}); err != nil {
 		t.Fatal(err)
 	}
-	var url, name string
+	var url, name, uid string
 	var slim bool
-	if err := s.Query(fmt.Sprintf("SELECT url, event_name, slim FROM %s.events_by_visitor WHERE app = 'shop' AND visitor_id = 'v1' LIMIT 1", ks)).
-		Scan(&url, &name, &slim); err != nil {
+	if err := s.Query(fmt.Sprintf("SELECT url, event_name, user_id, slim FROM %s.events_by_visitor WHERE app = 'shop' AND visitor_id = 'v1' LIMIT 1", ks)).
+		Scan(&url, &name, &uid, &slim); err != nil {
 		t.Fatal(err)
 	}
-	if url != "/b" || name != "" || !slim {
-		t.Fatalf("the visitor row holds url %q, event_name %q, slim %v; want the url only, and slim", url, name, slim)
+	if url != "" || name != "" || uid != "u1" || !slim {
+		t.Fatalf("the visitor row holds url %q, event_name %q, user_id %q, slim %v; want the user id only, and slim", url, name, uid, slim)
 	}
 	got, err := ReadPartition(ctx, s, ks, "events_by_visitor", "shop", "v1", time.Time{}, time.Time{}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].EventName != "buy" || got[0].Endpoint != "tr" || got[1].EventName != "view" || got[1].UserAgent != "ua" ||
-		string(got[1].Props["k"]) != `"v"` {
+	if len(got) != 2 || got[0].EventName != "buy" || got[0].Endpoint != "tr" || got[0].URL != "/b" || got[1].EventName != "view" ||
+		got[1].UserAgent != "ua" || got[1].URL != "/a" || string(got[1].Props["k"]) != `"v"` {
 		t.Fatalf("read back %d events: %+v", len(got), got)
 	}
 }

@@ -24,17 +24,15 @@ func ReadTable(ctx context.Context, s *gocql.Session, keyspace, table string) ([
 }
 
 // readVisitorRows reads events_by_visitor rows (selected with slim last)
-// and completes the slim ones from events_by_day (migration 014): the
-// same keys, day and bucket derived from ts and event_id. A slim row whose
-// events_by_day row is gone is returned as it is.
+// and completes the slim ones from events_by_day (migration 014 and
+// after): the same keys, day and bucket derived from ts and event_id. A
+// slim row whose events_by_day row is gone is returned as it is.
 func readVisitorRows(ctx context.Context, s *gocql.Session, keyspace string, iter *gocql.Iter) ([]*schema.Event, error) {
 	evs, slim, err := scan(iter, keyspace+".events_by_visitor", true)
 	if err != nil {
 		return nil, err
 	}
 	buckets := 0
-	q := fmt.Sprintf("SELECT %s FROM %s.events_by_day WHERE app = ? AND day = ? AND bucket = ? AND ts = ? AND event_id = ?",
-		columnList("app, event_id, ts, visitor_id"), keyspace)
 	for i, e := range evs {
 		if !slim[i] {
 			continue
@@ -45,27 +43,42 @@ func readVisitorRows(ctx context.Context, s *gocql.Session, keyspace string, ite
 			}
 		}
 		id, _ := gocql.ParseUUID(e.EventID)
-		full, err := scanEvents(s.Query(q, e.App, Day(e.ReceivedAt), Bucket(e.EventID, buckets), e.ReceivedAt, id).WithContext(ctx).Iter(),
-			keyspace+".events_by_day")
+		full, err := readDayRow(ctx, s, keyspace, buckets, e.App, e.ReceivedAt, id)
 		if err != nil {
 			return nil, err
 		}
-		if len(full) == 0 { // an id sent in another spelling was bucketed as sent
-			all := make([]int16, buckets)
-			for b := range all {
-				all[b] = int16(b)
-			}
-			full, err = scanEvents(s.Query(strings.Replace(q, "bucket = ?", "bucket IN ?", 1), e.App, Day(e.ReceivedAt), all, e.ReceivedAt, id).
-				WithContext(ctx).Iter(), keyspace+".events_by_day")
-			if err != nil {
-				return nil, err
-			}
-		}
-		if len(full) == 1 {
-			evs[i] = full[0]
+		if full != nil {
+			evs[i] = full
 		}
 	}
 	return evs, nil
+}
+
+// readDayRow reads one event's events_by_day row by its keys, or nil when
+// it is gone. An id sent in another spelling than the canonical one was
+// bucketed as sent, so when its bucket has no row every bucket is read.
+func readDayRow(ctx context.Context, s *gocql.Session, keyspace string, buckets int, app string, ts time.Time, id gocql.UUID) (*schema.Event, error) {
+	q := fmt.Sprintf("SELECT %s FROM %s.events_by_day WHERE app = ? AND day = ? AND bucket = ? AND ts = ? AND event_id = ?",
+		columnList("app, event_id, ts, visitor_id"), keyspace)
+	full, err := scanEvents(s.Query(q, app, Day(ts), Bucket(id.String(), buckets), ts, id).WithContext(ctx).Iter(), keyspace+".events_by_day")
+	if err != nil {
+		return nil, err
+	}
+	if len(full) == 0 {
+		all := make([]int16, buckets)
+		for b := range all {
+			all[b] = int16(b)
+		}
+		full, err = scanEvents(s.Query(strings.Replace(q, "bucket = ?", "bucket IN ?", 1), app, Day(ts), all, ts, id).
+			WithContext(ctx).Iter(), keyspace+".events_by_day")
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(full) != 1 {
+		return nil, nil
+	}
+	return full[0], nil
 }
 
 func readBuckets(ctx context.Context, s *gocql.Session, keyspace string) (int, error) {
@@ -140,7 +153,8 @@ func scan(iter *gocql.Iter, table string, withSlim bool) ([]*schema.Event, []boo
 	return out, slims, nil
 }
 
-// Visitor is a row of the visitors table.
+// Visitor is what is known of one visitor: the first touch (the visitors
+// table) and the last (its newest event).
 type Visitor struct {
 	FirstSeen, LastSeen        time.Time
 	FirstEventID, LastEventID  string
@@ -149,7 +163,12 @@ type Visitor struct {
 	LastURL, UserID            string
 }
 
-// ReadVisitor reads one visitor's row.
+// ReadVisitor reads one visitor's first touch from its visitors row, and
+// its last from its newest events_by_visitor row (completed from
+// events_by_day): the sink stores no last touch since issue 28, its
+// newest event is one. UserID is the user of the visitor's most recently
+// seen identity link. A visitors row written before keeps its last-touch
+// columns, which are used when the visitor has no events left.
 func ReadVisitor(ctx context.Context, s *gocql.Session, keyspace, app, visitorID string) (Visitor, error) {
 	var v Visitor
 	var first, last gocql.UUID
@@ -162,6 +181,24 @@ func ReadVisitor(ctx context.Context, s *gocql.Session, keyspace, app, visitorID
 	}
 	v.FirstEventID, v.LastEventID = first.String(), last.String()
 	v.FirstSeen, v.LastSeen = v.FirstSeen.UTC(), v.LastSeen.UTC()
+	newest, err := ReadPartition(ctx, s, keyspace, "events_by_visitor", app, visitorID, time.Time{}, time.Time{}, 1)
+	if err != nil {
+		return v, err
+	}
+	if len(newest) == 1 {
+		e := newest[0]
+		v.LastSeen, v.LastEventID, v.LastURL = e.ReceivedAt, e.EventID, e.URL
+	}
+	links, err := ReadLinks(ctx, s, keyspace, app, "visitor", visitorID)
+	if err != nil {
+		return v, err
+	}
+	var seen time.Time
+	for _, l := range links {
+		if l.LastSeen.After(seen) || (l.LastSeen.Equal(seen) && l.User > v.UserID) {
+			seen, v.UserID = l.LastSeen, l.User
+		}
+	}
 	return v, nil
 }
 

@@ -25,6 +25,7 @@ type sessionEvent struct {
 	ts                                           time.Time
 	id                                           gocql.UUID
 	url, referrer, source, medium, campaign, uid string
+	slim                                         bool // no landing fields stored with it (read.go)
 }
 
 // sessionize recomputes the visitor's sessions that the events in
@@ -57,12 +58,12 @@ func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs
 	s.latest.forget(shard, app, visitor) // what extend remembered is rewritten below
 	readTime := time.Now()
 	readAt := readTime.UnixMicro()
-	back := s.session.Query(fmt.Sprintf(`SELECT ts, event_id, url, referrer, source, medium, campaign, user_id
+	back := s.session.Query(fmt.Sprintf(`SELECT ts, event_id, url, referrer, source, medium, campaign, user_id, slim
 		FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? AND ts <= ?`, s.opts.Keyspace),
 		app, visitor, cut).WithContext(ctx).PageSize(200).Iter()
 	var evs []sessionEvent // newest first
 	var e sessionEvent
-	for back.Scan(&e.ts, &e.id, &e.url, &e.referrer, &e.source, &e.medium, &e.campaign, &e.uid) {
+	for back.Scan(&e.ts, &e.id, &e.url, &e.referrer, &e.source, &e.medium, &e.campaign, &e.uid, &e.slim) {
 		if n := len(evs); n > 0 && e.ts.Before(minTs.Add(-gap)) && evs[n-1].ts.Sub(e.ts) > gap {
 			break // an earlier session the batch cannot touch
 		}
@@ -75,6 +76,9 @@ func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs
 		return nil
 	}
 	sessions := split(evs, gap) // sorts evs ascending
+	if err := s.landings(ctx, app, sessions, evs); err != nil {
+		return err
+	}
 	b := s.newBatch()           // one partition: the delete and the rows go together
 	add(b, fmt.Sprintf(`DELETE FROM %s.sessions USING TIMESTAMP ? WHERE app = ? AND visitor_id = ? AND session_start >= ? AND session_start <= ?`,
 		s.opts.Keyspace), readAt, app, visitor, evs[0].ts, evs[len(evs)-1].ts)
@@ -87,6 +91,35 @@ func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs
 	last := sessions[len(sessions)-1] // the latest: no stored session starts after the events read
 	s.latest.put(shard, app, visitor, tail{known: true, start: last.Start, end: last.End, count: last.EventCount, uid: last.UserID,
 		readAt: readTime, from: evs[0].ts, to: evs[len(evs)-1].ts})
+	return nil
+}
+
+// landings fills in the landing fields of each session whose first event
+// was read from a row without them (a slim row holds the keys and user id
+// only) from that event's events_by_day row: one read per session, and
+// only when a session is recomputed from its events.
+func (s *Sink) landings(ctx context.Context, app string, sessions []Session, evs []sessionEvent) error {
+	bare := map[string]time.Time{}
+	for _, e := range evs {
+		if e.slim && e.url == "" && e.referrer == "" && e.source == "" && e.medium == "" && e.campaign == "" {
+			bare[e.id.String()] = e.ts
+		}
+	}
+	for i := range sessions {
+		ss := &sessions[i]
+		ts, ok := bare[ss.ID]
+		if !ok {
+			continue
+		}
+		id, _ := gocql.ParseUUID(ss.ID)
+		full, err := readDayRow(ctx, s.session, s.opts.Keyspace, s.buckets, app, ts, id)
+		if err != nil {
+			return fmt.Errorf("reading a session's landing: %w", err)
+		}
+		if full != nil {
+			ss.LandingURL, ss.Referrer, ss.Source, ss.Medium, ss.Campaign = full.URL, full.Referrer, full.Source, full.Medium, full.Campaign
+		}
+	}
 	return nil
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // A batch's visitors are written in groups: one unlogged batch holds the
-// events_by_visitor rows, first/last touches and direct session writes
+// events_by_visitor rows, first touches and direct session writes
 // of several visitors whose partitions the same node owns (ring.go), so
 // a Write sends a request per group rather than per visitor. Each
 // visitor's statements share its partition key, so the node applies them
@@ -55,20 +55,18 @@ func (s *Sink) visitorGroups(events []*schema.Event, vs []*touch) [][]*touch {
 
 // visitorBytes over-estimates a visitor's share of a group as Cassandra
 // counts it (each cell's value, timestamp, TTL and deletion time): its
-// events_by_visitor rows, its first and last touch, and a session row.
+// events_by_visitor rows, its first touch and a session row.
 func visitorBytes(events []*schema.Event, v *touch) int {
 	n := 0
 	for _, i := range v.idx {
-		e := events[i]
-		n += 200 + len(e.URL) + len(e.Referrer) + len(e.Source) + len(e.Medium) + len(e.Campaign) + len(e.UserID)
+		n += 100 + len(events[i].UserID)
 	}
-	f, l := events[v.first], events[v.last]
-	n += 2*(200+len(f.URL)+len(f.Referrer)+len(f.Source)+len(f.Medium)+len(f.Campaign)+len(f.UserID)) + len(f.Term) + len(f.Content)
-	return n + 100 + len(l.URL) + len(l.UserID)
+	f := events[v.first]
+	return n + 2*(200+len(f.URL)+len(f.Referrer)+len(f.Source)+len(f.Medium)+len(f.Campaign)+len(f.UserID)) + len(f.Term) + len(f.Content)
 }
 
 // writeVisitors stores a group's events in events_by_visitor together with
-// each visitor's first/last touches and, where it can, sessions
+// each visitor's first touch and, where it can, sessions
 // (direct.go), and reports per visitor whether its sessions went with its
 // events. The first touch is left out when this sink has stored an
 // earlier one already (firstTouches): the update would lose.
@@ -143,18 +141,20 @@ func (s *Sink) storedFirst(first *schema.Event) {
 }
 
 // addVisitor adds a visitor's events_by_visitor rows of chunk to b, and
-// with touches its first and last touch, and reports whether this sink
-// stored an earlier first touch already (and so left it out).
+// with touches its first touch, and reports whether this sink stored an
+// earlier first touch already (and so left it out). A row holds the
+// event's keys and user id (the sessionizer's); readers complete it from
+// events_by_day (read.go). There is no last touch to write: it is the
+// visitor's newest row (ReadVisitor).
 func (s *Sink) addVisitor(b *gocql.Batch, events []*schema.Event, ids []gocql.UUID, ttl []int, v *touch, chunk []int, touches bool) bool {
 	for _, i := range chunk {
 		e := events[i]
-		add(b, s.insertVisitor, e.App, e.VisitorID, e.ReceivedAt.UTC().Truncate(time.Millisecond), ids[i], bindPtr(&e.URL),
-			bindPtr(&e.Referrer), bindPtr(&e.Source), bindPtr(&e.Medium), bindPtr(&e.Campaign), bindPtr(&e.UserID), ttl[i])
+		add(b, s.insertVisitor, e.App, e.VisitorID, e.ReceivedAt.UTC().Truncate(time.Millisecond), ids[i], bindPtr(&e.UserID), ttl[i])
 	}
 	if !touches {
 		return false
 	}
-	first, last := events[v.first], events[v.last]
+	first := events[v.first]
 	known := s.firsts.covers(first.App, first.VisitorID, first.ReceivedAt)
 	if !known {
 		// No TTL on the first touch: its cells' timestamps fall as time
@@ -163,7 +163,5 @@ func (s *Sink) addVisitor(b *gocql.Batch, events []*schema.Event, ids []gocql.UU
 			bindPtr(&first.Referrer), bindPtr(&first.Source), bindPtr(&first.Medium), bindPtr(&first.Campaign), bindPtr(&first.Term),
 			bindPtr(&first.Content), first.App, first.VisitorID)
 	}
-	add(b, s.lastTouch, last.ReceivedAt.UnixMicro(), ttl[v.last], last.ReceivedAt, ids[v.last], bindPtr(&last.URL), bindPtr(&last.UserID),
-		last.App, last.VisitorID)
 	return known
 }

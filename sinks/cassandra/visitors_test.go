@@ -108,7 +108,7 @@ func TestVisitorGroupsDrawNoWarnings(t *testing.T) {
 	}
 	b := sink.newBatch()
 	for i := 0; i < 12; i++ {
-		add(b, sink.lastTouch, at.UnixMicro(), 0, at, gocql.MustRandomUUID(), strings.Repeat("u", 600), "", "shop", fmt.Sprintf("w-%d", i))
+		add(b, sink.firstTouch, at.UnixMicro(), at, gocql.MustRandomUUID(), strings.Repeat("u", 600), "", "", "", "", "", "", "shop", fmt.Sprintf("w-%d", i))
 	}
 	if err := sink.send(ctx, b); err != nil {
 		t.Fatal(err)
