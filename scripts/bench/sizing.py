@@ -135,7 +135,7 @@ out += ["",
         "AWS us-east-1 on-demand list prices (Linux), before reserved or spot discounts, load balancers and data transfer.",
         "",
         "Cassandra dominates. Since issue 28 each event is written in full once (`events_by_day`); `events_by_visitor` holds "
-        "its keys and session fields, and a known visitor's sessions go in that visitor's own batch (docs/data-model.md, "
+        "its keys and user id, the last touch is read rather than written, and a known visitor's sessions go in that visitor's own batch (docs/data-model.md, "
         "benchmarks.md's store-cost section). `cassandra.sessions: false` (sessions computed in Spark instead) removes the "
         "session work.", ""]
 if roles:
