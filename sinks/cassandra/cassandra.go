@@ -46,19 +46,19 @@ type Sink struct {
 	pins    *pinned
 
 	insertDay, insertVisitor, firstTouch string
-	insertUser, insertTrait                         string
-	insertSession, extendSession                    string
-	forgotten                                       sinks.Forgotten
-	retention                                       config.Retention
-	expired                                         atomic.Int64
-	fromMarkers, fromEvents                         atomic.Int64 // visitors' sessions brought up to date each way
-	latest                                          *latest
-	firsts                                          firstTouches
-	held                                            leases       // the sessionizer's, for direct session writes
-	locks                                           visitorLocks // one session writer per visitor at a time
-	direct                                          atomic.Int64 // visitor batches whose sessions were written with them
-	marked                                          marks
-	slotsDone                                       [pendingShards]atomic.Int64 // per shard, the last slot taken by this process
+	insertUser, insertTrait              string
+	insertSession, extendSession         string
+	forgotten                            sinks.Forgotten
+	retention                            config.Retention
+	expired                              atomic.Int64
+	fromMarkers, fromEvents              atomic.Int64 // visitors' sessions brought up to date each way
+	latest                               *latest
+	firsts                               firstTouches
+	held                                 leases       // the sessionizer's, for direct session writes
+	locks                                visitorLocks // one session writer per visitor at a time
+	direct                               atomic.Int64 // visitor batches whose sessions were written with them
+	marked                               marks
+	slotsDone                            [pendingShards]atomic.Int64 // per shard, the last slot taken by this process
 }
 
 // SessionsDirect is how many visitor batches had their sessions written

@@ -79,7 +79,7 @@ func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs
 	if err := s.landings(ctx, app, sessions, evs); err != nil {
 		return err
 	}
-	b := s.newBatch()           // one partition: the delete and the rows go together
+	b := s.newBatch() // one partition: the delete and the rows go together
 	add(b, fmt.Sprintf(`DELETE FROM %s.sessions USING TIMESTAMP ? WHERE app = ? AND visitor_id = ? AND session_start >= ? AND session_start <= ?`,
 		s.opts.Keyspace), readAt, app, visitor, evs[0].ts, evs[len(evs)-1].ts)
 	for _, ss := range sessions {
