@@ -8,9 +8,9 @@
 // events_by_day; read.go); per visitor in a batch: its first touch in
 // visitors (unless already stored; the last touch is read from its newest
 // events, ReadVisitor), and with cassandra.sessions its sessions or a
-// marker for the sessionizer (direct.go, pending.go). Statements run concurrently (bounded by cassandra.concurrency),
-// token-aware, prepared, retried by the driver only because they are
-// idempotent. Failures are reported per event (sinks.BatchError): a
+// marker for the sessionizer (direct.go, pending.go). Statements run
+// concurrently (bounded by cassandra.concurrency), token-aware, prepared,
+// retried by the driver only because they are idempotent. Failures are reported per event (sinks.BatchError): a
 // rejected value is permanent (dead letter), everything else is transient
 // (redelivered with backoff while JetStream keeps the backlog).
 package cassandra
