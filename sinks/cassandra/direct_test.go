@@ -35,8 +35,35 @@ func TestSessionsUnderConcurrentWriters(t *testing.T) {
 		return sink
 	}
 	sinks := []*Sink{open(), open()}
-	time.Sleep(500 * time.Millisecond) // the first rounds: leases taken
 	ctx := context.Background()
+	// Each wait is for a condition, not a time: on a loaded machine the
+	// leases (one lightweight transaction per shard) and the sessionizer's
+	// first slots take seconds, and a write that comes before them has no
+	// choice but a marker.
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after 30 s: %s", what)
+			}
+		}
+	}
+	waitFor("the shards' leases are not all held", func() bool {
+		for sh := range pendingShards {
+			until := max(sinks[0].held.until[sh].Load(), sinks[1].held.until[sh].Load())
+			if time.Until(time.Unix(0, until)) < leaseMargin {
+				return false
+			}
+		}
+		return true
+	})
+	pending := func() int {
+		var n int
+		if err := s.Query(fmt.Sprintf("SELECT COUNT(*) FROM %s.sessions_pending", ks)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 	const visitors, perVisitor = 12, 40
 	rng := rand.New(rand.NewPCG(3, 9))
@@ -92,26 +119,16 @@ func TestSessionsUnderConcurrentWriters(t *testing.T) {
 			wg.Wait()
 			time.Sleep(120 * time.Millisecond)
 		}
+		if i == 2 { // the visitors' first markers taken: from here on their sessions are known
+			waitFor("the first markers are still pending", func() bool { return pending() == 0 })
+		}
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var n int
-		if err := s.Query(fmt.Sprintf("SELECT COUNT(*) FROM %s.sessions_pending", ks)).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d markers still pending", n)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitFor("markers still pending", func() bool { return pending() == 0 })
 	time.Sleep(200 * time.Millisecond) // a round in flight finishes its writes
 	for v := range visitors {
 		vid := fmt.Sprintf("v%d", v)
