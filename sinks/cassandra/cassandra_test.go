@@ -31,6 +31,16 @@ func testOptions(keyspace string) Options {
 
 // openSink opens a sink on a fresh keyspace of the test server; it is
 // closed when the test ends.
+// pendingMarkers is how many session markers wait in the keyspace.
+func pendingMarkers(t *testing.T, s *gocql.Session, ks string) int {
+	t.Helper()
+	var n int
+	if err := s.Query(fmt.Sprintf("SELECT COUNT(*) FROM %s.sessions_pending", ks)).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func openSink(t *testing.T) (*gocql.Session, string, *Sink) {
 	t.Helper()
 	s := cassandratest.Session(t)

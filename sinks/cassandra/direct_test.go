@@ -57,13 +57,7 @@ func TestSessionsUnderConcurrentWriters(t *testing.T) {
 		}
 		return true
 	})
-	pending := func() int {
-		var n int
-		if err := s.Query(fmt.Sprintf("SELECT COUNT(*) FROM %s.sessions_pending", ks)).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	pending := func() int { return pendingMarkers(t, s, ks) }
 	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 	const visitors, perVisitor = 12, 40
 	rng := rand.New(rand.NewPCG(3, 9))

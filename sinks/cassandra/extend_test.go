@@ -230,13 +230,7 @@ func TestSessionsWrittenWithTheEvents(t *testing.T) {
 		all = append(all, e)
 		return e
 	}
-	pending := func() int {
-		var n int
-		if err := s.Query(fmt.Sprintf("SELECT COUNT(*) FROM %s.sessions_pending", ks)).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	pending := func() int { return pendingMarkers(t, s, ks) }
 	check := func(step string, wantDirect int64, flush bool) {
 		t.Helper()
 		if flush {
