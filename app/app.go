@@ -195,7 +195,7 @@ func BusOptions(cfg config.Config) bus.Options {
 	n := cfg.NATS
 	return bus.Options{URL: n.URL, Name: "spoor", Stream: n.Stream, Subject: n.Subject, DLQStream: n.DLQStream,
 		DLQSubject: n.DLQSubject, FailedStream: n.FailedStream, FailedSubject: n.FailedSubject, Replicas: n.Replicas, Partitions: n.Partitions, MaxAge: n.MaxAge, MaxBytes: n.MaxBytes,
-		DedupWindow: n.DedupWindow, MaxPending: n.MaxPending, ConnectTimeout: n.ConnectTimeout, PingInterval: n.PingInterval}
+		DedupWindow: n.DedupWindow, Compression: n.Compression, MaxPending: n.MaxPending, ConnectTimeout: n.ConnectTimeout, PingInterval: n.PingInterval}
 }
 
 // Addr is where the collector (or a sink's status server) listens.

@@ -29,7 +29,8 @@ type Options struct {
 	MaxAge         time.Duration
 	MaxBytes       int64
 	DedupWindow    time.Duration
-	MaxPending     int // async publishes in flight
+	Compression    string // "s2": the file store compresses each block once it is full; "" or "none": not
+	MaxPending     int    // async publishes in flight
 	ConnectTimeout time.Duration
 	// PingInterval: how often the server is pinged (0: nats.go's 2 minutes);
 	// two pings unanswered and the connection is dropped and redialled, so a
@@ -142,11 +143,15 @@ func (b *Bus) SubjectName(part int) string {
 // and the dead-letter stream. It retries with short attempts until ctx
 // ends, because a fresh cluster has no meta leader for a few seconds.
 func (b *Bus) EnsureStreams(ctx context.Context) error {
+	comp := jetstream.NoCompression
+	if b.opts.Compression == "s2" {
+		comp = jetstream.S2Compression
+	}
 	var cfgs []jetstream.StreamConfig
 	for part := range b.Partitions() {
 		cfgs = append(cfgs, jetstream.StreamConfig{
 			Name: b.StreamName(part), Subjects: []string{b.SubjectName(part)},
-			Storage: jetstream.FileStorage, Replicas: b.opts.Replicas,
+			Storage: jetstream.FileStorage, Replicas: b.opts.Replicas, Compression: comp,
 			Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardNew,
 			MaxAge: b.opts.MaxAge, MaxBytes: b.opts.MaxBytes, Duplicates: b.opts.DedupWindow,
 		})
@@ -155,14 +160,14 @@ func (b *Bus) EnsureStreams(ctx context.Context) error {
 		// Failed events are kept as long as events, in a tenth of the room.
 		cfgs = append(cfgs, jetstream.StreamConfig{
 			Name: b.opts.FailedStream, Subjects: []string{b.opts.FailedSubject},
-			Storage: jetstream.FileStorage, Replicas: b.opts.Replicas,
+			Storage: jetstream.FileStorage, Replicas: b.opts.Replicas, Compression: comp,
 			Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardNew,
 			MaxAge: b.opts.MaxAge, MaxBytes: b.opts.MaxBytes / 10, Duplicates: b.opts.DedupWindow,
 		})
 	}
 	cfgs = append(cfgs, jetstream.StreamConfig{
 		Name: b.opts.DLQStream, Subjects: []string{b.opts.DLQSubject},
-		Storage: jetstream.FileStorage, Replicas: b.opts.Replicas,
+		Storage: jetstream.FileStorage, Replicas: b.opts.Replicas, Compression: comp,
 		Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardNew,
 		MaxAge: 30 * 24 * time.Hour, MaxBytes: b.opts.MaxBytes / 10,
 	})

@@ -58,7 +58,7 @@ func Default() Config {
 		NATS: NATS{
 			URL: "", Listen: "", Stream: "SPOOR_EVENTS", Subject: "spoor.events", DLQStream: "SPOOR_DLQ", DLQSubject: "spoor.dlq",
 			FailedStream: "SPOOR_FAILED", FailedSubject: "spoor.failed",
-			Replicas: 1, Partitions: 1, MaxAge: 72 * time.Hour, MaxBytes: 10 << 30, DedupWindow: 2 * time.Minute, MaxPending: 4096,
+			Replicas: 1, Partitions: 1, MaxAge: 72 * time.Hour, MaxBytes: 10 << 30, DedupWindow: 2 * time.Minute, Compression: "s2", MaxPending: 4096,
 			ConnectTimeout: 5 * time.Second, PingInterval: 5 * time.Second,
 		},
 		Sink: Sink{

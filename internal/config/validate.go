@@ -86,6 +86,9 @@ func (c *Config) Validate() error {
 	if c.NATS.URL == "" && c.NATS.Replicas != 1 {
 		bad("nats.replicas", "the embedded server is a single node: use 1, or set nats.url to a cluster")
 	}
+	if c.NATS.Compression != "s2" && c.NATS.Compression != "none" {
+		bad("nats.compression", "must be s2 or none, got %q", c.NATS.Compression)
+	}
 	if c.NATS.Partitions < 1 || c.NATS.Partitions > 256 {
 		bad("nats.partitions", "must be 1..256, got %d", c.NATS.Partitions)
 	}
