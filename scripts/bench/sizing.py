@@ -72,7 +72,13 @@ def model(cpus):
 
 partitions = math.ceil(TARGET / (per_partition / 2)) if per_partition else None  # each leader at half of what one carried here
 day = TARGET * 86400
-nats_disk_gb = TARGET * 3600 * 72 * bus_bytes * 3 / 1e9  # 72 h retention (nats.max_age), R3
+# Bytes on a NATS disk per byte of event (scripts/bench/natsdisk.sh: the file store's message records,
+# S2-compressed blocks with nats.compression s2, the default); NATSDISK_LAST is its run of 2026-12-06.
+NATSDISK_LAST = {"none": {"disk_per_encoded": 1.27}, "s2": {"disk_per_encoded": 0.25}}
+natsdisk_file = ".scratch/bench/natsdisk/natsdisk.json"
+natsdisk = json.load(open(natsdisk_file)) if os.path.exists(natsdisk_file) else NATSDISK_LAST
+disk_ratio = natsdisk["s2"]["disk_per_encoded"]
+nats_disk_gb = TARGET * 3600 * 72 * bus_bytes * disk_ratio * 3 / 1e9  # 72 h retention (nats.max_age), R3
 cass_disk_day_tb = day * row_bytes * 3 / 1e12            # RF 3
 names = {"collector": "collectors (60% busy)", "sink": "sinks (3× reserve)", "nats": "NATS, 3 replicas (60% busy)", "cass": "Cassandra, RF 3 (3× reserve)"}
 
@@ -97,7 +103,18 @@ nats = json.load(open(sys.argv[3])) if len(sys.argv) > 3 and os.path.exists(sys.
 if not (nats and nats.get("client_ids") and nats.get("ack") == "replicated" and "R3" in nats.get("cpu_per_1k", {})):
     nats = NATS_LAST
 shared = {"collector": c_coll, "sink": c_sink, "nats": c_nats, "cass": c_cass}
-cpus = dict(roles["dedicated"], nats=nats["cpu_per_1k"]["R3"]) if roles else shared
+# Cassandra at RF 3: the 3-node ring with each node on a core of its own in turn, at 1,000 events/s in
+# Writes of 200 events (`NODES=3 bash scripts/bench/storecost.sh`: that node's CPU per event, idle
+# subtracted, × 3), where the sink's Writes are full as a busy deployment's are; roles.sh's figure, at
+# 300 events/s of single events spread over 2 sinks and 3 partitions, counts per-request costs of Writes
+# that carry a handful of events. RING_LAST is its run of 2026-12-06, for when .scratch holds none.
+RING_LAST = {"rate": 1000, "runs": 3, "cpu_per_1k": 1.161, "last": True}
+ring_file = ".scratch/bench/storecost/results-rf3-node.jsonl"
+ring_rows = [json.loads(l) for l in open(ring_file)] if os.path.exists(ring_file) else []
+ring = ({"rate": round(ring_rows[0]["batches_per_s"] * ring_rows[0]["events_per_batch"]), "runs": len(ring_rows),
+         "cpu_per_1k": 3 * med(r["cassandra_net_cpu_s_per_1000"] for r in ring_rows), "last": False}
+        if ring_rows else RING_LAST)
+cpus = dict(roles["dedicated"], nats=nats["cpu_per_1k"]["R3"], cass=ring["cpu_per_1k"]) if roles else shared
 per_core, cores, inst, usd_hour, per_billion = model(cpus)
 src = (f"the cluster benchmark's medians ([benchmarks.md](benchmarks.md#cluster){'' if rs else ', its run of 2026-11-28'}; "
        "2 collectors + 2 sinks, 3 partitions, Cassandra RF 3 with sessions on)")
@@ -109,7 +126,12 @@ if roles:
            f"except NATS: its three servers at R3 on a core of their own at {nats['rate']:,} events/s of the same single events "
            f"(`bash scripts/bench/nats.sh`, medians of {nats['runs']} runs{', its run of 2026-12-05' if nats.get('last') else ''}; "
            f"roles.sh's {roles['dedicated']['nats']:.2f} at {roles['rate']} events/s counts per-message costs a busy cluster spreads "
-           "over more events). Bytes and partitions from " + src + ".", ""] + table(cpus) + [
+           "over more events); and Cassandra: the 3-node ring at RF 3 with each node on a core of its own in turn, at "
+           f"{ring['rate']:,} events/s in Writes of 200 events (`NODES=3 bash scripts/bench/storecost.sh`: the node's CPU per event, "
+           f"idle subtracted, × 3, median of {ring['runs']} runs{', its run of 2026-12-06' if ring.get('last') else ''}; roles.sh's "
+           f"{roles['dedicated']['cass']:.2f} at {roles['rate']} events/s of single events counts per-request costs of Writes that carry "
+           f"a handful of events, and would make the total ${model(dict(cpus, cass=roles['dedicated']['cass']))[4]:,.2f} per billion). "
+           "Bytes and partitions from " + src + ".", ""] + table(cpus) + [
            "", "The same model from the shared-core figures (every process of the cluster on both cores, " + src + "), kept for comparison:", ""] + table(shared)
     if "shared" in roles:
         out += ["", f"And from the shared arm of the same roles.sh session (everything on both cores, same rate):", ""] + table(roles["shared"])
@@ -126,7 +148,8 @@ out += ["",
         f"replica copies, delivery to the sinks); Cassandra {day * row_bytes * 3 * 2 / 1e12:,.1f} TB (coordinator to three replicas, "
         "both tables, before compaction traffic).",
         f"- **Disk**: NATS needs {nats_disk_gb / 1e3:,.0f} TB in all for 72 h of retention at R3 (the backlog a 3-day store outage "
-        f"builds); Cassandra grows by {cass_disk_day_tb:,.1f} TB a day at RF 3 (set `cassandra.ttl` for retention; TWCS drops "
+        f"builds; {disk_ratio:.2f} B on disk per byte of event with `nats.compression: s2`, {natsdisk['none']['disk_per_encoded']:.2f} "
+        f"without, scripts/bench/natsdisk.sh); Cassandra grows by {cass_disk_day_tb:,.1f} TB a day at RF 3 (set `cassandra.ttl` for retention; TWCS drops "
         f"whole expired SSTables): with the {inst['cass']} {DB[0]} nodes' {inst['cass'] * 1.875:,.0f} TB of NVMe that is "
         f"{inst['cass'] * 1.875 / max(cass_disk_day_tb, 1e-9) / 2:,.1f} days at half full, so at this rate the disks, not the CPU, "
         "size the Cassandra cluster for any retention past that.",
@@ -137,11 +160,16 @@ out += ["",
         "Cassandra dominates. Since issue 28 each event is written in full once (`events_by_day`); `events_by_visitor` holds "
         "its keys and user id, the last touch is read rather than written, and a known visitor's sessions go in that visitor's own batch (docs/data-model.md, "
         "benchmarks.md's store-cost section). `cassandra.sessions: false` (sessions computed in Spark instead) removes the "
-        "session work.", ""]
+        "session work. At RF 3 each node holds every row, as a lone RF 1 node does, and on top coordinates a third of the writes "
+        "and exchanges every mutation with the two other replicas: a profile of a ring node (JFR, 1,000 events/s) puts a third of "
+        "its CPU in inter-node messaging, a fifth in applying mutations and a fifth in memtable flushes, and per event a ring node "
+        "costs about 1.6× what the lone node does (benchmarks.md's RF 3 section). Messages scale with the partitions a Write "
+        "touches, which is one per visitor for `events_by_visitor`: the next cut is there.", ""]
 if roles:
-    out += ["How far to trust it: each role's figure is its own CPU per event with a core to itself, but at a low rate: with "
-            "every other role on the second core, this machine carries a few hundred events/s, so fixed costs per message, "
-            "fetch and flush are spread over far fewer events than in a busy deployment. NATS shows it most: the same servers "
+    out += ["How far to trust it: each role's figure is its own CPU per event with a core to itself. The collectors' and sinks' "
+            "come from roles.sh at a low rate: with every other role on the second core, the cluster carries a few hundred events/s, "
+            "so fixed costs per message, fetch and flush are spread over far fewer events than in a busy deployment (NATS and "
+            "Cassandra are measured at 1,000 events/s for that reason, above). NATS shows it most: the same servers "
             "cost 2.1 CPU s per 1,000 events in the shared arm at this rate and 0.36 in the saturated cluster run, because "
             "the load sends single events with client ids (one R3 message each) and at a low rate nothing is batched. So the "
             "dedicated figures are an upper bound for each role, and the shared arm of the same session says how much of the "

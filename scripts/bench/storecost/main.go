@@ -50,6 +50,7 @@ type result struct {
 	FromMarkers    int64   `json:"sessions_from_markers"` // -1: this version has no such count
 	FromEvents     int64   `json:"sessions_from_events"`
 	Direct         int64   `json:"sessions_with_events"` // visitor batches written with their sessions; -1: not in this version
+	QuietAfter     float64 `json:"quiet_after_s"`        // how long the schema's creation kept the nodes busy
 	// RowBytes is what the two event tables hold on disk per event (one
 	// replica, LZ4, after the flush; 0: not measured, no -nodetool).
 	RowBytes float64 `json:"row_bytes_per_event"`
@@ -69,6 +70,7 @@ func main() {
 	sessions := flag.Bool("sessions", true, "cassandra.sessions")
 	label := flag.String("label", "", "name of this run")
 	idle := flag.Duration("idle", 15*time.Second, "how long Cassandra's idle CPU is measured before the writes (0: not)")
+	watch := flag.String("quiet-pid", "", "Cassandra process ids that must be quiet before the idle measurement (comma-separated; default: -cass-pid)")
 	flag.Parse()
 	ctx := context.Background()
 	log := zerolog.New(os.Stderr).Level(zerolog.WarnLevel)
@@ -86,6 +88,10 @@ func main() {
 	total := per * (*secs * int(time.Second) / int(*every))
 	evs := events(total, *visitors)
 
+	if *watch == "" {
+		*watch = *pids
+	}
+	quiet := waitQuiet(*watch)
 	var idleRate float64
 	if *idle > 0 {
 		c0, t0 := cpuOf(*pids), time.Now()
@@ -137,7 +143,7 @@ func main() {
 		IdleCPUPerSec: idleRate, NetPer1000: (cass - idleRate*elapsed) / float64(total) * 1000,
 		BehindSeconds: max(behind.Seconds(), 0), SessionsOn: *sessions, Replication: *repl,
 		BatchesPerSec: float64(time.Second) / float64(*every), EventsPerBatch: per, FromMarkers: work[0], FromEvents: work[1], Direct: direct,
-		RowBytes: rowBytes}
+		RowBytes: rowBytes, QuietAfter: quiet.Seconds()}
 	json.NewEncoder(os.Stdout).Encode(r)
 }
 
@@ -175,6 +181,26 @@ func dropKeyspace(ctx context.Context, o config.Cassandra, log zerolog.Logger) {
 	if err := cassandra.Apply(ctx, o, log); err != nil {
 		fail(err)
 	}
+}
+
+// waitQuiet waits until the processes are done with the keyspace's
+// creation: on a ring, every node pulls and merges the new schema, flushes
+// and compacts its schema tables for half a minute or more, which no
+// running cluster does and which would otherwise land in the idle
+// measurement or the writes. Quiet is a 3 s window under 0.1 CPU s/s per
+// process; it gives up after 3 minutes (and says so on stderr).
+func waitQuiet(pids string) time.Duration {
+	start := time.Now()
+	n := float64(len(strings.Split(pids, ",")))
+	for time.Since(start) < 3*time.Minute {
+		c0, t0 := cpuOf(pids), time.Now()
+		time.Sleep(3 * time.Second)
+		if (cpuOf(pids)-c0)/time.Since(t0).Seconds() < 0.1*n {
+			return time.Since(start)
+		}
+	}
+	fmt.Fprintln(os.Stderr, "storecost: Cassandra did not go quiet in 3 minutes; measuring anyway")
+	return time.Since(start)
 }
 
 // runNodetool runs one nodetool command and returns what it printed.
