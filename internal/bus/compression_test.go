@@ -67,10 +67,13 @@ func TestStreamsAreCompressed(t *testing.T) {
 			}
 		}
 		var ps []Pending
-		for i := range 250 {
-			p, err := b.Publish(0, "", []byte(fmt.Sprintf(`{"event_id":"00000000-0000-4000-8000-%012d","app":"shop","endpoint":"tr",`+
+		msg := func(i int) string {
+			return fmt.Sprintf(`{"event_id":"00000000-0000-4000-8000-%012d","app":"shop","endpoint":"tr",`+
 				`"event":"load","visitor_id":"v-%d","url":"https://shop.example/p/%d","user_agent":"Mozilla/5.0 (X11; Linux x86_64)",`+
-				`"received_at":"2026-12-06T07:00:00.%03dZ"}`+"\n", i, i%500, i%300, i%1000)))
+				`"received_at":"2026-12-06T07:00:00.%03dZ"}`+"\n", i, i%500, i%300, i%1000)
+		}
+		for i := range 250 {
+			p, err := b.Publish(0, "", []byte(msg(i)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,6 +89,19 @@ func TestStreamsAreCompressed(t *testing.T) {
 			diskBytes[comp] = streamFiles(t, dir, "EV")
 			if comp == "none" || float64(diskBytes[comp]) < 0.6*float64(diskBytes["none"]) || time.Now().After(deadline) {
 				break
+			}
+		}
+		// What was compressed reads back as it was written.
+		got, err := b.Events(ctx, 250)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 250 {
+			t.Fatalf("%s: read back %d events, want 250", comp, len(got))
+		}
+		for i, m := range got {
+			if string(m.Data) != msg(i) {
+				t.Fatalf("%s: event %d reads back as %q, want %q", comp, i, m.Data, msg(i))
 			}
 		}
 		b.Close()
