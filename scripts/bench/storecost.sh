@@ -15,7 +15,8 @@
 # (1000) events/s with one node of the ring on CPU 1 and the other two with the writer on CPU 0, node 1,
 # 2, 3 in turn: that node's CPU per event, with a core of its own, times 3 is the ring's (every node
 # holds every row at RF 3 and coordinates a third of the writes); results in results-rf3-node.jsonl,
-# which scripts/bench/sizing.py takes for Cassandra's line.
+# which scripts/bench/sizing.py takes for Cassandra's line. The ring is stopped at the end (it takes
+# scripts/cluster.sh's ports) unless RING_KEEP=1.
 #   NODES=3 bash scripts/bench/storecost.sh    (~25 minutes with the ring's start)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,7 +38,8 @@ node_env() { # SETUP: the environment scripts/cassandra.sh needs for that set-up
 RING="bash scripts/bench/storecost/ring.sh" RES=$W/results.jsonl
 if [ "$NODES" = 3 ]; then
   $RING start; $RING pin all; RES=$W/results-rf3.jsonl NODE_BASE=ring NODE_TREE=ring
-  trap '$RING pin all' EXIT
+  # The ring listens on scripts/cluster.sh's ports: stopped at the end unless RING_KEEP=1.
+  if [ "${RING_KEEP:-}" = 1 ]; then trap '$RING pin all' EXIT; else trap '$RING stop >/dev/null 2>&1' EXIT; fi
 else
   for setup in $(printf '%s\n' "$NODE_BASE" "$NODE_TREE" | sort -u); do env $(node_env "$setup") bash scripts/cassandra.sh start; done
 fi
