@@ -3,7 +3,9 @@ scripts/bench/cluster.sh measured (.scratch/bench/cluster): CPU seconds per 1,00
 bytes per event on the bus, the ingest ceiling per partition. Run by cluster.sh after its tables.
 When scripts/bench/roles.sh has measured each role on a core of its own (.scratch/bench/roles/
 roles.json), the model is built from those figures and the shared-core one is kept beside it; NATS's
-line then comes from scripts/bench/nats.sh (.scratch/bench/nats/nats.json, or its last run, NATS_LAST).
+line then comes from scripts/bench/nats.sh (.scratch/bench/nats/nats.json, or its last run, NATS_LAST),
+Cassandra's from the RF 3 ring of `NODES=3 scripts/bench/storecost.sh` (results-rf3-node.jsonl, or
+RING_LAST), and the NATS disk from scripts/bench/natsdisk.sh (natsdisk.json, or NATSDISK_LAST).
 Without a cluster run in .scratch, the figures of the last one (LAST, as benchmarks.md quotes them)
 stand in for it.
 
