@@ -262,7 +262,12 @@ func shortLinks(t *testing.T, store func(*config.Config)) {
 		t.Fatalf("qr: %d %s: %v", r.status, r.header.Get("Content-Type"), err)
 	}
 	bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	// PURE_BARCODE: the image is a generated code, square to the pixel grid
+	// with its quiet zone. gozxing's finder-pattern search (the camera path)
+	// misses about 4 in 1,000 valid codes of this length (the port in the
+	// URL changes the code), all of which zbarimg and this path decode.
+	pure := map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_PURE_BARCODE: true}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, pure)
 	if err != nil || res.GetText() != spring.ShortURL+"?qr=1" {
 		t.Fatalf("qr decodes to %v (%v), want %s?qr=1", res, err, spring.ShortURL)
 	}
