@@ -102,5 +102,7 @@ func (grp *group) messages() []spool.Record {
 	return []spool.Record{{Data: data, Part: grp.part}}
 }
 
-// groupsInFlight is how many groups wait for their PubAck at once.
+// groupsInFlight is how many shared groups wait for their PubAck at once:
+// while they wait, the requests arriving meanwhile join the next group.
+// A group of its own (client ids) takes no slot (Collector.commit).
 const groupsInFlight = 4

@@ -3,9 +3,14 @@ package collector
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/internal/bus"
 )
 
@@ -40,5 +45,85 @@ func TestPublishStopsAtRefusalAndDeadline(t *testing.T) {
 	sb.calls = 0
 	if rest := c.publish(ctx, msgs); len(rest) != len(msgs) || sb.calls != 0 {
 		t.Fatalf("past its deadline: %d publishes, %d messages left, want 0 and %d", sb.calls, len(rest), len(msgs))
+	}
+}
+
+// slowBus confirms every publish after lag, as JetStream does when its
+// PubAck takes that long, and counts the publishes waiting at once.
+type slowBus struct {
+	lag               time.Duration
+	mu                sync.Mutex
+	waiting, mostWait int
+}
+
+type lateAck struct {
+	ok  chan *jetstream.PubAck
+	err chan error
+}
+
+func (a lateAck) Ok() <-chan *jetstream.PubAck { return a.ok }
+func (a lateAck) Err() <-chan error            { return a.err }
+func (lateAck) Msg() *nats.Msg                 { return nil }
+
+func (s *slowBus) Publish(int, string, []byte) (bus.Pending, error) {
+	s.mu.Lock()
+	s.waiting++
+	s.mostWait = max(s.mostWait, s.waiting)
+	s.mu.Unlock()
+	a := lateAck{ok: make(chan *jetstream.PubAck, 1), err: make(chan error, 1)}
+	time.AfterFunc(s.lag, func() {
+		s.mu.Lock()
+		s.waiting--
+		s.mu.Unlock()
+		a.ok <- &jetstream.PubAck{}
+	})
+	return bus.PendingOf(a), nil
+}
+func (*slowBus) Connected() bool { return true }
+
+// Requests with client ids keep messages of their own (their dedup id), so
+// they gain nothing from waiting for one of the shared groups' publish
+// slots: they are published at once, all of them waiting for their PubAck
+// together. Behind four slots, 32 such requests took 8 PubAck round trips
+// (at 2,000 single events/s on a busy R3 stream that capped a collector
+// below its rate); requests without ids still share four slots.
+func TestClientIDRequestsDoNotQueueForSlots(t *testing.T) {
+	const lag = 100 * time.Millisecond
+	for _, tt := range []struct {
+		name     string
+		shared   bool
+		mostWait int // publishes waiting for their PubAck at once, at most
+	}{
+		{"client ids: a message each, all at once", false, 32},
+		{"ids assigned here: four shared groups at a time", true, groupsInFlight},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sb := &slowBus{lag: lag}
+			reg := prometheus.NewRegistry()
+			c, err := New(Options{MaxBatchEvents: 500, MaxEventBytes: 64 << 10, HashKey: []byte("k"), AckTimeout: 5 * time.Second,
+				MaxInflightBytes: 1 << 20, RetryAfterSec: 5}, sb, &offline{}, reg, reg, zerolog.Nop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			start := time.Now()
+			for i := range 32 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := c.accept(context.Background(), records(1, 10)[:1:1], tt.shared); err != nil {
+						t.Errorf("request %d: %v", i, err)
+					}
+				}()
+			}
+			wg.Wait()
+			took := time.Since(start)
+			if sb.mostWait > tt.mostWait {
+				t.Fatalf("%d publishes waited at once, want at most %d", sb.mostWait, tt.mostWait)
+			}
+			if !tt.shared && (sb.mostWait < 16 || took > 4*lag) {
+				t.Fatalf("32 requests with client ids took %v with %d publishes at once; behind slots they queue for %v", took, sb.mostWait, 8*lag)
+			}
+		})
 	}
 }

@@ -207,6 +207,9 @@ func (b *Bus) Connected() bool { return b.up.Load() }
 // Pending is a publish in flight.
 type Pending struct{ f jetstream.PubAckFuture }
 
+// PendingOf wraps a future for a Publisher other than Bus (a test's).
+func PendingOf(f jetstream.PubAckFuture) Pending { return Pending{f: f} }
+
 // Wait blocks until JetStream stored the message (nil, also for a
 // duplicate), refused it, or ctx ended.
 func (p Pending) Wait(ctx context.Context) error {
