@@ -1,15 +1,15 @@
-"""The sizing model for 1 million events/s in docs/operations.md, computed from the figures
-scripts/bench/cluster.sh measured (.scratch/bench/cluster): CPU seconds per 1,000 events per role,
-bytes per event on the bus, the ingest ceiling per partition. Run by cluster.sh after its tables.
-When scripts/bench/roles.sh has measured each role on a core of its own (.scratch/bench/roles/
-roles.json), the model is built from those figures and the shared-core one is kept beside it; NATS's
-line then comes from scripts/bench/nats.sh (.scratch/bench/nats/nats.json, or its last run, NATS_LAST),
-Cassandra's from the RF 3 ring of `NODES=3 scripts/bench/storecost.sh` (results-rf3-node.jsonl, or
-RING_LAST), and the NATS disk from scripts/bench/natsdisk.sh (natsdisk.json, or NATSDISK_LAST).
-Without a cluster run in .scratch, the figures of the last one (LAST, as benchmarks.md quotes them)
-stand in for it.
+"""The sizing model for 1 million events/s in docs/operations.md. Each role's CPU seconds per 1,000
+events come from a benchmark that gives the role a core of its own at a rate that keeps it busy: the
+collectors from `ROLE=collector scripts/bench/nats.sh` (.scratch/bench/collectorcore/collector.json),
+the sinks from scripts/bench/sinkdrain.sh (sinkdrain.json), NATS from scripts/bench/nats.sh
+(.scratch/bench/nats/nats.json), Cassandra from the RF 3 ring of `NODES=3 scripts/bench/storecost.sh`
+(results-rf3-node.jsonl); the NATS disk from scripts/bench/natsdisk.sh (natsdisk.json). Beside it the
+same model from scripts/bench/roles.sh (.scratch/bench/roles/roles.json: the cluster at a few hundred
+events/s, each role pinned in turn) and from the shared-core cluster run of scripts/bench/cluster.sh
+(.scratch/bench/cluster: also bytes per event and the ingest per partition). Whatever .scratch does not
+hold, the last run's figures (the *_LAST constants, as benchmarks.md quotes them) stand in for.
 
-    python3 scripts/bench/sizing.py .scratch/bench/cluster [.scratch/bench/roles/roles.json [.scratch/bench/nats/nats.json]] > sizing.md
+    python3 scripts/bench/sizing.py .scratch/bench/cluster .scratch/bench/roles/roles.json .scratch/bench/nats/nats.json > sizing.md
 """
 import glob
 import json
@@ -49,11 +49,18 @@ if rs:
 else:
     c_coll, c_sink, c_nats, c_cass = (LAST["cpu"][r] for r in ("collector", "sink", "nats", "cass"))
     per_partition, meta = LAST["per_partition"], LAST["bytes"]
-roles = json.load(open(sys.argv[2])) if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else None
+# roles.sh's run of 2026-12-06 (benchmarks.md's roles section), for when .scratch holds none.
+ROLES_LAST = {"rate": 300, "runs": 3, "last": True,
+              "dedicated": {"collector": 0.266, "sink": 0.318, "nats": 1.660, "cass": 2.214},
+              "shared": {"collector": 0.364, "sink": 0.322, "nats": 2.150, "cass": 2.203}}
+roles = json.load(open(sys.argv[2])) if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else ROLES_LAST
 # Cassandra's bytes per event from scripts/bench/storecost.sh when it has measured this tree (the same
 # events, one replica): the cluster run's predate the slim events_by_visitor rows.
 cost_rows = [json.loads(l) for l in open(".scratch/bench/storecost/results.jsonl")] if os.path.exists(".scratch/bench/storecost/results.jsonl") else []
 cost_bytes = [r["row_bytes_per_event"] for r in cost_rows if r["label"] == "storecost" and r.get("row_bytes_per_event", 0) > 0]
+COST_BYTES_LAST = 79  # storecost.sh's run of 2026-12-06: this tree's SSTable bytes per event, one replica
+if not cost_bytes and not rs:
+    cost_bytes = [COST_BYTES_LAST]
 if cost_bytes:
     meta = dict(meta, row_bytes_per_event=med(cost_bytes))
 row_src = "storecost.sh" if cost_bytes else "the cluster run"
@@ -96,14 +103,31 @@ def table(cpus):
     return rows
 
 
-# NATS at R3 on a core of its own at 1,000 events/s (scripts/bench/nats.sh: single events with client
-# ids behind collector.ack replicated, the roles' load at three times roles.sh's rate, where per-message
-# costs are spread as in a busy cluster). NATS_LAST is its run of 2026-12-05 (benchmarks.md), for when
-# .scratch holds none of that kind.
-NATS_LAST = {"rate": 1000, "client_ids": True, "ack": "replicated", "runs": 3, "cpu_per_1k": {"R1": 0.174, "R3": 0.906}, "last": True}
+# NATS at R3 on a core of its own (scripts/bench/nats.sh: single events with client ids behind
+# collector.ack replicated) at 4,000 events/s, about the most the other core sends it here: the three
+# servers burn most of the core at any rate from 1,000 up (0.86 to 0.95 CPU s per s), so their CPU per
+# event falls as the rate rises and a lower rate overstates it. NATS_LAST is its run of 2026-12-06
+# (benchmarks.md), for when .scratch holds none of that kind.
+NATS_LAST = {"rate": 4000, "client_ids": True, "ack": "replicated", "runs": 3, "cpu_per_1k": {"R3": 0.235}, "last": True}
 nats = json.load(open(sys.argv[3])) if len(sys.argv) > 3 and os.path.exists(sys.argv[3]) else None
 if not (nats and nats.get("client_ids") and nats.get("ack") == "replicated" and "R3" in nats.get("cpu_per_1k", {})):
     nats = NATS_LAST
+# The collector alone on a core (`ROLE=collector REPLICAS=1 scripts/bench/nats.sh`: the NATS server, a
+# sink and the load on the other core) at 3,000 events/s of the same single events, about half its core. COLLECTOR_LAST is its
+# run of 2026-12-06, for when .scratch holds none.
+COLLECTOR_LAST = {"rate": 3000, "client_ids": True, "ack": "replicated", "runs": 3, "cpu_per_1k": {"R1": 0.175}, "last": True}
+coll_file = ".scratch/bench/collectorcore/collector.json"
+coll = json.load(open(coll_file)) if os.path.exists(coll_file) else None
+if not (coll and coll.get("client_ids") and coll.get("ack") == "replicated"):
+    coll = COLLECTOR_LAST
+coll_cpu = min(coll["cpu_per_1k"].values())  # R1 where measured: the collector's own work does not change with R
+# The sinks draining a backlog (scripts/bench/sinkdrain.sh: the Cassandra sink on a core of its own, full
+# fetches), which is what their 3x reserve is for; in a busy deployment a sink's fetches are full in the
+# steady state too (a few thousand events/s per process fill 500 in well under sink.batch_wait).
+# SINKDRAIN_LAST is its run of 2026-12-06, for when .scratch holds none.
+SINKDRAIN_LAST = {"rate": 3000, "runs": 3, "cpu_per_1k": 0.0608, "drained_per_s": 6409, "base": "69fc32c", "base_cpu_per_1k": 0.1598, "last": True}
+drain_file = ".scratch/bench/sinkdrain/sinkdrain.json"
+drain = json.load(open(drain_file)) if os.path.exists(drain_file) else SINKDRAIN_LAST
 shared = {"collector": c_coll, "sink": c_sink, "nats": c_nats, "cass": c_cass}
 # Cassandra at RF 3: the 3-node ring with each node on a core of its own in turn, at 1,000 events/s in
 # Writes of 200 events (`NODES=3 bash scripts/bench/storecost.sh`: that node's CPU per event, idle
@@ -116,30 +140,29 @@ ring_rows = [json.loads(l) for l in open(ring_file)] if os.path.exists(ring_file
 ring = ({"rate": round(ring_rows[0]["batches_per_s"] * ring_rows[0]["events_per_batch"]), "runs": len(ring_rows),
          "cpu_per_1k": 3 * med(r["cassandra_net_cpu_s_per_1000"] for r in ring_rows), "last": False}
         if ring_rows else RING_LAST)
-cpus = dict(roles["dedicated"], nats=nats["cpu_per_1k"]["R3"], cass=ring["cpu_per_1k"]) if roles else shared
+cpus = {"collector": coll_cpu, "sink": drain["cpu_per_1k"], "nats": nats["cpu_per_1k"]["R3"], "cass": ring["cpu_per_1k"]}
 per_core, cores, inst, usd_hour, per_billion = model(cpus)
 src = (f"the cluster benchmark's medians ([benchmarks.md](benchmarks.md#cluster){'' if rs else ', its run of 2026-11-28'}; "
        "2 collectors + 2 sinks, 3 partitions, Cassandra RF 3 with sessions on)")
-if roles:
-    out = [f"Computed by `scripts/bench/sizing.py` from each role measured **on a core of its own** (`bash scripts/bench/roles.sh`: "
-           f"the role's members pinned to one core, every other member and the load on the other, {roles['rate']} events/s of single "
-           f"events with client ids, each member's idle CPU subtracted, medians of {roles['runs']} runs; the cluster of "
-           "scripts/cluster.sh: 2 collectors + 2 sinks, 3 NATS at R3 with 3 partitions, 3 Cassandra at RF 3 with sessions on), "
-           f"except NATS: its three servers at R3 on a core of their own at {nats['rate']:,} events/s of the same single events "
-           f"(`bash scripts/bench/nats.sh`, medians of {nats['runs']} runs{', its run of 2026-12-05' if nats.get('last') else ''}; "
-           f"roles.sh's {roles['dedicated']['nats']:.2f} at {roles['rate']} events/s counts per-message costs a busy cluster spreads "
-           "over more events); and Cassandra: the 3-node ring at RF 3 with each node on a core of its own in turn, at "
-           f"{ring['rate']:,} events/s in Writes of 200 events (`NODES=3 bash scripts/bench/storecost.sh`: the node's CPU per event, "
-           f"idle subtracted, × 3, median of {ring['runs']} runs{', its run of 2026-12-06' if ring.get('last') else ''}; roles.sh's "
-           f"{roles['dedicated']['cass']:.2f} at {roles['rate']} events/s of single events counts per-request costs of Writes that carry "
-           f"a handful of events, and would make the total ${model(dict(cpus, cass=roles['dedicated']['cass']))[4]:,.2f} per billion). "
-           "Bytes and partitions from " + src + ".", ""] + table(cpus) + [
-           "", "The same model from the shared-core figures (every process of the cluster on both cores, " + src + "), kept for comparison:", ""] + table(shared)
-    if "shared" in roles:
-        out += ["", f"And from the shared arm of the same roles.sh session (everything on both cores, same rate):", ""] + table(roles["shared"])
-else:
-    out = [f"Computed by `scripts/bench/sizing.py` from {src}. Every per-core figure is CPU time measured per "
-           "event on this 2-core machine, where all roles share the cores; on dedicated machines each role does at least as well.", ""] + table(cpus)
+last = lambda x, day: f", its run of {day}" if x.get("last") else ""
+out = ["Computed by `scripts/bench/sizing.py` from each role measured **on a core of its own** (pinned to one core, everything "
+       "else and the load on the other, idle CPU subtracted, medians), each at a rate where its core is busy, as a deployed "
+       "one is: per-message and per-fetch costs fall as the rate rises, so a role measured at a trickle looks dearer than it is.", "",
+       f"- **Collectors**: a collector at {coll['rate']:,} events/s of single events with client ids, answering after the PubAck "
+       f"(`ROLE=collector REPLICAS=1 bash scripts/bench/nats.sh`, {coll['runs']} runs{last(coll, '2026-12-06')}).",
+       f"- **Sinks**: the Cassandra sink draining a backlog of the same events, full fetches of 500 (`bash scripts/bench/sinkdrain.sh`, "
+       f"{drain['runs']} runs{last(drain, '2026-12-06')}; {drain['cpu_per_1k'] / drain['base_cpu_per_1k']:.2f}× the sink of "
+       f"{drain['base']} in the same session). The 3× reserve is drain capacity, and a busy sink's fetches are full in the steady state too.",
+       f"- **NATS**: three servers at R3 at {nats['rate']:,} events/s of the same single events, one JetStream message each "
+       f"(`bash scripts/bench/nats.sh`, {nats['runs']} runs{last(nats, '2026-12-06')}), about the most the other core could send "
+       "them: their CPU per event fell as the rate rose, so their capacity is at least this.",
+       f"- **Cassandra**: the 3-node ring at RF 3 with each node on a core of its own in turn, at {ring['rate']:,} events/s in Writes "
+       f"of 200 events (`NODES=3 bash scripts/bench/storecost.sh`: the node's CPU per event × 3, {ring['runs']} runs{last(ring, '2026-12-06')}).",
+       "", "Bytes and partitions from " + src + ".", ""] + table(cpus)
+out += ["", f"The same model from `bash scripts/bench/roles.sh`'s figures (the cluster of scripts/cluster.sh, each role's members "
+        f"pinned to one core in turn, {roles['rate']} events/s{last(roles, '2026-12-06')}), where every role carries a few hundred "
+        "events/s and the fixed costs per message, fetch and Write are spread over few events:", ""] + table(roles["dedicated"])
+out += ["", "And from the shared-core figures (every process of the cluster on both cores, " + src + "), kept for comparison:", ""] + table(shared)
 out += ["",
         f"- **Partitions**: one partition's leader carried {per_partition:,.0f} events/s here (the collectors alone, 3 partitions, "
         f"on shared cores); at half of that per leader, 1M events/s needs **{partitions} partitions**, spread by the cluster over the "
@@ -159,7 +182,7 @@ out += ["",
         f"{nats_disk_gb / 1e3:,.0f} TB gp3 for NATS = **${usd_hour:,.0f} per hour**, **${per_billion:,.2f} per billion events** at "
         "AWS us-east-1 on-demand list prices (Linux), before reserved or spot discounts, load balancers and data transfer.",
         "",
-        "Cassandra dominates. Since issue 28 each event is written in full once (`events_by_day`); `events_by_visitor` holds "
+        f"Cassandra dominates: {inst['cass'] * DB[2] / usd_hour:.0%} of the cost per hour. Since issue 28 each event is written in full once (`events_by_day`); `events_by_visitor` holds "
         "its keys and user id, the last touch is read rather than written, and a known visitor's sessions go in that visitor's own batch (docs/data-model.md, "
         "benchmarks.md's store-cost section). `cassandra.sessions: false` (sessions computed in Spark instead) removes the "
         "session work. At RF 3 each node holds every row, as a lone RF 1 node does, and on top coordinates a third of the writes "
@@ -167,21 +190,11 @@ out += ["",
         "its CPU in inter-node messaging, a fifth in applying mutations and a fifth in memtable flushes, and per event a ring node "
         "costs about 1.6× what the lone node does (benchmarks.md's RF 3 section). Messages scale with the partitions a Write "
         "touches, which is one per visitor for `events_by_visitor`: the next cut is there.", ""]
-if roles:
-    out += ["How far to trust it: each role's figure is its own CPU per event with a core to itself. The collectors' and sinks' "
-            "come from roles.sh at a low rate: with every other role on the second core, the cluster carries a few hundred events/s, "
-            "so fixed costs per message, fetch and flush are spread over far fewer events than in a busy deployment (NATS and "
-            "Cassandra are measured at 1,000 events/s for that reason, above). NATS shows it most: the same servers "
-            "cost 2.1 CPU s per 1,000 events in the shared arm at this rate and 0.36 in the saturated cluster run, because "
-            "the load sends single events with client ids (one R3 message each) and at a low rate nothing is batched. So the "
-            "dedicated figures are an upper bound for each role, and the shared arm of the same session says how much of the "
-            "difference to the cluster run is the rate rather than the sharing. Every line of the model scales linearly with "
-            "its role's events/s per core: re-run `bash scripts/bench/roles.sh` (higher `RATE` on machines with more cores) "
-            "where you will deploy, and this page is recomputed from those figures."]
-else:
-    out += ["How far to trust it: these per-core figures were measured with three Cassandra JVMs (640 MiB heaps), three NATS servers, "
-            "the spoor processes and the load generators all sharing two cores, where every process pays for the others' context "
-            "switches and cache misses. They are an upper bound on cost, not a forecast. Every line of the model scales linearly "
-            "with its role's events/s per core: re-run `bash scripts/bench/cluster.sh` on the machines you will deploy on, and "
-            "this page is recomputed from those figures."]
+out += ["How far to trust it: each line is one role's own CPU per event with a core to itself, at the highest rate the other "
+        "core let the benchmark offer, so it is still an upper bound: a collector or a sink with more cores, at 60% busy, spreads "
+        "its fixed costs over more events than these runs could send it. The NATS line is for the traffic that costs NATS most: "
+        "single events with client ids, one R3 message each. Batches, and events whose ids the collector assigns (concurrent "
+        "requests share a message, and with `collector.ack: local` the forwarder joins them), cost NATS a fraction of it "
+        "(benchmarks.md's NATS section). Every line scales linearly with its role's events/s per core: re-run the scripts above "
+        "on the machines you will deploy on, and this page is recomputed from those figures."]
 print("\n".join(out))
