@@ -85,7 +85,7 @@ func (*slowBus) Connected() bool { return true }
 // they gain nothing from waiting for one of the shared groups' publish
 // slots: they are published at once, all of them waiting for their PubAck
 // together. Behind four slots, 32 such requests took 8 PubAck round trips
-// (at 2,000 single events/s on a busy R3 stream that capped a collector
+// (at 3,000 single events/s on a busy R3 stream that capped a collector
 // below its rate); requests without ids still share four slots.
 func TestClientIDRequestsDoNotQueueForSlots(t *testing.T) {
 	const lag = 100 * time.Millisecond
