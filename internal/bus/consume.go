@@ -190,51 +190,41 @@ func (p partConsumer) fetch(n, maxBytes int, wait time.Duration, name string) ([
 func collect(ch <-chan *nats.Msg, deadline <-chan time.Time, n int, stream, name string) ([]*Msg, error) {
 	msgs := make([]*Msg, 0, n)
 	want := n // messages the server sends for this request
-	// take handles one delivery: a message is kept; a status may end the
-	// request (end true) with an error for a fetch that got nothing.
-	take := func(m *nats.Msg) (end bool, err error) {
-		status := ""
-		if len(m.Data) == 0 && m.Header != nil {
-			status = m.Header.Get("Status")
-		}
-		switch status {
-		case "":
-			msgs = append(msgs, &Msg{m: m, stream: stream})
-		case "100": // heartbeat or flow control
-		case "404", "408": // nothing more: no messages, or the request expired
-			return true, nil
-		case "409":
-			descr := strings.ToLower(m.Header.Get("Description"))
-			if !strings.Contains(descr, "batch completed") && !strings.Contains(descr, "exceeds maxbytes") {
-				return true, fmt.Errorf("fetching from %s on %s: %s", name, stream, m.Header.Get("Description"))
-			}
-			left, _ := strconv.Atoi(m.Header.Get("Nats-Pending-Messages"))
-			want = n - max(left, 0)
-		default:
-			return true, fmt.Errorf("fetching from %s on %s: status %s %s", name, stream, status, m.Header.Get("Description"))
-		}
-		return false, nil
-	}
+	// Past the deadline, take what was delivered already: a process stalled
+	// past it (CPU throttled, stopped) finds the request's messages queued
+	// when it runs again, and left unread they would wait ack_wait for their
+	// redelivery. late fires once nothing more came for lateGrace.
+	var late <-chan time.Time
 	for len(msgs) < want {
 		select {
-		case m := <-ch:
-			if end, err := take(m); end {
-				return endFetch(msgs, err)
-			}
 		case <-deadline:
-			// Past the deadline, take what was delivered already: a process
-			// stalled past it (CPU throttled, stopped) finds the request's
-			// messages queued when it runs again, and left unread they would
-			// wait ack_wait for their redelivery.
-			for len(msgs) < want {
-				select {
-				case m := <-ch:
-					if end, err := take(m); end {
-						return endFetch(msgs, err)
-					}
-				case <-time.After(lateGrace):
-					return msgs, nil
+			deadline, late = nil, time.After(lateGrace)
+			continue
+		case <-late:
+			return msgs, nil
+		case m := <-ch:
+			if late != nil {
+				late = time.After(lateGrace)
+			}
+			status := ""
+			if len(m.Data) == 0 && m.Header != nil {
+				status = m.Header.Get("Status")
+			}
+			switch status {
+			case "":
+				msgs = append(msgs, &Msg{m: m, stream: stream})
+			case "100": // heartbeat or flow control
+			case "404", "408": // nothing more: no messages, or the request expired
+				return msgs, nil
+			case "409":
+				descr := strings.ToLower(m.Header.Get("Description"))
+				if !strings.Contains(descr, "batch completed") && !strings.Contains(descr, "exceeds maxbytes") {
+					return endFetch(msgs, fmt.Errorf("fetching from %s on %s: %s", name, stream, m.Header.Get("Description")))
 				}
+				left, _ := strconv.Atoi(m.Header.Get("Nats-Pending-Messages"))
+				want = n - max(left, 0)
+			default:
+				return endFetch(msgs, fmt.Errorf("fetching from %s on %s: status %s %s", name, stream, status, m.Header.Get("Description")))
 			}
 		}
 	}

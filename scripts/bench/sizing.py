@@ -51,8 +51,7 @@ else:
     per_partition, meta = LAST["per_partition"], LAST["bytes"]
 # roles.sh's run of 2026-12-06 (benchmarks.md's roles section), for when .scratch holds none.
 ROLES_LAST = {"rate": 300, "runs": 3, "last": True,
-              "dedicated": {"collector": 0.266, "sink": 0.318, "nats": 1.660, "cass": 2.214},
-              "shared": {"collector": 0.364, "sink": 0.322, "nats": 2.150, "cass": 2.203}}
+              "dedicated": {"collector": 0.266, "sink": 0.318, "nats": 1.660, "cass": 2.214}}
 roles = json.load(open(sys.argv[2])) if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else ROLES_LAST
 # Cassandra's bytes per event from scripts/bench/storecost.sh when it has measured this tree (the same
 # events, one replica): the cluster run's predate the slim events_by_visitor rows.
