@@ -2,39 +2,53 @@
 # What the durable ack costs, per collector.ack, in one session: `spoor collector` (embedded JetStream,
 # no sink in the process) with collector.ack: replicated, the same with collector.ack: local (the spool's
 # group commit, the forwarder behind it), and the same binary built with -tags bench_nodurable (answers
-# and drops: the ceiling without an ack). wrk runs each scenario against the three in turn, RUNS times;
+# and drops: the ceiling without an ack). wrk runs each scenario against the three in turn, RUNS times,
+# each run on a fresh collector (empty data directory, page cache synced; the order reversed every other run)
+# after WARMUP (2s) of the same load that is not counted;
 # the table gives medians, each as a ratio of the no-ack ceiling, and the ack's cost (1 - that ratio).
 # It also reports, per target, the spoor process's CPU seconds per 1,000 requests (/proc/PID/stat).
-#   bash scripts/bench/ack.sh            (RUNS=5 DURATION=8s CONNS=64; ~9 minutes)
+#   bash scripts/bench/ack.sh            (RUNS=5 DURATION=8s CONNS=64; ~13 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 SAY_AS=bench/ack
-RUNS=${RUNS:-5} DURATION=${DURATION:-8s} CONNS=${CONNS:-64} SCENARIOS=${SCENARIOS:-get_tuplet post_single post_single_eid post_batch20}
+RUNS=${RUNS:-5} DURATION=${DURATION:-8s} WARMUP=${WARMUP:-2s} CONNS=${CONNS:-64} SCENARIOS=${SCENARIOS:-get_tuplet post_single post_single_eid post_batch20}
 command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
 W=.scratch/bench/ack; rm -rf "$W"; mkdir -p "$W/out"
 go build -o "$W/spoor" ./cmd/spoor
 go build -tags bench_nodurable -o "$W/spoor-nodurable" ./cmd/spoor
-start() { # NAME PORT BINARY [ENV...]
-  local name=$1 port=$2 bin=$3; shift 3
-  env SPOOR_DATA_DIR="$W/data-$name" SPOOR_HTTP_ADDR=127.0.0.1:$port SPOOR_LOG_LEVEL=warn SPOOR_NATS_MAX_BYTES=34359738368 "$@" \
-    "$W/$bin" -config config.json collector 2> "$W/$name.log" & echo $! > "$W/$name.pid"
+# fresh TARGET: that target's collector stopped, its data removed, the page cache synced, and a new one
+# started on an empty data directory and waited for. Every cell runs on a fresh collector: in one
+# long-lived process the stream an earlier run grew, and the page cache it left dirty, slowed the
+# targets that store (replicated's batch20 went 7,850 → 5,790 req/s over five runs while the no-ack
+# build, which stores nothing, did not fall), as segment.sh found for its targets.
+declare -A PORT=([replicated]=18480 [local]=18481 [nodurable]=18482)
+fresh() {
+  local name=$1 bin=spoor; local -a envs=(SPOOR_COLLECTOR_ACK=$1)
+  [ "$name" = nodurable ] && bin=spoor-nodurable envs=()
+  if [ -f "$W/$name.pid" ]; then kill "$(cat "$W/$name.pid")" 2>/dev/null || true; wait "$(cat "$W/$name.pid")" 2>/dev/null || true; fi
+  rm -rf "$W/data-$name"; sync
+  env SPOOR_DATA_DIR="$W/data-$name" SPOOR_HTTP_ADDR=127.0.0.1:${PORT[$name]} SPOOR_LOG_LEVEL=warn SPOOR_NATS_MAX_BYTES=34359738368 \
+    "${envs[@]}" "$W/$bin" -config config.json collector 2>> "$W/$name.log" & echo $! > "$W/$name.pid"
+  for _ in $(seq 300); do curl -fs "http://127.0.0.1:${PORT[$name]}/readyz" >/dev/null && return; sleep 0.1; done
+  die "$name did not become ready (see $W/$name.log)"
 }
-start replicated 18480 spoor SPOOR_COLLECTOR_ACK=replicated
-start local 18481 spoor SPOOR_COLLECTOR_ACK=local
-start nodurable 18482 spoor-nodurable
-trap 'for n in replicated local nodurable; do kill "$(cat "$W/$n.pid")" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
-for port in 18480 18481 18482; do
-  for _ in $(seq 200); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
-done
+die() { say "$*"; exit 1; }
+trap 'for n in replicated local nodurable; do [ -f "$W/$n.pid" ] && kill "$(cat "$W/$n.pid")" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
 cpu() { awk '{print $14+$15}' "/proc/$(cat "$W/$1.pid")/stat"; } # utime+stime, clock ticks
 TUPLET=/tr/v1/vid/14fb0860-b4bf-11e9-8971-7b80435315ac/ename/click/lat/37.2/first/true/score/6/app/bench
 : > "$W/results.tsv"
 for run in $(seq "$RUNS"); do
   for scenario in $SCENARIOS; do
     path=/tr/v1/; [ "$scenario" = get_tuplet ] && path=$TUPLET
-    for target in replicated local nodurable; do
-      case $target in replicated) port=18480 ;; local) port=18481 ;; nodurable) port=18482 ;; esac
+    order="replicated local nodurable"
+    [ $((run % 2)) = 1 ] || order="nodurable local replicated" # no target always first
+    for target in $order; do
+      port=${PORT[$target]}
+      fresh "$target"
+      # WARMUP of the same load, not counted: a new process's pools, connections and stream are grown
+      # before the measured run, as a collector that has been up for a while has them.
+      wrk -t2 -c"$CONNS" -d"$WARMUP" -s "scripts/bench/$scenario.lua" "http://127.0.0.1:$port$path" > /dev/null
       c0=$(cpu "$target")
       wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "scripts/bench/$scenario.lua" "http://127.0.0.1:$port$path" > "$W/out/$scenario.$target.$run.txt"
       c1=$(cpu "$target")
@@ -45,12 +59,10 @@ for run in $(seq "$RUNS"); do
     done
   done
 done
-curl -s http://127.0.0.1:18480/metrics | grep -E '^spoor_collector_events_(acked|published)_total' > "$W/out/metrics.replicated.txt" || true
-curl -s http://127.0.0.1:18481/metrics | grep -E '^spoor_collector_events_(acked|published)_total' > "$W/out/metrics.local.txt" || true
-python3 - "$W/results.tsv" "$RUNS" "$CONNS" "$DURATION" "$(getconf CLK_TCK)" <<'PY' | tee "$W/table.md"
+python3 - "$W/results.tsv" "$RUNS" "$CONNS" "$DURATION" "$(getconf CLK_TCK)" "$WARMUP" <<'PY' | tee "$W/table.md"
 import csv, statistics, sys, datetime
 rows = list(csv.reader(open(sys.argv[1]), delimiter="\t"))
-runs, conns, dur, tck = sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+runs, conns, dur, tck, warm = sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), sys.argv[6]
 secs = float(dur.rstrip("s"))
 per = {"get_tuplet": 1, "post_single": 1, "post_single_eid": 1, "post_batch20": 20}
 scen = [s for s in per if any(r[1] == s for r in rows)]
@@ -59,7 +71,7 @@ def med(s, t, f):
 rps = lambda r: float(r[3])
 cpu = lambda r: float(r[4]) / tck / (float(r[3]) * secs) * 1e6  # CPU µs per request
 print(f"Measured {datetime.date.today()}: `spoor collector` (embedded JetStream, no sink in the process) with each `collector.ack`, "
-      f"and the same binary built with `-tags bench_nodurable` (no ack: the ceiling), alternated, wrk -t2 -c{conns} -d{dur}, "
+      f"and the same binary built with `-tags bench_nodurable` (no ack: the ceiling), alternated (the order reversed every other run), each run on a fresh collector (empty data directory, page cache synced) after a {warm} warm-up of the same load, wrk -t2 -c{conns} -d{dur}, "
       f"medians of {runs} runs per cell (`bash scripts/bench/ack.sh`). The ack's cost is 1 − (req/s with it ÷ req/s without).\n")
 print("| scenario | no ack, req/s (CPU µs/req) | `replicated` req/s (÷ no ack) | `replicated` ack cost | `local` req/s (÷ no ack) | `local` ack cost | `local` ÷ `replicated` | non-2xx (replicated / local) |")
 print("|---|---|---|---|---|---|---|---|")
