@@ -334,6 +334,56 @@ func TestSessionizerInBackground(t *testing.T) {
 	}
 }
 
+// A lease is a lightweight transaction, a Paxos round on every replica: the
+// holder renews its shards only once they are past half their time, and a
+// sink that holds none reads the leases and sends no transaction while
+// they run. Over 40 rounds, the holder takes its 16 shards once (nothing
+// is past half of 30 s) and the second sink tries none.
+func TestLeasesCostNoTransactionPerRound(t *testing.T) {
+	s := cassandratest.Session(t)
+	ks := cassandratest.Keyspace(t, s)
+	open := func() *Sink {
+		o := testOptions(ks)
+		o.SessionsDelay = 50 * time.Millisecond
+		sink := New(o, zerolog.Nop())
+		sink.slot = 50 * time.Millisecond
+		if err := sink.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return sink
+	}
+	first := open()
+	defer first.Close()
+	for deadline := time.Now().Add(10 * time.Second); len(heldShards(first)) < pendingShards; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first sink holds %d shards, want %d", len(heldShards(first)), pendingShards)
+		}
+	}
+	second := open()
+	defer second.Close()
+	time.Sleep(2 * time.Second) // 40 rounds of each
+	if n := first.z.cas.Load(); n != pendingShards {
+		t.Errorf("the holder sent %d lease transactions in 40 rounds, want %d (one per shard, taken once)", n, pendingShards)
+	}
+	if n := second.z.cas.Load(); n != 0 {
+		t.Errorf("the second sink sent %d lease transactions while every lease was held, want 0", n)
+	}
+	if got := heldShards(second); len(got) != 0 {
+		t.Errorf("the second sink holds shards %v of a live first sink", got)
+	}
+}
+
+// heldShards is the shards whose lease a sink holds now.
+func heldShards(s *Sink) []int16 {
+	var out []int16
+	for sh := int16(0); sh < pendingShards; sh++ {
+		if time.Until(time.Unix(0, s.held.until[sh].Load())) > 0 {
+			out = append(out, sh)
+		}
+	}
+	return out
+}
+
 // Identity links (decision 0004): an identify, an alias and a logged-in
 // event link a visitor and a user both ways, with the earliest and the
 // latest time and how they were first linked, whatever the arrival order;

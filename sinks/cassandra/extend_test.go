@@ -293,7 +293,7 @@ func TestSessionsWrittenWithTheEvents(t *testing.T) {
 	slotA := sink.slotOf(time.Now())
 	time.Sleep(150 * time.Millisecond)
 	write(v2(3)) // the visitor is not known yet: a marker
-	if _, err := sink.processShard(ctx, shard2, slotA-20, slotA); err != nil {
+	if _, _, err := sink.processShard(ctx, shard2, slotA-20, slotA); err != nil {
 		t.Fatal(err)
 	}
 	m0, e0 := sink.SessionWork()

@@ -7,7 +7,8 @@ package cassandra
 // seconds the sessionizer takes the shards it holds a lease on, and for
 // every slot that ended more than sessions_delay ago recomputes each marked
 // visitor once (sessionize), then deletes the slot's partition and moves
-// the shard's next_slot on. A visitor busy for minutes costs one session
+// the shard's next_slot on (written after a slot with markers, and past
+// empty ones at least every lease period). A visitor busy for minutes costs one session
 // recomputation per slot instead of one per batch.
 //
 // No marker is missed: a marker whose write returned later than half the
@@ -23,6 +24,7 @@ import (
 	"hash/fnv"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -235,25 +237,28 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 // processShard recomputes the slots from..to of a shard, deleting each
-// partition once done, and returns the next slot to do.
-func (s *Sink) processShard(ctx context.Context, shard int16, from, to int64) (int64, error) {
+// partition once done, and returns the next slot to do and whether any
+// of them held markers.
+func (s *Sink) processShard(ctx context.Context, shard int16, from, to int64) (int64, bool, error) {
+	found := false
 	for slot := from; slot <= to; slot++ {
 		any, err := s.recomputeSlot(ctx, shard, slot)
 		if err != nil {
-			return slot, err
+			return slot, found, err
 		}
 		if any {
+			found = true
 			err := s.session.Query(fmt.Sprintf(`DELETE FROM %s.sessions_pending WHERE shard = ? AND slot = ?`, s.opts.Keyspace),
 				shard, slot).WithContext(ctx).Idempotent(true).Exec()
 			if err != nil {
-				return slot, fmt.Errorf("deleting pending sessions of shard %d slot %d: %w", shard, slot, err)
+				return slot, found, fmt.Errorf("deleting pending sessions of shard %d slot %d: %w", shard, slot, err)
 			}
 		}
 		if slot > s.slotsDone[shard].Load() {
 			s.slotsDone[shard].Store(slot) // only this shard's holder, or FlushSessions, gets here
 		}
 	}
-	return to + 1, nil
+	return to + 1, found, nil
 }
 
 // FlushSessions recomputes, now, every visitor marked in any slot up to the
@@ -266,7 +271,7 @@ func (s *Sink) FlushSessions(ctx context.Context) error {
 	}
 	now := s.slotOf(time.Now())
 	for shard, from := range next {
-		if _, err := s.processShard(ctx, int16(shard), from, now); err != nil {
+		if _, _, err := s.processShard(ctx, int16(shard), from, now); err != nil {
 			return err
 		}
 	}
@@ -321,11 +326,13 @@ type sessionizer struct {
 	held  map[int16]*lease
 	stop  chan struct{}
 	done  chan struct{}
+	cas   atomic.Int64 // lightweight transactions sent to take or renew leases
 }
 
 type lease struct {
 	until time.Time
-	next  int64
+	next  int64     // the next slot to recompute
+	saved time.Time // when next was last written to sessions_progress
 }
 
 func newSessionizer(s *Sink) *sessionizer {
@@ -367,12 +374,18 @@ func (z *sessionizer) round(ctx context.Context) error {
 		if l == nil || l.next > closed {
 			continue
 		}
-		next, err := z.s.processShard(ctx, sh, l.next, closed)
+		next, found, err := z.s.processShard(ctx, sh, l.next, closed)
 		if next > l.next {
 			l.next = next
-			if e := z.s.session.Query(fmt.Sprintf(`UPDATE %s.sessions_progress SET next_slot = ? WHERE shard = ?`, z.s.opts.Keyspace),
-				next, sh).WithContext(ctx).Exec(); e != nil {
-				errs = append(errs, fmt.Errorf("saving sessions progress of shard %d: %w", sh, e))
+			// Past empty slots only now and then: whoever takes the
+			// shard next reads the few empty slots since again.
+			if found || time.Since(l.saved) >= leaseFor {
+				if e := z.s.session.Query(fmt.Sprintf(`UPDATE %s.sessions_progress SET next_slot = ? WHERE shard = ?`, z.s.opts.Keyspace),
+					next, sh).WithContext(ctx).Exec(); e != nil {
+					errs = append(errs, fmt.Errorf("saving sessions progress of shard %d: %w", sh, e))
+				} else {
+					l.saved = time.Now()
+				}
 			}
 		}
 		if err != nil {
@@ -382,8 +395,14 @@ func (z *sessionizer) round(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// lease renews the shard's lease if held, else tries to take it once it
-// has expired; nil means another sink holds it.
+// lease renews the shard's lease if held and past half its time (plus a
+// round), else tries to take it once it has expired; nil means another
+// sink holds it. Each renewal or attempt is a lightweight transaction, a
+// Paxos round on every replica (on a ring at RF 3 the 16 shards' renewals
+// every round cost a node more CPU than 1,000 events/s of session work,
+// benchmarks.md), so a holder renews every few rounds, and a sink that
+// does not hold a shard first reads its lease and tries only when the
+// lease has run out or was given back.
 func (z *sessionizer) lease(ctx context.Context, sh int16) (*lease, error) {
 	now := time.Now()
 	until := now.Add(leaseFor)
@@ -391,23 +410,35 @@ func (z *sessionizer) lease(ctx context.Context, sh int16) (*lease, error) {
 	var q *gocql.Query
 	l, ok := z.held[sh]
 	fresh := !ok || !now.Before(l.until) // taking it (again): read where the shard stands
+	if !fresh && l.until.Sub(now) > leaseFor/2+z.s.slot {
+		return l, nil // renewed at a later round, still with more than half its time
+	}
+	if fresh {
+		var taken time.Time
+		err := z.s.session.Query(fmt.Sprintf(`SELECT lease_until FROM %s.sessions_progress WHERE shard = ?`, ks), sh).
+			WithContext(ctx).Scan(&taken)
+		if err != nil {
+			return nil, fmt.Errorf("reading the lease of sessions shard %d: %w", sh, err)
+		}
+		if now.Before(taken) {
+			z.drop(sh)
+			return nil, nil
+		}
+	}
 	if !fresh {
 		q = z.s.session.Query(fmt.Sprintf(`UPDATE %s.sessions_progress SET lease_until = ? WHERE shard = ? IF owner = ?`, ks), until, sh, z.owner)
 	} else {
 		q = z.s.session.Query(fmt.Sprintf(`UPDATE %s.sessions_progress SET owner = ?, lease_until = ? WHERE shard = ? IF lease_until < ?`, ks),
 			z.owner, until, sh, now)
 	}
+	z.cas.Add(1)
 	applied, err := q.WithContext(ctx).MapScanCAS(map[string]any{})
 	if err != nil {
-		delete(z.held, sh)
-		z.s.held.lost(sh)
-		z.s.latest.drop(sh)
+		z.drop(sh)
 		return nil, fmt.Errorf("lease on sessions shard %d: %w", sh, err)
 	}
 	if !applied {
-		delete(z.held, sh)
-		z.s.held.lost(sh)
-		z.s.latest.drop(sh)
+		z.drop(sh)
 		return nil, nil
 	}
 	if fresh {
@@ -426,6 +457,14 @@ func (z *sessionizer) lease(ctx context.Context, sh int16) (*lease, error) {
 	l.until = until
 	z.s.held.set(sh, until)
 	return l, nil
+}
+
+// drop forgets a shard this sink does not hold (any more): no direct
+// session writes for it, and no cached latest session of its visitors.
+func (z *sessionizer) drop(sh int16) {
+	delete(z.held, sh)
+	z.s.held.lost(sh)
+	z.s.latest.drop(sh)
 }
 
 // release gives the held shards back at once, so another sink need not
