@@ -248,16 +248,7 @@ func TestSessions(t *testing.T) {
 func TestSessionizerInBackground(t *testing.T) {
 	s := cassandratest.Session(t)
 	ks := cassandratest.Keyspace(t, s)
-	open := func() *Sink {
-		o := testOptions(ks)
-		o.SessionsDelay = 200 * time.Millisecond
-		sink := New(o, zerolog.Nop())
-		sink.slot = 200 * time.Millisecond
-		if err := sink.Open(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return sink
-	}
+	open := func() *Sink { return openSessionSink(t, ks, 200*time.Millisecond, 200*time.Millisecond) }
 	first := open()
 	t0 := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 	var evs []*schema.Event
@@ -342,16 +333,7 @@ func TestSessionizerInBackground(t *testing.T) {
 func TestLeasesCostNoTransactionPerRound(t *testing.T) {
 	s := cassandratest.Session(t)
 	ks := cassandratest.Keyspace(t, s)
-	open := func() *Sink {
-		o := testOptions(ks)
-		o.SessionsDelay = 50 * time.Millisecond
-		sink := New(o, zerolog.Nop())
-		sink.slot = 50 * time.Millisecond
-		if err := sink.Open(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return sink
-	}
+	open := func() *Sink { return openSessionSink(t, ks, 50*time.Millisecond, 50*time.Millisecond) }
 	first := open()
 	defer first.Close()
 	for deadline := time.Now().Add(10 * time.Second); len(heldShards(first)) < pendingShards; time.Sleep(20 * time.Millisecond) {
@@ -371,6 +353,20 @@ func TestLeasesCostNoTransactionPerRound(t *testing.T) {
 	if got := heldShards(second); len(got) != 0 {
 		t.Errorf("the second sink holds shards %v of a live first sink", got)
 	}
+}
+
+// openSessionSink opens a sink on ks whose sessionizer runs rounds of
+// slot and takes slots delay after they close; the caller closes it.
+func openSessionSink(t *testing.T, ks string, delay, slot time.Duration) *Sink {
+	t.Helper()
+	o := testOptions(ks)
+	o.SessionsDelay = delay
+	sink := New(o, zerolog.Nop())
+	sink.slot = slot
+	if err := sink.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return sink
 }
 
 // heldShards is the shards whose lease a sink holds now.

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/internal/cassandratest"
 	"github.com/spoor-dev/spoor/schema"
 )
@@ -24,13 +23,7 @@ func TestSessionsUnderConcurrentWriters(t *testing.T) {
 	s := cassandratest.Session(t)
 	ks := cassandratest.Keyspace(t, s)
 	open := func() *Sink {
-		o := testOptions(ks)
-		o.SessionsDelay = 300 * time.Millisecond
-		sink := New(o, zerolog.Nop())
-		sink.slot = 100 * time.Millisecond
-		if err := sink.Open(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		sink := openSessionSink(t, ks, 300*time.Millisecond, 100*time.Millisecond)
 		t.Cleanup(func() { sink.Close() })
 		return sink
 	}
