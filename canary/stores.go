@@ -10,11 +10,13 @@ import (
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/spoor-dev/spoor/sinks/cassandra"
 	"github.com/spoor-dev/spoor/sinks/file"
 )
 
-// Cassandra finds probes in events_by_visitor, one partition each, with
-// the time the sink wrote the row (its write time).
+// Cassandra finds probes by their visitor (cassandra.StoredAt: the
+// visitor's tables, day by day), with the time the sink wrote the event's
+// events_by_day row (its write time).
 type Cassandra struct {
 	Session  *gocql.Session
 	Keyspace string
@@ -23,19 +25,16 @@ type Cassandra struct {
 // Find implements Store.
 func (s Cassandra) Find(ctx context.Context, probes []Probe) (map[string]time.Time, error) {
 	out := map[string]time.Time{}
-	q := fmt.Sprintf("SELECT writetime(endpoint) FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? LIMIT 1", s.Keyspace)
 	var firstErr error
 	for _, p := range probes {
-		var micros int64
-		err := s.Session.Query(q, p.App, p.Visitor).WithContext(ctx).Scan(&micros)
+		at, ok, err := cassandra.StoredAt(ctx, s.Session, s.Keyspace, p.App, p.Visitor, p.Sent.Add(-time.Minute))
 		switch {
-		case err == gocql.ErrNotFound:
 		case err != nil:
 			if firstErr == nil {
 				firstErr = fmt.Errorf("looking for the canary's events: %w", err)
 			}
-		default:
-			out[p.Visitor] = time.UnixMicro(micros)
+		case ok:
+			out[p.Visitor] = at
 		}
 	}
 	return out, firstErr

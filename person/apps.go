@@ -11,12 +11,14 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/spoor-dev/spoor/schema"
+	"github.com/spoor-dev/spoor/sinks/cassandra"
 	"github.com/spoor-dev/spoor/sinks/file"
 )
 
 // Apps reads the apps from events_by_day's partition keys (apps × days ×
 // buckets: a few thousand keys, not the events), then looks for one row of
-// the id in each app's identity and event tables.
+// the id in each app's identity and event tables (a visitor's events:
+// ReadPartition).
 func (s Cassandra) Apps(ctx context.Context, kind, id string) ([]string, error) {
 	idTable, evTable, col := "identity_by_user", "events_by_user", "user_id"
 	if kind == "visitor" {
@@ -36,7 +38,21 @@ func (s Cassandra) Apps(ctx context.Context, kind, id string) ([]string, error) 
 	}
 	var out []string
 	for app := range seen {
+		if kind == "visitor" {
+			// events_by_visitor and visitor_events (day by day) together.
+			evs, err := cassandra.ReadPartition(ctx, s.Session, s.Keyspace, "events_by_visitor", app, id, time.Time{}, time.Time{}, 1)
+			if err != nil {
+				return nil, fmt.Errorf("looking for visitor %s in app %q: %w", id, app, err)
+			}
+			if len(evs) > 0 {
+				out = append(out, app)
+				continue
+			}
+		}
 		for _, table := range []string{idTable, evTable} {
+			if table == "events_by_visitor" {
+				continue // read above
+			}
 			var got string
 			err := s.Session.Query(fmt.Sprintf("SELECT %s FROM %s.%s WHERE app = ? AND %s = ? LIMIT 1", col, s.Keyspace, table, col),
 				app, id).WithContext(ctx).Scan(&got)

@@ -20,8 +20,8 @@ import (
 //  3. wait grace, for every sink to reload that set
 //     (sinks.ForgottenRefresh) and finish a write it had begun;
 //  4. delete their rows in every table that holds them: events_by_day,
-//     events_by_visitor, events_by_user by key, their visitors,
-//     sessions, identity links and traits;
+//     events_by_visitor, visitor_events, events_by_user by key, their
+//     visitors, sessions and sessions_by_day, identity links and traits;
 //  5. record the request (who, when, which ids, the counts; never the
 //     data) in forget_log.
 //
@@ -66,6 +66,23 @@ func (s Cassandra) Forget(ctx context.Context, req Request) (Report, error) {
 	if err != nil {
 		return r, err
 	}
+	// The day tables' days of each visitor of the person, read before its
+	// visitors row (their first day) goes.
+	visitorDays := map[string][][]time.Time{}
+	for _, v := range append(append([]Visitor(nil), whole...), p.Visitors...) {
+		if _, ok := visitorDays[v.ID]; ok {
+			continue
+		}
+		days, _, err := cassandra.VisitorDays(ctx, s.Session, s.Keyspace, app, v.ID, time.Time{}, time.Time{})
+		if err != nil {
+			return r, err
+		}
+		visitorDays[v.ID] = days
+	}
+	isWhole := map[string]bool{}
+	for _, v := range whole {
+		isWhole[v.ID] = true
+	}
 	for _, e := range events {
 		id, err := gocql.ParseUUID(e.EventID)
 		if err != nil {
@@ -80,6 +97,12 @@ func (s Cassandra) Forget(ctx context.Context, req Request) (Report, error) {
 			if err := s.del(ctx, &r, "events_by_visitor", "app = ? AND visitor_id = ? AND ts = ? AND event_id = ?", app, e.VisitorID, ts, id); err != nil {
 				return r, err
 			}
+			if !isWhole[e.VisitorID] {
+				if err := s.del(ctx, &r, "visitor_events", "app = ? AND day = ? AND vbucket = ? AND visitor_id = ? AND ts = ? AND event_id = ?",
+					app, cassandra.Day(ts), cassandra.VisitorBucket(app, e.VisitorID, buckets), e.VisitorID, ts, id); err != nil {
+					return r, err
+				}
+			}
 		}
 		if e.UserID != "" {
 			if err := s.del(ctx, &r, "events_by_user", "app = ? AND user_id = ? AND ts = ? AND event_id = ?", app, e.UserID, ts, id); err != nil {
@@ -88,6 +111,15 @@ func (s Cassandra) Forget(ctx context.Context, req Request) (Report, error) {
 		}
 	}
 	for _, v := range whole {
+		// The day tables: one range tombstone per day and table.
+		vb := cassandra.VisitorBucket(app, v.ID, buckets)
+		for _, ds := range visitorDays[v.ID] {
+			for _, t := range []string{"visitor_events", "sessions_by_day"} {
+				if err := s.del(ctx, &r, t, "app = ? AND day IN ? AND vbucket = ? AND visitor_id = ?", app, ds, vb, v.ID); err != nil {
+					return r, err
+				}
+			}
+		}
 		for _, t := range []string{"visitors", "sessions"} {
 			if err := s.delPartition(ctx, &r, t, "visitor_id", app, v.ID); err != nil {
 				return r, err
@@ -98,6 +130,9 @@ func (s Cassandra) Forget(ctx context.Context, req Request) (Report, error) {
 		for _, w := range v.Windows {
 			if v.Shared {
 				if err := s.del(ctx, &r, "sessions", "app = ? AND visitor_id = ? AND session_start >= ? AND session_start <= ?", app, v.ID, w.From, w.To); err != nil {
+					return r, err
+				}
+				if err := s.delSessionDays(ctx, &r, app, v.ID, cassandra.VisitorBucket(app, v.ID, buckets), visitorDays[v.ID], w.From, w.To); err != nil {
 					return r, err
 				}
 			}
@@ -205,6 +240,24 @@ func (s Cassandra) del(ctx context.Context, r *Report, table, where string, args
 	}
 	r.Removed[table] += n
 	return nil
+}
+
+// delSessionDays deletes a visitor's sessions_by_day rows that start in
+// [from, to], on the days of days (VisitorDays) that the span covers.
+func (s Cassandra) delSessionDays(ctx context.Context, r *Report, app, visitor string, vb int16, days [][]time.Time, from, to time.Time) error {
+	var in []time.Time
+	for _, ds := range days {
+		for _, d := range ds {
+			if !d.Before(cassandra.Day(from)) && !d.After(to) {
+				in = append(in, d)
+			}
+		}
+	}
+	if len(in) == 0 {
+		return nil
+	}
+	return s.del(ctx, r, "sessions_by_day", "app = ? AND day IN ? AND vbucket = ? AND visitor_id = ? AND session_start >= ? AND session_start <= ?",
+		app, in, vb, visitor, from, to)
 }
 
 // delPartition deletes a whole (app, key) partition, counting its rows.

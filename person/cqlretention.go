@@ -36,7 +36,8 @@ func (s Cassandra) Sweep(ctx context.Context, r config.Retention, now time.Time)
 		return reports[app], cut
 	}
 	// Partitions by day: whole when the day is past, a range when the cutoff falls in it.
-	for _, t := range []struct{ table, key, ts string }{{"events_by_day", "day, bucket", "ts"}, {"failed_events", "day", "received_at"}} {
+	for _, t := range []struct{ table, key, ts string }{{"events_by_day", "day, bucket", "ts"}, {"failed_events", "day", "received_at"},
+		{"visitor_events", "day, vbucket", "ts"}, {"sessions_by_day", "day, vbucket", "session_start"}} {
 		err := s.partitions(ctx, t.table, "app, "+t.key, func(keys []any) error {
 			rep, cut := report(*keys[0].(*string))
 			day := *keys[1].(*time.Time)
@@ -44,13 +45,17 @@ func (s Cassandra) Sweep(ctx context.Context, r config.Retention, now time.Time)
 				return nil
 			}
 			where, args := "app = ? AND day = ?", []any{rep.App, day}
-			if t.table == "events_by_day" {
-				where, args = where+" AND bucket = ?", append(args, *keys[2].(*int16))
+			if _, bucket, ok := strings.Cut(t.key, ", "); ok {
+				where, args = where+" AND "+bucket+" = ?", append(args, *keys[2].(*int16))
 			}
-			if day.Add(24 * time.Hour).After(cut) {
-				where, args = where+" AND "+t.ts+" < ?", append(args, cut)
+			if !day.Add(24 * time.Hour).After(cut) {
+				return s.del(ctx, rep, t.table, where, args...)
 			}
-			return s.del(ctx, rep, t.table, where, args...)
+			if strings.HasSuffix(t.key, "vbucket") {
+				// Clustered by visitor first: a range of time is per visitor.
+				return s.sweepVisitors(ctx, rep, t.table, t.ts, where, args, cut)
+			}
+			return s.del(ctx, rep, t.table, where+" AND "+t.ts+" < ?", append(args, cut)...)
 		})
 		if err != nil {
 			return nil, err
@@ -114,6 +119,31 @@ func (s Cassandra) sweepLastTouch(ctx context.Context, now time.Time, report fun
 	return nil
 }
 
+// sweepVisitors deletes the rows before cut of one partition of a day
+// table (visitor_events, sessions_by_day; where selects the partition),
+// visitor by visitor.
+func (s Cassandra) sweepVisitors(ctx context.Context, rep *Report, table, ts, where string, args []any, cut time.Time) error {
+	iter := s.Session.Query(fmt.Sprintf("SELECT visitor_id, %s FROM %s.%s WHERE %s", ts, s.Keyspace, table, where), args...).
+		WithContext(ctx).PageSize(5000).Iter()
+	var visitors []string
+	var v string
+	var at time.Time
+	for iter.Scan(&v, &at) {
+		if at.Before(cut) && (len(visitors) == 0 || visitors[len(visitors)-1] != v) {
+			visitors = append(visitors, v)
+		}
+	}
+	if err := iter.Close(); err != nil {
+		return fmt.Errorf("sweeping: reading %s: %w", table, err)
+	}
+	for _, v := range visitors {
+		if err := s.del(ctx, rep, table, where+" AND visitor_id = ? AND "+ts+" < ?", append(append([]any(nil), args...), v, cut)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // partitions calls fn with the key of every partition of table (keys: its
 // partition key's columns, app first), paged.
 func (s Cassandra) partitions(ctx context.Context, table, keys string, fn func(keys []any) error) error {
@@ -124,7 +154,7 @@ func (s Cassandra) partitions(ctx context.Context, table, keys string, fn func(k
 		switch c {
 		case "day":
 			vals[i+1] = new(time.Time)
-		case "bucket":
+		case "bucket", "vbucket":
 			vals[i+1] = new(int16)
 		default:
 			vals[i+1] = new(string)

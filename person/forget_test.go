@@ -32,7 +32,17 @@ func (w *world) count(table, where string, args ...any) int {
 }
 
 func TestForgetRemovesThePersonEverywhereAndOnlyThem(t *testing.T) {
-	w := newWorld(t)
+	// vt: the table that holds the visitors' rows.
+	for _, vt := range []string{"events_by_visitor", "visitor_events"} {
+		t.Run(vt, func(t *testing.T) {
+			w := newWorld(t)
+			w.dayTables = vt == "visitor_events"
+			forgetStory(t, w, vt)
+		})
+	}
+}
+
+func forgetStory(t *testing.T, w *world, vt string) {
 	story(w)
 	w.write(w.ev(20, "bystander", "v5", "u5"))
 	ctx := context.Background()
@@ -46,7 +56,7 @@ func TestForgetRemovesThePersonEverywhereAndOnlyThem(t *testing.T) {
 	}
 	// 9 events of u1 (7 on v1 or the user alone, 2 in the shared window);
 	// v1's visitors row; 2 links (v1, v9) both ways; 2 traits × values.
-	want := map[string]int64{"events_by_day": 9, "events_by_visitor": 8, "events_by_user": 7,
+	want := map[string]int64{"events_by_day": 9, vt: 8, "events_by_user": 7,
 		"visitors": 1, "identity_by_visitor": 2, "identity_by_user": 2, "user_traits": 5}
 	if fmt.Sprint(r.Removed) != fmt.Sprint(want) {
 		t.Fatalf("removed %v\n   want %v", r.Removed, want)
@@ -62,7 +72,8 @@ func TestForgetRemovesThePersonEverywhereAndOnlyThem(t *testing.T) {
 		{"events_by_day", "visitor_id = ?", "v1", 0},
 		{"events_by_user", "user_id = ?", "u1", 0},
 		{"events_by_visitor", "visitor_id = ?", "v1", 0},
-		{"events_by_visitor", "visitor_id = ?", "v9", 3},
+		{vt, "visitor_id = ?", "v1", 0},
+		{vt, "visitor_id = ?", "v9", 3},
 		{"events_by_day", "visitor_id = ?", "v9", 3},
 		{"identity_by_user", "user_id = ?", "u1", 0},
 		{"identity_by_visitor", "visitor_id = ?", "v9", 1},
@@ -84,10 +95,10 @@ func TestForgetRemovesThePersonEverywhereAndOnlyThem(t *testing.T) {
 	if d := w.sink.(*cassandra.Sink).ForgottenDropped() - before; d != 2 {
 		t.Fatalf("dropped %d late events, want 2", d)
 	}
-	if n := w.count("events_by_visitor", "app = 'shop' AND visitor_id = ?", "v1"); n != 0 {
+	if n := w.count(vt, "app = 'shop' AND visitor_id = ?", "v1"); n != 0 {
 		t.Fatalf("a late event of v1 landed")
 	}
-	if n := w.count("events_by_visitor", "app = 'shop' AND visitor_id = ?", "v5"); n != 2 {
+	if n := w.count(vt, "app = 'shop' AND visitor_id = ?", "v5"); n != 2 {
 		t.Fatalf("the bystander has %d events, want 2", n)
 	}
 

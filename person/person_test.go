@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/internal/cassandratest"
 	"github.com/spoor-dev/spoor/internal/config"
@@ -30,12 +31,48 @@ type world struct {
 	// files: the file world's layout; its sink is closed and reopened
 	// after each write, so the files are published.
 	files *file.Paths
+	// dayTables: the Cassandra world's visitor rows are moved to
+	// visitor_events after each write, as decision 0007's sink writes them.
+	dayTables bool
 }
 
-// eachStore runs fn on a Cassandra world and on a file-store world.
+// eachStore runs fn on a Cassandra world, on one whose visitor rows are in
+// the day tables, and on a file-store world.
 func eachStore(t *testing.T, fn func(t *testing.T, w *world)) {
 	t.Run("cassandra", func(t *testing.T) { fn(t, newWorld(t)) })
+	t.Run("cassandra-day-tables", func(t *testing.T) { w := newWorld(t); w.dayTables = true; fn(t, w) })
 	t.Run("files", func(t *testing.T) { fn(t, newFileWorld(t)) })
+}
+
+// toDayTables moves the events_by_visitor rows of the visitors of evs to
+// visitor_events (decision 0007's layout; the world has 4 buckets).
+func (w *world) toDayTables(evs []*schema.Event) {
+	w.t.Helper()
+	s, ks := w.cql.Session, w.cql.Keyspace
+	done := map[string]bool{}
+	for _, e := range evs {
+		if e.VisitorID == "" || done[e.VisitorID] {
+			continue
+		}
+		done[e.VisitorID] = true
+		iter := s.Query(fmt.Sprintf("SELECT ts, event_id, user_id FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ?", ks), e.App, e.VisitorID).Iter()
+		var ts time.Time
+		var id gocql.UUID
+		var uid string
+		for iter.Scan(&ts, &id, &uid) {
+			if err := s.Query(fmt.Sprintf("INSERT INTO %s.visitor_events (app, day, vbucket, visitor_id, ts, event_id, user_id) VALUES (?, ?, ?, ?, ?, ?, ?)", ks),
+				e.App, cassandra.Day(ts), cassandra.VisitorBucket(e.App, e.VisitorID, 4), e.VisitorID, ts, id, uid).Exec(); err != nil {
+				w.t.Fatal(err)
+			}
+			if err := s.Query(fmt.Sprintf("DELETE FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? AND ts = ? AND event_id = ?", ks),
+				e.App, e.VisitorID, ts, id).Exec(); err != nil {
+				w.t.Fatal(err)
+			}
+		}
+		if err := iter.Close(); err != nil {
+			w.t.Fatal(err)
+		}
+	}
 }
 
 func fileSink(p file.Paths) *file.Sink {
@@ -105,6 +142,9 @@ func (w *world) write(evs ...*schema.Event) {
 	}
 	if err := w.sink.Write(context.Background(), evs); err != nil {
 		w.t.Fatal(err)
+	}
+	if w.dayTables {
+		w.toDayTables(evs)
 	}
 	if w.files != nil {
 		if err := w.sink.Close(); err != nil {

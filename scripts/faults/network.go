@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/spoor-dev/spoor/sinks/cassandra"
 )
 
 // The faults the network and the disk make (issue 29). They need the cluster
@@ -251,7 +253,8 @@ func collectorClockAhead(ctx context.Context, r *runner) (time.Time, string, err
 
 // oneSessionEach: the run lasts minutes and a visitor's events reach both
 // collectors, 10 minutes apart on their clocks, well inside the 30-minute
-// session gap, so each visitor of the run has exactly one session, and the
+// session gap, so each visitor of the run has exactly one session (one a
+// day, when the run crosses midnight UTC), and the
 // sessions count every stored event. The sink computes sessions as it
 // writes, so this waits for them a little.
 func oneSessionEach(r *runner, res *result) error {
@@ -261,17 +264,19 @@ func oneSessionEach(r *runner, res *result) error {
 		total, bad := 0, ""
 		for v := range r.visitors {
 			vid := fmt.Sprintf("fv-%03d", v)
-			iter := r.session.Query(fmt.Sprintf(`SELECT event_count FROM %s.sessions WHERE app = ? AND visitor_id = ?`, ks), res.App, vid).Iter()
-			var n, sessions int
-			for iter.Scan(&n) {
-				total += n
-				sessions++
-			}
-			if err := iter.Close(); err != nil {
+			ss, err := cassandra.ReadSessions(context.Background(), r.session, ks, res.App, vid)
+			if err != nil {
 				return fmt.Errorf("reading %s's sessions: %w", vid, err)
 			}
-			if sessions > 1 && bad == "" {
-				bad = fmt.Sprintf("visitor %s has %d sessions", vid, sessions)
+			days := map[time.Time]int{} // sessions are cut at midnight UTC too
+			for _, x := range ss {
+				total += x.EventCount
+				days[cassandra.Day(x.Start)]++
+			}
+			for _, n := range days {
+				if n > 1 && bad == "" {
+					bad = fmt.Sprintf("visitor %s has %d sessions in a day", vid, n)
+				}
 			}
 		}
 		if bad == "" && total == res.Stored {

@@ -29,8 +29,6 @@ func testOptions(keyspace string) Options {
 	return o
 }
 
-// openSink opens a sink on a fresh keyspace of the test server; it is
-// closed when the test ends.
 // pendingMarkers is how many session markers wait in the keyspace.
 func pendingMarkers(t *testing.T, s *gocql.Session, ks string) int {
 	t.Helper()
@@ -41,6 +39,8 @@ func pendingMarkers(t *testing.T, s *gocql.Session, ks string) int {
 	return n
 }
 
+// openSink opens a sink on a fresh keyspace of the test server; it is
+// closed when the test ends.
 func openSink(t *testing.T) (*gocql.Session, string, *Sink) {
 	t.Helper()
 	s := cassandratest.Session(t)

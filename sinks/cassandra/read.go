@@ -2,7 +2,9 @@ package cassandra
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -24,34 +26,41 @@ func ReadTable(ctx context.Context, s *gocql.Session, keyspace, table string) ([
 }
 
 // readVisitorRows reads events_by_visitor rows (selected with slim last)
-// and completes the slim ones from events_by_day (migration 014 and
-// after): the same keys, day and bucket derived from ts and event_id. A
-// slim row whose events_by_day row is gone is returned as it is.
+// and completes the slim ones from events_by_day (complete).
 func readVisitorRows(ctx context.Context, s *gocql.Session, keyspace string, iter *gocql.Iter) ([]*schema.Event, error) {
 	evs, slim, err := scan(iter, keyspace+".events_by_visitor", true)
 	if err != nil {
 		return nil, err
 	}
+	return evs, complete(ctx, s, keyspace, evs, slim)
+}
+
+// complete replaces each slim event (keys and user id only: a slim
+// events_by_visitor row, migration 014, or a visitor_events row) by its
+// events_by_day row: the same keys, day and bucket derived from ts and
+// event_id. A slim event whose events_by_day row is gone stays as it is.
+func complete(ctx context.Context, s *gocql.Session, keyspace string, evs []*schema.Event, slim []bool) error {
 	buckets := 0
 	for i, e := range evs {
 		if !slim[i] {
 			continue
 		}
 		if buckets == 0 {
+			var err error
 			if buckets, err = readBuckets(ctx, s, keyspace); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		id, _ := gocql.ParseUUID(e.EventID)
 		full, err := readDayRow(ctx, s, keyspace, buckets, e.App, e.ReceivedAt, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if full != nil {
 			evs[i] = full
 		}
 	}
-	return evs, nil
+	return nil
 }
 
 // readDayRow reads one event's events_by_day row by its keys, or nil when
@@ -202,11 +211,13 @@ func ReadVisitor(ctx context.Context, s *gocql.Session, keyspace, app, visitorID
 	return v, nil
 }
 
-// ReadPartition reads up to limit events (0: all) of one partition of
-// events_by_visitor (id is a visitor) or events_by_user (id is a user),
+// ReadPartition reads up to limit events (0: all) of one person,
 // newest first, received at or after from and before before (zero times:
-// unbounded). One partition, read in clustering order; a slim visitor row
-// is completed from events_by_day (readVisitorRows).
+// unbounded): with table "events_by_user" those of a user (one
+// partition), with "events_by_visitor" those of a visitor, from
+// visitor_events (day by day, VisitorDays) and events_by_visitor (written
+// before it) together, an event in both once. Slim rows are completed from
+// events_by_day (complete).
 func ReadPartition(ctx context.Context, s *gocql.Session, keyspace, table, app, id string, from, before time.Time, limit int) ([]*schema.Event, error) {
 	key := "visitor_id"
 	if table == "events_by_user" {
@@ -232,8 +243,67 @@ func ReadPartition(ctx context.Context, s *gocql.Session, keyspace, table, app, 
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}
 	iter := s.Query(q, args...).WithContext(ctx).PageSize(5000).Iter()
-	if table == "events_by_visitor" {
-		return readVisitorRows(ctx, s, keyspace, iter)
+	if table == "events_by_user" {
+		return scanEvents(iter, keyspace+"."+table)
 	}
-	return scanEvents(iter, keyspace+"."+table)
+	old, oldSlim, err := scan(iter, keyspace+".events_by_visitor", true)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := readVisitorEvents(ctx, s, keyspace, app, id, from, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	slim := make([]bool, len(evs), len(evs)+len(old))
+	for i := range slim {
+		slim[i] = true
+	}
+	seen := make(map[string]bool, len(evs))
+	for _, e := range evs {
+		seen[e.EventID] = true
+	}
+	for i, e := range old {
+		if !seen[e.EventID] {
+			evs, slim = append(evs, e), append(slim, oldSlim[i])
+		}
+	}
+	order := make([]int, len(evs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return newer(evs[order[a]], evs[order[b]]) })
+	if limit > 0 && len(order) > limit {
+		order = order[:limit]
+	}
+	outEvs, outSlim := make([]*schema.Event, len(order)), make([]bool, len(order))
+	for k, i := range order {
+		outEvs[k], outSlim[k] = evs[i], slim[i]
+	}
+	return outEvs, complete(ctx, s, keyspace, outEvs, outSlim)
+}
+
+// StoredAt reports whether a visitor has an event received at or after
+// since and, for its newest, when the sink stored it: the write time of
+// its events_by_day row (the canary's measure).
+func StoredAt(ctx context.Context, s *gocql.Session, keyspace, app, visitor string, since time.Time) (time.Time, bool, error) {
+	evs, err := ReadPartition(ctx, s, keyspace, "events_by_visitor", app, visitor, since, time.Time{}, 1)
+	if err != nil || len(evs) == 0 {
+		return time.Time{}, false, err
+	}
+	buckets, err := readBuckets(ctx, s, keyspace)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	e := evs[0]
+	id, _ := gocql.ParseUUID(e.EventID)
+	var micros *int64
+	err = s.Query(fmt.Sprintf("SELECT writetime(endpoint) FROM %s.events_by_day WHERE app = ? AND day = ? AND bucket = ? AND ts = ? AND event_id = ?", keyspace),
+		app, Day(e.ReceivedAt), Bucket(e.EventID, buckets), e.ReceivedAt, id).WithContext(ctx).Scan(&micros)
+	if errors.Is(err, gocql.ErrNotFound) || (err == nil && micros == nil) {
+		return time.Time{}, false, nil // its events_by_day row is not stored yet, or gone
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("reading when %s's event was stored: %w", visitor, err)
+	}
+	return time.UnixMicro(*micros), true, nil
 }

@@ -156,11 +156,42 @@ func unsetEmpty(s string) any {
 	return s
 }
 
-// ReadSessions returns a visitor's sessions, newest first.
+// sessionColumns are the columns scanSessions reads, of sessions and
+// sessions_by_day alike.
+const sessionColumns = `session_start, session_end, session_id, last_event_id, event_count, landing_url,
+	referrer, source, medium, campaign, user_id`
+
+// ReadSessions returns a visitor's sessions, newest first: those of
+// sessions_by_day and those of sessions (written before it), a session
+// in both once, as sessions_by_day has it.
 func ReadSessions(ctx context.Context, s *gocql.Session, keyspace, app, visitor string) ([]Session, error) {
-	iter := s.Query(fmt.Sprintf(`SELECT session_start, session_end, session_id, last_event_id, event_count, landing_url,
-		referrer, source, medium, campaign, user_id FROM %s.sessions WHERE app = ? AND visitor_id = ?`, keyspace), app, visitor).
-		WithContext(ctx).Iter()
+	out, err := readSessionDays(ctx, s, keyspace, app, visitor)
+	if err != nil {
+		return nil, err
+	}
+	old, err := scanSessions(s.Query(fmt.Sprintf(`SELECT %s FROM %s.sessions WHERE app = ? AND visitor_id = ?`, sessionColumns, keyspace),
+		app, visitor).WithContext(ctx).Iter(), keyspace+".sessions")
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return old, nil
+	}
+	have := make(map[time.Time]bool, len(out))
+	for _, ss := range out {
+		have[ss.Start] = true
+	}
+	for _, ss := range old {
+		if !have[ss.Start] {
+			out = append(out, ss)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Start.After(out[b].Start) })
+	return out, nil
+}
+
+// scanSessions reads rows of sessionColumns.
+func scanSessions(iter *gocql.Iter, table string) ([]Session, error) {
 	var out []Session
 	var ss Session
 	var id, last gocql.UUID
@@ -170,7 +201,7 @@ func ReadSessions(ctx context.Context, s *gocql.Session, keyspace, app, visitor 
 		out = append(out, ss)
 	}
 	if err := iter.Close(); err != nil {
-		return nil, fmt.Errorf("reading sessions: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", table, err)
 	}
 	return out, nil
 }

@@ -1,0 +1,138 @@
+package cassandra
+
+// Reading a visitor's rows of the day tables (decision 0007): visitor_events
+// and sessions_by_day are keyed (app, day, vbucket), so a visitor's history
+// is one slice of one partition per day. Its days run from the day of its
+// first touch (visitors.first_seen, written with or before its first
+// visitor_events row and never expired) to tomorrow (the collectors' clocks
+// may run ahead of the reader's). A visitor without a visitors row has no
+// rows there. Readers take the union with events_by_visitor and sessions,
+// which hold the rows written before.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/spoor-dev/spoor/schema"
+)
+
+// daysPerRead is how many day partitions one read names (day IN ?).
+const daysPerRead = 31
+
+// VisitorBucket is a visitor's partition bucket in the day tables.
+func VisitorBucket(app, visitor string, buckets int) int16 {
+	return int16(visitorHash(app, visitor) % uint32(buckets))
+}
+
+// VisitorDays returns the days of the day tables that can hold a
+// visitor's rows with a time in [from, before) (zero times: unbounded),
+// newest first, in lists of at most daysPerRead, and the visitor's bucket.
+func VisitorDays(ctx context.Context, s *gocql.Session, keyspace, app, visitor string, from, before time.Time) ([][]time.Time, int16, error) {
+	var first time.Time
+	err := s.Query(fmt.Sprintf("SELECT first_seen FROM %s.visitors WHERE app = ? AND visitor_id = ?", keyspace), app, visitor).
+		WithContext(ctx).Scan(&first)
+	if errors.Is(err, gocql.ErrNotFound) || (err == nil && first.IsZero()) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading visitor %s's first day: %w", visitor, err)
+	}
+	buckets, err := readBuckets(ctx, s, keyspace)
+	if err != nil {
+		return nil, 0, err
+	}
+	lo, hi := Day(first), Day(time.Now().Add(24*time.Hour))
+	if !from.IsZero() && Day(from).After(lo) {
+		lo = Day(from)
+	}
+	if !before.IsZero() && Day(before.Add(-time.Millisecond)).Before(hi) {
+		hi = Day(before.Add(-time.Millisecond))
+	}
+	var out [][]time.Time
+	var cur []time.Time
+	for d := hi; !d.Before(lo); d = d.AddDate(0, 0, -1) {
+		if cur = append(cur, d); len(cur) == daysPerRead {
+			out, cur = append(out, cur), nil
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out, VisitorBucket(app, visitor, buckets), nil
+}
+
+// readVisitorEvents reads up to limit (0: all) of a visitor's
+// visitor_events rows in [from, before), newest first, as slim events:
+// keys and user id.
+func readVisitorEvents(ctx context.Context, s *gocql.Session, keyspace, app, visitor string, from, before time.Time, limit int) ([]*schema.Event, error) {
+	days, vb, err := VisitorDays(ctx, s, keyspace, app, visitor, from, before)
+	if err != nil {
+		return nil, err
+	}
+	q := fmt.Sprintf("SELECT ts, event_id, user_id FROM %s.visitor_events WHERE app = ? AND day IN ? AND vbucket = ? AND visitor_id = ?", keyspace)
+	var bounds []any
+	if !from.IsZero() {
+		q += " AND ts >= ?"
+		bounds = append(bounds, from)
+	}
+	if !before.IsZero() {
+		q += " AND ts < ?"
+		bounds = append(bounds, before)
+	}
+	var out []*schema.Event
+	for _, ds := range days {
+		iter := s.Query(q, append([]any{app, ds, vb, visitor}, bounds...)...).WithContext(ctx).PageSize(5000).Iter()
+		var got []*schema.Event
+		var ts time.Time
+		var id gocql.UUID
+		var uid string
+		for iter.Scan(&ts, &id, &uid) {
+			got = append(got, &schema.Event{App: app, VisitorID: visitor, ReceivedAt: ts.UTC(), EventID: id.String(), UserID: uid})
+		}
+		if err := iter.Close(); err != nil {
+			return nil, fmt.Errorf("reading %s.visitor_events: %w", keyspace, err)
+		}
+		newestFirst(got) // one list's partitions come back in token order
+		out = append(out, got...)
+		if limit > 0 && len(out) >= limit {
+			return out[:limit], nil
+		}
+	}
+	return out, nil
+}
+
+// newestFirst sorts events as the visitor tables cluster them.
+func newestFirst(evs []*schema.Event) {
+	sort.SliceStable(evs, func(a, b int) bool { return newer(evs[a], evs[b]) })
+}
+
+// newer orders events by time, newest first, then by id.
+func newer(a, b *schema.Event) bool {
+	if !a.ReceivedAt.Equal(b.ReceivedAt) {
+		return a.ReceivedAt.After(b.ReceivedAt)
+	}
+	return a.EventID > b.EventID
+}
+
+// readSessionDays reads a visitor's sessions_by_day rows, newest first.
+func readSessionDays(ctx context.Context, s *gocql.Session, keyspace, app, visitor string) ([]Session, error) {
+	days, vb, err := VisitorDays(ctx, s, keyspace, app, visitor, time.Time{}, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	var out []Session
+	for _, ds := range days {
+		got, err := scanSessions(s.Query(fmt.Sprintf(`SELECT %s FROM %s.sessions_by_day
+			WHERE app = ? AND day IN ? AND vbucket = ? AND visitor_id = ?`, sessionColumns, keyspace), app, ds, vb, visitor).
+			WithContext(ctx).Iter(), keyspace+".sessions_by_day")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
