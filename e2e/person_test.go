@@ -106,7 +106,7 @@ func TestPersonAndForgetWithEventsInFlight(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	var n int
-	if err := s.Query(fmt.Sprintf("SELECT count(*) FROM %s.events_by_visitor WHERE app = 'shop' AND visitor_id = 'v1'", ks)).
+	if err := s.Query(fmt.Sprintf("SELECT count(*) FROM %s.visitor_events WHERE app = 'shop' AND visitor_id = 'v1' ALLOW FILTERING", ks)).
 		WithContext(context.Background()).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("v1 has %d rows left (%v)", n, err)
 	}

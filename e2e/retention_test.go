@@ -128,7 +128,7 @@ func TestRetentionSweep(t *testing.T) {
 					t.Errorf("no partition removed whole: %v", removed)
 				}
 			} else {
-				for _, table := range []string{"events_by_day", "events_by_visitor", "events_by_user"} {
+				for _, table := range []string{"events_by_day", "visitor_events", "events_by_user"} {
 					if removed["shop"][table] != 1 || removed["blog"][table] != 2 {
 						t.Errorf("%s: swept shop %d, blog %d; want 1, 2", table, removed["shop"][table], removed["blog"][table])
 					}
@@ -232,13 +232,13 @@ func TestRetentionTTL(t *testing.T) {
 		sort.Strings(n)
 		return strings.Join(n, " ")
 	}
-	for _, table := range []string{"events_by_day", "events_by_visitor", "events_by_user"} {
+	for _, table := range []string{"events_by_day", "visitor_events", "events_by_user"} {
 		if got := names(table); got != "expires-in-4s kept" {
 			t.Errorf("%s holds %q at once", table, got)
 		}
 	}
 	time.Sleep(5 * time.Second)
-	for _, table := range []string{"events_by_day", "events_by_visitor", "events_by_user"} {
+	for _, table := range []string{"events_by_day", "visitor_events", "events_by_user"} {
 		if got := names(table); got != "kept" {
 			t.Errorf("%s holds %q after the TTL", table, got)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -107,13 +108,26 @@ func BenchmarkPersonAll(b *testing.B) {
 	}
 }
 
-// rawRead is the baseline: the same two partitions read with plain CQL,
-// every column, no resolution, no merge.
+// rawRead is the baseline: the same rows read with plain CQL, every
+// column, no resolution, no merge: the user's partition and the visitor's
+// slices of visitor_events (its days named in one IN).
 func rawRead(b *testing.B, s Cassandra, limit string) int {
 	n := 0
+	days, vb, err := cassandra.VisitorDays(context.Background(), s.Session, s.Keyspace, "shop", "v1", time.Time{}, time.Time{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var in []time.Time
+	for _, ds := range days {
+		in = append(in, ds...)
+	}
 	for _, q := range []string{"SELECT * FROM %s.events_by_user WHERE app = 'shop' AND user_id = 'u1'" + limit,
-		"SELECT * FROM %s.events_by_visitor WHERE app = 'shop' AND visitor_id = 'v1'" + limit} {
-		iter := s.Session.Query(fmt.Sprintf(q, s.Keyspace)).PageSize(5000).Iter()
+		"SELECT * FROM %s.visitor_events WHERE app = 'shop' AND day IN ? AND vbucket = ? AND visitor_id = 'v1'" + limit} {
+		var args []any
+		if strings.Contains(q, "IN ?") {
+			args = []any{in, vb}
+		}
+		iter := s.Session.Query(fmt.Sprintf(q, s.Keyspace), args...).PageSize(5000).Iter()
 		for row := map[string]any{}; iter.MapScan(row); row = map[string]any{} {
 			n++
 		}

@@ -36,7 +36,7 @@ func TestForgetRemovesThePersonEverywhereAndOnlyThem(t *testing.T) {
 	for _, vt := range []string{"events_by_visitor", "visitor_events"} {
 		t.Run(vt, func(t *testing.T) {
 			w := newWorld(t)
-			w.dayTables = vt == "visitor_events"
+			w.oldTables = vt == "events_by_visitor"
 			forgetStory(t, w, vt)
 		})
 	}

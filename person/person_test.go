@@ -31,41 +31,46 @@ type world struct {
 	// files: the file world's layout; its sink is closed and reopened
 	// after each write, so the files are published.
 	files *file.Paths
-	// dayTables: the Cassandra world's visitor rows are moved to
-	// visitor_events after each write, as decision 0007's sink writes them.
-	dayTables bool
+	// oldTables: the Cassandra world's visitor rows are moved to
+	// events_by_visitor after each write, as sinks before decision 0007
+	// wrote them.
+	oldTables bool
 }
 
 // eachStore runs fn on a Cassandra world, on one whose visitor rows are in
-// the day tables, and on a file-store world.
+// the tables written before the day tables, and on a file-store world.
 func eachStore(t *testing.T, fn func(t *testing.T, w *world)) {
 	t.Run("cassandra", func(t *testing.T) { fn(t, newWorld(t)) })
-	t.Run("cassandra-day-tables", func(t *testing.T) { w := newWorld(t); w.dayTables = true; fn(t, w) })
+	t.Run("cassandra-old-tables", func(t *testing.T) { w := newWorld(t); w.oldTables = true; fn(t, w) })
 	t.Run("files", func(t *testing.T) { fn(t, newFileWorld(t)) })
 }
 
-// toDayTables moves the events_by_visitor rows of the visitors of evs to
-// visitor_events (decision 0007's layout; the world has 4 buckets).
-func (w *world) toDayTables(evs []*schema.Event) {
+// toOldTables moves the visitor_events rows of the visitors of evs to
+// events_by_visitor, as slim rows (the layout before decision 0007; the
+// world has 4 buckets).
+func (w *world) toOldTables(evs []*schema.Event) {
 	w.t.Helper()
 	s, ks := w.cql.Session, w.cql.Keyspace
-	done := map[string]bool{}
+	done := map[[2]string]bool{}
 	for _, e := range evs {
-		if e.VisitorID == "" || done[e.VisitorID] {
+		k := [2]string{e.VisitorID, cassandra.Day(e.ReceivedAt).String()}
+		if e.VisitorID == "" || done[k] {
 			continue
 		}
-		done[e.VisitorID] = true
-		iter := s.Query(fmt.Sprintf("SELECT ts, event_id, user_id FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ?", ks), e.App, e.VisitorID).Iter()
+		done[k] = true
+		day, vb := cassandra.Day(e.ReceivedAt), cassandra.VisitorBucket(e.App, e.VisitorID, 4)
+		iter := s.Query(fmt.Sprintf("SELECT ts, event_id, user_id FROM %s.visitor_events WHERE app = ? AND day = ? AND vbucket = ? AND visitor_id = ?", ks),
+			e.App, day, vb, e.VisitorID).Iter()
 		var ts time.Time
 		var id gocql.UUID
 		var uid string
 		for iter.Scan(&ts, &id, &uid) {
-			if err := s.Query(fmt.Sprintf("INSERT INTO %s.visitor_events (app, day, vbucket, visitor_id, ts, event_id, user_id) VALUES (?, ?, ?, ?, ?, ?, ?)", ks),
-				e.App, cassandra.Day(ts), cassandra.VisitorBucket(e.App, e.VisitorID, 4), e.VisitorID, ts, id, uid).Exec(); err != nil {
+			if err := s.Query(fmt.Sprintf("INSERT INTO %s.events_by_visitor (app, visitor_id, ts, event_id, user_id, slim) VALUES (?, ?, ?, ?, ?, true)", ks),
+				e.App, e.VisitorID, ts, id, uid).Exec(); err != nil {
 				w.t.Fatal(err)
 			}
-			if err := s.Query(fmt.Sprintf("DELETE FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? AND ts = ? AND event_id = ?", ks),
-				e.App, e.VisitorID, ts, id).Exec(); err != nil {
+			if err := s.Query(fmt.Sprintf("DELETE FROM %s.visitor_events WHERE app = ? AND day = ? AND vbucket = ? AND visitor_id = ? AND ts = ? AND event_id = ?", ks),
+				e.App, day, vb, e.VisitorID, ts, id).Exec(); err != nil {
 				w.t.Fatal(err)
 			}
 		}
@@ -143,8 +148,8 @@ func (w *world) write(evs ...*schema.Event) {
 	if err := w.sink.Write(context.Background(), evs); err != nil {
 		w.t.Fatal(err)
 	}
-	if w.dayTables {
-		w.toDayTables(evs)
+	if w.oldTables {
+		w.toOldTables(evs)
 	}
 	if w.files != nil {
 		if err := w.sink.Close(); err != nil {

@@ -15,7 +15,6 @@ import (
 // in the cutoff's own day those before it, visitor by visitor.
 func TestSweepReachesTheDayTables(t *testing.T) {
 	w := newWorld(t)
-	w.dayTables = true
 	now := cassandra.Day(time.Now()).Add(12 * time.Hour)
 	cut := now.Add(-30 * 24 * time.Hour)
 	ev := func(name, visitor string, at time.Time) *schema.Event {

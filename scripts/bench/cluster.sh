@@ -151,7 +151,7 @@ done
 # SSTables), measure one node's event tables (RF 3 on three nodes: each holds every row), count rows.
 if phase bytes; then
 for n in 1 2 3; do bash scripts/cluster.sh down cass$n; done
-sst=$(du -sbc $CL/cass1/data/data/spoor/events_by_day-* $CL/cass1/data/data/spoor/events_by_visitor-* | tail -1 | cut -f1)
+sst=$(du -sbc $CL/cass1/data/data/spoor/events_by_day-* $CL/cass1/data/data/spoor/visitor_events-* | tail -1 | cut -f1)
 for n in 1 2 3; do CASSANDRA_NO_WAIT=1 bash scripts/cluster.sh up cass$n >/dev/null 2>&1 & done; wait
 for n in 1 2 3; do wait_port 127.0.0.$n 29042 240; done
 # Rows: counted partition by partition (a count(*) of the whole table times out).

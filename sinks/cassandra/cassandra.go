@@ -39,11 +39,15 @@ type Sink struct {
 	log     zerolog.Logger
 	session *gocql.Session
 	buckets int
-	limiter *rate.Limiter
-	slot    time.Duration // sessions_pending slot width
-	z       *sessionizer
-	ring    ring
-	pins    *pinned
+	// oldUntil: when the keyspace was upgraded to the day tables (zero: it
+	// was created with them); events_by_visitor and sessions were written
+	// until then (settings.visitor_tables_until, migrate.go).
+	oldUntil time.Time
+	limiter  *rate.Limiter
+	slot     time.Duration // sessions_pending slot width
+	z        *sessionizer
+	ring     ring
+	pins     *pinned
 
 	insertDay, insertVisitor, firstTouch string
 	insertUser, insertTrait              string
@@ -89,16 +93,16 @@ func New(opts Options, log zerolog.Logger) *Sink {
 	ks := opts.Keyspace
 	s.insertDay = fmt.Sprintf("INSERT INTO %s.events_by_day (%s) VALUES (%s) USING TTL ?", ks,
 		columnList("app", "day", "bucket", "ts", "event_id", "visitor_id"), placeholders(6+len(eventColumns)))
-	s.insertVisitor = fmt.Sprintf(`INSERT INTO %s.events_by_visitor (app, visitor_id, ts, event_id, user_id, slim)
-		VALUES (?, ?, ?, ?, ?, true) USING TTL ?`, ks)
+	s.insertVisitor = fmt.Sprintf(`INSERT INTO %s.visitor_events (app, day, vbucket, visitor_id, ts, event_id, user_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?`, ks)
 	s.firstTouch = fmt.Sprintf(`UPDATE %s.visitors USING TIMESTAMP ? SET first_seen = ?, first_event_id = ?, first_url = ?,
 		first_referrer = ?, first_source = ?, first_medium = ?, first_campaign = ?, first_term = ?, first_content = ?
 		WHERE app = ? AND visitor_id = ?`, ks)
-	s.insertSession = fmt.Sprintf(`INSERT INTO %s.sessions (app, visitor_id, session_start, session_id, session_end,
+	s.insertSession = fmt.Sprintf(`INSERT INTO %s.sessions_by_day (app, day, vbucket, visitor_id, session_start, session_id, session_end,
 		duration_ms, event_count, landing_url, referrer, source, medium, campaign, last_event_id, user_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`, ks)
-	s.extendSession = fmt.Sprintf(`UPDATE %s.sessions USING TIMESTAMP ? SET session_end = ?, duration_ms = ?, event_count = ?,
-		last_event_id = ?, user_id = ? WHERE app = ? AND visitor_id = ? AND session_start = ?`, ks)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`, ks)
+	s.extendSession = fmt.Sprintf(`UPDATE %s.sessions_by_day USING TIMESTAMP ? SET session_end = ?, duration_ms = ?, event_count = ?,
+		last_event_id = ?, user_id = ? WHERE app = ? AND day = ? AND vbucket = ? AND visitor_id = ? AND session_start = ?`, ks)
 	s.insertUser = userInsert(ks)
 	s.insertTrait = fmt.Sprintf("INSERT INTO %s.user_traits (app, user_id, trait, set_at, value, event_id) VALUES (?, ?, ?, ?, ?, ?)", ks)
 	return s
@@ -132,6 +136,10 @@ func (s *Sink) Open(ctx context.Context) error {
 		s.session.Close()
 		return fmt.Errorf("settings.buckets is %q, want a positive number", v)
 	}
+	if err := s.readDayTables(ctx); err != nil {
+		s.session.Close()
+		return err
+	}
 	if s.opts.Sessions {
 		if err := s.ensureProgress(ctx); err != nil {
 			s.session.Close()
@@ -140,6 +148,32 @@ func (s *Sink) Open(ctx context.Context) error {
 		s.latest = newLatest(s.opts.SessionsCache)
 		s.z = newSessionizer(s)
 		go s.z.run()
+	}
+	return nil
+}
+
+// readDayTables checks that the keyspace has the day tables the sink
+// writes, and reads when it was upgraded to them (oldUntil).
+func (s *Sink) readDayTables(ctx context.Context) error {
+	ks := s.opts.Keyspace
+	var n int
+	if err := s.session.Query(fmt.Sprintf("SELECT count(*) FROM %s.schema_migrations WHERE version = ?", ks), dayTablesVersion).
+		WithContext(ctx).Scan(&n); err != nil {
+		return fmt.Errorf("reading schema_migrations: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("keyspace %s lacks migration %03d (the day tables): run `spoor schema apply`", ks, dayTablesVersion)
+	}
+	var v string
+	err := s.session.Query(fmt.Sprintf("SELECT value FROM %s.settings WHERE name = 'visitor_tables_until'", ks)).WithContext(ctx).Scan(&v)
+	if errors.Is(err, gocql.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading settings.visitor_tables_until: %w", err)
+	}
+	if s.oldUntil, err = time.Parse(time.RFC3339, v); err != nil {
+		return fmt.Errorf("settings.visitor_tables_until is %q: %w", v, err)
 	}
 	return nil
 }
@@ -278,7 +312,16 @@ func (s *Sink) write(ctx context.Context, events []*schema.Event) error {
 			})
 		}
 	}
-	for _, g := range s.visitorGroups(events, vs) {
+	for _, g := range s.firstGroups(events, vs) {
+		spawn(func() {
+			if err := s.writeFirsts(ctx, events, ids, g); err != nil {
+				for _, v := range g {
+					fail(v.idx, err)
+				}
+			}
+		})
+	}
+	for _, g := range s.partGroups(events, dayTouches(events, vs)) {
 		spawn(func() {
 			withSessions, err := s.writeVisitors(ctx, events, ids, ttl, g)
 			for k, v := range g {
@@ -419,6 +462,7 @@ func firstTouchTimestamp(t time.Time) int64 { return (1<<62 - 1) - t.UnixMicro()
 type touch struct {
 	first, last int   // indexes of the earliest and latest event of the visitor
 	idx         []int // every event of the visitor in the batch
+	split       bool  // one day of a visitor with events of other days in the batch (dayTouches)
 }
 
 // touches groups the batch's valid events by (app, visitor).

@@ -70,7 +70,7 @@ func TestContract(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			byVisitor, err := ReadTable(context.Background(), s, ksFor(t), "events_by_visitor")
+			byVisitor, err := ReadTable(context.Background(), s, ksFor(t), "visitor_events")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func TestContract(t *testing.T) {
 				}
 			}
 			if len(byVisitor) != withVisitor {
-				t.Fatalf("events_by_visitor has %d rows, want %d", len(byVisitor), withVisitor)
+				t.Fatalf("visitor_events has %d rows, want %d", len(byVisitor), withVisitor)
 			}
 			byUser, err := ReadTable(context.Background(), s, ksFor(t), "events_by_user")
 			if err != nil {
@@ -441,7 +441,7 @@ func TestIdentityLinks(t *testing.T) {
 	}
 }
 
-// events_by_visitor holds the keys and the user id only (issue 28);
+// visitor_events holds the keys and the user id only (issue 28);
 // reading a visitor's events gives them whole, from events_by_day, also
 // for an event id sent in capitals (bucketed as sent).
 func TestVisitorRowsAreCompletedFromTheDay(t *testing.T) {
@@ -467,14 +467,13 @@ func TestVisitorRowsAreCompletedFromTheDay(t *testing.T) {
 	if err := sink.Write(ctx, []*schema.Event{lower, upper}); err != nil {
 		t.Fatal(err)
 	}
-	var url, name, uid string
-	var slim bool
-	if err := s.Query(fmt.Sprintf("SELECT url, event_name, user_id, slim FROM %s.events_by_visitor WHERE app = 'shop' AND visitor_id = 'v1' LIMIT 1", ks)).
-		Scan(&url, &name, &uid, &slim); err != nil {
+	var uid string
+	if err := s.Query(fmt.Sprintf("SELECT user_id FROM %s.visitor_events WHERE app = 'shop' AND day = ? AND vbucket = ? AND visitor_id = 'v1' LIMIT 1", ks),
+		Day(at), VisitorBucket("shop", "v1", 7)).Scan(&uid); err != nil {
 		t.Fatal(err)
 	}
-	if url != "" || name != "" || uid != "u1" || !slim {
-		t.Fatalf("the visitor row holds url %q, event_name %q, user_id %q, slim %v; want the user id only, and slim", url, name, uid, slim)
+	if uid != "u1" {
+		t.Fatalf("the visitor row holds user_id %q, want u1", uid)
 	}
 	got, err := ReadPartition(ctx, s, ks, "events_by_visitor", "shop", "v1", time.Time{}, time.Time{}, 0)
 	if err != nil {

@@ -83,6 +83,11 @@ func readVisitorEvents(ctx context.Context, s *gocql.Session, keyspace, app, vis
 		q += " AND ts < ?"
 		bounds = append(bounds, before)
 	}
+	if limit > 0 {
+		// Each day's slice is newest first: the newest limit of the list
+		// are among each day's newest limit.
+		q += fmt.Sprintf(" PER PARTITION LIMIT %d", limit)
+	}
 	var out []*schema.Event
 	for _, ds := range days {
 		iter := s.Query(q, append([]any{app, ds, vb, visitor}, bounds...)...).WithContext(ctx).PageSize(5000).Iter()

@@ -3,10 +3,12 @@ package cassandra
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/rs/zerolog"
 	"github.com/spoor-dev/spoor/schema"
 )
 
@@ -113,5 +115,94 @@ func TestDayTablesAndOldTablesReadAsOne(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[1h0m0s:3 72h0m0s:2 960h0m0s:1]" {
 		t.Errorf("sessions %v", got)
+	}
+}
+
+// A keyspace upgraded to the day tables (migration 015 on a keyspace that
+// had events_by_visitor) records when; on the days up to then the
+// sessionizer counts the old tables' events and sessions with the new ones,
+// so a session begun before the upgrade goes on after it, once. A keyspace
+// created with the day tables records nothing.
+func TestSessionsGoOnAcrossTheUpgrade(t *testing.T) {
+	s, ks, sink := openSink(t)
+	ctx := context.Background()
+	if !sink.oldUntil.IsZero() {
+		t.Fatalf("a new keyspace has visitor_tables_until %v", sink.oldUntil)
+	}
+	t0 := Day(time.Now()).Add(time.Minute)
+	ev := func(name string, at time.Time) *schema.Event {
+		return &schema.Event{EventID: schema.NewEventID(), ReceivedAt: at, Endpoint: "tr", App: "shop", VisitorID: "v1", EventName: name, URL: "/" + name}
+	}
+	a := ev("a", t0)
+	if err := sink.Write(ctx, []*schema.Event{a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.FlushSessions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sink.Close()
+	// As an earlier sink would have stored it: a's row in
+	// events_by_visitor, its session in sessions.
+	vb := VisitorBucket("shop", "v1", 4)
+	id, _ := gocql.ParseUUID(a.EventID)
+	for _, q := range []string{
+		"INSERT INTO %s.events_by_visitor (app, visitor_id, ts, event_id, slim) VALUES ('shop', 'v1', ?, ?, true)",
+		"DELETE FROM %s.visitor_events WHERE app = 'shop' AND day = ? AND vbucket = ? AND visitor_id = 'v1'",
+		"INSERT INTO %s.sessions (app, visitor_id, session_start, session_id, session_end, event_count, landing_url) VALUES ('shop', 'v1', ?, ?, ?, 1, '/a')",
+		"DELETE FROM %s.sessions_by_day WHERE app = 'shop' AND day = ? AND vbucket = ? AND visitor_id = 'v1'",
+		"DELETE FROM %s.schema_migrations WHERE version = 15",
+	} {
+		var args []any
+		switch {
+		case strings.Contains(q, "INSERT INTO %s.events_by_visitor"):
+			args = []any{t0, id}
+		case strings.Contains(q, "INSERT INTO %s.sessions"):
+			args = []any{t0, id, t0}
+		case strings.Contains(q, "day = ?"):
+			args = []any{Day(t0), vb}
+		}
+		if err := s.Query(fmt.Sprintf(q, ks), args...).Exec(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := testOptions(ks)
+	o.ApplySchema = true
+	if err := Apply(ctx, o, zerolog.Nop()); err != nil {
+		t.Fatal(err)
+	}
+	sink = New(o, zerolog.Nop())
+	if err := sink.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	if d := time.Since(sink.oldUntil); d < 0 || d > time.Minute {
+		t.Fatalf("the upgrade was recorded at %v", sink.oldUntil)
+	}
+	// b continues a's session; c, late, comes before a: one session of 3.
+	if err := sink.Write(ctx, []*schema.Event{ev("b", t0.Add(5*time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.FlushSessions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := ReadSessions(ctx, s, ks, "shop", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ss) != 1 || ss[0].EventCount != 2 || !ss[0].Start.Equal(t0) || ss[0].LandingURL != "/a" {
+		t.Fatalf("after b: %+v", ss)
+	}
+	c := ev("c", t0.Add(-30*time.Second))
+	if err := sink.Write(ctx, []*schema.Event{c}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.FlushSessions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ss, err = ReadSessions(ctx, s, ks, "shop", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(ss) != 1 || ss[0].EventCount != 3 || ss[0].ID != c.EventID || ss[0].LandingURL != "/c" {
+		t.Fatalf("after c: %+v", ss)
 	}
 }

@@ -4,13 +4,15 @@ package cassandra
 //
 // A sink that holds the lease of a visitor's marker shard, and knows the
 // visitor's latest session (latest: what it last wrote or read of it),
-// writes a batch of that visitor's events that all follow the session
-// together with the session rows they extend or start: in the same
-// mutation as the visitor's events_by_visitor rows and touches (the three
-// tables share the partition key; visitors.go), so they are stored
-// together or not at all. Anything else (no lease, the session unknown, a
+// writes a batch of that visitor's events of one day that all follow the
+// session together with the session rows they extend or start: in the
+// same mutation as the visitor's visitor_events rows (visitor_events and
+// sessions_by_day share the partition key (app, day, vbucket);
+// visitors.go), so they are stored together or not at all. Sessions end at
+// midnight UTC: when the latest session is of an earlier day, the events
+// start a new one. Anything else (no lease, the session unknown, a
 // late or redelivered event, a visitor's events spread over several
-// batches, the visitor's lock taken) is marked for the sessionizer as before, which counts from
+// batches or days, the visitor's lock taken) is marked for the sessionizer as before, which counts from
 // markers (extend) or recomputes from the events (sessionize); both, and
 // the direct write, run under the visitor's lock, one at a time.
 //
@@ -96,7 +98,8 @@ func (s *Sink) planDirect(events []*schema.Event, ids []gocql.UUID, v *touch) *d
 		return nil
 	}
 	t, ok := s.latest.get(shard, e0.App, e0.VisitorID)
-	if !ok || !t.known {
+	day := Day(e0.ReceivedAt) // every event of v's (dayTouches)
+	if !ok || !t.known || Day(t.start).After(day) || (Day(t.start).Before(day) && !t.all) {
 		mu.Unlock()
 		return nil
 	}
@@ -108,7 +111,7 @@ func (s *Sink) planDirect(events []*schema.Event, ids []gocql.UUID, v *touch) *d
 	d.absorbs = s.marked.pending(shard, e0.App, e0.VisitorID, s.slotsDone[shard].Load())
 	for _, pm := range d.absorbs {
 		m := pm.m
-		if m.events == 0 || m.max.Sub(m.min) > s.opts.SessionGap {
+		if m.events == 0 || m.max.Sub(m.min) > s.opts.SessionGap || !Day(m.min).Equal(day) || !Day(m.max).Equal(day) {
 			mu.Unlock()
 			return nil
 		}
@@ -127,6 +130,9 @@ func (s *Sink) planDirect(events []*schema.Event, ids []gocql.UUID, v *touch) *d
 	}
 	sort.SliceStable(items, func(a, b int) bool { return items[a].min.Before(items[b].min) })
 	cur := Session{Start: t.start, End: t.end, EventCount: t.count, UserID: t.uid}
+	if Day(t.start).Before(day) {
+		cur = Session{} // sessions end at midnight: the day has none yet (t is the latest of all)
+	}
 	fresh, extended := false, false // cur starts here; cur is the stored latest session, changed
 	closeCur := func() {
 		if fresh || extended {
@@ -174,8 +180,7 @@ func (d *direct) add(b *gocql.Batch) {
 	s := d.s
 	for _, w := range d.rows {
 		if w.extend {
-			add(b, s.extendSession, d.at, w.End, w.End.Sub(w.Start).Milliseconds(), w.EventCount, gocqlUUID(w.LastEventID),
-				unsetEmpty(w.UserID), d.app, d.visitor, w.Start)
+			s.addExtend(b, d.app, d.visitor, w.Session, d.at)
 		} else {
 			s.addSession(b, d.app, d.visitor, w.Session, d.at)
 		}

@@ -2,7 +2,6 @@ package cassandra
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -48,18 +47,31 @@ func (s *Sink) extend(ctx context.Context, app, visitor string, slot int64, ms [
 		}
 	}
 	sort.Slice(ms, func(a, b int) bool { return ms[a].min.Before(ms[b].min) })
+	day := Day(ms[0].min)
 	for i, m := range ms {
-		if m.events == 0 || m.max.Sub(m.min) > gap || (i > 0 && !m.min.After(ms[i-1].max)) {
+		if m.events == 0 || m.max.Sub(m.min) > gap || (i > 0 && !m.min.After(ms[i-1].max)) || !Day(m.max).Equal(day) {
 			return false, nil
 		}
 	}
 	readAt := time.Now().UnixMicro()
-	cur := Session{Start: t.start, End: t.end, EventCount: t.count, UserID: t.uid}
-	if !t.known {
+	// cur: the day's latest session (old: from the sessions table); next:
+	// what latest keeps afterwards.
+	var cur Session
+	old := false
+	next := t
+	switch {
+	case t.known && Day(t.start).Equal(day):
+		cur = Session{Start: t.start, End: t.end, EventCount: t.count, UserID: t.uid}
+	case t.known && Day(t.start).Before(day) && t.all:
+		// Sessions end at midnight: the day has none (t is the latest of all).
+	case t.known && Day(t.start).After(day):
+		return false, nil // events of a day before the latest session's
+	default:
 		var err error
-		if cur, err = s.latestSession(ctx, app, visitor); err != nil {
+		if cur, old, err = s.latestSession(ctx, app, visitor, day); err != nil {
 			return false, err
 		}
+		next = tail{all: day.Equal(Day(time.Now()))} // no session of a later day
 	}
 	if !cur.End.IsZero() && !ms[0].min.After(cur.End) {
 		return false, nil
@@ -69,9 +81,13 @@ func (s *Sink) extend(ctx context.Context, app, visitor string, slot int64, ms [
 	flush := func(fresh bool) {
 		if fresh {
 			s.addSession(b, app, visitor, cur, readAt+1)
+		} else if extended && old {
+			// Moved to sessions_by_day whole, extended.
+			add(b, fmt.Sprintf("DELETE FROM %s.sessions USING TIMESTAMP ? WHERE app = ? AND visitor_id = ? AND session_start = ?", s.opts.Keyspace),
+				readAt, app, visitor, cur.Start)
+			s.addSession(b, app, visitor, cur, readAt+1)
 		} else if extended {
-			add(b, s.extendSession, readAt+1, cur.End, cur.End.Sub(cur.Start).Milliseconds(), cur.EventCount,
-				gocqlUUID(cur.LastEventID), unsetEmpty(cur.UserID), app, visitor, cur.Start)
+			s.addExtend(b, app, visitor, cur, readAt+1)
 		}
 	}
 	fresh := false
@@ -94,25 +110,46 @@ func (s *Sink) extend(ctx context.Context, app, visitor string, slot int64, ms [
 		s.latest.forget(shard, app, visitor)
 		return false, err
 	}
-	t.known, t.start, t.end, t.count, t.uid = true, cur.Start, cur.End, cur.EventCount, cur.UserID
-	s.latest.put(shard, app, visitor, t)
+	next.known, next.start, next.end, next.count, next.uid = true, cur.Start, cur.End, cur.EventCount, cur.UserID
+	s.latest.put(shard, app, visitor, next)
 	return true, nil
 }
 
-// latestSession reads the visitor's latest stored session; none is the
-// zero Session.
-func (s *Sink) latestSession(ctx context.Context, app, visitor string) (Session, error) {
-	var cur Session
-	err := s.session.Query(fmt.Sprintf(`SELECT session_start, session_end, event_count, user_id
-		FROM %s.sessions WHERE app = ? AND visitor_id = ? LIMIT 1`, s.opts.Keyspace), app, visitor).WithContext(ctx).
-		Scan(&cur.Start, &cur.End, &cur.EventCount, &cur.UserID)
-	if errors.Is(err, gocql.ErrNotFound) {
-		return Session{}, nil
-	}
+// latestSession reads the visitor's latest stored session of a day, whole;
+// none is the zero Session. On the days when the sessions table was still
+// written (oldDay), that table's latest of the day counts too, and old
+// says it came from there.
+func (s *Sink) latestSession(ctx context.Context, app, visitor string, day time.Time) (cur Session, old bool, err error) {
+	ks := s.opts.Keyspace
+	got, err := scanSessions(s.session.Query(fmt.Sprintf(`SELECT %s FROM %s.sessions_by_day
+		WHERE app = ? AND day = ? AND vbucket = ? AND visitor_id = ? LIMIT 1`, sessionColumns, ks),
+		app, day, VisitorBucket(app, visitor, s.buckets), visitor).WithContext(ctx).Iter(), ks+".sessions_by_day")
 	if err != nil {
-		return Session{}, fmt.Errorf("reading the latest session: %w", err)
+		return Session{}, false, fmt.Errorf("reading the latest session: %w", err)
 	}
-	return cur, nil
+	if len(got) == 1 {
+		cur = got[0]
+	}
+	if !s.oldDay(day) {
+		return cur, false, nil
+	}
+	got, err = scanSessions(s.session.Query(fmt.Sprintf(`SELECT %s FROM %s.sessions
+		WHERE app = ? AND visitor_id = ? AND session_start >= ? AND session_start < ? LIMIT 1`, sessionColumns, ks),
+		app, visitor, day, day.Add(24*time.Hour)).WithContext(ctx).Iter(), ks+".sessions")
+	if err != nil {
+		return Session{}, false, fmt.Errorf("reading the latest session: %w", err)
+	}
+	if len(got) == 1 && got[0].Start.After(cur.Start) {
+		return got[0], true, nil
+	}
+	return cur, false, nil
+}
+
+// oldDay reports whether the keyspace's events_by_visitor and sessions
+// may hold rows of the day that the sessionizer must count: the keyspace
+// was upgraded to the day tables (migration 015) on that day or later.
+func (s *Sink) oldDay(day time.Time) bool {
+	return !s.oldUntil.IsZero() && !day.After(Day(s.oldUntil))
 }
 
 func gocqlUUID(s string) gocql.UUID {

@@ -26,18 +26,21 @@ func TestSessionsFromMarkersMatchARecomputation(t *testing.T) {
 	for _, tc := range []struct {
 		name                   string
 		shuffled, redelivering bool
+		start                  time.Duration // after t0
 	}{
-		{"in order", false, false},
-		{"in order with redeliveries", false, true},
-		{"late events", true, false},
-		{"late events and redeliveries", true, true},
+		{"in order", false, false, 0},
+		{"in order with redeliveries", false, true, 0},
+		{"late events", true, false, 0},
+		{"late events and redeliveries", true, true, 0},
+		{"across midnight, busy", false, false, 14*time.Hour + 50*time.Minute},
+		{"across midnight, late", true, true, 14*time.Hour + 50*time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(len(tc.name)), 7))
 			visitor := "v-" + tc.name
 			// 60 events over ~4 hours: gaps of 1-20 minutes, now and then 35-60.
 			var all []*schema.Event
-			at := t0
+			at := t0.Add(tc.start)
 			for i := range 60 {
 				step := time.Duration(1+rng.IntN(20)) * time.Minute
 				if rng.IntN(8) == 0 {
@@ -110,14 +113,14 @@ func TestSessionsFromMarkersMatchARecomputation(t *testing.T) {
 	}
 }
 
-// expectedSessions splits a visitor's events at gaps longer than gap,
-// newest first, as ReadSessions returns them.
+// expectedSessions splits a visitor's events at gaps longer than gap and
+// at midnight UTC, newest first, as ReadSessions returns them.
 func expectedSessions(evs []*schema.Event, gap time.Duration) []Session {
 	evs = append([]*schema.Event(nil), evs...)
 	sort.Slice(evs, func(a, b int) bool { return evs[a].ReceivedAt.Before(evs[b].ReceivedAt) })
 	var out []Session
 	for i, e := range evs {
-		if i == 0 || e.ReceivedAt.Sub(evs[i-1].ReceivedAt) > gap {
+		if i == 0 || e.ReceivedAt.Sub(evs[i-1].ReceivedAt) > gap || !Day(e.ReceivedAt).Equal(Day(evs[i-1].ReceivedAt)) {
 			out = append(out, Session{Start: e.ReceivedAt, ID: e.EventID, LandingURL: e.URL, Source: e.Source})
 		}
 		ss := &out[len(out)-1]

@@ -70,9 +70,13 @@ func (l *latest) drop(shard int16) {
 }
 
 // tail is what extend needs of a visitor's latest session, and what the
-// last recomputation from its events (sessionize) read.
+// last recomputation from its events (sessionize) read. Sessions end at
+// midnight UTC, so the latest session of its day is what counts for
+// events of that day; all says that no later day has one either, so an
+// event of a later day starts a new session without a read.
 type tail struct {
-	known      bool // start..uid hold the latest session; else it is read
+	known      bool // start..uid hold the latest session of its day; else it is read
+	all        bool // and the visitor's latest of all
 	start, end time.Time
 	count      int
 	uid        string

@@ -11,6 +11,10 @@ import (
 	"github.com/spoor-dev/spoor/schema/cql"
 )
 
+// dayTablesVersion is the migration that adds visitor_events and
+// sessions_by_day (decision 0007), which the sink writes.
+const dayTablesVersion = 15
+
 // Apply creates the keyspace if needed, applies every migration not yet
 // recorded in schema_migrations, fixes the bucket count on first use and
 // sets the TTL. It is idempotent: running it again changes nothing.
@@ -56,6 +60,7 @@ func Apply(ctx context.Context, o Options, log zerolog.Logger) error {
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("reading schema_migrations: %w", err)
 	}
+	upgraded := false // the day tables (015) come to a keyspace that had events_by_visitor
 	for _, m := range migs {
 		if got, ok := applied[m.Version]; ok {
 			if got != m.Checksum {
@@ -73,6 +78,15 @@ func Apply(ctx context.Context, o Options, log zerolog.Logger) error {
 			return fmt.Errorf("recording %s: %w", m.Name, err)
 		}
 		log.Info().Str("migration", m.Name).Str("keyspace", ks).Msg("migration applied")
+		upgraded = upgraded || (m.Version == dayTablesVersion && len(applied) > 0)
+	}
+	if upgraded {
+		// Sinks of earlier versions wrote events_by_visitor and sessions until
+		// now: the sessionizer counts their rows of the days up to this one.
+		if err := s.Query(fmt.Sprintf("INSERT INTO %s.settings (name, value) VALUES ('visitor_tables_until', ?) IF NOT EXISTS", ks),
+			time.Now().UTC().Format(time.RFC3339)).WithContext(ctx).Exec(); err != nil {
+			return fmt.Errorf("recording the upgrade to the day tables: %w", err)
+		}
 	}
 	// The bucket count is fixed the first time; later values are ignored
 	// (changing it would hide existing rows from readers).
@@ -81,7 +95,7 @@ func Apply(ctx context.Context, o Options, log zerolog.Logger) error {
 		return fmt.Errorf("recording bucket count: %w", err)
 	}
 	ttl := int(o.TTL / time.Second)
-	for _, table := range []string{"events_by_day", "events_by_visitor"} {
+	for _, table := range []string{"events_by_day", "events_by_visitor", "visitor_events"} {
 		if err := ddl(fmt.Sprintf("ALTER TABLE %s.%s WITH default_time_to_live = %d", ks, table, ttl)); err != nil {
 			return fmt.Errorf("setting ttl on %s: %w", table, err)
 		}

@@ -12,11 +12,27 @@ import (
 	"github.com/spoor-dev/spoor/schema"
 )
 
-// ReadTable reads every event of an event table (events_by_day or
-// events_by_visitor) back into Events: tests, exports and tools. It scans
+// ReadTable reads every event of an event table (events_by_day,
+// visitor_events or events_by_visitor) back into Events: tests, exports and tools. It scans
 // the whole table; analytics should use Spark.
 func ReadTable(ctx context.Context, s *gocql.Session, keyspace, table string) ([]*schema.Event, error) {
 	keys := "app, event_id, ts, visitor_id"
+	if table == "visitor_events" {
+		iter := s.Query(fmt.Sprintf("SELECT app, visitor_id, ts, event_id, user_id FROM %s.visitor_events", keyspace)).WithContext(ctx).PageSize(1000).Iter()
+		var evs []*schema.Event
+		var slim []bool
+		e := &schema.Event{}
+		var id gocql.UUID
+		for iter.Scan(&e.App, &e.VisitorID, &e.ReceivedAt, &id, &e.UserID) {
+			e.EventID, e.ReceivedAt = id.String(), e.ReceivedAt.UTC()
+			evs, slim = append(evs, e), append(slim, true)
+			e = &schema.Event{}
+		}
+		if err := iter.Close(); err != nil {
+			return nil, fmt.Errorf("reading %s.visitor_events: %w", keyspace, err)
+		}
+		return evs, complete(ctx, s, keyspace, evs, slim)
+	}
 	if table == "events_by_visitor" {
 		q := fmt.Sprintf("SELECT %s, slim FROM %s.%s", columnList(keys), keyspace, table)
 		return readVisitorRows(ctx, s, keyspace, s.Query(q).WithContext(ctx).PageSize(1000).Iter())
@@ -38,30 +54,60 @@ func readVisitorRows(ctx context.Context, s *gocql.Session, keyspace string, ite
 // complete replaces each slim event (keys and user id only: a slim
 // events_by_visitor row, migration 014, or a visitor_events row) by its
 // events_by_day row: the same keys, day and bucket derived from ts and
-// event_id. A slim event whose events_by_day row is gone stays as it is.
+// event_id, completeReads of them at a time. A slim event whose
+// events_by_day row is gone stays as it is.
 func complete(ctx context.Context, s *gocql.Session, keyspace string, evs []*schema.Event, slim []bool) error {
-	buckets := 0
-	for i, e := range evs {
-		if !slim[i] {
-			continue
-		}
-		if buckets == 0 {
-			var err error
-			if buckets, err = readBuckets(ctx, s, keyspace); err != nil {
-				return err
-			}
-		}
-		id, _ := gocql.ParseUUID(e.EventID)
-		full, err := readDayRow(ctx, s, keyspace, buckets, e.App, e.ReceivedAt, id)
-		if err != nil {
-			return err
-		}
-		if full != nil {
-			evs[i] = full
+	var todo []int
+	for i := range evs {
+		if slim[i] {
+			todo = append(todo, i)
 		}
 	}
-	return nil
+	if len(todo) == 0 {
+		return nil
+	}
+	buckets, err := readBuckets(ctx, s, keyspace)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	errs := make(chan error, completeReads)
+	for range min(completeReads, len(todo)) {
+		go func() {
+			var first error
+			for i := range next {
+				if first != nil {
+					continue
+				}
+				e := evs[i]
+				id, _ := gocql.ParseUUID(e.EventID)
+				full, err := readDayRow(ctx, s, keyspace, buckets, e.App, e.ReceivedAt, id)
+				if err != nil {
+					first = err
+					cancel()
+				} else if full != nil {
+					evs[i] = full
+				}
+			}
+			errs <- first
+		}()
+	}
+	for _, i := range todo {
+		next <- i
+	}
+	close(next)
+	for range min(completeReads, len(todo)) {
+		if e := <-errs; e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
 }
+
+// completeReads is how many events_by_day reads complete runs at once.
+const completeReads = 16
 
 // readDayRow reads one event's events_by_day row by its keys, or nil when
 // it is gone. An id sent in another spelling than the canonical one was

@@ -29,48 +29,68 @@ type sessionEvent struct {
 }
 
 // sessionize recomputes the visitor's sessions that the events in
-// [minTs, maxTs] can touch, with one read: the visitor's events newest
-// first from the cut down to the first gap longer than session_gap below
-// minTs. The cut is the later of maxTs and the end of the visitor's latest
-// stored session: every stored event up to it is counted in sessions
-// already or marked in this slot, while a stored event after it is not
-// counted yet and has its marker in a later slot (markers are read slot
-// by slot, in order), where extend will count it. Reading further would
-// count it twice, or send that slot back here, and the next, for as long
-// as the visitor stays busy. The events read are split at every gap, the
-// session rows starting in their span are replaced (a range delete at
-// time t, the new rows at t+1) in one single-partition batch. Timestamps
-// are the time of the read, so when two sink processes recompute the same
-// visitor at once, the later view wins. Idempotent.
+// [minTs, maxTs] can touch, day by day: sessions end at midnight UTC, so
+// a day's sessions follow from that day's events alone (sessionizeDay).
 func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs time.Time) error {
+	for d := Day(minTs); !d.After(Day(maxTs)); d = d.AddDate(0, 0, 1) {
+		lo, hi := maxTime(minTs, d), maxTs
+		if end := d.Add(24*time.Hour - time.Millisecond); hi.After(end) {
+			hi = end
+		}
+		if err := s.sessionizeDay(ctx, app, visitor, d, lo, hi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sessionizeDay recomputes the sessions of one day that the events in
+// [minTs, maxTs] can touch, with one read: the visitor's events of the
+// day (visitor_events) newest first from the cut down to the first gap
+// longer than session_gap below minTs. The cut is the later of maxTs and
+// the end of the day's latest stored session: every stored event up to it
+// is counted in sessions already or marked in this slot, while a stored
+// event after it is not counted yet and has its marker in a later slot
+// (markers are read slot by slot, in order), where extend will count it.
+// Reading further would count it twice, or send that slot back here, and
+// the next, for as long as the visitor stays busy. The events read are
+// split at every gap, the session rows starting in their span are
+// replaced (a range delete at time t, the new rows at t+1) in one
+// single-partition batch. Timestamps are the time of the read, so when two
+// sink processes recompute the same visitor at once, the later view wins.
+// Idempotent. On a day when the old tables were still written (oldDay),
+// their events count and their sessions in the span are replaced too.
+func (s *Sink) sessionizeDay(ctx context.Context, app, visitor string, day, minTs, maxTs time.Time) error {
 	gap := s.opts.SessionGap
 	shard := pendingShard(app, visitor)
 	cut := maxTs
-	if t, ok := s.latest.get(shard, app, visitor); ok && t.known {
-		cut = maxTime(cut, t.end)
-	} else {
-		stored, err := s.latestSession(ctx, app, visitor)
+	t, ok := s.latest.get(shard, app, visitor)
+	ok = ok && t.known
+	// all: the day's last session will be the visitor's latest of all.
+	// keep: what latest holds is of a later day, and stays.
+	all, keep := false, false
+	switch {
+	case ok && Day(t.start).Equal(day):
+		cut, all = maxTime(cut, t.end), t.all
+	case ok && Day(t.start).Before(day) && t.all:
+		all = true // sessions end at midnight: the day has none (t is the latest of all)
+	default:
+		keep = ok && Day(t.start).After(day)
+		stored, _, err := s.latestSession(ctx, app, visitor, day)
 		if err != nil {
 			return err
 		}
 		cut = maxTime(cut, stored.End)
+		all = !keep && day.Equal(Day(time.Now())) // no session of a later day
 	}
-	s.latest.forget(shard, app, visitor) // what extend remembered is rewritten below
+	if !keep {
+		s.latest.forget(shard, app, visitor) // what extend remembered is rewritten below
+	}
 	readTime := time.Now()
 	readAt := readTime.UnixMicro()
-	back := s.session.Query(fmt.Sprintf(`SELECT ts, event_id, url, referrer, source, medium, campaign, user_id, slim
-		FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? AND ts <= ?`, s.opts.Keyspace),
-		app, visitor, cut).WithContext(ctx).PageSize(200).Iter()
-	var evs []sessionEvent // newest first
-	var e sessionEvent
-	for back.Scan(&e.ts, &e.id, &e.url, &e.referrer, &e.source, &e.medium, &e.campaign, &e.uid, &e.slim) {
-		if n := len(evs); n > 0 && e.ts.Before(minTs.Add(-gap)) && evs[n-1].ts.Sub(e.ts) > gap {
-			break // an earlier session the batch cannot touch
-		}
-		evs = append(evs, e)
-	}
-	if err := back.Close(); err != nil {
-		return fmt.Errorf("reading visitor events: %w", err)
+	evs, err := s.dayEvents(ctx, app, visitor, day, minTs, cut)
+	if err != nil {
+		return err
 	}
 	if len(evs) == 0 {
 		return nil
@@ -79,19 +99,73 @@ func (s *Sink) sessionize(ctx context.Context, app, visitor string, minTs, maxTs
 	if err := s.landings(ctx, app, sessions, evs); err != nil {
 		return err
 	}
-	b := s.newBatch() // one partition: the delete and the rows go together
-	add(b, fmt.Sprintf(`DELETE FROM %s.sessions USING TIMESTAMP ? WHERE app = ? AND visitor_id = ? AND session_start >= ? AND session_start <= ?`,
-		s.opts.Keyspace), readAt, app, visitor, evs[0].ts, evs[len(evs)-1].ts)
+	b := s.newBatch() // one partition (two on an old day): the delete and the rows go together
+	add(b, fmt.Sprintf(`DELETE FROM %s.sessions_by_day USING TIMESTAMP ? WHERE app = ? AND day = ? AND vbucket = ? AND visitor_id = ?
+		AND session_start >= ? AND session_start <= ?`, s.opts.Keyspace),
+		readAt, app, day, VisitorBucket(app, visitor, s.buckets), visitor, evs[0].ts, evs[len(evs)-1].ts)
+	if s.oldDay(day) {
+		add(b, fmt.Sprintf(`DELETE FROM %s.sessions USING TIMESTAMP ? WHERE app = ? AND visitor_id = ? AND session_start >= ? AND session_start <= ?`,
+			s.opts.Keyspace), readAt, app, visitor, evs[0].ts, evs[len(evs)-1].ts)
+	}
 	for _, ss := range sessions {
 		s.addSession(b, app, visitor, ss, readAt+1)
 	}
 	if err := b.ExecContext(ctx); err != nil {
 		return classify(err)
 	}
-	last := sessions[len(sessions)-1] // the latest: no stored session starts after the events read
-	s.latest.put(shard, app, visitor, tail{known: true, start: last.Start, end: last.End, count: last.EventCount, uid: last.UserID,
-		readAt: readTime, from: evs[0].ts, to: evs[len(evs)-1].ts})
+	if !keep {
+		last := sessions[len(sessions)-1] // the day's latest: no stored session of the day starts after the events read
+		s.latest.put(shard, app, visitor, tail{known: true, all: all, start: last.Start, end: last.End, count: last.EventCount,
+			uid: last.UserID, readAt: readTime, from: evs[0].ts, to: evs[len(evs)-1].ts})
+	}
 	return nil
+}
+
+// dayEvents reads a visitor's events of one day up to cut, newest first,
+// down to the first gap longer than session_gap below minTs; on an old day
+// (oldDay) together with its events_by_visitor rows of the day.
+func (s *Sink) dayEvents(ctx context.Context, app, visitor string, day, minTs, cut time.Time) ([]sessionEvent, error) {
+	gap := s.opts.SessionGap
+	var evs []sessionEvent // newest first
+	back := s.session.Query(fmt.Sprintf(`SELECT ts, event_id, user_id FROM %s.visitor_events
+		WHERE app = ? AND day = ? AND vbucket = ? AND visitor_id = ? AND ts <= ?`, s.opts.Keyspace),
+		app, day, VisitorBucket(app, visitor, s.buckets), visitor, cut).WithContext(ctx).PageSize(200).Iter()
+	old := s.oldDay(day)
+	e := sessionEvent{slim: true}
+	for back.Scan(&e.ts, &e.id, &e.uid) {
+		if n := len(evs); !old && n > 0 && e.ts.Before(minTs.Add(-gap)) && evs[n-1].ts.Sub(e.ts) > gap {
+			break // an earlier session the batch cannot touch
+		}
+		evs = append(evs, e)
+	}
+	if err := back.Close(); err != nil {
+		return nil, fmt.Errorf("reading visitor events: %w", err)
+	}
+	if !old {
+		return evs, nil
+	}
+	seen := make(map[gocql.UUID]bool, len(evs))
+	for _, e := range evs {
+		seen[e.id] = true
+	}
+	iter := s.session.Query(fmt.Sprintf(`SELECT ts, event_id, url, referrer, source, medium, campaign, user_id, slim
+		FROM %s.events_by_visitor WHERE app = ? AND visitor_id = ? AND ts >= ? AND ts <= ?`, s.opts.Keyspace),
+		app, visitor, day, cut).WithContext(ctx).PageSize(200).Iter()
+	for iter.Scan(&e.ts, &e.id, &e.url, &e.referrer, &e.source, &e.medium, &e.campaign, &e.uid, &e.slim) {
+		if !seen[e.id] {
+			evs = append(evs, e)
+		}
+	}
+	if err := iter.Close(); err != nil {
+		return nil, fmt.Errorf("reading visitor events: %w", err)
+	}
+	sort.Slice(evs, func(a, b int) bool { return evs[a].ts.After(evs[b].ts) })
+	for n := 1; n < len(evs); n++ {
+		if evs[n].ts.Before(minTs.Add(-gap)) && evs[n-1].ts.Sub(evs[n].ts) > gap {
+			return evs[:n], nil // an earlier session the batch cannot touch
+		}
+	}
+	return evs, nil
 }
 
 // landings fills in the landing fields of each session whose first event
@@ -123,11 +197,17 @@ func (s *Sink) landings(ctx context.Context, app string, sessions []Session, evs
 	return nil
 }
 
-// addSession adds one whole session row, written at the given time.
+// addSession adds one whole sessions_by_day row, written at the given time.
 func (s *Sink) addSession(b *gocql.Batch, app, visitor string, ss Session, at int64) {
-	add(b, s.insertSession, app, visitor, ss.Start, gocqlUUID(ss.ID), ss.End, ss.End.Sub(ss.Start).Milliseconds(), ss.EventCount,
-		unsetEmpty(ss.LandingURL), unsetEmpty(ss.Referrer), unsetEmpty(ss.Source), unsetEmpty(ss.Medium),
-		unsetEmpty(ss.Campaign), gocqlUUID(ss.LastEventID), unsetEmpty(ss.UserID), at)
+	add(b, s.insertSession, app, Day(ss.Start), VisitorBucket(app, visitor, s.buckets), visitor, ss.Start, gocqlUUID(ss.ID), ss.End,
+		ss.End.Sub(ss.Start).Milliseconds(), ss.EventCount, unsetEmpty(ss.LandingURL), unsetEmpty(ss.Referrer), unsetEmpty(ss.Source),
+		unsetEmpty(ss.Medium), unsetEmpty(ss.Campaign), gocqlUUID(ss.LastEventID), unsetEmpty(ss.UserID), at)
+}
+
+// addExtend adds the update of a stored session that ss extends.
+func (s *Sink) addExtend(b *gocql.Batch, app, visitor string, ss Session, at int64) {
+	add(b, s.extendSession, at, ss.End, ss.End.Sub(ss.Start).Milliseconds(), ss.EventCount, gocqlUUID(ss.LastEventID),
+		unsetEmpty(ss.UserID), app, Day(ss.Start), VisitorBucket(app, visitor, s.buckets), visitor, ss.Start)
 }
 
 // split cuts time-ordered events into sessions at gaps longer than gap.

@@ -13,48 +13,81 @@ import (
 	"github.com/spoor-dev/spoor/schema"
 )
 
-// A batch's visitors go in groups of one owner, within the limits, each
-// visitor in one group; a visitor with more events than a batch holds
-// goes alone.
+// A batch's visitors' rows go in groups of one partition (app, day,
+// vbucket) within the limits, each visitor-day in one group; a visitor
+// with events of two days is split, and one with more events than a batch
+// holds goes alone. Their first touches go in groups of one owner, only
+// those this sink has not stored.
 func TestVisitorGroups(t *testing.T) {
 	_, _, sink := openSink(t)
 	if owner := sink.ring.owner("shop", "v-1"); owner == "" {
 		t.Fatal("no owner on a running node")
 	}
 	var events []*schema.Event
-	at := time.Now()
-	for i := 0; i < 100; i++ {
+	at := Day(time.Now()).Add(12 * time.Hour)
+	for i := 0; i < 300; i++ {
 		events = append(events, &schema.Event{App: "shop", VisitorID: fmt.Sprintf("v-%d", i%70), ReceivedAt: at, URL: "https://example.com/"})
 	}
-	long := make([]*schema.Event, maxBatchRows+1)
+	events = append(events, &schema.Event{App: "shop", VisitorID: "v-1", ReceivedAt: at.Add(-24 * time.Hour)}) // yesterday too
+	long := make([]*schema.Event, maxPartRows+1)
 	for i := range long {
 		long[i] = &schema.Event{App: "shop", VisitorID: "busy", ReceivedAt: at}
 	}
 	events = append(events, long...)
 	vs := touches(events, make([]error, len(events)))
-	groups := sink.visitorGroups(events, vs)
+	days := dayTouches(events, vs)
+	if len(days) != 72 {
+		t.Fatalf("%d visitor-days, want 72 (v-1 twice)", len(days))
+	}
 	seen := map[*touch]bool{}
-	for _, g := range groups {
-		if len(g) > maxGroupVisitors {
-			t.Errorf("a group of %d visitors, want at most %d", len(g), maxGroupVisitors)
-		}
-		size := 0
+	for _, g := range sink.partGroups(events, days) {
+		rows := 0
+		k0 := partKey{events[g[0].first].App, Day(events[g[0].first].ReceivedAt), VisitorBucket("shop", events[g[0].first].VisitorID, sink.buckets)}
 		for _, v := range g {
+			e := events[v.first]
 			if seen[v] {
-				t.Errorf("visitor %s in two groups", events[v.first].VisitorID)
+				t.Errorf("visitor-day %s in two groups", e.VisitorID)
 			}
 			seen[v] = true
-			size += visitorBytes(events, v)
-			if events[v.first].VisitorID == "busy" && len(g) != 1 {
+			rows += len(v.idx)
+			if k := (partKey{e.App, Day(e.ReceivedAt), VisitorBucket(e.App, e.VisitorID, sink.buckets)}); k != k0 {
+				t.Errorf("a group spans partitions %v and %v", k0, k)
+			}
+			if v.split != (e.VisitorID == "v-1") {
+				t.Errorf("%s split: %v", e.VisitorID, v.split)
+			}
+			if e.VisitorID == "busy" && len(g) != 1 {
 				t.Errorf("a visitor with %d events shares a group", len(v.idx))
 			}
 		}
-		if len(g) > 1 && size > maxGroupBytes {
-			t.Errorf("a group of %d visitors estimated at %d bytes, want at most %d", len(g), size, maxGroupBytes)
+		if len(g) > 1 && rows > maxPartRows {
+			t.Errorf("a group of %d rows, want at most %d", rows, maxPartRows)
 		}
 	}
-	if len(seen) != 71 || len(groups) < 8 {
-		t.Errorf("%d visitors in %d groups, want 71 in at least 8 (70 by 10 at most, and the busy one alone)", len(seen), len(groups))
+	if len(seen) != 72 {
+		t.Errorf("%d visitor-days in groups, want 72", len(seen))
+	}
+
+	earlier := *events[vs[0].first]
+	earlier.ReceivedAt = earlier.ReceivedAt.Add(-time.Minute)
+	sink.storedFirst(&earlier) // an earlier first touch is stored: left out
+	firsts := map[string]bool{}
+	for _, g := range sink.firstGroups(events, vs) {
+		size := 0
+		for _, v := range g {
+			e := events[v.first]
+			firsts[e.VisitorID] = true
+			size += firstBytes(e)
+			if sink.ring.owner(e.App, e.VisitorID) != sink.ring.owner("shop", events[g[0].first].VisitorID) {
+				t.Errorf("a first-touch group of two owners")
+			}
+		}
+		if len(g) > maxGroupVisitors || (len(g) > 1 && size > maxGroupBytes) {
+			t.Errorf("a first-touch group of %d visitors, %d bytes", len(g), size)
+		}
+	}
+	if len(firsts) != 70 || firsts[events[vs[0].first].VisitorID] {
+		t.Errorf("first touches of %d visitors, want 70 (not %s's)", len(firsts), events[vs[0].first].VisitorID)
 	}
 }
 
@@ -94,11 +127,11 @@ func TestVisitorGroupsDrawNoWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	if err := s.Query(fmt.Sprintf("SELECT count(*) FROM %s.events_by_visitor", ks)).Scan(&n); err != nil {
+	if err := s.Query(fmt.Sprintf("SELECT count(*) FROM %s.visitor_events", ks)).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != len(events) {
-		t.Errorf("events_by_visitor has %d rows, want %d", n, len(events))
+		t.Errorf("visitor_events has %d rows, want %d", n, len(events))
 	}
 	if err := s.Query(fmt.Sprintf("SELECT count(*) FROM %s.visitors", ks)).Scan(&n); err != nil {
 		t.Fatal(err)

@@ -135,7 +135,7 @@ func main() {
 	cass, self := cpuOf(*pids)-cass0, selfCPU()-self0
 	var rowBytes float64
 	if *nodetool != "" {
-		rowBytes = float64(liveBytes(*nodetool, *keyspace+".events_by_day", *keyspace+".events_by_visitor")) / float64(total)
+		rowBytes = float64(liveBytes(*nodetool, *keyspace+".events_by_day", *keyspace+".visitor_events")) / float64(total)
 	}
 	elapsed := time.Since(start).Seconds()
 	r := result{Label: *label, Events: total, Seconds: elapsed, CassCPU: cass,
