@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `spoor person` latency for a user with 10,000 events (issue 15 §5), against
-# a plain CQL read of the same partitions in the same run (the baseline):
+# a plain CQL read of the same rows in the same run (the baseline):
 # person/bench_test.go seeds one keyspace through the real Cassandra sink and
 # runs four benchmarks, RUNS times, alternated by go test -count. Medians into
 # docs/benchmarks.md (BENCH:person). Needs the test Cassandra
@@ -22,7 +22,9 @@ for line in open(sys.argv[1]):
 med = {k: statistics.median(v) for k, v in runs.items()}
 print(f"A user with 10,000 events (5,000 in one browser after an identify, 5,000 server-side), one Cassandra node on "
       f"this machine, medians of {sys.argv[2]} runs of 20 each (`go test -bench 'Person|RawCQL' ./person/`). The baseline "
-      "reads the same two partitions with plain CQL in the same run: no resolution, no merge, no dedup, each row scanned into a map as a generic client does.\n")
+      "reads the same rows with plain CQL in the same run (the user's partition and the browser's `visitor_events` slices, its days in one IN): "
+      "no resolution, no merge, no dedup, each row scanned into a map as a generic client does. spoor person also completes each browser event "
+      "from its `events_by_day` row (the visitor rows hold keys only, decision 0007), 16 reads at a time.\n")
 print("| read | spoor person | plain CQL, same partitions | ratio |")
 print("|---|---|---|---|")
 print(f"| first page: resolve, traits, newest 50 | {med['Person']:.1f} ms | {med['RawCQL']:.1f} ms (50 rows of each) | "

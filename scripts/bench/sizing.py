@@ -133,7 +133,7 @@ shared = {"collector": c_coll, "sink": c_sink, "nats": c_nats, "cass": c_cass}
 # subtracted, × 3), where the sink's Writes are full as a busy deployment's are; roles.sh's figure, at
 # 300 events/s of single events spread over 2 sinks and 3 partitions, counts per-request costs of Writes
 # that carry a handful of events. RING_LAST is its run of 2026-12-06, for when .scratch holds none.
-RING_LAST = {"rate": 1000, "runs": 3, "cpu_per_1k": 1.161, "last": True}
+RING_LAST = {"rate": 1000, "runs": 3, "cpu_per_1k": 0.917, "last": True}
 ring_file = ".scratch/bench/storecost/results-rf3-node.jsonl"
 ring_rows = [json.loads(l) for l in open(ring_file)] if os.path.exists(ring_file) else []
 ring = ({"rate": round(ring_rows[0]["batches_per_s"] * ring_rows[0]["events_per_batch"]), "runs": len(ring_rows),
@@ -181,20 +181,17 @@ out += ["",
         f"{nats_disk_gb / 1e3:,.0f} TB gp3 for NATS = **${usd_hour:,.0f} per hour**, **${per_billion:,.2f} per billion events** at "
         "AWS us-east-1 on-demand list prices (Linux), before reserved or spot discounts, load balancers and data transfer.",
         "",
-        f"Cassandra dominates: {inst['cass'] * DB[2] / usd_hour:.0%} of the cost per hour. Since issue 28 each event is written in full once (`events_by_day`); `events_by_visitor` holds "
-        "its keys and user id, the last touch is read rather than written, and a known visitor's sessions go in that visitor's own batch (docs/data-model.md, "
-        "benchmarks.md's store-cost section). `cassandra.sessions: false` (sessions computed in Spark instead) removes the "
-        "session work. At RF 3 each node holds every row, as a lone RF 1 node does, and on top coordinates a third of the writes "
-        "and exchanges every mutation with the two other replicas: a profile of a ring node (JFR, 1,000 events/s) puts a third of "
-        "its CPU in inter-node messaging, a fifth in applying mutations and a fifth in memtable flushes, and per event a ring node "
-        "costs about 1.6× what the lone node does (benchmarks.md's RF 3 section). Messages scale with the partitions a Write "
-        "touches, which is one per visitor for `events_by_visitor`: the next cut is there. Measured on the ring (node 1 alone, "
-        "1,000 events/s, 2 alternated runs each, less idle): 0.350 / 0.352 CPU s per 1,000 events as built, 0.209 / 0.247 with "
-        "sessions off, 0.115 / 0.108 with nothing written per visitor partition. Grouping a Write's visitor rows and sessions "
-        "by day and bucket, as `events_by_day` rows are, is the design that reaches towards that last figure "
-        "([decision 0007](decisions/0007-visitor-writes-by-day-bucket.md), not built yet). At 0.34 for the ring, the bound, "
-        "the model would price 1M events/s near $40 per billion. The decision's first step, measured on a branch, puts the "
-        "full design nearer 0.6, about $55.", ""]
+        f"Cassandra dominates: {inst['cass'] * DB[2] / usd_hour:.0%} of the cost per hour. Since issue 28 each event is written in full once (`events_by_day`); "
+        "a visitor's rows hold its keys and user id, the last touch is read rather than written, and since "
+        "[decision 0007](decisions/0007-visitor-writes-by-day-bucket.md) a Write's visitor rows and the sessions they extend go "
+        "grouped by `(app, day, vbucket)` as `events_by_day` rows are: one mutation per partition, not one per visitor "
+        "(docs/data-model.md, benchmarks.md's store-cost section). `cassandra.sessions: false` (sessions computed in Spark "
+        "instead) removes the session work. At RF 3 each node holds every row, as a lone RF 1 node does, and on top "
+        "coordinates a third of the writes and exchanges every mutation with the two other replicas (a profile of a ring node "
+        "puts a third of its CPU in inter-node messaging). The decision took the ring from 1.161 to 0.917 CPU s per 1,000 "
+        "events and, all nodes on one core, to 0.32× 69fc32c's. What is left per visitor is its first touch (one mutation "
+        "per new visitor) and, for its first batch, a marker, one read and one session write by the sessionizer; writing "
+        "nothing per visitor partition measured 0.34 for the ring, the bound (about $40 per billion).", ""]
 out += ["How far to trust it: each line is one role's own CPU per event with a core to itself, at the highest rate the other "
         "core let the benchmark offer, so it is still an upper bound: a collector or a sink with more cores, at 60% busy, spreads "
         "its fixed costs over more events than these runs could send it. The NATS line is for the traffic that costs NATS most: "

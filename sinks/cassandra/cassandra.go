@@ -3,12 +3,14 @@
 //
 // Every write is an idempotent INSERT or UPDATE keyed by the event: a
 // redelivered batch rewrites the same cells with the same values. Per
-// event: one row in events_by_day, one in events_by_visitor (when the event
+// event: one row in events_by_day, one in visitor_events (when the event
 // has a visitor: its keys and user id only, the rest is read from
-// events_by_day; read.go); per visitor in a batch: its first touch in
-// visitors (unless already stored; the last touch is read from its newest
-// events, ReadVisitor), and with cassandra.sessions its sessions or a
-// marker for the sessionizer (direct.go, pending.go). Statements run
+// events_by_day; read.go), written with the other visitors of its
+// (app, day, vbucket) partition (visitors.go, decision 0007); per visitor
+// in a batch: its first touch in visitors (unless already stored; the last
+// touch is read from its newest events, ReadVisitor), and with
+// cassandra.sessions its sessions in sessions_by_day or a marker for the
+// sessionizer (direct.go, pending.go). Statements run
 // concurrently (bounded by cassandra.concurrency), token-aware, prepared,
 // retried by the driver only because they are idempotent. Failures are reported per event (sinks.BatchError): a
 // rejected value is permanent (dead letter), everything else is transient
@@ -193,11 +195,12 @@ func Day(t time.Time) time.Time {
 
 // Write stores events; see the package comment for what and how. The work
 // is split into independent tasks, each an unlogged batch: the
-// events_by_day rows of one (app, day, bucket); per group of visitors one
-// node owns (visitors.go), each visitor's events_by_visitor rows with its
-// first touch and sessions (the same partition key, one mutation per
-// visitor); per identity link (identity.go), its row in each direction;
-// the session markers of the batch's visitors, per marker partition.
+// events_by_day rows of one (app, day, bucket); the visitor_events rows of
+// one (app, day, vbucket) with the sessions_by_day rows their visitors'
+// events extend or start (one mutation; visitors.go); the first touches of
+// a group of visitors one node owns; per identity link (identity.go), its
+// row in each direction; the session markers of the batch's visitors, per
+// marker partition.
 // Tasks run concurrently under cassandra.concurrency.
 //
 // Events of forgotten people (person.go) are dropped first: stored

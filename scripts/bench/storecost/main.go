@@ -135,7 +135,7 @@ func main() {
 	cass, self := cpuOf(*pids)-cass0, selfCPU()-self0
 	var rowBytes float64
 	if *nodetool != "" {
-		rowBytes = float64(liveBytes(*nodetool, *keyspace+".events_by_day", *keyspace+".visitor_events")) / float64(total)
+		rowBytes = float64(liveBytes(*nodetool, *keyspace, "events_by_day", "events_by_visitor", "visitor_events")) / float64(total)
 	}
 	elapsed := time.Since(start).Seconds()
 	r := result{Label: *label, Events: total, Seconds: elapsed, CassCPU: cass,
@@ -213,12 +213,21 @@ func runNodetool(nodetool string, args ...string) string {
 	return string(out)
 }
 
-// liveBytes sums the "Space used (live)" nodetool tablestats reports for
-// the tables (keyspace.table).
-func liveBytes(nodetool string, tables ...string) int64 {
+// liveBytes sums the "Space used (live)" nodetool tablestats reports, for
+// those of keyspace's tables named that it has.
+func liveBytes(nodetool, keyspace string, tables ...string) int64 {
+	want := map[string]bool{}
+	for _, t := range tables {
+		want[t] = true
+	}
 	var n int64
-	for _, l := range strings.Split(runNodetool(nodetool, append([]string{"tablestats"}, tables...)...), "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Space used (live):"); ok {
+	in := false // in the block of a wanted table
+	for _, l := range strings.Split(runNodetool(nodetool, "tablestats", keyspace), "\n") {
+		l = strings.TrimSpace(l)
+		if name, ok := strings.CutPrefix(l, "Table:"); ok {
+			in = want[strings.TrimSpace(name)]
+		}
+		if v, ok := strings.CutPrefix(l, "Space used (live):"); ok && in {
 			b, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 			if err != nil {
 				fail(fmt.Errorf("reading tablestats' %q: %w", l, err))
