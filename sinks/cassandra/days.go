@@ -73,16 +73,8 @@ func readVisitorEvents(ctx context.Context, s *gocql.Session, keyspace, app, vis
 	if err != nil {
 		return nil, err
 	}
-	q := fmt.Sprintf("SELECT ts, event_id, user_id FROM %s.visitor_events WHERE app = ? AND day IN ? AND vbucket = ? AND visitor_id = ?", keyspace)
-	var bounds []any
-	if !from.IsZero() {
-		q += " AND ts >= ?"
-		bounds = append(bounds, from)
-	}
-	if !before.IsZero() {
-		q += " AND ts < ?"
-		bounds = append(bounds, before)
-	}
+	q, bounds := tsBounds(fmt.Sprintf("SELECT ts, event_id, user_id FROM %s.visitor_events WHERE app = ? AND day IN ? AND vbucket = ? AND visitor_id = ?",
+		keyspace), nil, from, before)
 	if limit > 0 {
 		// Each day's slice is newest first: the newest limit of the list
 		// are among each day's newest limit.

@@ -275,16 +275,7 @@ func ReadPartition(ctx context.Context, s *gocql.Session, keyspace, table, app, 
 	if table == "events_by_visitor" {
 		cols += ", slim"
 	}
-	q := fmt.Sprintf("SELECT %s FROM %s.%s WHERE app = ? AND %s = ?", cols, keyspace, table, key)
-	args := []any{app, id}
-	if !from.IsZero() {
-		q += " AND ts >= ?"
-		args = append(args, from)
-	}
-	if !before.IsZero() {
-		q += " AND ts < ?"
-		args = append(args, before)
-	}
+	q, args := tsBounds(fmt.Sprintf("SELECT %s FROM %s.%s WHERE app = ? AND %s = ?", cols, keyspace, table, key), []any{app, id}, from, before)
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}
@@ -352,4 +343,18 @@ func StoredAt(ctx context.Context, s *gocql.Session, keyspace, app, visitor stri
 		return time.Time{}, false, fmt.Errorf("reading when %s's event was stored: %w", visitor, err)
 	}
 	return time.UnixMicro(*micros), true, nil
+}
+
+// tsBounds adds to q and its args the bounds ts >= from and ts < before,
+// each when not zero.
+func tsBounds(q string, args []any, from, before time.Time) (string, []any) {
+	if !from.IsZero() {
+		q += " AND ts >= ?"
+		args = append(args, from)
+	}
+	if !before.IsZero() {
+		q += " AND ts < ?"
+		args = append(args, before)
+	}
+	return q, args
 }
