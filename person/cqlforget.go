@@ -73,7 +73,7 @@ func (s Cassandra) Forget(ctx context.Context, req Request) (Report, error) {
 		if _, ok := visitorDays[v.ID]; ok {
 			continue
 		}
-		days, _, err := cassandra.VisitorDays(ctx, s.Session, s.Keyspace, app, v.ID, time.Time{}, time.Time{})
+		days, _, err := cassandra.VisitorRowDays(ctx, s.Session, s.Keyspace, app, v.ID)
 		if err != nil {
 			return r, err
 		}

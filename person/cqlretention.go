@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spoor-dev/spoor/internal/config"
+	"github.com/spoor-dev/spoor/sinks/cassandra"
 )
 
 // Sweep deletes, for every app with a retention, the rows its TTLs do not
@@ -60,6 +61,17 @@ func (s Cassandra) Sweep(ctx context.Context, r config.Retention, now time.Time)
 		if err != nil {
 			return nil, err
 		}
+	}
+	// The app's days before its cutoff's (app_days): readers need not walk them.
+	err := s.partitions(ctx, "app_days", "app, kind", func(keys []any) error {
+		rep, cut := report(*keys[0].(*string))
+		if rep == nil {
+			return nil
+		}
+		return s.del(ctx, rep, "app_days", "app = ? AND kind = ? AND day < ?", rep.App, *keys[1].(*string), cassandra.Day(cut))
+	})
+	if err != nil {
+		return nil, err
 	}
 	// Partitions by person: the rows before the cutoff.
 	for _, t := range []struct{ table, key, ts string }{{"events_by_visitor", "visitor_id", "ts"}, {"events_by_user", "user_id", "ts"},

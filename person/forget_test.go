@@ -55,9 +55,13 @@ func forgetStory(t *testing.T, w *world, vt string) {
 		t.Fatalf("ids %v", r.IDs)
 	}
 	// 9 events of u1 (7 on v1 or the user alone, 2 in the shared window);
-	// v1's visitors row; 2 links (v1, v9) both ways; 2 traits × values.
+	// 2 links (v1, v9) both ways; 2 traits × values; in the old layout
+	// v1's visitors row (the sink writes none since decision 0008).
 	want := map[string]int64{"events_by_day": 9, vt: 8, "events_by_user": 7,
-		"visitors": 1, "identity_by_visitor": 2, "identity_by_user": 2, "user_traits": 5}
+		"identity_by_visitor": 2, "identity_by_user": 2, "user_traits": 5}
+	if vt == "events_by_visitor" {
+		want["visitors"] = 1
+	}
 	if fmt.Sprint(r.Removed) != fmt.Sprint(want) {
 		t.Fatalf("removed %v\n   want %v", r.Removed, want)
 	}
@@ -79,10 +83,13 @@ func forgetStory(t *testing.T, w *world, vt string) {
 		{"identity_by_visitor", "visitor_id = ?", "v9", 1},
 		{"user_traits", "user_id = ?", "u1", 0},
 		{"visitors", "visitor_id = ?", "v1", 0},
-		{"visitors", "visitor_id = ?", "v9", 1},
+		{"visitors", "visitor_id = ?", "v9", 1}, // the old layout's first touch of the shared browser stays
 		{"events_by_user", "user_id = ?", "u5", 1},
 		{"identity_by_user", "user_id = ?", "u5", 1},
 	} {
+		if c.table == "visitors" && c.arg == "v9" && vt != "events_by_visitor" {
+			continue
+		}
 		if n := w.count(c.table, "app = 'shop' AND "+c.where, c.arg); n != c.n {
 			t.Errorf("%s where %s %s: %d rows, want %d", c.table, c.where, c.arg, n, c.n)
 		}

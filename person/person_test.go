@@ -46,8 +46,8 @@ func eachStore(t *testing.T, fn func(t *testing.T, w *world)) {
 }
 
 // toOldTables moves the visitor_events rows of the visitors of evs to
-// events_by_visitor, as slim rows (the layout before decision 0007; the
-// world has 4 buckets).
+// events_by_visitor, as slim rows, and writes the visitors' first touch
+// (the layout before decision 0007; the world has 4 buckets).
 func (w *world) toOldTables(evs []*schema.Event) {
 	w.t.Helper()
 	s, ks := w.cql.Session, w.cql.Keyspace
@@ -67,6 +67,10 @@ func (w *world) toOldTables(evs []*schema.Event) {
 		for iter.Scan(&ts, &id, &uid) {
 			if err := s.Query(fmt.Sprintf("INSERT INTO %s.events_by_visitor (app, visitor_id, ts, event_id, user_id, slim) VALUES (?, ?, ?, ?, ?, true)", ks),
 				e.App, e.VisitorID, ts, id, uid).Exec(); err != nil {
+				w.t.Fatal(err)
+			}
+			if err := s.Query(fmt.Sprintf("UPDATE %s.visitors USING TIMESTAMP ? SET first_seen = ?, first_event_id = ? WHERE app = ? AND visitor_id = ?", ks),
+				(int64(1)<<62-1)-ts.UnixMicro(), ts, id, e.App, e.VisitorID).Exec(); err != nil {
 				w.t.Fatal(err)
 			}
 			if err := s.Query(fmt.Sprintf("DELETE FROM %s.visitor_events WHERE app = ? AND day = ? AND vbucket = ? AND visitor_id = ? AND ts = ? AND event_id = ?", ks),

@@ -6,11 +6,13 @@
 // event: one row in events_by_day, one in visitor_events (when the event
 // has a visitor: its keys and user id only, the rest is read from
 // events_by_day; read.go), written with the other visitors of its
-// (app, day, vbucket) partition (visitors.go, decision 0007); per visitor
-// in a batch: its first touch in visitors (unless already stored; the last
-// touch is read from its newest events, ReadVisitor), and with
-// cassandra.sessions its sessions in sessions_by_day or a marker for the
-// sessionizer (direct.go, pending.go). Statements run
+// (app, day, vbucket) partition (visitors.go, decision 0007), after the
+// day's row in app_days (once per process and day, appdays.go); per
+// visitor in a batch, with cassandra.sessions, its sessions in
+// sessions_by_day, in the same mutation as its rows, or a marker for the
+// sessionizer (direct.go, fill.go, pending.go). No first or last touch is
+// written: they are the visitor's earliest and newest events
+// (ReadVisitor, decision 0008). Statements run
 // concurrently (bounded by cassandra.concurrency), token-aware, prepared,
 // retried by the driver only because they are idempotent. Failures are reported per event (sinks.BatchError): a
 // rejected value is permanent (dead letter), everything else is transient
@@ -48,28 +50,31 @@ type Sink struct {
 	limiter  *rate.Limiter
 	slot     time.Duration // sessions_pending slot width
 	z        *sessionizer
-	ring     ring
-	pins     *pinned
 
-	insertDay, insertVisitor, firstTouch string
-	insertUser, insertTrait              string
-	insertSession, extendSession         string
-	forgotten                            sinks.Forgotten
-	retention                            config.Retention
-	expired                              atomic.Int64
-	fromMarkers, fromEvents              atomic.Int64 // visitors' sessions brought up to date each way
-	latest                               *latest
-	firsts                               firstTouches
-	held                                 leases       // the sessionizer's, for direct session writes
-	locks                                visitorLocks // one session writer per visitor at a time
-	direct                               atomic.Int64 // visitor batches whose sessions were written with them
-	marked                               marks
-	slotsDone                            [pendingShards]atomic.Int64 // per shard, the last slot taken by this process
+	insertDay, insertVisitor     string
+	insertUser, insertTrait      string
+	insertSession, extendSession string
+	forgotten                    sinks.Forgotten
+	retention                    config.Retention
+	expired                      atomic.Int64
+	fromMarkers, fromEvents      atomic.Int64 // visitors' sessions brought up to date each way
+	latest                       *latest
+	days                         appDays
+	held                         leases       // the sessionizer's, for direct session writes
+	locks                        visitorLocks // one session writer per visitor at a time
+	direct                       atomic.Int64 // visitor batches whose sessions were written with them
+	filled, fillFailed           atomic.Int64 // visitors whose latest session fillLatest read; its failed reads
+	marked                       marks
+	slotsDone                    [pendingShards]atomic.Int64 // per shard, the last slot taken by this process
 }
 
 // SessionsDirect is how many visitor batches had their sessions written
 // with their events (direct.go), needing no marker.
 func (s *Sink) SessionsDirect() int64 { return s.direct.Load() }
+
+// SessionsFilled is how many visitors' latest sessions were read for
+// direct writes (fill.go), and how many of those reads failed.
+func (s *Sink) SessionsFilled() (visitors, failed int64) { return s.filled.Load(), s.fillFailed.Load() }
 
 // SessionWork is how many times a visitor's sessions were brought up to
 // date from its markers alone (extend) and from its events (sessionize).
@@ -97,9 +102,6 @@ func New(opts Options, log zerolog.Logger) *Sink {
 		columnList("app", "day", "bucket", "ts", "event_id", "visitor_id"), placeholders(6+len(eventColumns)))
 	s.insertVisitor = fmt.Sprintf(`INSERT INTO %s.visitor_events (app, day, vbucket, visitor_id, ts, event_id, user_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?`, ks)
-	s.firstTouch = fmt.Sprintf(`UPDATE %s.visitors USING TIMESTAMP ? SET first_seen = ?, first_event_id = ?, first_url = ?,
-		first_referrer = ?, first_source = ?, first_medium = ?, first_campaign = ?, first_term = ?, first_content = ?
-		WHERE app = ? AND visitor_id = ?`, ks)
 	s.insertSession = fmt.Sprintf(`INSERT INTO %s.sessions_by_day (app, day, vbucket, visitor_id, session_start, session_id, session_end,
 		duration_ms, event_count, landing_url, referrer, source, medium, campaign, last_event_id, user_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`, ks)
@@ -122,12 +124,9 @@ func (s *Sink) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.pins = &pinned{HostSelectionPolicy: cluster.PoolConfig.HostSelectionPolicy}
-	cluster.PoolConfig.HostSelectionPolicy = s.pins
 	if s.session, err = cluster.CreateSession(); err != nil {
 		return fmt.Errorf("connecting to cassandra %v: %w", s.opts.Hosts, err)
 	}
-	s.ring = ring{hosts: s.session.GetHosts, localDC: s.opts.LocalDC}
 	var v string
 	err = s.session.Query(fmt.Sprintf("SELECT value FROM %s.settings WHERE name = 'buckets'", s.opts.Keyspace)).WithContext(ctx).Scan(&v)
 	if err != nil {
@@ -159,12 +158,12 @@ func (s *Sink) Open(ctx context.Context) error {
 func (s *Sink) readDayTables(ctx context.Context) error {
 	ks := s.opts.Keyspace
 	var n int
-	if err := s.session.Query(fmt.Sprintf("SELECT count(*) FROM %s.schema_migrations WHERE version = ?", ks), dayTablesVersion).
+	if err := s.session.Query(fmt.Sprintf("SELECT count(*) FROM %s.schema_migrations WHERE version = ?", ks), appDaysVersion).
 		WithContext(ctx).Scan(&n); err != nil {
 		return fmt.Errorf("reading schema_migrations: %w", err)
 	}
 	if n == 0 {
-		return fmt.Errorf("keyspace %s lacks migration %03d (the day tables): run `spoor schema apply`", ks, dayTablesVersion)
+		return fmt.Errorf("keyspace %s lacks migration %03d (app_days, and the day tables of %03d): run `spoor schema apply`", ks, appDaysVersion, dayTablesVersion)
 	}
 	var v string
 	err := s.session.Query(fmt.Sprintf("SELECT value FROM %s.settings WHERE name = 'visitor_tables_until'", ks)).WithContext(ctx).Scan(&v)
@@ -197,8 +196,8 @@ func Day(t time.Time) time.Time {
 // is split into independent tasks, each an unlogged batch: the
 // events_by_day rows of one (app, day, bucket); the visitor_events rows of
 // one (app, day, vbucket) with the sessions_by_day rows their visitors'
-// events extend or start (one mutation; visitors.go); the first touches of
-// a group of visitors one node owns; per identity link (identity.go), its
+// events extend or start (one mutation; visitors.go); an app's new days in
+// app_days (appdays.go); per identity link (identity.go), its
 // row in each direction; the session markers of the batch's visitors, per
 // marker partition.
 // Tasks run concurrently under cassandra.concurrency.
@@ -315,12 +314,10 @@ func (s *Sink) write(ctx context.Context, events []*schema.Event) error {
 			})
 		}
 	}
-	for _, g := range s.firstGroups(events, vs) {
+	for _, w := range s.days.missing(events, vs) {
 		spawn(func() {
-			if err := s.writeFirsts(ctx, events, ids, g); err != nil {
-				for _, v := range g {
-					fail(v.idx, err)
-				}
+			if err := s.writeDays(ctx, w); err != nil {
+				fail(w.idx, err)
 			}
 		})
 	}

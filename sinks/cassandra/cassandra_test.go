@@ -3,6 +3,7 @@ package cassandra
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -141,8 +142,8 @@ func TestApplyIsIdempotent(t *testing.T) {
 	}
 }
 
-// First touch is the earliest event whatever the arrival order; last seen
-// the latest; the user the latest event's that had one.
+// First touch is the earliest event whatever the arrival order, of any
+// day; last seen the latest; the user the latest event's that had one.
 func TestFirstTouchOutOfOrder(t *testing.T) {
 	s, ks, sink := openSink(t)
 	base := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
@@ -175,6 +176,23 @@ func TestFirstTouchOutOfOrder(t *testing.T) {
 	}
 	if again, _ := ReadVisitor(context.Background(), s, ks, "shop", "v1"); again != v {
 		t.Fatalf("redelivery changed the visitor: %+v -> %+v", v, again)
+	}
+	// An event of 40 days before, arriving last (a replay), is the first
+	// touch now: its day is among the app's days (app_days).
+	older := ev(-40*24*60, "/old", "ads", "")
+	if err := sink.Write(context.Background(), []*schema.Event{older}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err = ReadVisitor(context.Background(), s, ks, "shop", "v1"); err != nil || v.FirstEventID != older.EventID || v.FirstURL != "/old" {
+		t.Fatalf("first touch = %+v, %v; want event %s", v, err, older.EventID)
+	}
+	// Nothing is written per visitor partition (decision 0008).
+	var n int
+	if err := s.Query("SELECT count(*) FROM " + ks + ".visitors WHERE app = 'shop' AND visitor_id = 'v1'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("visitors rows = %d, %v; want none", n, err)
+	}
+	if _, err := ReadVisitor(context.Background(), s, ks, "shop", "nobody"); !errors.Is(err, gocql.ErrNotFound) {
+		t.Fatalf("an unknown visitor: %v, want not found", err)
 	}
 }
 

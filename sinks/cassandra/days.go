@@ -2,17 +2,19 @@ package cassandra
 
 // Reading a visitor's rows of the day tables (decision 0007): visitor_events
 // and sessions_by_day are keyed (app, day, vbucket), so a visitor's history
-// is one slice of one partition per day. Its days run from the day of its
-// first touch (visitors.first_seen, written with or before its first
-// visitor_events row and never expired) to tomorrow (the collectors' clocks
-// may run ahead of the reader's). A visitor without a visitors row has no
-// rows there. Readers take the union with events_by_visitor and sessions,
-// which hold the rows written before.
+// is one slice of one partition per day. Its days are the app's days
+// (app_days, written by the sink before a day's first visitor_events rows,
+// decision 0008) and, for a visitor whose first touch was written before
+// migration 016 (visitors.first_seen, never expired), every day from that
+// one to tomorrow (the collectors' clocks may run ahead of the reader's).
+// Readers take the union with events_by_visitor and sessions, which hold
+// the rows written before.
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -31,38 +33,81 @@ func VisitorBucket(app, visitor string, buckets int) int16 {
 // VisitorDays returns the days of the day tables that can hold a
 // visitor's rows with a time in [from, before) (zero times: unbounded),
 // newest first, in lists of at most daysPerRead, and the visitor's bucket.
+// The days are the app's (app_days), so most hold none of the visitor's
+// rows: VisitorRowDays returns only those that do.
 func VisitorDays(ctx context.Context, s *gocql.Session, keyspace, app, visitor string, from, before time.Time) ([][]time.Time, int16, error) {
-	var first time.Time
-	err := s.Query(fmt.Sprintf("SELECT first_seen FROM %s.visitors WHERE app = ? AND visitor_id = ?", keyspace), app, visitor).
-		WithContext(ctx).Scan(&first)
-	if errors.Is(err, gocql.ErrNotFound) || (err == nil && first.IsZero()) {
-		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("reading visitor %s's first day: %w", visitor, err)
-	}
 	buckets, err := readBuckets(ctx, s, keyspace)
 	if err != nil {
 		return nil, 0, err
 	}
-	lo, hi := Day(first), Day(time.Now().Add(24*time.Hour))
-	if !from.IsZero() && Day(from).After(lo) {
+	var lo, hi time.Time // the days asked for, inclusive (zero: unbounded)
+	if !from.IsZero() {
 		lo = Day(from)
 	}
-	if !before.IsZero() && Day(before.Add(-time.Millisecond)).Before(hi) {
+	if !before.IsZero() {
 		hi = Day(before.Add(-time.Millisecond))
 	}
-	var out [][]time.Time
-	var cur []time.Time
-	for d := hi; !d.Before(lo); d = d.AddDate(0, 0, -1) {
-		if cur = append(cur, d); len(cur) == daysPerRead {
-			out, cur = append(out, cur), nil
+	in := func(d time.Time) bool { return (lo.IsZero() || !d.Before(lo)) && (hi.IsZero() || !d.After(hi)) }
+	set := map[time.Time]bool{}
+	iter := s.Query(fmt.Sprintf("SELECT day FROM %s.app_days WHERE app = ? AND kind = 'visitor'", keyspace), app).WithContext(ctx).PageSize(5000).Iter()
+	var d time.Time
+	for iter.Scan(&d) {
+		if d = Day(d); in(d) {
+			set[d] = true
 		}
 	}
-	if len(cur) > 0 {
-		out = append(out, cur)
+	if err := iter.Close(); err != nil {
+		return nil, 0, fmt.Errorf("reading %s.app_days: %w", keyspace, err)
 	}
-	return out, VisitorBucket(app, visitor, buckets), nil
+	var first time.Time
+	err = s.Query(fmt.Sprintf("SELECT first_seen FROM %s.visitors WHERE app = ? AND visitor_id = ?", keyspace), app, visitor).
+		WithContext(ctx).Scan(&first)
+	if err != nil && !errors.Is(err, gocql.ErrNotFound) {
+		return nil, 0, fmt.Errorf("reading visitor %s's first day: %w", visitor, err)
+	}
+	if !first.IsZero() { // a first touch of before migration 016: its days run on to tomorrow
+		for d := Day(first); !d.After(Day(time.Now().Add(24 * time.Hour))); d = d.AddDate(0, 0, 1) {
+			if in(d) {
+				set[d] = true
+			}
+		}
+	}
+	days := make([]time.Time, 0, len(set))
+	for d := range set {
+		days = append(days, d)
+	}
+	sort.Slice(days, func(a, b int) bool { return days[a].After(days[b]) })
+	return slices.Collect(slices.Chunk(days, daysPerRead)), VisitorBucket(app, visitor, buckets), nil
+}
+
+// VisitorRowDays returns the days, among VisitorDays', on which the
+// visitor has rows in visitor_events or sessions_by_day, newest first, in
+// lists of at most daysPerRead, and the visitor's bucket.
+func VisitorRowDays(ctx context.Context, s *gocql.Session, keyspace, app, visitor string) ([][]time.Time, int16, error) {
+	lists, vb, err := VisitorDays(ctx, s, keyspace, app, visitor, time.Time{}, time.Time{})
+	if err != nil {
+		return nil, 0, err
+	}
+	set := map[time.Time]bool{}
+	for _, ds := range lists {
+		for _, t := range []string{"visitor_events", "sessions_by_day"} {
+			iter := s.Query(fmt.Sprintf("SELECT day FROM %s.%s WHERE app = ? AND day IN ? AND vbucket = ? AND visitor_id = ? PER PARTITION LIMIT 1",
+				keyspace, t), app, ds, vb, visitor).WithContext(ctx).Iter()
+			var d time.Time
+			for iter.Scan(&d) {
+				set[Day(d)] = true
+			}
+			if err := iter.Close(); err != nil {
+				return nil, 0, fmt.Errorf("reading %s.%s: %w", keyspace, t, err)
+			}
+		}
+	}
+	days := make([]time.Time, 0, len(set))
+	for d := range set {
+		days = append(days, d)
+	}
+	sort.Slice(days, func(a, b int) bool { return days[a].After(days[b]) })
+	return slices.Collect(slices.Chunk(days, daysPerRead)), vb, nil
 }
 
 // readVisitorEvents reads up to limit (0: all) of a visitor's

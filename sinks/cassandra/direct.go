@@ -3,9 +3,10 @@ package cassandra
 // Sessions written with the events (no marker, no second round trip).
 //
 // A sink that holds the lease of a visitor's marker shard, and knows the
-// visitor's latest session (latest: what it last wrote or read of it),
-// writes a batch of that visitor's events of one day that all follow the
-// session together with the session rows they extend or start: in the
+// visitor's latest session of the day (latest: what it last wrote or read
+// of it; read for the batch's partition when unknown, fill.go), writes a
+// batch of that visitor's events of one day that all follow the session
+// together with the session rows they extend or start: in the
 // same mutation as the visitor's visitor_events rows (visitor_events and
 // sessions_by_day share the partition key (app, day, vbucket);
 // visitors.go), so they are stored together or not at all. Sessions end at
@@ -99,7 +100,7 @@ func (s *Sink) planDirect(events []*schema.Event, ids []gocql.UUID, v *touch) *d
 	}
 	t, ok := s.latest.get(shard, e0.App, e0.VisitorID)
 	day := Day(e0.ReceivedAt) // every event of v's (dayTouches)
-	if !ok || !t.known || Day(t.start).After(day) || (Day(t.start).Before(day) && !t.all) {
+	if !ok || !t.usable(day) {
 		mu.Unlock()
 		return nil
 	}
@@ -130,8 +131,8 @@ func (s *Sink) planDirect(events []*schema.Event, ids []gocql.UUID, v *touch) *d
 	}
 	sort.SliceStable(items, func(a, b int) bool { return items[a].min.Before(items[b].min) })
 	cur := Session{Start: t.start, End: t.end, EventCount: t.count, UserID: t.uid}
-	if Day(t.start).Before(day) {
-		cur = Session{} // sessions end at midnight: the day has none yet (t is the latest of all)
+	if !t.known || !Day(t.start).Equal(day) {
+		cur = Session{} // sessions end at midnight: the day has none yet (t is the latest of all, or a read found none)
 	}
 	fresh, extended := false, false // cur starts here; cur is the stored latest session, changed
 	closeCur := func() {
@@ -198,7 +199,7 @@ func (d *direct) done(stored bool) {
 	d.s.marked.absorb(d.shard, d.app, d.visitor, d.absorbs)
 	last := d.rows[len(d.rows)-1]
 	t := d.prev
-	t.known, t.start, t.end, t.count, t.uid = true, last.Start, last.End, last.EventCount, last.UserID
+	t.known, t.start, t.end, t.count, t.uid, t.empty = true, last.Start, last.End, last.EventCount, last.UserID, time.Time{}
 	d.s.latest.put(d.shard, d.app, d.visitor, t)
 	d.s.direct.Add(1)
 }

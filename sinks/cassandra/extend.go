@@ -110,7 +110,7 @@ func (s *Sink) extend(ctx context.Context, app, visitor string, slot int64, ms [
 		s.latest.forget(shard, app, visitor)
 		return false, err
 	}
-	next.known, next.start, next.end, next.count, next.uid = true, cur.Start, cur.End, cur.EventCount, cur.UserID
+	next.known, next.start, next.end, next.count, next.uid, next.empty = true, cur.Start, cur.End, cur.EventCount, cur.UserID, time.Time{}
 	s.latest.put(shard, app, visitor, next)
 	return true, nil
 }

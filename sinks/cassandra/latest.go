@@ -80,6 +80,9 @@ type tail struct {
 	start, end time.Time
 	count      int
 	uid        string
+	// empty: a read found no session of this day (fillLatest), so a
+	// batch of it starts one.
+	empty time.Time
 	// Every event stored before readAt with a time in [from, to] was
 	// read by sessionize and counted in the sessions it wrote.
 	readAt, from, to time.Time

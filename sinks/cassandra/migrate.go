@@ -15,6 +15,11 @@ import (
 // sessions_by_day (decision 0007), which the sink writes.
 const dayTablesVersion = 15
 
+// appDaysVersion is the migration that adds app_days (decision 0008),
+// which the sink writes and readers of a visitor's days read: the schema
+// the sink needs.
+const appDaysVersion = 16
+
 // Apply creates the keyspace if needed, applies every migration not yet
 // recorded in schema_migrations, fixes the bucket count on first use and
 // sets the TTL. It is idempotent: running it again changes nothing.

@@ -218,12 +218,13 @@ type Visitor struct {
 	LastURL, UserID            string
 }
 
-// ReadVisitor reads one visitor's first touch from its visitors row, and
-// its last from its newest events_by_visitor row (completed from
-// events_by_day): the sink stores no last touch since issue 28, its
-// newest event is one. UserID is the user of the visitor's most recently
-// seen identity link. A visitors row written before keeps its last-touch
-// columns, which are used when the visitor has no events left.
+// ReadVisitor reads one visitor's first and last touch: its earliest and
+// its newest event (completed from events_by_day; the sink stores neither
+// touch since decision 0008), or the first touch of its visitors row
+// where one was written before and is earlier. UserID is the user of the
+// visitor's most recently seen identity link. A visitors row written
+// before keeps its last-touch columns, which are used when the visitor
+// has no events left. A visitor with neither is gocql.ErrNotFound.
 func ReadVisitor(ctx context.Context, s *gocql.Session, keyspace, app, visitorID string) (Visitor, error) {
 	var v Visitor
 	var first, last gocql.UUID
@@ -231,11 +232,25 @@ func ReadVisitor(ctx context.Context, s *gocql.Session, keyspace, app, visitorID
 		last_seen, last_event_id, last_url, user_id FROM %s.visitors WHERE app = ? AND visitor_id = ?`, keyspace), app, visitorID).
 		WithContext(ctx).Scan(&v.FirstSeen, &first, &v.FirstURL, &v.FirstReferrer, &v.FirstSource, &v.FirstCampaign,
 		&v.LastSeen, &last, &v.LastURL, &v.UserID)
-	if err != nil {
+	row := err == nil
+	if err != nil && !errors.Is(err, gocql.ErrNotFound) {
 		return v, fmt.Errorf("reading visitor %s: %w", visitorID, err)
 	}
-	v.FirstEventID, v.LastEventID = first.String(), last.String()
-	v.FirstSeen, v.LastSeen = v.FirstSeen.UTC(), v.LastSeen.UTC()
+	if row {
+		v.FirstEventID, v.LastEventID = first.String(), last.String()
+		v.FirstSeen, v.LastSeen = v.FirstSeen.UTC(), v.LastSeen.UTC()
+	}
+	earliest, err := earliestEvent(ctx, s, keyspace, app, visitorID)
+	if err != nil {
+		return v, err
+	}
+	if earliest == nil && !row {
+		return v, fmt.Errorf("reading visitor %s: %w", visitorID, gocql.ErrNotFound)
+	}
+	if e := earliest; e != nil && (v.FirstSeen.IsZero() || e.ReceivedAt.Before(v.FirstSeen)) {
+		v.FirstSeen, v.FirstEventID, v.FirstURL, v.FirstReferrer, v.FirstSource, v.FirstCampaign =
+			e.ReceivedAt, e.EventID, e.URL, e.Referrer, e.Source, e.Campaign
+	}
 	newest, err := ReadPartition(ctx, s, keyspace, "events_by_visitor", app, visitorID, time.Time{}, time.Time{}, 1)
 	if err != nil {
 		return v, err
@@ -255,6 +270,26 @@ func ReadVisitor(ctx context.Context, s *gocql.Session, keyspace, app, visitorID
 		}
 	}
 	return v, nil
+}
+
+// earliestEvent is a visitor's earliest event in the day tables,
+// complete, or nil.
+func earliestEvent(ctx context.Context, s *gocql.Session, keyspace, app, visitor string) (*schema.Event, error) {
+	days, _, err := VisitorRowDays(ctx, s, keyspace, app, visitor)
+	if err != nil || len(days) == 0 {
+		return nil, err
+	}
+	oldest := days[len(days)-1]
+	day := oldest[len(oldest)-1]
+	evs, err := readVisitorEvents(ctx, s, keyspace, app, visitor, day, day.Add(24*time.Hour), 0)
+	if err != nil || len(evs) == 0 {
+		return nil, err
+	}
+	one := evs[len(evs)-1:] // newest first
+	if err := complete(ctx, s, keyspace, one, []bool{true}); err != nil {
+		return nil, err
+	}
+	return one[0], nil
 }
 
 // ReadPartition reads up to limit events (0: all) of one person,

@@ -15,22 +15,12 @@ import (
 // extend or start (direct.go), go in one single-partition batch: one
 // mutation, stored whole or not at all, however many visitors share it. A
 // Write of events from many visitors thus sends at most buckets such
-// mutations a day, as events_by_day does, instead of one per visitor.
-//
-// First touches (the visitors table, one partition per visitor) go on
-// their own, only for visitors whose first touch this sink has not stored
-// (firstTouches), in groups of visitors that one node owns (ring.go). A
-// group stays under the server's default warning thresholds, which it
-// checks on every batch of more than one partition: at most 10
-// partitions (unlogged_batch_across_partitions_warn_threshold) and
-// 5 KiB of data (batch_size_warn_threshold). A batch of one partition is
-// not checked; partition groups are capped by maxPartRows and
-// maxBatchBytes.
-const (
-	maxGroupVisitors = 10
-	maxGroupBytes    = 5 << 10
-	maxPartRows      = 64
-)
+// mutations a day, as events_by_day does, instead of one per visitor. A
+// batch of one partition is not checked against the server's batch
+// warning thresholds; partition groups are capped by maxPartRows and
+// maxBatchBytes. Nothing is written per visitor partition: the first
+// touch is the visitor's earliest event (decision 0008).
+const maxPartRows = 64
 
 // partKey is a partition of the day tables.
 type partKey struct {
@@ -121,62 +111,6 @@ func visitorBytes(events []*schema.Event, v *touch) int {
 	return n + 200 + len(f.URL) + len(f.Referrer) + len(f.Source) + len(f.Medium) + len(f.Campaign) + len(f.UserID)
 }
 
-// firstBytes over-estimates a first touch's size in a batch as Cassandra
-// counts it (each cell's value, timestamp, TTL and deletion time).
-func firstBytes(f *schema.Event) int {
-	return 2 * (200 + len(f.VisitorID) + len(f.URL) + len(f.Referrer) + len(f.Source) + len(f.Medium) + len(f.Campaign) + len(f.Term) + len(f.Content))
-}
-
-// firstGroups returns the visitors whose first touch this sink has not
-// stored yet, in groups each of visitors one node owns, of at most
-// maxGroupVisitors and maxGroupBytes.
-func (s *Sink) firstGroups(events []*schema.Event, vs []*touch) [][]*touch {
-	var out [][]*touch
-	open := map[string]int{} // owner: index in out of its group being filled
-	var size []int
-	for _, v := range vs {
-		f := events[v.first]
-		if s.firsts.covers(f.App, f.VisitorID, f.ReceivedAt) {
-			continue
-		}
-		n := firstBytes(f)
-		owner := s.ring.owner(f.App, f.VisitorID)
-		g, ok := open[owner]
-		if !ok || len(out[g]) == maxGroupVisitors || size[g]+n > maxGroupBytes {
-			g = len(out)
-			open[owner] = g
-			out, size = append(out, nil), append(size, 0)
-		}
-		out[g], size[g] = append(out[g], v), size[g]+n
-	}
-	return out
-}
-
-// writeFirsts stores a group's first touches and records them as stored.
-// No TTL on a first touch: its cells' timestamps fall as time rises, so an
-// expired one would shadow every later first touch. A visitor's first
-// touch is its first day in the day tables (VisitorDays).
-func (s *Sink) writeFirsts(ctx context.Context, events []*schema.Event, ids []gocql.UUID, g []*touch) error {
-	b := s.newBatch()
-	for _, v := range g {
-		f := events[v.first]
-		add(b, s.firstTouch, firstTouchTimestamp(f.ReceivedAt), f.ReceivedAt, ids[v.first], bindPtr(&f.URL),
-			bindPtr(&f.Referrer), bindPtr(&f.Source), bindPtr(&f.Medium), bindPtr(&f.Campaign), bindPtr(&f.Term),
-			bindPtr(&f.Content), f.App, f.VisitorID)
-	}
-	f := events[g[0].first]
-	unpin := s.pins.pin(b, s.ring.host(f.App, f.VisitorID))
-	err := s.execBatch(ctx, b, len(b.Entries))
-	unpin()
-	if err != nil {
-		return err
-	}
-	for _, v := range g {
-		s.storedFirst(events[v.first])
-	}
-	return nil
-}
-
 // writeVisitors stores a partition group's visitor_events rows and, where
 // it can, the sessions its visitor-days extend or start (direct.go; not
 // for a split visitor), and reports per visitor-day whether its sessions
@@ -186,6 +120,7 @@ func (s *Sink) writeVisitors(ctx context.Context, events []*schema.Event, ids []
 	if len(g) == 1 && len(g[0].idx) > maxPartRows {
 		return withSessions, s.writeLongVisitor(ctx, events, ids, ttl, g[0])
 	}
+	s.fillLatest(ctx, events, g)
 	b := s.newBatch()
 	for _, v := range g {
 		s.addVisitor(b, events, ids, ttl, v.idx)
@@ -230,11 +165,6 @@ func (s *Sink) writeLongVisitor(ctx context.Context, events []*schema.Event, ids
 		}
 	}
 	return nil
-}
-
-// storedFirst records a visitor's first touch as written (firstTouches).
-func (s *Sink) storedFirst(first *schema.Event) {
-	s.firsts.stored(first.App, first.VisitorID, first.ReceivedAt)
 }
 
 // addVisitor adds the visitor_events rows of the events idx (of one

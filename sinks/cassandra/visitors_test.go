@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/spoor-dev/spoor/internal/cassandratest"
 	"github.com/spoor-dev/spoor/schema"
 )
@@ -16,13 +15,9 @@ import (
 // A batch's visitors' rows go in groups of one partition (app, day,
 // vbucket) within the limits, each visitor-day in one group; a visitor
 // with events of two days is split, and one with more events than a batch
-// holds goes alone. Their first touches go in groups of one owner, only
-// those this sink has not stored.
+// holds goes alone.
 func TestVisitorGroups(t *testing.T) {
 	_, _, sink := openSink(t)
-	if owner := sink.ring.owner("shop", "v-1"); owner == "" {
-		t.Fatal("no owner on a running node")
-	}
 	var events []*schema.Event
 	at := Day(time.Now()).Add(12 * time.Hour)
 	for i := 0; i < 300; i++ {
@@ -68,27 +63,6 @@ func TestVisitorGroups(t *testing.T) {
 		t.Errorf("%d visitor-days in groups, want 72", len(seen))
 	}
 
-	earlier := *events[vs[0].first]
-	earlier.ReceivedAt = earlier.ReceivedAt.Add(-time.Minute)
-	sink.storedFirst(&earlier) // an earlier first touch is stored: left out
-	firsts := map[string]bool{}
-	for _, g := range sink.firstGroups(events, vs) {
-		size := 0
-		for _, v := range g {
-			e := events[v.first]
-			firsts[e.VisitorID] = true
-			size += firstBytes(e)
-			if sink.ring.owner(e.App, e.VisitorID) != sink.ring.owner("shop", events[g[0].first].VisitorID) {
-				t.Errorf("a first-touch group of two owners")
-			}
-		}
-		if len(g) > maxGroupVisitors || (len(g) > 1 && size > maxGroupBytes) {
-			t.Errorf("a first-touch group of %d visitors, %d bytes", len(g), size)
-		}
-	}
-	if len(firsts) != 70 || firsts[events[vs[0].first].VisitorID] {
-		t.Errorf("first touches of %d visitors, want 70 (not %s's)", len(firsts), events[vs[0].first].VisitorID)
-	}
 }
 
 // Written in groups, a batch of many visitors with long URLs draws no
@@ -136,12 +110,12 @@ func TestVisitorGroupsDrawNoWarnings(t *testing.T) {
 	if err := s.Query(fmt.Sprintf("SELECT count(*) FROM %s.visitors", ks)).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 150 {
-		t.Errorf("visitors has %d rows, want 150", n)
+	if n != 0 {
+		t.Errorf("visitors has %d rows, want none (decision 0008)", n)
 	}
-	b := sink.newBatch()
+	b := sink.newBatch() // the control: 12 partitions, 7 KB
 	for i := 0; i < 12; i++ {
-		add(b, sink.firstTouch, at.UnixMicro(), at, gocql.MustRandomUUID(), strings.Repeat("u", 600), "", "", "", "", "", "", "shop", fmt.Sprintf("w-%d", i))
+		add(b, fmt.Sprintf("UPDATE %s.visitors SET first_url = ? WHERE app = ? AND visitor_id = ?", ks), strings.Repeat("u", 600), "shop", fmt.Sprintf("w-%d", i))
 	}
 	if err := sink.send(ctx, b); err != nil {
 		t.Fatal(err)

@@ -50,6 +50,7 @@ type result struct {
 	FromMarkers    int64   `json:"sessions_from_markers"` // -1: this version has no such count
 	FromEvents     int64   `json:"sessions_from_events"`
 	Direct         int64   `json:"sessions_with_events"` // visitor batches written with their sessions; -1: not in this version
+	Filled         int64   `json:"sessions_filled"`      // visitors whose latest session was read for a direct write; -1: not in this version
 	QuietAfter     float64 `json:"quiet_after_s"`        // how long the schema's creation kept the nodes busy
 	// RowBytes is what the two event tables hold on disk per event (one
 	// replica, LZ4, after the flush; 0: not measured, no -nodetool).
@@ -128,6 +129,10 @@ func main() {
 	if d, ok := any(sink).(interface{ SessionsDirect() int64 }); ok {
 		direct = d.SessionsDirect()
 	}
+	filled := int64(-1)
+	if f, ok := any(sink).(interface{ SessionsFilled() (int64, int64) }); ok {
+		filled, _ = f.SessionsFilled()
+	}
 	sink.Close()
 	if *nodetool != "" {
 		settle(*nodetool, *keyspace)
@@ -142,7 +147,7 @@ func main() {
 		CassPer1000: cass / float64(total) * 1000, WriterPer1000: self / float64(total) * 1000,
 		IdleCPUPerSec: idleRate, NetPer1000: (cass - idleRate*elapsed) / float64(total) * 1000,
 		BehindSeconds: max(behind.Seconds(), 0), SessionsOn: *sessions, Replication: *repl,
-		BatchesPerSec: float64(time.Second) / float64(*every), EventsPerBatch: per, FromMarkers: work[0], FromEvents: work[1], Direct: direct,
+		BatchesPerSec: float64(time.Second) / float64(*every), EventsPerBatch: per, FromMarkers: work[0], FromEvents: work[1], Direct: direct, Filled: filled,
 		RowBytes: rowBytes, QuietAfter: quiet.Seconds()}
 	json.NewEncoder(os.Stdout).Encode(r)
 }
