@@ -129,14 +129,15 @@ drain_file = ".scratch/bench/sinkdrain/sinkdrain.json"
 drain = json.load(open(drain_file)) if os.path.exists(drain_file) else SINKDRAIN_LAST
 shared = {"collector": c_coll, "sink": c_sink, "nats": c_nats, "cass": c_cass}
 # Cassandra at RF 3: the 3-node ring with each node on a core of its own in turn, at 1,000 events/s in
-# Writes of 200 events (`NODES=3 bash scripts/bench/storecost.sh`: that node's CPU per event, idle
-# subtracted, × 3), where the sink's Writes are full as a busy deployment's are; roles.sh's figure, at
+# Writes of 500 events (`NODES=3 bash scripts/bench/storecost.sh`: that node's CPU per event, idle
+# subtracted, × 3), where the sink's Writes are full (sink.batch_size) as a busy deployment's are, and as
+# the sink's own line assumes; roles.sh's figure, at
 # 300 events/s of single events spread over 2 sinks and 3 partitions, counts per-request costs of Writes
-# that carry a handful of events. RING_LAST is its run of 2026-12-06, for when .scratch holds none.
-RING_LAST = {"rate": 1000, "runs": 3, "cpu_per_1k": 0.917, "last": True}
+# that carry a handful of events. RING_LAST is its run of 2026-12-06 (decision 0008), for when .scratch holds none.
+RING_LAST = {"rate": 1000, "batch": 500, "runs": 3, "cpu_per_1k": 0.348, "last": True}
 ring_file = ".scratch/bench/storecost/results-rf3-node.jsonl"
 ring_rows = [json.loads(l) for l in open(ring_file)] if os.path.exists(ring_file) else []
-ring = ({"rate": round(ring_rows[0]["batches_per_s"] * ring_rows[0]["events_per_batch"]), "runs": len(ring_rows),
+ring = ({"rate": round(ring_rows[0]["batches_per_s"] * ring_rows[0]["events_per_batch"]), "batch": ring_rows[0]["events_per_batch"], "runs": len(ring_rows),
          "cpu_per_1k": 3 * med(r["cassandra_net_cpu_s_per_1000"] for r in ring_rows), "last": False}
         if ring_rows else RING_LAST)
 cpus = {"collector": coll_cpu, "sink": drain["cpu_per_1k"], "nats": nats["cpu_per_1k"]["R3"], "cass": ring["cpu_per_1k"]}
@@ -156,7 +157,7 @@ out = ["Computed by `scripts/bench/sizing.py` from each role measured **on a cor
        f"(`bash scripts/bench/nats.sh`, {nats['runs']} runs{last(nats, '2026-12-06')}), about the most the other core could send "
        "them: their CPU per event fell as the rate rose, so their capacity is at least this.",
        f"- **Cassandra**: the 3-node ring at RF 3 with each node on a core of its own in turn, at {ring['rate']:,} events/s in Writes "
-       f"of 200 events (`NODES=3 bash scripts/bench/storecost.sh`: the node's CPU per event × 3, {ring['runs']} runs{last(ring, '2026-12-06')}).",
+       f"of {ring['batch']} events (`NODES=3 bash scripts/bench/storecost.sh`: the node's CPU per event × 3, {ring['runs']} runs{last(ring, '2026-12-06')}).",
        "", "Bytes and partitions from " + src + ".", ""] + table(cpus)
 out += ["", f"The same model from `bash scripts/bench/roles.sh`'s figures (the cluster of scripts/cluster.sh, each role's members "
         f"pinned to one core in turn, {roles['rate']} events/s{last(roles, '2026-12-06')}), where every role carries a few hundred "
@@ -189,9 +190,15 @@ out += ["",
         "instead) removes the session work. At RF 3 each node holds every row, as a lone RF 1 node does, and on top "
         "coordinates a third of the writes and exchanges every mutation with the two other replicas (a profile of a ring node "
         "puts a third of its CPU in inter-node messaging). The decision took the ring from 1.161 to 0.917 CPU s per 1,000 "
-        "events and, all nodes on one core, to 0.32× 69fc32c's. What is left per visitor is its first touch (one mutation "
-        "per new visitor) and, for its first batch, a marker, one read and one session write by the sessionizer; writing "
-        "nothing per visitor partition measured 0.34 for the ring, the bound (about $40 per billion).", ""]
+        "events. Since [decision 0008](decisions/0008-first-touch-is-the-earliest-event.md) nothing is written per visitor "
+        "partition (the first touch is the visitor's earliest event) and a visitor the sink does not know has its latest "
+        "session read with its partition's other such visitors, so its first batches go with their sessions instead of "
+        "markers and the sessionizer's read and write: in Writes of 200 events the ring fell to 0.571 (this model would "
+        "then price $54 per billion), and, all nodes on one core, to 0.24× 69fc32c's CPU per event. The line above is "
+        "measured in Writes of 500, the `sink.batch_size` a busy sink fills and the sink's own line assumes: a Write "
+        "touches about the same partitions (16 buckets of `events_by_day` and of `visitor_events` a day) however many "
+        "events it carries, so a fuller Write costs less per event. Earlier versions of this page measured Writes of "
+        "200. Writing `events_by_day` alone measured 0.34 for the ring in Writes of 200.", ""]
 out += ["How far to trust it: each line is one role's own CPU per event with a core to itself, at the highest rate the other "
         "core let the benchmark offer, so it is still an upper bound: a collector or a sink with more cores, at 60% busy, spreads "
         "its fixed costs over more events than these runs could send it. The NATS line is for the traffic that costs NATS most: "

@@ -12,8 +12,9 @@
 # CPU 1, writes at LOCAL_QUORUM as scripts/cluster.sh's sinks write); results in results-rf3.jsonl.
 # RATE defaults to 300 there (the older sink must fit on the one core at RF 3) and EVERY to 667ms, so
 # that each Write still carries 200 events as at RF 1. Then RUNS runs of this tree alone at NODE_RATE
-# (1000) events/s with one node of the ring on CPU 1 and the other two with the writer on CPU 0, node 1,
-# 2, 3 in turn: that node's CPU per event, with a core of its own, times 3 is the ring's (every node
+# (1000) events/s in Writes of NODE_BATCH (500: sink.batch_size, what a busy sink's Writes carry, as
+# sinkdrain.sh measures the sink) with one node of the ring on CPU 1 and the other two with the writer
+# on CPU 0, node 1, 2, 3 in turn: that node's CPU per event, with a core of its own, times 3 is the ring's (every node
 # holds every row at RF 3 and coordinates a third of the writes); results in results-rf3-node.jsonl,
 # which scripts/bench/sizing.py takes for Cassandra's line. The ring is stopped at the end (it takes
 # scripts/cluster.sh's ports) unless RING_KEEP=1.
@@ -25,7 +26,7 @@ cd "$ROOT"
 SAY_AS=bench/storecost
 NODES=${NODES:-1}
 BASE=${BASE:-69fc32c} RUNS=${RUNS:-3} DURATION=${DURATION:-60}
-if [ "$NODES" = 3 ]; then RATE=${RATE:-300} EVERY=${EVERY:-667ms} NODE_RATE=${NODE_RATE:-1000}; else RATE=${RATE:-1000} EVERY=${EVERY:-200ms}; fi
+if [ "$NODES" = 3 ]; then RATE=${RATE:-300} EVERY=${EVERY:-667ms} NODE_RATE=${NODE_RATE:-1000} NODE_BATCH=${NODE_BATCH:-500}; else RATE=${RATE:-1000} EVERY=${EVERY:-200ms}; fi
 NODE_BASE=${NODE_BASE:-skiplist} NODE_TREE=${NODE_TREE:-skiplist}
 W=.scratch/bench/storecost
 mkdir -p "$W"
@@ -72,9 +73,9 @@ if [ "$NODES" = 3 ]; then
   : > "$W/results-rf3-node.jsonl"
   for r in $(seq "$RUNS"); do
     k=$(((r - 1) % 3 + 1))
-    say "node $k alone on CPU 1 at $NODE_RATE events/s (run $r of $RUNS)"
+    say "node $k alone on CPU 1 at $NODE_RATE events/s in Writes of $NODE_BATCH (run $r of $RUNS)"
     $RING pin "$k"
-    ringrun storecost "node$k" "$($RING pid "$k")" "$NODE_RATE" 200ms >> "$W/results-rf3-node.jsonl"
+    ringrun storecost "node$k" "$($RING pid "$k")" "$NODE_RATE" "$((NODE_BATCH * 1000 / NODE_RATE))ms" >> "$W/results-rf3-node.jsonl"
   done
   $RING pin all
 fi
@@ -103,7 +104,7 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 med = lambda f: statistics.median(r[f] for r in rows)
 print(f"\nThe ring at RF 3 with each node on a core of its own, in turn ({len(rows)} runs of {sys.argv[3]} s at {sys.argv[2]} events/s, "
-      "200 events per Write; the node's CPU per event × 3):\n")
+      f"{rows[0]['events_per_batch']} events per Write; the node's CPU per event × 3):\n")
 print("| | one node: CPU s per 1,000 events | less idle | the ring (× 3) | less idle |\n|---|---|---|---|---|")
 print(f"| this tree (median) | {med('cassandra_cpu_s_per_1000'):.3f} | {med('cassandra_net_cpu_s_per_1000'):.3f} | "
       f"**{3 * med('cassandra_cpu_s_per_1000'):.3f}** | **{3 * med('cassandra_net_cpu_s_per_1000'):.3f}** |")
