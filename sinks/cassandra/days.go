@@ -72,12 +72,7 @@ func VisitorDays(ctx context.Context, s *gocql.Session, keyspace, app, visitor s
 			}
 		}
 	}
-	days := make([]time.Time, 0, len(set))
-	for d := range set {
-		days = append(days, d)
-	}
-	sort.Slice(days, func(a, b int) bool { return days[a].After(days[b]) })
-	return slices.Collect(slices.Chunk(days, daysPerRead)), VisitorBucket(app, visitor, buckets), nil
+	return dayLists(set), VisitorBucket(app, visitor, buckets), nil
 }
 
 // VisitorRowDays returns the days, among VisitorDays', on which the
@@ -102,12 +97,18 @@ func VisitorRowDays(ctx context.Context, s *gocql.Session, keyspace, app, visito
 			}
 		}
 	}
+	return dayLists(set), vb, nil
+}
+
+// dayLists returns the days of set newest first, in lists of at most
+// daysPerRead.
+func dayLists(set map[time.Time]bool) [][]time.Time {
 	days := make([]time.Time, 0, len(set))
 	for d := range set {
 		days = append(days, d)
 	}
 	sort.Slice(days, func(a, b int) bool { return days[a].After(days[b]) })
-	return slices.Collect(slices.Chunk(days, daysPerRead)), vb, nil
+	return slices.Collect(slices.Chunk(days, daysPerRead))
 }
 
 // readVisitorEvents reads up to limit (0: all) of a visitor's
