@@ -243,7 +243,7 @@ func (s Cassandra) del(ctx context.Context, r *Report, table, where string, args
 }
 
 // delSessionDays deletes a visitor's sessions_by_day rows that start in
-// [from, to], on the days of days (VisitorDays) that the span covers.
+// [from, to], on the days of days (VisitorRowDays) that the span covers.
 func (s Cassandra) delSessionDays(ctx context.Context, r *Report, app, visitor string, vb int16, days [][]time.Time, from, to time.Time) error {
 	var in []time.Time
 	for _, ds := range days {

@@ -43,7 +43,7 @@ const (
 func pendingShard(app, visitor string) int16 { return int16(visitorHash(app, visitor) % pendingShards) }
 
 // visitorHash is FNV-1a of app, a zero byte and visitor: what the marker
-// shards, the visitor locks and the first-touch memory are split by.
+// shards, the visitor locks and the day tables' vbuckets are split by.
 func visitorHash(app, visitor string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(app))
