@@ -11,14 +11,15 @@ import (
 const maxGroupEvents = 256
 
 // group is the unit of durability: the packed messages of one or more
-// concurrent requests, made durable together (one PubAck or one spool
-// append) and answered together.
+// concurrent requests, made durable together (published together and
+// acknowledged, or one spool append) and answered together.
 type group struct {
 	recs   []spool.Record
 	bytes  int
 	events int
 	part   int           // the bus partition of every member
-	shared bool          // every event id was assigned here: no dedup id needed
+	shared bool          // every event id was assigned here: joined into one message, no dedup id needed
+	slots  chan struct{} // the slots the group waits for before it is published; nil: published at once
 	done   chan struct{} // closed once via and err are set
 	via    string        // "bus" or "spool"
 	err    error
@@ -26,23 +27,31 @@ type group struct {
 
 // grouper gathers the requests that arrive while earlier groups are still
 // waiting for their PubAck. Under light load every request is its own
-// group and goes out at once; under heavy load requests share a message,
-// which costs JetStream one store and one ack instead of dozens.
+// group and goes out at once; under heavy load requests share a group:
+// requests whose ids were assigned here share one message, which costs
+// JetStream one store and one ack instead of dozens; requests with client
+// ids keep a message each (their dedup id) but are published together, one
+// write of them all and their PubAcks read together, instead of a round of
+// wake-ups and system calls per request.
 type grouper struct {
-	mu    sync.Mutex
-	open  []*group      // per partition, the group accepting members; its leader waits for a slot
-	slots chan struct{} // one token per group being made durable
+	mu     sync.Mutex
+	open   []*group      // per partition, the shared group accepting members; its leader waits for a slot
+	own    []*group      // per partition, the group of client-id requests accepting members
+	slots  chan struct{} // one token per shared group being made durable
+	owners chan struct{} // one token per client-id group being made durable
 }
 
 func newGrouper(inflight, partitions int) *grouper {
-	return &grouper{slots: make(chan struct{}, inflight), open: make([]*group, max(partitions, 1))}
+	n := max(partitions, 1)
+	return &grouper{slots: make(chan struct{}, inflight), owners: make(chan struct{}, inflight),
+		open: make([]*group, n), own: make([]*group, n)}
 }
 
 // join adds a request's packed messages (all of one partition) to that
-// partition's open group, or opens a new one when they do not fit; a
-// request that may not share (shared false) gets a group of its own.
-// leader is true for the request that opened the group: it must make the
-// group durable (Collector.commit).
+// partition's open group of its kind (shared: whose messages may be joined
+// into one), or opens a new one when they do not fit. leader is true for
+// the request that opened the group: it must make the group durable
+// (Collector.commit).
 func (g *grouper) join(recs []spool.Record, shared bool) (grp *group, leader bool) {
 	size, n := 0, 0
 	for _, r := range recs {
@@ -50,27 +59,38 @@ func (g *grouper) join(recs []spool.Record, shared bool) (grp *group, leader boo
 		n += eventCount(r)
 	}
 	part := recs[0].Part
-	if !shared || part < 0 { // the failed stream's (bus.FailedPart) are few: never grouped
+	if part < 0 { // the failed stream's (bus.FailedPart) are few: never grouped
 		return &group{recs: recs, bytes: size, events: n, part: part, done: make(chan struct{})}, true
+	}
+	open, slots := g.own, g.owners
+	if shared {
+		open, slots = g.open, g.slots
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if o := g.open[part]; o != nil && o.bytes+size <= maxMsgBytes && o.events+n <= maxGroupEvents {
+	if o := open[part]; o != nil && o.bytes+size <= maxMsgBytes && o.events+n <= maxGroupEvents {
 		o.recs = append(o.recs, recs...)
 		o.bytes += size
 		o.events += n
 		return o, false
 	}
-	grp = &group{recs: recs, bytes: size, events: n, part: part, shared: true, done: make(chan struct{})}
-	g.open[part] = grp
+	grp = &group{recs: recs, bytes: size, events: n, part: part, shared: shared, slots: slots, done: make(chan struct{})}
+	open[part] = grp
 	return grp, true
 }
 
 // seal stops grp from taking new members.
 func (g *grouper) seal(grp *group) {
+	if grp.part < 0 {
+		return
+	}
+	open := g.own
+	if grp.shared {
+		open = g.open
+	}
 	g.mu.Lock()
-	if grp.part >= 0 && g.open[grp.part] == grp {
-		g.open[grp.part] = nil
+	if open[grp.part] == grp {
+		open[grp.part] = nil
 	}
 	g.mu.Unlock()
 }
@@ -79,8 +99,8 @@ func (g *grouper) seal(grp *group) {
 // NDJSON message when there are several (they fit maxMsgBytes by
 // construction, unless a single request alone was larger).
 //
-// Dedup ids: a group of one request with client ids keeps its id (the event
-// id, or its batch's), so JetStream drops the client's retry. A shared
+// Dedup ids: a request with client ids keeps its message and its id (the
+// event id, or its batch's), so JetStream drops the client's retry. A shared
 // group (only ids assigned here) gets none: nobody can resend its events
 // under the same ids except this collector's spool replay after a PubAck
 // that came too late, and that copy holds the same bytes (same event_id and
@@ -102,7 +122,7 @@ func (grp *group) messages() []spool.Record {
 	return []spool.Record{{Data: data, Part: grp.part}}
 }
 
-// groupsInFlight is how many shared groups wait for their PubAck at once:
-// while they wait, the requests arriving meanwhile join the next group.
-// A group of its own (client ids) takes no slot (Collector.commit).
+// groupsInFlight is how many groups of each kind (shared, client ids) wait
+// for their PubAcks at once: while they wait, the requests arriving
+// meanwhile join the next group of their kind.
 const groupsInFlight = 4

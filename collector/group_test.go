@@ -21,7 +21,7 @@ func TestGrouperJoin(t *testing.T) {
 	}{
 		{"a concurrent request joins the open group", records(1, 10), true, records(1, 10), false, true, 1},
 		{"a sealed group takes no one", records(1, 10), true, records(1, 10), true, false, 1},
-		{"a request with client ids keeps its own group", records(1, 10), false, records(1, 10), false, false, 1},
+		{"a request with client ids does not join a shared group", records(1, 10), false, records(1, 10), false, false, 1},
 		{"the message size cap opens a new group", big, true, big, false, false, 1},
 		{"the event cap opens a new group", records(maxGroupEvents, 1), true, records(1, 1), false, false, 1},
 	}
@@ -54,7 +54,7 @@ func TestGroupMessages(t *testing.T) {
 		t.Fatalf("a request with a client id must keep it as the dedup id: %+v", m)
 	}
 	batch := records(4, 9)
-	ownBatch, _ := g.join(pack(batch), false)
+	ownBatch, _ := newGrouper(1, 1).join(pack(batch), false)
 	if m := ownBatch.messages(); len(m) != 1 || !strings.HasPrefix(m[0].ID, "b-") {
 		t.Fatalf("a batch with client ids must keep its batch id: %+v", m)
 	}
@@ -113,5 +113,44 @@ func TestGroupsArePerPartition(t *testing.T) {
 	g.seal(a)
 	if c, lead := g.join(inPart(2), true); c != b || lead {
 		t.Fatal("sealing partition 0's group must leave partition 2's open")
+	}
+}
+
+// Requests with client ids that arrive together share a group, published
+// together, but each keeps its message and its dedup id; they never mix
+// with a shared group, and a sealed group takes no one.
+func TestClientIDRequestsShareAGroupNotAMessage(t *testing.T) {
+	g := newGrouper(1, 1)
+	single, batch := records(1, 10), records(3, 10)
+	first, lead := g.join(pack(single), false)
+	second, lead2 := g.join(pack(batch), false)
+	if !lead || lead2 || second != first {
+		t.Fatalf("leaders %v %v, same group %v: want the second client-id request in the first's group", lead, lead2, second == first)
+	}
+	if first.shared || first.slots != g.owners {
+		t.Fatal("a client-id group must wait for the client-id slots, not the shared ones")
+	}
+	m := first.messages()
+	if len(m) != 2 || m[0].ID != single[0].ID || !strings.HasPrefix(m[1].ID, "b-") {
+		t.Fatalf("messages %+v, want the single's event id and the batch's id, a message each", m)
+	}
+	if first.events != 4 {
+		t.Fatalf("%d events, want 4", first.events)
+	}
+	shared, lead3 := g.join(pack(records(1, 10)), true)
+	if !lead3 || shared == first || shared.slots != g.slots {
+		t.Fatal("a request without client ids must open a shared group of its own kind")
+	}
+	g.seal(first)
+	if third, lead4 := g.join(pack(records(1, 10)), false); !lead4 || third == first {
+		t.Fatal("a sealed client-id group must take no one")
+	}
+	if again, lead5 := g.join(pack(records(1, 10)), true); lead5 || again != shared {
+		t.Fatal("sealing the client-id group must leave the shared group open")
+	}
+	failed := records(1, 10)
+	failed[0].Part = -1
+	if alone, lead6 := g.join(failed, false); !lead6 || alone.slots != nil {
+		t.Fatal("the failed stream's requests are published at once, alone")
 	}
 }

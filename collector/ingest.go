@@ -104,8 +104,8 @@ func (c *Collector) accepted(grp *group, n int, start time.Time) error {
 }
 
 // commit makes grp durable, then wakes its members. Within the ack deadline
-// it publishes the group (a shared one once it has a slot) and waits for
-// the PubAck; whatever JetStream did not confirm by then goes to the spool.
+// it publishes the group once it has a slot of its kind and waits for the
+// PubAcks; whatever JetStream did not confirm by then goes to the spool.
 func (c *Collector) commit(ctx context.Context, grp *group) {
 	defer close(grp.done)
 	deadline, cancel := context.WithTimeout(ctx, c.cfg.AckTimeout)
@@ -114,19 +114,18 @@ func (c *Collector) commit(ctx context.Context, grp *group) {
 	if !c.pub.Connected() {
 		c.groups.seal(grp)
 		rest = grp.messages()
-	} else if !grp.shared {
-		// A group that takes no other members (client ids) gains nothing
-		// from waiting for a slot: it is published at once, and the bus's
-		// window of unconfirmed publishes bounds how many are in flight.
+	} else if grp.slots == nil {
+		// A group that takes no other members (the failed stream's) is
+		// published at once.
 		rest = c.publish(deadline, grp.recs)
 		c.m.Published.WithLabelValues("direct").Add(float64(grp.events - countEvents(rest)))
 	} else {
 		select {
-		case c.groups.slots <- struct{}{}:
+		case grp.slots <- struct{}{}:
 			c.groups.seal(grp)
 			msgs := grp.messages()
 			rest = c.publish(deadline, msgs)
-			<-c.groups.slots
+			<-grp.slots
 			c.m.Published.WithLabelValues("direct").Add(float64(grp.events - countEvents(rest)))
 		case <-deadline.Done():
 			c.groups.seal(grp)

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -51,9 +52,10 @@ func TestPublishStopsAtRefusalAndDeadline(t *testing.T) {
 // slowBus confirms every publish after lag, as JetStream does when its
 // PubAck takes that long, and counts the publishes waiting at once.
 type slowBus struct {
-	lag               time.Duration
-	mu                sync.Mutex
-	waiting, mostWait int
+	lag                      time.Duration
+	mu                       sync.Mutex
+	waiting, mostWait, total int
+	ids                      map[string]bool // the dedup ids published
 }
 
 type lateAck struct {
@@ -65,8 +67,15 @@ func (a lateAck) Ok() <-chan *jetstream.PubAck { return a.ok }
 func (a lateAck) Err() <-chan error            { return a.err }
 func (lateAck) Msg() *nats.Msg                 { return nil }
 
-func (s *slowBus) Publish(int, string, []byte) (bus.Pending, error) {
+func (s *slowBus) Publish(_ int, id string, _ []byte) (bus.Pending, error) {
 	s.mu.Lock()
+	s.total++
+	if id != "" {
+		if s.ids == nil {
+			s.ids = map[string]bool{}
+		}
+		s.ids[id] = true
+	}
 	s.waiting++
 	s.mostWait = max(s.mostWait, s.waiting)
 	s.mu.Unlock()
@@ -81,20 +90,21 @@ func (s *slowBus) Publish(int, string, []byte) (bus.Pending, error) {
 }
 func (*slowBus) Connected() bool { return true }
 
-// Requests with client ids keep messages of their own (their dedup id), so
-// they gain nothing from waiting for one of the shared groups' publish
-// slots: they are published at once, all of them waiting for their PubAck
-// together. Behind four slots, 32 such requests took 8 PubAck round trips
-// (at 3,000 single events/s on a busy R3 stream that capped a collector
-// below its rate); requests without ids still share four slots.
-func TestClientIDRequestsDoNotQueueForSlots(t *testing.T) {
+// Requests with client ids keep messages of their own (their dedup id), but
+// not a publish slot each: the ones that arrive while four groups wait for
+// their PubAcks join one group and are published together. Behind four
+// slots of a request each, 32 such requests took 8 PubAck round trips (at
+// 3,000 single events/s on a busy R3 stream that capped a collector below
+// its rate); grouped, they take two. Requests without ids share a message
+// per group.
+func TestClientIDRequestsAreGroupedNotQueued(t *testing.T) {
 	const lag = 100 * time.Millisecond
 	for _, tt := range []struct {
 		name     string
 		shared   bool
 		mostWait int // publishes waiting for their PubAck at once, at most
 	}{
-		{"client ids: a message each, all at once", false, 32},
+		{"client ids: a message each, grouped", false, 32},
 		{"ids assigned here: four shared groups at a time", true, groupsInFlight},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,7 +121,9 @@ func TestClientIDRequestsDoNotQueueForSlots(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					if err := c.accept(context.Background(), records(1, 10)[:1:1], tt.shared); err != nil {
+					r := records(1, 10)[:1:1]
+					r[0].ID = fmt.Sprintf("e-%d", i)
+					if err := c.accept(context.Background(), r, tt.shared); err != nil {
 						t.Errorf("request %d: %v", i, err)
 					}
 				}()
@@ -121,8 +133,14 @@ func TestClientIDRequestsDoNotQueueForSlots(t *testing.T) {
 			if sb.mostWait > tt.mostWait {
 				t.Fatalf("%d publishes waited at once, want at most %d", sb.mostWait, tt.mostWait)
 			}
-			if !tt.shared && (sb.mostWait < 16 || took > 4*lag) {
+			if !tt.shared && (sb.mostWait < 16 || took > 3*lag) {
 				t.Fatalf("32 requests with client ids took %v with %d publishes at once; behind slots they queue for %v", took, sb.mostWait, 8*lag)
+			}
+			if !tt.shared && (sb.total != 32 || len(sb.ids) != 32) {
+				t.Fatalf("32 requests with client ids made %d publishes with %d dedup ids, want a message and an id each", sb.total, len(sb.ids))
+			}
+			if tt.shared && sb.total >= 32 {
+				t.Fatalf("32 requests without client ids made %d publishes, want fewer: they share messages", sb.total)
 			}
 		})
 	}

@@ -42,6 +42,7 @@ type Options struct {
 type Bus struct {
 	nc   *nats.Conn
 	js   jetstream.JetStream
+	pub  *publisher
 	opts Options
 	log  zerolog.Logger
 	// up mirrors the connection's state from nats.go's callbacks, so that
@@ -60,6 +61,7 @@ var ErrNotConnected = errors.New("nats not connected")
 // fails at once instead of buffering, so callers can fall back to the spool.
 func Connect(opts Options, emb *Embedded, log zerolog.Logger) (*Bus, error) {
 	up := new(atomic.Bool)
+	var pubs atomic.Pointer[publisher] // set once connected; the disconnect handler fails its publishes
 	nopts := []nats.Option{
 		nats.Name(opts.Name),
 		nats.MaxReconnects(-1),
@@ -71,6 +73,9 @@ func Connect(opts Options, emb *Embedded, log zerolog.Logger) (*Bus, error) {
 		nats.ClosedHandler(func(*nats.Conn) { up.Store(false) }),
 		nats.DisconnectErrHandler(func(c *nats.Conn, err error) {
 			up.Store(false) // first: the checks below wait for the reconnect's lock
+			if p := pubs.Load(); p != nil {
+				p.failAll(ErrNotConnected) // their PubAcks may never come
+			}
 			if c.IsClosed() || c.IsDraining() {
 				log.Debug().Err(err).Msg("nats connection closed")
 				return
@@ -101,10 +106,16 @@ func Connect(opts Options, emb *Embedded, log zerolog.Logger) (*Bus, error) {
 		nc.Close()
 		return nil, fmt.Errorf("creating jetstream context: %w", err)
 	}
+	pub, err := newPublisher(nc, opts.MaxPending)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	pubs.Store(pub)
 	if nc.IsConnected() { // else ConnectHandler says so when the first dial succeeds
 		up.Store(true)
 	}
-	return &Bus{nc: nc, js: js, opts: opts, log: log, up: up}, nil
+	return &Bus{nc: nc, js: js, pub: pub, opts: opts, log: log, up: up}, nil
 }
 
 // Partitions is how many event streams there are (at least 1).
@@ -205,7 +216,10 @@ func Partition(key string, n int) int {
 func (b *Bus) Connected() bool { return b.up.Load() }
 
 // Pending is a publish in flight.
-type Pending struct{ f jetstream.PubAckFuture }
+type Pending struct {
+	a *pubAck                // Bus.Publish's
+	f jetstream.PubAckFuture // PendingOf's
+}
 
 // PendingOf wraps a future for a Publisher other than Bus (a test's).
 func PendingOf(f jetstream.PubAckFuture) Pending { return Pending{f: f} }
@@ -213,6 +227,9 @@ func PendingOf(f jetstream.PubAckFuture) Pending { return Pending{f: f} }
 // Wait blocks until JetStream stored the message (nil, also for a
 // duplicate), refused it, or ctx ended.
 func (p Pending) Wait(ctx context.Context) error {
+	if p.a != nil {
+		return p.a.wait(ctx)
+	}
 	select {
 	case <-p.f.Ok():
 		return nil
@@ -233,23 +250,20 @@ func (b *Bus) Publish(part int, msgID string, data []byte) (Pending, error) {
 	if !b.up.Load() {
 		return Pending{}, ErrNotConnected
 	}
-	m := &nats.Msg{Subject: b.SubjectName(part), Data: data}
-	if msgID != "" {
-		m.Header = nats.Header{jetstream.MsgIDHeader: []string{msgID}}
-	}
-	f, err := b.js.PublishMsgAsync(m, jetstream.WithStallWait(50*time.Millisecond))
+	a, err := b.pub.publish(b.SubjectName(part), msgID, data)
 	if err != nil {
 		return Pending{}, fmt.Errorf("publishing event: %w", err)
 	}
-	return Pending{f: f}, nil
+	return Pending{a: a}, nil
 }
 
 // Close drains the connection: in-flight publishes and acks complete first.
 func (b *Bus) Close() {
-	select {
-	case <-b.js.PublishAsyncComplete():
-	case <-time.After(5 * time.Second):
-		b.log.Warn().Int("pending", b.js.PublishAsyncPending()).Msg("closing nats with publishes still pending")
+	for end := time.Now().Add(5 * time.Second); b.pub.pending() > 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			b.log.Warn().Int("pending", b.pub.pending()).Msg("closing nats with publishes still pending")
+			break
+		}
 	}
 	if err := b.nc.Drain(); err != nil {
 		b.nc.Close()
