@@ -37,7 +37,7 @@ func serve(c *invocation, name string, roles app.Roles) int {
 	}
 	tuneGC()
 	memLimit, memFrom := app.SetMemoryLimit(cfg)
-	if n := app.Procs(cfg.Procs, roles); n > 0 {
+	if n := app.Procs(cfg.Procs, roles, cfg.Collector.Ack == "local"); n > 0 {
 		runtime.GOMAXPROCS(n)
 	}
 	if c.cpuProfile != "" {
