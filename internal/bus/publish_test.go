@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/rs/zerolog"
 )
 
 // The PubAck shapes JetStream answers with (the server's own bytes, as
@@ -51,23 +50,9 @@ func TestPubAckError(t *testing.T) {
 // subject); at most MaxPending wait at once; a disconnect fails the ones
 // still waiting, and the room they held is free again.
 func TestPublishSettlesEachPublish(t *testing.T) {
-	emb, err := StartEmbedded(t.TempDir(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Shutdown)
-	b, err := Connect(Options{Name: "test", Stream: "EV", Subject: "ev", DLQStream: "DLQ", DLQSubject: "dlq",
-		Replicas: 1, Partitions: 1, MaxAge: time.Hour, MaxBytes: 64 << 10, DedupWindow: time.Minute, MaxPending: 8,
-		ConnectTimeout: 5 * time.Second}, emb, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := b.EnsureStreams(ctx); err != nil {
-		t.Fatal(err)
-	}
+	emb, b := testBus(t, ctx, 64<<10, 8)
 	publish := func(id string, data []byte) error {
 		t.Helper()
 		p, err := b.Publish(0, id, data)
@@ -119,7 +104,7 @@ func TestPublishSettlesEachPublish(t *testing.T) {
 	}
 
 	// The stream is full (64 KiB, DiscardNew): refused, with the server's reason.
-	err = publish("", make([]byte, 70<<10))
+	err := publish("", make([]byte, 70<<10))
 	if err == nil || !strings.Contains(err.Error(), "maximum") {
 		t.Fatalf("a publish past the stream's max bytes: %v, want refused", err)
 	}

@@ -7,30 +7,15 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 )
 
 // A full stream makes room out of what every durable consumer acknowledged,
 // never out of what one of them has still to settle; then it takes events
 // again.
 func TestMakeRoomPurgesOnlyWhatEveryConsumerSettled(t *testing.T) {
-	emb, err := StartEmbedded(t.TempDir(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Shutdown)
-	b, err := Connect(Options{Name: "test", Stream: "EV", Subject: "ev", DLQStream: "DLQ", DLQSubject: "dlq",
-		Replicas: 1, Partitions: 1, MaxAge: time.Hour, MaxBytes: 256 << 10, DedupWindow: time.Minute, MaxPending: 256,
-		ConnectTimeout: 5 * time.Second}, emb, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := b.EnsureStreams(ctx); err != nil {
-		t.Fatal(err)
-	}
+	_, b := testBus(t, ctx, 256<<10, 256)
 	s, err := b.js.Stream(ctx, "EV")
 	if err != nil {
 		t.Fatal(err)
