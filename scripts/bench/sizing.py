@@ -123,8 +123,8 @@ coll_cpu = min(coll["cpu_per_1k"].values())  # R1 where measured: the collector'
 # The sinks draining a backlog (scripts/bench/sinkdrain.sh: the Cassandra sink on a core of its own, full
 # fetches), which is what their 3x reserve is for; in a busy deployment a sink's fetches are full in the
 # steady state too (a few thousand events/s per process fill 500 in well under sink.batch_wait).
-# SINKDRAIN_LAST is its run of 2026-12-06, for when .scratch holds none.
-SINKDRAIN_LAST = {"rate": 3000, "runs": 3, "cpu_per_1k": 0.0608, "drained_per_s": 6409, "base": "69fc32c", "base_cpu_per_1k": 0.1598, "last": True}
+# SINKDRAIN_LAST is its run of 2026-12-07 (after decision 0008), for when .scratch holds none.
+SINKDRAIN_LAST = {"rate": 3000, "runs": 3, "cpu_per_1k": 0.0334, "drained_per_s": 11618, "base": "69fc32c", "base_cpu_per_1k": 0.1142, "last": True}
 drain_file = ".scratch/bench/sinkdrain/sinkdrain.json"
 drain = json.load(open(drain_file)) if os.path.exists(drain_file) else SINKDRAIN_LAST
 shared = {"collector": c_coll, "sink": c_sink, "nats": c_nats, "cass": c_cass}
