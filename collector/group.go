@@ -19,7 +19,6 @@ type group struct {
 	events int
 	part   int           // the bus partition of every member
 	shared bool          // every event id was assigned here: joined into one message, no dedup id needed
-	slots  chan struct{} // the slots the group waits for before it is published; nil: published at once
 	done   chan struct{} // closed once via and err are set
 	via    string        // "bus" or "spool"
 	err    error
@@ -62,10 +61,7 @@ func (g *grouper) join(recs []spool.Record, shared bool) (grp *group, leader boo
 	if part < 0 { // the failed stream's (bus.FailedPart) are few: never grouped
 		return &group{recs: recs, bytes: size, events: n, part: part, done: make(chan struct{})}, true
 	}
-	open, slots := g.own, g.owners
-	if shared {
-		open, slots = g.open, g.slots
-	}
+	open, _ := g.kind(shared)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if o := open[part]; o != nil && o.bytes+size <= maxMsgBytes && o.events+n <= maxGroupEvents {
@@ -74,9 +70,18 @@ func (g *grouper) join(recs []spool.Record, shared bool) (grp *group, leader boo
 		o.events += n
 		return o, false
 	}
-	grp = &group{recs: recs, bytes: size, events: n, part: part, shared: shared, slots: slots, done: make(chan struct{})}
+	grp = &group{recs: recs, bytes: size, events: n, part: part, shared: shared, done: make(chan struct{})}
 	open[part] = grp
 	return grp, true
+}
+
+// kind is the open groups (per partition) and the slots of the groups of
+// one kind: shared, or with client ids.
+func (g *grouper) kind(shared bool) (open []*group, slots chan struct{}) {
+	if shared {
+		return g.open, g.slots
+	}
+	return g.own, g.owners
 }
 
 // seal stops grp from taking new members.
@@ -84,10 +89,7 @@ func (g *grouper) seal(grp *group) {
 	if grp.part < 0 {
 		return
 	}
-	open := g.own
-	if grp.shared {
-		open = g.open
-	}
+	open, _ := g.kind(grp.shared)
 	g.mu.Lock()
 	if open[grp.part] == grp {
 		open[grp.part] = nil

@@ -114,18 +114,19 @@ func (c *Collector) commit(ctx context.Context, grp *group) {
 	if !c.pub.Connected() {
 		c.groups.seal(grp)
 		rest = grp.messages()
-	} else if grp.slots == nil {
+	} else if grp.part < 0 {
 		// A group that takes no other members (the failed stream's) is
 		// published at once.
 		rest = c.publish(deadline, grp.recs)
 		c.m.Published.WithLabelValues("direct").Add(float64(grp.events - countEvents(rest)))
 	} else {
+		_, slots := c.groups.kind(grp.shared)
 		select {
-		case grp.slots <- struct{}{}:
+		case slots <- struct{}{}:
 			c.groups.seal(grp)
 			msgs := grp.messages()
 			rest = c.publish(deadline, msgs)
-			<-grp.slots
+			<-slots
 			c.m.Published.WithLabelValues("direct").Add(float64(grp.events - countEvents(rest)))
 		case <-deadline.Done():
 			c.groups.seal(grp)

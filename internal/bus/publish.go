@@ -76,7 +76,7 @@ func (p *publisher) publish(subject, msgID string, data []byte) (*pubAck, error)
 	p.mu.Unlock()
 	m := &nats.Msg{Subject: subject, Reply: p.prefix + strconv.FormatUint(n, 10), Data: data}
 	if msgID != "" {
-		m.Header = nats.Header{"Nats-Msg-Id": []string{msgID}}
+		m.Header = nats.Header{nats.MsgIdHdr: []string{msgID}}
 	}
 	if err := p.nc.PublishMsg(m); err != nil {
 		if p.take(n) != nil {
